@@ -1,0 +1,241 @@
+//! The [`Connector`] trait and the values that cross it.
+//!
+//! Pulls are page-at-a-time so the engine can commit each page together with the cursor
+//! that follows it in one transaction: a crash between pages loses nothing and re-reads
+//! at most one page. The cursor is opaque JSON owned by the connector (HubSpot keeps a
+//! search window and an id; Jira an epoch-ms watermark and a `nextPageToken`; Bitrix24 the
+//! last ID and a modified-since instant), so no vendor detail leaks into the engine.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConnectorError;
+use crate::model::{Kind, RecordData, SourceRecord};
+
+/// Full scans list everything (and, when they complete, prove what is gone); incremental
+/// pulls read only what changed since the cursor's watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// List every record of the kind.
+    Full,
+    /// List records changed since the cursor.
+    Incremental,
+}
+
+impl SyncMode {
+    /// The stable name used in the store and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Incremental => "incremental",
+        }
+    }
+}
+
+/// Opaque, connector-owned position in a stream of records. `Cursor::default()` (JSON
+/// `null`) means "from the beginning".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(pub serde_json::Value);
+
+impl Cursor {
+    /// Whether this is the starting cursor.
+    pub fn is_start(&self) -> bool {
+        self.0.is_null()
+    }
+
+    /// Reads the cursor as the connector's own state type; the starting cursor gives
+    /// `T::default()`. A cursor the connector cannot read is a config-level problem (it
+    /// was written by another connector version), reported as invalid data.
+    pub fn decode<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, ConnectorError> {
+        if self.is_start() {
+            return Ok(T::default());
+        }
+        serde_json::from_value(self.0.clone())
+            .map_err(|e| ConnectorError::invalid_data(format!("unreadable cursor {}: {e}", self.0)))
+    }
+
+    /// Wraps the connector's own state.
+    pub fn encode<T: Serialize>(state: &T) -> Result<Self, ConnectorError> {
+        serde_json::to_value(state)
+            .map(Self)
+            .map_err(|e| ConnectorError::invalid_data(format!("cursor does not serialise: {e}")))
+    }
+}
+
+/// A record the connector received but could not normalise: the page still commits, and
+/// this error is reported with the record's id so a person can find it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordError {
+    /// The record's id, when it could be read at all.
+    pub external_id: Option<String>,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// One page of a pull.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Normalised records (tombstones included).
+    pub records: Vec<SourceRecord>,
+    /// Records that could not be normalised.
+    pub errors: Vec<RecordError>,
+    /// The cursor to persist with this page. After the last page it is the state the next
+    /// run starts from (for incremental pulls, the advanced watermark).
+    pub cursor: Cursor,
+    /// Whether another page follows in this run.
+    pub more: bool,
+}
+
+/// How a connector finds out about deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteDetection {
+    /// The vendor lists deleted/archived records (HubSpot `archived=true`).
+    Listed,
+    /// Only a completed full scan (census) reveals deletes.
+    Census,
+    /// Deletes are not detectable.
+    None,
+}
+
+/// What a connector can do, so the engine plans without trial and error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Kinds `pull` accepts.
+    pub read: Vec<Kind>,
+    /// Kinds `push` accepts.
+    pub write: Vec<Kind>,
+    /// Whether incremental pulls are cheaper than full ones.
+    pub incremental: bool,
+    /// How deletes are seen.
+    pub deletes: DeleteDetection,
+    /// Largest number of records one `pull` page returns.
+    pub page_size: usize,
+    /// Largest number of ops one `push` call sends in one vendor batch.
+    pub write_batch: usize,
+    /// Whether `webhook` understands this vendor's deliveries.
+    pub webhooks: bool,
+}
+
+/// What to write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum WriteAction {
+    /// Create a record.
+    Create {
+        /// The content.
+        data: RecordData,
+    },
+    /// Update an existing record.
+    Update {
+        /// The vendor id.
+        external_id: String,
+        /// The content; fields left empty are not touched.
+        data: RecordData,
+    },
+    /// Archive or delete a record.
+    Archive {
+        /// The vendor id.
+        external_id: String,
+    },
+}
+
+/// One write, identified by an id the caller chooses (the outbox id), so outcomes can be
+/// matched to ops whatever order the vendor answers in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteOp {
+    /// Caller-chosen id, echoed in the outcome.
+    pub op_id: String,
+    /// What to do.
+    pub action: WriteAction,
+}
+
+/// The result of one [`WriteOp`]. Partial failure of a batch is normal (HubSpot 207,
+/// Bitrix24 `result_error`); each op gets its own outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteOutcome {
+    /// The op's id.
+    pub op_id: String,
+    /// The record's vendor id on success, or why it failed.
+    pub result: Result<String, String>,
+}
+
+/// An incoming webhook delivery, as raw as the engine's HTTP server saw it, so the
+/// connector can verify signatures over the exact bytes.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest {
+    /// HTTP method.
+    pub method: String,
+    /// The full URL the vendor called.
+    pub url: String,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The raw body.
+    pub body: Bytes,
+}
+
+/// A record a webhook says changed: the engine re-pulls it rather than trusting the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeHint {
+    /// Kind of the changed record.
+    pub kind: Kind,
+    /// Its vendor id.
+    pub external_id: String,
+    /// Whether the event says it was deleted.
+    pub deleted: bool,
+}
+
+/// A configured vendor instance. Object-safe; the engine holds `Arc<dyn Connector>`.
+///
+/// Connectors do no sleeping, retrying or rate limiting of their own: the shared
+/// [`crate::http::HttpClient`] does, so every vendor behaves the same under throttling.
+#[async_trait]
+pub trait Connector: Send + Sync + Debug {
+    /// The instance name from config (`[connectors.<name>]`).
+    fn name(&self) -> &str;
+
+    /// The vendor (`hubspot`, `jira`, `bitrix24`, `pipedrive`, ...).
+    fn vendor(&self) -> &str;
+
+    /// What this connector can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Read-only credentials and reachability check. Must never write to the vendor.
+    async fn check(&self) -> Result<(), ConnectorError>;
+
+    /// Pulls one page of `kind` from `cursor`.
+    async fn pull(
+        &self,
+        kind: Kind,
+        mode: SyncMode,
+        cursor: &Cursor,
+    ) -> Result<Page, ConnectorError>;
+
+    /// Writes `ops` of `kind`, one outcome per op.
+    async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let _ = ops;
+        Err(ConnectorError::unsupported(format!(
+            "{} cannot write {kind} records",
+            self.vendor()
+        )))
+    }
+
+    /// Verifies and parses a webhook delivery into records to re-pull.
+    async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
+        let _ = request;
+        Err(ConnectorError::unsupported(format!(
+            "{} webhooks are not supported",
+            self.vendor()
+        )))
+    }
+
+    /// The HTTP request counters of this instance, for run history.
+    fn http_stats(&self) -> crate::http::HttpStats {
+        crate::http::HttpStats::default()
+    }
+}

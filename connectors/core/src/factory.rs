@@ -1,0 +1,263 @@
+//! Building connectors from config: a typed factory per vendor, validated before anything
+//! is built.
+//!
+//! Parse, validate, build: the daemon deserialises `[connectors.<name>]`, hands the
+//! vendor-specific part to the vendor's [`ConnectorFactory`], which checks it *without
+//! network calls* and reports every problem with its config path; only a config with no
+//! problems is built into an `Arc<dyn Connector>`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::clock::Clock;
+use crate::connector::Connector;
+use crate::error::ConnectorError;
+use crate::http::{HttpOptions, RateLimit};
+use crate::model::Kind;
+use crate::secret::Secret;
+
+/// One problem in the configuration, with the dotted path of the key at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Dotted path, e.g. `connectors.crm.token_env`.
+    pub path: String,
+    /// What is wrong, and how to fix it where that is not obvious.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// A snapshot of environment variables. Validation and secret resolution read this, never
+/// the process environment directly, so tests pass a map instead of mutating globals.
+#[derive(Debug, Clone, Default)]
+pub struct Env(HashMap<String, String>);
+
+impl Env {
+    /// The current process environment.
+    pub fn from_process() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    /// An environment holding exactly `vars`.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// A variable's value, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// All variables.
+    pub fn vars(&self) -> &HashMap<String, String> {
+        &self.0
+    }
+}
+
+/// A secret given by reference: `<key>_env` names an environment variable, `<key>_file` a
+/// file. Vendor configs flatten this under their own key name (`token`, `webhook_url`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecretRef {
+    /// Name of the environment variable holding the secret.
+    pub env: Option<String>,
+    /// Path of a file holding the secret.
+    pub file: Option<PathBuf>,
+}
+
+impl SecretRef {
+    /// A reference from the `<key>_env` / `<key>_file` pair of a vendor config.
+    pub fn new(env: Option<String>, file: Option<PathBuf>) -> Self {
+        Self { env, file }
+    }
+
+    /// Resolves the secret. `path` is the config path of the key (`connectors.crm.token`),
+    /// used in the error, which never contains the secret itself.
+    pub fn resolve(&self, path: &str, env: &Env) -> Result<Secret, ConfigProblem> {
+        match (&self.env, &self.file) {
+            (Some(var), None) => match env.get(var) {
+                Some(v) if !v.trim().is_empty() => Ok(Secret::new(v)),
+                Some(_) => Err(ConfigProblem::new(
+                    format!("{path}_env"),
+                    format!("{var} is set but empty"),
+                )),
+                None => Err(ConfigProblem::new(
+                    format!("{path}_env"),
+                    format!("{var} is not set"),
+                )),
+            },
+            (None, Some(file)) => match std::fs::read_to_string(file) {
+                Ok(v) if !v.trim().is_empty() => Ok(Secret::new(&v)),
+                Ok(_) => Err(ConfigProblem::new(
+                    format!("{path}_file"),
+                    format!("{} is empty", file.display()),
+                )),
+                Err(e) => Err(ConfigProblem::new(
+                    format!("{path}_file"),
+                    format!("cannot read {}: {e}", file.display()),
+                )),
+            },
+            (Some(_), Some(_)) => Err(ConfigProblem::new(
+                path.to_string(),
+                format!("set only one of {path}_env and {path}_file"),
+            )),
+            (None, None) => Err(ConfigProblem::new(
+                format!("{path}_env"),
+                format!(
+                    "missing: name an environment variable ({path}_env) or a file ({path}_file)"
+                ),
+            )),
+        }
+    }
+}
+
+/// Everything a factory needs to build a connector instance, besides its own options.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    /// The instance name (`[connectors.<name>]`).
+    pub name: String,
+    /// Base URL override (simulators, proxies, on-prem portals).
+    pub base_url: Option<url::Url>,
+    /// Kinds to sync.
+    pub kinds: Vec<Kind>,
+    /// Rate-limit overrides by bucket name (`default`, `search`, ...).
+    pub rate_limits: BTreeMap<String, RateLimit>,
+    /// Timeouts and retry settings.
+    pub http: HttpOptions,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The environment secrets are resolved from.
+    pub env: Env,
+}
+
+impl BuildContext {
+    /// A context with defaults, for tests and simulators.
+    pub fn new(name: &str, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            name: name.to_string(),
+            base_url: None,
+            kinds: Kind::ALL.to_vec(),
+            rate_limits: BTreeMap::new(),
+            http: HttpOptions::default(),
+            clock,
+            env: Env::default(),
+        }
+    }
+
+    /// The config path of a key of this instance, for problems and errors.
+    pub fn path(&self, key: &str) -> String {
+        format!("connectors.{}.{key}", self.name)
+    }
+}
+
+/// A vendor's typed factory. Implemented once per vendor crate; the daemon's registry
+/// erases it into a [`VendorEntry`].
+pub trait ConnectorFactory: Send + Sync + 'static {
+    /// The vendor-specific options of `[connectors.<name>]`.
+    type Config: DeserializeOwned;
+
+    /// The `vendor = "..."` value that selects this factory.
+    const VENDOR: &'static str;
+
+    /// Vendor default rate limits by bucket name; config overrides them per bucket.
+    fn default_rate_limits() -> BTreeMap<String, RateLimit>;
+
+    /// Checks the options without network access. `ctx.path(key)` gives problem paths.
+    fn validate(config: &Self::Config, ctx: &BuildContext) -> Vec<ConfigProblem>;
+
+    /// Builds the connector. Called only when `validate` found no problem.
+    fn build(config: Self::Config, ctx: BuildContext)
+        -> Result<Arc<dyn Connector>, ConnectorError>;
+}
+
+/// A type-erased factory, as listed by the daemon's registry.
+#[derive(Clone, Copy)]
+pub struct VendorEntry {
+    /// The vendor name.
+    pub vendor: &'static str,
+    /// Vendor default rate limits.
+    pub default_rate_limits: fn() -> BTreeMap<String, RateLimit>,
+    /// Deserialises and validates vendor options (unknown keys are problems too).
+    pub validate: fn(&serde_json::Value, &BuildContext) -> Vec<ConfigProblem>,
+    /// Deserialises and builds.
+    pub build: fn(&serde_json::Value, BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>,
+}
+
+impl fmt::Debug for VendorEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VendorEntry")
+            .field("vendor", &self.vendor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VendorEntry {
+    /// Erases a typed factory.
+    pub fn of<F: ConnectorFactory>() -> Self {
+        Self {
+            vendor: F::VENDOR,
+            default_rate_limits: F::default_rate_limits,
+            validate: |options, ctx| match parse_options::<F::Config>(options, ctx) {
+                Ok(config) => F::validate(&config, ctx),
+                Err(problems) => problems,
+            },
+            build: |options, ctx| {
+                let config = parse_options::<F::Config>(options, &ctx).map_err(|problems| {
+                    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                    ConnectorError::config(text.join("; "))
+                })?;
+                F::build(config, ctx)
+            },
+        }
+    }
+}
+
+/// Deserialises vendor options, reporting *every* unknown key (not just the first, as
+/// `deny_unknown_fields` would) plus the first type error, each with its full path.
+fn parse_options<T: DeserializeOwned>(
+    options: &serde_json::Value,
+    ctx: &BuildContext,
+) -> Result<T, Vec<ConfigProblem>> {
+    let mut unknown = Vec::new();
+    let parsed: Result<T, _> =
+        serde_ignored::deserialize(options, |path| unknown.push(path.to_string()));
+    let mut problems: Vec<ConfigProblem> = unknown
+        .into_iter()
+        .map(|key| ConfigProblem::new(ctx.path(&key), "unknown key"))
+        .collect();
+    match parsed {
+        Ok(config) if problems.is_empty() => Ok(config),
+        Ok(_) => Err(problems),
+        Err(e) => {
+            problems.push(ConfigProblem::new(
+                format!("connectors.{}", ctx.name),
+                e.to_string(),
+            ));
+            Err(problems)
+        }
+    }
+}

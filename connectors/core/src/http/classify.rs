@@ -1,0 +1,231 @@
+//! Turning a vendor response into a decision.
+//!
+//! The default reading covers what HTTP itself says (401, 404, 429 + `Retry-After`, 5xx).
+//! Vendors that signal throttling their own way plug in a [`ResponseClassifier`]: Bitrix24
+//! answers **503** `QUERY_LIMIT_EXCEEDED` (not 429), HubSpot's 429 body names a `policyName`
+//! whose right wait differs (`TEN_SECONDLY_ROLLING` vs `DAILY`), Jira sends
+//! `X-RateLimit-Reset`. The retry loop then branches on the [`Verdict`] alone.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use http::{HeaderMap, StatusCode};
+
+/// What the retry loop should do with a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Hand the response to the connector (2xx, and vendor "partial success" codes).
+    Success,
+    /// The vendor throttled the request: wait and resend. `retry_after` is the vendor's
+    /// wait when it gave one; `whole_bucket` blocks every request on the bucket for it.
+    Throttled {
+        /// The wait the vendor asked for.
+        retry_after: Option<Duration>,
+        /// Whether to pause all requests on the bucket, not just this one.
+        whole_bucket: bool,
+        /// The vendor's reason, for logs.
+        reason: String,
+    },
+    /// A temporary failure worth retrying (5xx, 408).
+    Transient(String),
+    /// Credentials rejected. Not retried (except once after an auth refresh).
+    Auth(String),
+    /// Not found.
+    NotFound(String),
+    /// The request was wrong or the response unusable; retrying will not help.
+    Invalid(String),
+}
+
+/// Vendor-specific reading of responses. Return `None` to fall back to [`default_verdict`].
+pub trait ResponseClassifier: Send + Sync + Debug {
+    /// Classifies a response. `now` is the injected clock's wall time, for reset headers
+    /// that carry an absolute time.
+    fn classify(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Option<Verdict>;
+}
+
+/// No vendor-specific rules.
+#[derive(Debug, Default)]
+pub struct HttpSemantics;
+
+impl ResponseClassifier for HttpSemantics {
+    fn classify(
+        &self,
+        _: StatusCode,
+        _: &HeaderMap,
+        _: &[u8],
+        _: DateTime<Utc>,
+    ) -> Option<Verdict> {
+        None
+    }
+}
+
+/// What plain HTTP semantics say about a response.
+pub fn default_verdict(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Verdict {
+    let snippet = || body_snippet(body);
+    match status.as_u16() {
+        200..=299 => Verdict::Success,
+        401 | 403 => Verdict::Auth(format!("HTTP {status}: {}", snippet())),
+        404 => Verdict::NotFound(format!("HTTP {status}: {}", snippet())),
+        429 => Verdict::Throttled {
+            retry_after: retry_after(headers, now),
+            whole_bucket: true,
+            reason: format!("HTTP 429: {}", snippet()),
+        },
+        408 | 425 | 500..=599 => {
+            if let Some(wait) =
+                retry_after(headers, now).filter(|_| status == StatusCode::SERVICE_UNAVAILABLE)
+            {
+                // A 503 with Retry-After is the server asking us to slow down.
+                return Verdict::Throttled {
+                    retry_after: Some(wait),
+                    whole_bucket: true,
+                    reason: format!("HTTP 503: {}", snippet()),
+                };
+            }
+            Verdict::Transient(format!("HTTP {status}: {}", snippet()))
+        }
+        _ => Verdict::Invalid(format!("HTTP {status}: {}", snippet())),
+    }
+}
+
+/// The wait a response asks for: `Retry-After` in seconds or as an HTTP date, else an
+/// `X-RateLimit-Reset` given as an ISO-8601 instant (Jira) or epoch seconds.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(value) = header("retry-after") {
+        if let Ok(secs) = value.parse::<f64>() {
+            return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        }
+        if let Ok(at) = DateTime::parse_from_rfc2822(value) {
+            return Some(
+                (at.with_timezone(&Utc) - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO),
+            );
+        }
+    }
+    let reset = header("x-ratelimit-reset")?;
+    let at = parse_reset(reset)?;
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+fn parse_reset(value: &str) -> Option<DateTime<Utc>> {
+    if let Ok(epoch) = value.parse::<i64>() {
+        return DateTime::from_timestamp(epoch, 0);
+    }
+    // Jira: `yyyy-MM-ddTHH:mmZ` (no seconds); also accept full RFC 3339.
+    DateTime::parse_from_rfc3339(value)
+        .or_else(|_| DateTime::parse_from_str(&value.replace('Z', "+0000"), "%Y-%m-%dT%H:%M%z"))
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// The start of a body for error messages: enough to diagnose, never a whole payload.
+pub fn body_snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.chars().count() > 300 {
+        format!("{}…", text.chars().take(300).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            if let Ok(v) = HeaderValue::from_str(v) {
+                h.insert(*k, v);
+            }
+        }
+        h
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-02T10:15:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_dates_and_reset_headers() {
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "7")]), now()),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after", "Fri, 02 Jan 2026 10:15:30 GMT")]),
+                now()
+            ),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("x-ratelimit-reset", "2026-01-02T10:16Z")]),
+                now()
+            ),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(retry_after(&headers(&[]), now()), None);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "soon")]), now()),
+            None
+        );
+    }
+
+    #[test]
+    fn statuses_map_to_verdicts() {
+        let h = HeaderMap::new();
+        assert_eq!(
+            default_verdict(StatusCode::OK, &h, b"", now()),
+            Verdict::Success
+        );
+        assert!(matches!(
+            default_verdict(StatusCode::UNAUTHORIZED, &h, b"", now()),
+            Verdict::Auth(_)
+        ));
+        assert!(matches!(
+            default_verdict(StatusCode::TOO_MANY_REQUESTS, &h, b"", now()),
+            Verdict::Throttled { .. }
+        ));
+        assert!(matches!(
+            default_verdict(StatusCode::BAD_GATEWAY, &h, b"", now()),
+            Verdict::Transient(_)
+        ));
+        assert!(matches!(
+            default_verdict(StatusCode::BAD_REQUEST, &h, b"", now()),
+            Verdict::Invalid(_)
+        ));
+        let busy = headers(&[("retry-after", "2")]);
+        assert!(matches!(
+            default_verdict(StatusCode::SERVICE_UNAVAILABLE, &busy, b"", now()),
+            Verdict::Throttled {
+                retry_after: Some(_),
+                ..
+            }
+        ));
+    }
+}

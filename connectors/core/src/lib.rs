@@ -1,0 +1,35 @@
+//! `zveno-connector`: the contract between zveno's engine and its vendor connectors.
+//!
+//! It owns four things, and nothing vendor-specific:
+//!
+//! - the **common model** ([`model`]): clients, contacts, tasks and the [`SourceRecord`]
+//!   envelope every vendor record is normalised into, with parsed newtypes for the values
+//!   identity resolution depends on (e-mail, E.164 phone, registrable domain, tax id);
+//! - the **[`Connector`] trait**: page-at-a-time pulls with opaque cursors, batched pushes
+//!   with per-op outcomes, webhooks as change hints, and capabilities;
+//! - **one error type** ([`ConnectorError`]) whose [`ErrorKind`] the scheduler branches on;
+//! - the **shared HTTP client** ([`http::HttpClient`]): rate limiting, retries, timeouts,
+//!   metrics and secret redaction live here once, so connectors never sleep or retry.
+//!
+//! Vendor crates depend on this crate only; the daemon sees `Arc<dyn Connector>`.
+
+pub mod clock;
+pub mod connector;
+pub mod error;
+pub mod factory;
+pub mod http;
+pub mod model;
+pub mod secret;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use connector::{
+    Capabilities, ChangeHint, Connector, Cursor, DeleteDetection, Page, RecordError, SyncMode,
+    WebhookRequest, WriteAction, WriteOp, WriteOutcome,
+};
+pub use error::{ConnectorError, ErrorKind};
+pub use factory::{BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
+pub use model::{
+    Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord,
+    Task, TaskStatus, TaxId,
+};
+pub use secret::{Redactor, Secret};

@@ -1,0 +1,3 @@
+//! zveno, the daemon and CLI, as a library: `main.rs` only calls [`cli::main`].
+
+pub mod store;
