@@ -1,0 +1,1 @@
+//! Bitrix24 connector and simulator (work in progress).

@@ -1,0 +1,1 @@
+//! HubSpot CRM connector and simulator (work in progress).

@@ -1,0 +1,1 @@
+//! Jira Cloud connector and simulator (work in progress).
