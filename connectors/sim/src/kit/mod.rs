@@ -17,4 +17,4 @@ mod server;
 pub use faults::{Fault, FaultConfig, Faults};
 pub use limits::{LeakyBucket, RollingWindow};
 pub use log::{EndpointStats, RequestLog};
-pub use server::{Endpoint, Kit, SimServer, Throttled};
+pub use server::{Endpoint, Kit, LaunchedSim, SimServer, Throttled};

@@ -203,3 +203,22 @@ mod tests {
         );
     }
 }
+
+/// A running vendor simulator described for the daemon (`zveno demo`, benchmarks): where it
+/// listens, the `[connectors.<name>]` options that point a connector at it, and the
+/// environment variables holding the credentials it accepts.
+#[derive(Debug)]
+pub struct LaunchedSim {
+    /// The vendor name (`hubspot`, `jira`, `bitrix24`, ...).
+    pub vendor: &'static str,
+    /// The server; dropping it stops the simulator.
+    pub server: SimServer,
+    /// Vendor-specific connector options (secrets by reference, e.g. `token_env`), without
+    /// `vendor` and `base_url`, which the daemon sets.
+    pub options: serde_json::Value,
+    /// Environment variables the options reference, with the values the simulator accepts.
+    pub env: Vec<(String, String)>,
+    /// One or two lines telling a person how to call the simulator themselves
+    /// (URL form, auth header, credentials).
+    pub help: String,
+}
