@@ -32,9 +32,7 @@ pub struct SystemClock {
 impl SystemClock {
     /// A system clock whose monotonic origin is now.
     pub fn new() -> Self {
-        Self {
-            start: Instant::now(),
-        }
+        Self { start: Instant::now() }
     }
 }
 
@@ -74,13 +72,7 @@ struct ManualState {
 impl ManualClock {
     /// A manual clock reading `origin` as wall time.
     pub fn new(origin: DateTime<Utc>) -> Self {
-        Self {
-            state: Mutex::new(ManualState {
-                origin,
-                offset: Duration::ZERO,
-                slept: Duration::ZERO,
-            }),
-        }
+        Self { state: Mutex::new(ManualState { origin, offset: Duration::ZERO, slept: Duration::ZERO }) }
     }
 
     /// Moves time forward without counting it as slept.
@@ -95,10 +87,7 @@ impl ManualClock {
 
     fn with<T>(&self, f: impl FnOnce(&mut ManualState) -> T) -> T {
         // A poisoned lock only means another test thread panicked; the state is still valid.
-        let mut guard = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut guard)
     }
 }

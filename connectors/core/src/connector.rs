@@ -209,29 +209,28 @@ pub trait Connector: Send + Sync + Debug {
     async fn check(&self) -> Result<(), ConnectorError>;
 
     /// Pulls one page of `kind` from `cursor`.
-    async fn pull(
-        &self,
-        kind: Kind,
-        mode: SyncMode,
-        cursor: &Cursor,
-    ) -> Result<Page, ConnectorError>;
+    async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError>;
 
     /// Writes `ops` of `kind`, one outcome per op.
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
         let _ = ops;
-        Err(ConnectorError::unsupported(format!(
-            "{} cannot write {kind} records",
-            self.vendor()
-        )))
+        Err(ConnectorError::unsupported(format!("{} cannot write {kind} records", self.vendor())))
     }
 
     /// Verifies and parses a webhook delivery into records to re-pull.
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
         let _ = request;
-        Err(ConnectorError::unsupported(format!(
-            "{} webhooks are not supported",
-            self.vendor()
-        )))
+        Err(ConnectorError::unsupported(format!("{} webhooks are not supported", self.vendor())))
+    }
+
+    /// The incremental cursor that reads changes made after `since`. The engine asks for it
+    /// when the first full scan of `kind` completes, so the first incremental run reads
+    /// only what changed since that scan began instead of everything again. `None` (the
+    /// default) means the connector cannot start mid-stream; the first incremental run then
+    /// starts from the beginning.
+    fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
+        let _ = (kind, since);
+        None
     }
 
     /// The HTTP request counters of this instance, for run history.

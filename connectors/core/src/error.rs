@@ -67,10 +67,7 @@ pub struct ConnectorError {
 impl ConnectorError {
     /// An error of `kind` with a human-readable message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
+        Self { kind, message: message.into() }
     }
     /// See [`ErrorKind::Auth`].
     pub fn auth(message: impl Into<String>) -> Self {

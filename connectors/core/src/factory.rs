@@ -33,10 +33,7 @@ pub struct ConfigProblem {
 impl ConfigProblem {
     /// A problem at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
+        Self { path: path.into(), message: message.into() }
     }
 }
 
@@ -58,14 +55,8 @@ impl Env {
     }
 
     /// An environment holding exactly `vars`.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        vars: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        Self(
-            vars.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 
     /// A variable's value, if set.
@@ -101,35 +92,22 @@ impl SecretRef {
         match (&self.env, &self.file) {
             (Some(var), None) => match env.get(var) {
                 Some(v) if !v.trim().is_empty() => Ok(Secret::new(v)),
-                Some(_) => Err(ConfigProblem::new(
-                    format!("{path}_env"),
-                    format!("{var} is set but empty"),
-                )),
-                None => Err(ConfigProblem::new(
-                    format!("{path}_env"),
-                    format!("{var} is not set"),
-                )),
+                Some(_) => Err(ConfigProblem::new(format!("{path}_env"), format!("{var} is set but empty"))),
+                None => Err(ConfigProblem::new(format!("{path}_env"), format!("{var} is not set"))),
             },
             (None, Some(file)) => match std::fs::read_to_string(file) {
                 Ok(v) if !v.trim().is_empty() => Ok(Secret::new(&v)),
-                Ok(_) => Err(ConfigProblem::new(
-                    format!("{path}_file"),
-                    format!("{} is empty", file.display()),
-                )),
-                Err(e) => Err(ConfigProblem::new(
-                    format!("{path}_file"),
-                    format!("cannot read {}: {e}", file.display()),
-                )),
+                Ok(_) => Err(ConfigProblem::new(format!("{path}_file"), format!("{} is empty", file.display()))),
+                Err(e) => {
+                    Err(ConfigProblem::new(format!("{path}_file"), format!("cannot read {}: {e}", file.display())))
+                }
             },
-            (Some(_), Some(_)) => Err(ConfigProblem::new(
-                path.to_string(),
-                format!("set only one of {path}_env and {path}_file"),
-            )),
+            (Some(_), Some(_)) => {
+                Err(ConfigProblem::new(path.to_string(), format!("set only one of {path}_env and {path}_file")))
+            }
             (None, None) => Err(ConfigProblem::new(
                 format!("{path}_env"),
-                format!(
-                    "missing: name an environment variable ({path}_env) or a file ({path}_file)"
-                ),
+                format!("missing: name an environment variable ({path}_env) or a file ({path}_file)"),
             )),
         }
     }
@@ -190,8 +168,7 @@ pub trait ConnectorFactory: Send + Sync + 'static {
     fn validate(config: &Self::Config, ctx: &BuildContext) -> Vec<ConfigProblem>;
 
     /// Builds the connector. Called only when `validate` found no problem.
-    fn build(config: Self::Config, ctx: BuildContext)
-        -> Result<Arc<dyn Connector>, ConnectorError>;
+    fn build(config: Self::Config, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
 }
 
 /// A type-erased factory, as listed by the daemon's registry.
@@ -209,9 +186,7 @@ pub struct VendorEntry {
 
 impl fmt::Debug for VendorEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VendorEntry")
-            .field("vendor", &self.vendor)
-            .finish_non_exhaustive()
+        f.debug_struct("VendorEntry").field("vendor", &self.vendor).finish_non_exhaustive()
     }
 }
 
@@ -243,20 +218,14 @@ fn parse_options<T: DeserializeOwned>(
     ctx: &BuildContext,
 ) -> Result<T, Vec<ConfigProblem>> {
     let mut unknown = Vec::new();
-    let parsed: Result<T, _> =
-        serde_ignored::deserialize(options, |path| unknown.push(path.to_string()));
-    let mut problems: Vec<ConfigProblem> = unknown
-        .into_iter()
-        .map(|key| ConfigProblem::new(ctx.path(&key), "unknown key"))
-        .collect();
+    let parsed: Result<T, _> = serde_ignored::deserialize(options, |path| unknown.push(path.to_string()));
+    let mut problems: Vec<ConfigProblem> =
+        unknown.into_iter().map(|key| ConfigProblem::new(ctx.path(&key), "unknown key")).collect();
     match parsed {
         Ok(config) if problems.is_empty() => Ok(config),
         Ok(_) => Err(problems),
         Err(e) => {
-            problems.push(ConfigProblem::new(
-                format!("connectors.{}", ctx.name),
-                e.to_string(),
-            ));
+            problems.push(ConfigProblem::new(format!("connectors.{}", ctx.name), e.to_string()));
             Err(problems)
         }
     }

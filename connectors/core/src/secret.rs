@@ -49,20 +49,13 @@ impl Redactor {
     /// A redactor for these secrets. Secrets shorter than 4 characters are ignored: masking
     /// them would mangle ordinary text and they protect nothing.
     pub fn new(secrets: impl IntoIterator<Item = Secret>) -> Self {
-        let secrets = secrets
-            .into_iter()
-            .filter(|s| s.expose().len() >= 4)
-            .collect();
-        Self {
-            secrets: Arc::new(secrets),
-        }
+        let secrets = secrets.into_iter().filter(|s| s.expose().len() >= 4).collect();
+        Self { secrets: Arc::new(secrets) }
     }
 
     /// `text` with every secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |acc, s| acc.replace(s.expose(), "***"))
+        self.secrets.iter().fold(text.to_string(), |acc, s| acc.replace(s.expose(), "***"))
     }
 }
 

@@ -67,12 +67,9 @@ impl Authenticator for BasicAuth {
 }
 
 fn set_authorization(request: &mut reqwest::Request, value: &str) -> Result<(), ConnectorError> {
-    let mut header = http::HeaderValue::from_str(value).map_err(|_| {
-        ConnectorError::config("credential contains characters not allowed in an HTTP header")
-    })?;
+    let mut header = http::HeaderValue::from_str(value)
+        .map_err(|_| ConnectorError::config("credential contains characters not allowed in an HTTP header"))?;
     header.set_sensitive(true);
-    request
-        .headers_mut()
-        .insert(http::header::AUTHORIZATION, header);
+    request.headers_mut().insert(http::header::AUTHORIZATION, header);
     Ok(())
 }

@@ -41,13 +41,7 @@ pub enum Verdict {
 pub trait ResponseClassifier: Send + Sync + Debug {
     /// Classifies a response. `now` is the injected clock's wall time, for reset headers
     /// that carry an absolute time.
-    fn classify(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> Option<Verdict>;
+    fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Option<Verdict>;
 }
 
 /// No vendor-specific rules.
@@ -55,24 +49,13 @@ pub trait ResponseClassifier: Send + Sync + Debug {
 pub struct HttpSemantics;
 
 impl ResponseClassifier for HttpSemantics {
-    fn classify(
-        &self,
-        _: StatusCode,
-        _: &HeaderMap,
-        _: &[u8],
-        _: DateTime<Utc>,
-    ) -> Option<Verdict> {
+    fn classify(&self, _: StatusCode, _: &HeaderMap, _: &[u8], _: DateTime<Utc>) -> Option<Verdict> {
         None
     }
 }
 
 /// What plain HTTP semantics say about a response.
-pub fn default_verdict(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    now: DateTime<Utc>,
-) -> Verdict {
+pub fn default_verdict(status: StatusCode, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Verdict {
     let snippet = || body_snippet(body);
     match status.as_u16() {
         200..=299 => Verdict::Success,
@@ -84,9 +67,7 @@ pub fn default_verdict(
             reason: format!("HTTP 429: {}", snippet()),
         },
         408 | 425 | 500..=599 => {
-            if let Some(wait) =
-                retry_after(headers, now).filter(|_| status == StatusCode::SERVICE_UNAVAILABLE)
-            {
+            if let Some(wait) = retry_after(headers, now).filter(|_| status == StatusCode::SERVICE_UNAVAILABLE) {
                 // A 503 with Retry-After is the server asking us to slow down.
                 return Verdict::Throttled {
                     retry_after: Some(wait),
@@ -103,22 +84,13 @@ pub fn default_verdict(
 /// The wait a response asks for: `Retry-After` in seconds or as an HTTP date, else an
 /// `X-RateLimit-Reset` given as an ISO-8601 instant (Jira) or epoch seconds.
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(value) = header("retry-after") {
         if let Ok(secs) = value.parse::<f64>() {
             return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
         }
         if let Ok(at) = DateTime::parse_from_rfc2822(value) {
-            return Some(
-                (at.with_timezone(&Utc) - now)
-                    .to_std()
-                    .unwrap_or(Duration::ZERO),
-            );
+            return Some((at.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO));
         }
     }
     let reset = header("x-ratelimit-reset")?;
@@ -164,68 +136,36 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-02T10:15:00Z")
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or_default()
+        DateTime::parse_from_rfc3339("2026-01-02T10:15:00Z").map(|d| d.with_timezone(&Utc)).unwrap_or_default()
     }
 
     #[test]
     fn retry_after_reads_seconds_dates_and_reset_headers() {
+        assert_eq!(retry_after(&headers(&[("retry-after", "7")]), now()), Some(Duration::from_secs(7)));
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "7")]), now()),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            retry_after(
-                &headers(&[("retry-after", "Fri, 02 Jan 2026 10:15:30 GMT")]),
-                now()
-            ),
+            retry_after(&headers(&[("retry-after", "Fri, 02 Jan 2026 10:15:30 GMT")]), now()),
             Some(Duration::from_secs(30))
         );
         assert_eq!(
-            retry_after(
-                &headers(&[("x-ratelimit-reset", "2026-01-02T10:16Z")]),
-                now()
-            ),
+            retry_after(&headers(&[("x-ratelimit-reset", "2026-01-02T10:16Z")]), now()),
             Some(Duration::from_secs(60))
         );
         assert_eq!(retry_after(&headers(&[]), now()), None);
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "soon")]), now()),
-            None
-        );
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now()), None);
     }
 
     #[test]
     fn statuses_map_to_verdicts() {
         let h = HeaderMap::new();
-        assert_eq!(
-            default_verdict(StatusCode::OK, &h, b"", now()),
-            Verdict::Success
-        );
-        assert!(matches!(
-            default_verdict(StatusCode::UNAUTHORIZED, &h, b"", now()),
-            Verdict::Auth(_)
-        ));
-        assert!(matches!(
-            default_verdict(StatusCode::TOO_MANY_REQUESTS, &h, b"", now()),
-            Verdict::Throttled { .. }
-        ));
-        assert!(matches!(
-            default_verdict(StatusCode::BAD_GATEWAY, &h, b"", now()),
-            Verdict::Transient(_)
-        ));
-        assert!(matches!(
-            default_verdict(StatusCode::BAD_REQUEST, &h, b"", now()),
-            Verdict::Invalid(_)
-        ));
+        assert_eq!(default_verdict(StatusCode::OK, &h, b"", now()), Verdict::Success);
+        assert!(matches!(default_verdict(StatusCode::UNAUTHORIZED, &h, b"", now()), Verdict::Auth(_)));
+        assert!(matches!(default_verdict(StatusCode::TOO_MANY_REQUESTS, &h, b"", now()), Verdict::Throttled { .. }));
+        assert!(matches!(default_verdict(StatusCode::BAD_GATEWAY, &h, b"", now()), Verdict::Transient(_)));
+        assert!(matches!(default_verdict(StatusCode::BAD_REQUEST, &h, b"", now()), Verdict::Invalid(_)));
         let busy = headers(&[("retry-after", "2")]);
         assert!(matches!(
             default_verdict(StatusCode::SERVICE_UNAVAILABLE, &busy, b"", now()),
-            Verdict::Throttled {
-                retry_after: Some(_),
-                ..
-            }
+            Verdict::Throttled { retry_after: Some(_), .. }
         ));
     }
 }

@@ -21,7 +21,6 @@ use crate::clock::Clock;
 
 /// A vendor limit: `requests` per `per_secs` seconds, optionally with an explicit burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Requests allowed in the window.
     pub requests: u32,
@@ -37,20 +36,12 @@ pub struct RateLimit {
 impl RateLimit {
     /// `requests` per `per_secs` seconds.
     pub const fn new(requests: u32, per_secs: u64) -> Self {
-        Self {
-            requests,
-            per_secs,
-            burst: None,
-        }
+        Self { requests, per_secs, burst: None }
     }
 
     /// A leaky bucket draining `per_sec` requests a second that rejects above `capacity`.
     pub const fn leaky_bucket(per_sec: u32, burst: u32) -> Self {
-        Self {
-            requests: per_sec,
-            per_secs: 1,
-            burst: Some(burst),
-        }
+        Self { requests: per_sec, per_secs: 1, burst: Some(burst) }
     }
 
     /// Why this limit is unusable, if it is.
@@ -109,8 +100,7 @@ pub struct Limiter {
 
 impl std::fmt::Debug for Limiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let limits: BTreeMap<&String, &RateLimit> =
-            self.buckets.iter().map(|(k, b)| (k, &b.limit)).collect();
+        let limits: BTreeMap<&String, &RateLimit> = self.buckets.iter().map(|(k, b)| (k, &b.limit)).collect();
         f.debug_struct("Limiter").field("buckets", &limits).finish()
     }
 }
@@ -127,16 +117,8 @@ impl Limiter {
         let buckets = limits
             .into_iter()
             .map(|(name, limit)| {
-                let gcra =
-                    RateLimiter::direct_with_clock(limit.quota(), LimiterClock(clock.clone()));
-                (
-                    name,
-                    Bucket {
-                        limit,
-                        gcra,
-                        blocked_until: Mutex::new(Duration::ZERO),
-                    },
-                )
+                let gcra = RateLimiter::direct_with_clock(limit.quota(), LimiterClock(clock.clone()));
+                (name, Bucket { limit, gcra, blocked_until: Mutex::new(Duration::ZERO) })
             })
             .collect();
         Self { clock, buckets }
@@ -155,10 +137,7 @@ impl Limiter {
         };
         loop {
             let now = self.clock.elapsed();
-            let blocked = *b
-                .blocked_until
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let blocked = *b.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if blocked > now {
                 self.clock.sleep(blocked - now).await;
                 continue;
@@ -174,10 +153,7 @@ impl Limiter {
     pub fn block(&self, bucket: &str, wait: Duration) {
         if let Some(b) = self.buckets.get(bucket) {
             let until = self.clock.elapsed() + wait;
-            let mut guard = b
-                .blocked_until
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut guard = b.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             *guard = (*guard).max(until);
         }
     }
@@ -189,16 +165,7 @@ mod tests {
     use crate::clock::ManualClock;
 
     fn max_in_any_window(times: &[Duration], window: Duration) -> usize {
-        times
-            .iter()
-            .map(|t| {
-                times
-                    .iter()
-                    .filter(|u| **u >= *t && **u < *t + window)
-                    .count()
-            })
-            .max()
-            .unwrap_or(0)
+        times.iter().map(|t| times.iter().filter(|u| **u >= *t && **u < *t + window).count()).max().unwrap_or(0)
     }
 
     #[tokio::test]
@@ -213,11 +180,7 @@ mod tests {
         }
         assert!(max_in_any_window(&times, Duration::from_secs(10)) <= 100);
         // ...while staying close to the vendor's rate: 450 requests in under 50 s.
-        assert!(
-            clock.elapsed() < Duration::from_secs(50),
-            "took {:?}",
-            clock.elapsed()
-        );
+        assert!(clock.elapsed() < Duration::from_secs(50), "took {:?}", clock.elapsed());
     }
 
     #[tokio::test]

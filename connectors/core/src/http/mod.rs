@@ -23,9 +23,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument as _;
 
 pub use auth::{Authenticator, BasicAuth, BearerToken, NoAuth};
-pub use classify::{
-    body_snippet, default_verdict, retry_after, HttpSemantics, ResponseClassifier, Verdict,
-};
+pub use classify::{body_snippet, default_verdict, retry_after, HttpSemantics, ResponseClassifier, Verdict};
 pub use limiter::{Limiter, RateLimit};
 pub use retry::RetryPolicy;
 
@@ -35,7 +33,7 @@ use crate::secret::Redactor;
 
 /// Timeout and retry settings, overridable per connector in config.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct HttpOptions {
     /// Whole-request timeout, in seconds.
     pub timeout_secs: u64,
@@ -50,12 +48,7 @@ pub struct HttpOptions {
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self {
-            timeout_secs: 30,
-            max_attempts: 5,
-            max_throttled: 10,
-            max_wait_secs: 300,
-        }
+        Self { timeout_secs: 30, max_attempts: 5, max_throttled: 10, max_wait_secs: 300 }
     }
 }
 
@@ -107,18 +100,8 @@ pub struct Call {
 impl Call {
     /// A request with no body. GETs are idempotent.
     pub fn new(method: Method, url: url::Url) -> Self {
-        let idempotent = matches!(
-            method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE
-        );
-        Self {
-            method,
-            url,
-            headers: HeaderMap::new(),
-            body: None,
-            bucket: "default",
-            idempotent,
-        }
+        let idempotent = matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE);
+        Self { method, url, headers: HeaderMap::new(), body: None, bucket: "default", idempotent }
     }
     /// `GET url`.
     pub fn get(url: url::Url) -> Self {
@@ -219,11 +202,7 @@ struct Inner {
 
 enum Attempt {
     Done(Response),
-    Retry {
-        wait: Duration,
-        throttled: bool,
-        reason: String,
-    },
+    Retry { wait: Duration, throttled: bool, reason: String },
     Fail(ConnectorError),
 }
 
@@ -239,9 +218,7 @@ impl HttpClient {
     ) -> Result<Self, ConnectorError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("zveno/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(
-                Duration::from_secs(10).min(Duration::from_secs(options.timeout_secs.max(1))),
-            )
+            .connect_timeout(Duration::from_secs(10).min(Duration::from_secs(options.timeout_secs.max(1))))
             .timeout(Duration::from_secs(options.timeout_secs.max(1)))
             // A redirected POST turns into a GET without a body (Bitrix24 portal renames):
             // surface redirects instead of following them blindly.
@@ -311,11 +288,7 @@ impl HttpClient {
                     tracing::warn!(error = %err, "request failed");
                     return Err(err);
                 }
-                Attempt::Retry {
-                    wait,
-                    throttled: true,
-                    reason,
-                } => {
+                Attempt::Retry { wait, throttled: true, reason } => {
                     throttles += 1;
                     inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
                     let max_wait = Duration::from_secs(inner.options.max_wait_secs);
@@ -331,11 +304,7 @@ impl HttpClient {
                     inner.limiter.block(call.bucket, wait);
                     attempts -= 1; // a throttled answer is not a failed attempt
                 }
-                Attempt::Retry {
-                    wait,
-                    throttled: false,
-                    reason,
-                } => {
+                Attempt::Retry { wait, throttled: false, reason } => {
                     if attempts >= inner.options.max_attempts.max(1) {
                         inner.counters.failed.fetch_add(1, Ordering::Relaxed);
                         return Err(ConnectorError::transient(format!(
@@ -354,15 +323,9 @@ impl HttpClient {
         let inner = &self.inner;
         let mut request = reqwest::Request::new(call.method.clone(), call.url.clone());
         *request.headers_mut() = call.headers.clone();
-        request.headers_mut().insert(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("application/json"),
-        );
+        request.headers_mut().insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
         if let Some((body, content_type)) = &call.body {
-            request.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static(content_type),
-            );
+            request.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
             *request.body_mut() = Some(body.clone().into());
         }
         if let Err(e) = inner.vendor.auth.apply(&mut request).await {
@@ -375,11 +338,7 @@ impl HttpClient {
                 let reason = self.redact(&error_chain(&e));
                 // A request that never connected was never processed: always safe to resend.
                 if call.idempotent || e.is_connect() {
-                    return Attempt::Retry {
-                        wait: inner.retry.backoff(1),
-                        throttled: false,
-                        reason,
-                    };
+                    return Attempt::Retry { wait: inner.retry.backoff(1), throttled: false, reason };
                 }
                 return Attempt::Fail(ConnectorError::transient(format!(
                     "{endpoint}: {reason} (not retried: not idempotent)"
@@ -393,11 +352,7 @@ impl HttpClient {
             Err(e) => {
                 let reason = self.redact(&error_chain(&e));
                 return if call.idempotent {
-                    Attempt::Retry {
-                        wait: inner.retry.backoff(1),
-                        throttled: false,
-                        reason,
-                    }
+                    Attempt::Retry { wait: inner.retry.backoff(1), throttled: false, reason }
                 } else {
                     Attempt::Fail(ConnectorError::transient(format!("{endpoint}: {reason}")))
                 };
@@ -411,38 +366,21 @@ impl HttpClient {
             .unwrap_or_else(|| default_verdict(status, &headers, &body, now));
         let message = |m: String| self.redact(&format!("{endpoint}: {m}"));
         match verdict {
-            Verdict::Success => Attempt::Done(Response {
-                status,
-                headers,
-                body,
-                endpoint: endpoint.to_string(),
-            }),
-            Verdict::Throttled {
-                retry_after,
-                reason,
-                ..
-            } => Attempt::Retry {
+            Verdict::Success => Attempt::Done(Response { status, headers, body, endpoint: endpoint.to_string() }),
+            Verdict::Throttled { retry_after, reason, .. } => Attempt::Retry {
                 wait: retry_after.unwrap_or_else(|| inner.retry.backoff(2)),
                 throttled: true,
                 reason: self.redact(&reason),
             },
-            Verdict::Transient(m) if call.idempotent => Attempt::Retry {
-                wait: inner.retry.backoff(1),
-                throttled: false,
-                reason: self.redact(&m),
-            },
+            Verdict::Transient(m) if call.idempotent => {
+                Attempt::Retry { wait: inner.retry.backoff(1), throttled: false, reason: self.redact(&m) }
+            }
             Verdict::Transient(m) => Attempt::Fail(ConnectorError::transient(message(m))),
             Verdict::Auth(m) => {
                 if !*refreshed {
                     *refreshed = true;
                     match inner.vendor.auth.refresh().await {
-                        Ok(true) => {
-                            return Attempt::Retry {
-                                wait: Duration::ZERO,
-                                throttled: false,
-                                reason: m,
-                            }
-                        }
+                        Ok(true) => return Attempt::Retry { wait: Duration::ZERO, throttled: false, reason: m },
                         Ok(false) => {}
                         Err(e) => return Attempt::Fail(e),
                     }

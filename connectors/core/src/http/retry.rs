@@ -16,19 +16,14 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            base: Duration::from_millis(500),
-            cap: Duration::from_secs(30),
-        }
+        Self { base: Duration::from_millis(500), cap: Duration::from_secs(30) }
     }
 }
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1`.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let full = exp.min(self.cap);
         let half = full / 2;
         half + rand::thread_rng().gen_range(Duration::ZERO..=half)
@@ -45,10 +40,7 @@ mod tests {
         for attempt in 1..20 {
             let full = p.base.saturating_mul(1 << (attempt - 1).min(16)).min(p.cap);
             let wait = p.backoff(attempt);
-            assert!(
-                wait >= full / 2 && wait <= full,
-                "attempt {attempt}: {wait:?}"
-            );
+            assert!(wait >= full / 2 && wait <= full, "attempt {attempt}: {wait:?}");
         }
     }
 }

@@ -25,11 +25,7 @@ impl Domain {
             Some((_, host)) if !trimmed.contains("://") => host,
             _ => trimmed,
         };
-        let with_scheme = if host_part.contains("://") {
-            host_part.to_string()
-        } else {
-            format!("http://{host_part}")
-        };
+        let with_scheme = if host_part.contains("://") { host_part.to_string() } else { format!("http://{host_part}") };
         let url = url::Url::parse(&with_scheme).map_err(|e| err(&e.to_string()))?;
         let host = match url.host() {
             Some(url::Host::Domain(h)) => h.trim_end_matches('.').to_string(),
@@ -81,24 +77,13 @@ mod tests {
             ("acme.com/contact", "acme.com"),
             ("https://ромашка.рф", "xn--80aa3agjl3d.xn--p1ai"),
         ] {
-            assert_eq!(
-                Domain::parse(raw).map(|d| d.to_string()),
-                Ok(want.to_string()),
-                "{raw}"
-            );
+            assert_eq!(Domain::parse(raw).map(|d| d.to_string()), Ok(want.to_string()), "{raw}");
         }
     }
 
     #[test]
     fn non_domains_are_rejected() {
-        for raw in [
-            "",
-            "   ",
-            "http://127.0.0.1/",
-            "localhost",
-            "co.uk",
-            "not a url at all",
-        ] {
+        for raw in ["", "   ", "http://127.0.0.1/", "localhost", "co.uk", "not a url at all"] {
             assert!(Domain::parse(raw).is_err(), "{raw:?} should be rejected");
         }
     }

@@ -15,9 +15,7 @@ mod tax_id;
 pub use domain::Domain;
 pub use email::Email;
 pub use phone::Phone;
-pub use record::{
-    Client, ClientRef, Contact, Kind, Priority, RecordData, SourceRecord, Task, TaskStatus,
-};
+pub use record::{Client, ClientRef, Contact, Kind, Priority, RecordData, SourceRecord, Task, TaskStatus};
 pub use tax_id::{TaxId, TaxScheme};
 
 /// Why a raw value could not be parsed into a model newtype.
@@ -33,10 +31,6 @@ impl ParseError {
     pub(crate) fn new(what: &'static str, value: &str, reason: impl Into<String>) -> Self {
         // Cap the echoed value: a payload field can be arbitrarily long.
         let value: String = value.chars().take(80).collect();
-        Self {
-            what,
-            value,
-            reason: reason.into(),
-        }
+        Self { what, value, reason: reason.into() }
     }
 }

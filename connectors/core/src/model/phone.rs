@@ -28,14 +28,12 @@ impl Phone {
             Some(rest) if !rest.starts_with('0') => format!("+{rest}"),
             _ => cleaned.to_string(),
         };
-        let number = phonenumber::parse(default_region, &cleaned)
-            .map_err(|e| ParseError::new("phone", raw, e.to_string()))?;
+        let number =
+            phonenumber::parse(default_region, &cleaned).map_err(|e| ParseError::new("phone", raw, e.to_string()))?;
         if !phonenumber::is_valid(&number) {
             return Err(ParseError::new("phone", raw, "not a valid number"));
         }
-        Ok(Self(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
     }
 
     /// Parses a region code such as `RU` or `US` for [`Phone::parse`].
@@ -85,25 +83,15 @@ mod tests {
             "007 495 123 45 67",
             "495 123-45-67",
         ] {
-            assert_eq!(
-                Phone::parse(raw, ru).map(|p| p.to_string()),
-                Ok("+74951234567".into()),
-                "{raw}"
-            );
+            assert_eq!(Phone::parse(raw, ru).map(|p| p.to_string()), Ok("+74951234567".into()), "{raw}");
         }
     }
 
     #[test]
     fn international_numbers_ignore_the_default_region() {
         let ru = Phone::region("RU").ok();
-        assert_eq!(
-            Phone::parse("+1 (415) 555-2671", ru).map(|p| p.to_string()),
-            Ok("+14155552671".into())
-        );
-        assert_eq!(
-            Phone::parse("+49 30 901820", ru).map(|p| p.to_string()),
-            Ok("+4930901820".into())
-        );
+        assert_eq!(Phone::parse("+1 (415) 555-2671", ru).map(|p| p.to_string()), Ok("+14155552671".into()));
+        assert_eq!(Phone::parse("+49 30 901820", ru).map(|p| p.to_string()), Ok("+4930901820".into()));
     }
 
     #[test]

@@ -83,9 +83,7 @@ impl FromStr for TaskStatus {
             "in_progress" => Ok(Self::InProgress),
             "done" => Ok(Self::Done),
             "cancelled" => Ok(Self::Cancelled),
-            other => Err(format!(
-                "unknown task status {other:?} (expected todo, in_progress, done or cancelled)"
-            )),
+            other => Err(format!("unknown task status {other:?} (expected todo, in_progress, done or cancelled)")),
         }
     }
 }
@@ -230,12 +228,7 @@ pub struct SourceRecord {
 
 impl SourceRecord {
     /// A live record built from its normalised data and raw payload.
-    pub fn new(
-        connector: &str,
-        external_id: impl Into<String>,
-        data: RecordData,
-        raw: serde_json::Value,
-    ) -> Self {
+    pub fn new(connector: &str, external_id: impl Into<String>, data: RecordData, raw: serde_json::Value) -> Self {
         Self {
             connector: connector.to_string(),
             kind: data.kind(),
@@ -252,12 +245,7 @@ impl SourceRecord {
     }
 
     /// A tombstone: the vendor reports the record deleted or archived at `at`.
-    pub fn tombstone(
-        connector: &str,
-        kind: Kind,
-        external_id: impl Into<String>,
-        at: Option<DateTime<Utc>>,
-    ) -> Self {
+    pub fn tombstone(connector: &str, kind: Kind, external_id: impl Into<String>, at: Option<DateTime<Utc>>) -> Self {
         let raw = serde_json::Value::Null;
         Self {
             connector: connector.to_string(),
@@ -275,11 +263,7 @@ impl SourceRecord {
     }
 
     /// Sets the remote timestamps.
-    pub fn with_times(
-        mut self,
-        created_at: Option<DateTime<Utc>>,
-        updated_at: Option<DateTime<Utc>>,
-    ) -> Self {
+    pub fn with_times(mut self, created_at: Option<DateTime<Utc>>, updated_at: Option<DateTime<Utc>>) -> Self {
         self.created_at = created_at;
         self.updated_at = updated_at;
         self

@@ -37,10 +37,7 @@ impl TaxId {
     /// Parses a tax id. `country` (ISO code) selects the scheme; with `RU`, or with no
     /// country and a 10/12-digit value, it must be a valid INN.
     pub fn parse(raw: &str, country: Option<&str>) -> Result<Self, ParseError> {
-        let compact: String = raw
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-' && *c != '.')
-            .collect();
+        let compact: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '.').collect();
         if compact.is_empty() {
             return Err(ParseError::new("tax id", raw, "empty"));
         }
@@ -53,19 +50,13 @@ impl TaxId {
         if russian {
             return Self::inn(raw, &compact);
         }
-        Ok(Self {
-            scheme: TaxScheme::Other,
-            value: compact.to_uppercase(),
-        })
+        Ok(Self { scheme: TaxScheme::Other, value: compact.to_uppercase() })
     }
 
     /// Builds a valid INN from its first 9 (organisation) or 10 (individual) digits by
     /// appending the check digits. Used by the world generator and tests.
     pub fn inn_with_check_digits(prefix: &str) -> Option<Self> {
-        let mut digits: Vec<u32> = prefix
-            .chars()
-            .map(|c| c.to_digit(10))
-            .collect::<Option<_>>()?;
+        let mut digits: Vec<u32> = prefix.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
         match digits.len() {
             9 => digits.push(check_digit(&digits, &INN10)),
             10 => {
@@ -74,38 +65,25 @@ impl TaxId {
             }
             _ => return None,
         }
-        let value = digits
-            .iter()
-            .map(|d| char::from_digit(*d, 10).unwrap_or('0'))
-            .collect();
-        Some(Self {
-            scheme: TaxScheme::RuInn,
-            value,
-        })
+        let value = digits.iter().map(|d| char::from_digit(*d, 10).unwrap_or('0')).collect();
+        Some(Self { scheme: TaxScheme::RuInn, value })
     }
 
     fn inn(raw: &str, compact: &str) -> Result<Self, ParseError> {
         let err = |reason: &str| ParseError::new("INN", raw, reason);
-        let digits: Vec<u32> = compact
-            .chars()
-            .map(|c| c.to_digit(10))
-            .collect::<Option<_>>()
-            .ok_or_else(|| err("has non-digits"))?;
+        let digits: Vec<u32> =
+            compact.chars().map(|c| c.to_digit(10)).collect::<Option<_>>().ok_or_else(|| err("has non-digits"))?;
         let valid = match digits.len() {
             10 => check_digit(&digits[..9], &INN10) == digits[9],
             12 => {
-                check_digit(&digits[..10], &INN12_A) == digits[10]
-                    && check_digit(&digits[..11], &INN12_B) == digits[11]
+                check_digit(&digits[..10], &INN12_A) == digits[10] && check_digit(&digits[..11], &INN12_B) == digits[11]
             }
             _ => return Err(err("must have 10 or 12 digits")),
         };
         if !valid {
             return Err(err("check digits do not match"));
         }
-        Ok(Self {
-            scheme: TaxScheme::RuInn,
-            value: compact.to_string(),
-        })
+        Ok(Self { scheme: TaxScheme::RuInn, value: compact.to_string() })
     }
 
     /// The scheme.
@@ -133,11 +111,7 @@ mod tests {
         // Sberbank (10 digits) and a well-known valid individual INN (12 digits).
         for raw in ["7707083893", "7707 083 893", "500100732259"] {
             let id = TaxId::parse(raw, None);
-            assert_eq!(
-                id.as_ref().map(TaxId::scheme),
-                Ok(TaxScheme::RuInn),
-                "{raw}"
-            );
+            assert_eq!(id.as_ref().map(TaxId::scheme), Ok(TaxScheme::RuInn), "{raw}");
         }
     }
 
@@ -157,10 +131,7 @@ mod tests {
             Ok((TaxScheme::Other, "DE123456789".into()))
         );
         // A 9-digit US EIN without a country is not mistaken for an INN.
-        assert_eq!(
-            TaxId::parse("12-3456789", None).map(|t| t.scheme()),
-            Ok(TaxScheme::Other)
-        );
+        assert_eq!(TaxId::parse("12-3456789", None).map(|t| t.scheme()), Ok(TaxScheme::Other));
     }
 
     #[test]
