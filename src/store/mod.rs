@@ -1,1 +1,336 @@
-//! placeholder
+//! The store: source records, cursors and run history, in SQLite (the default, one file)
+//! or PostgreSQL (several daemon instances sharing work).
+//!
+//! There is one code path for both backends: `sqlx::any` with runtime-checked, portable
+//! SQL (`$1` placeholders, `ON CONFLICT ... DO UPDATE`, `RETURNING`), timestamps as
+//! epoch-ms integers, JSON as text and booleans as 0/1 integers. Only connection set-up,
+//! the migration folder and how a write transaction begins differ per backend, and they
+//! are all in this file.
+//!
+//! The central operation is [`Store::commit_page`]: a pulled page and the cursor that
+//! follows it are written in one transaction, so a crash between pages loses nothing and
+//! re-reads at most one page. Upserts are idempotent and never move a record back to an
+//! older remote version; full scans keep a census so that records missing from two
+//! consecutive *complete* scans become tombstones (see `page.rs`).
+//!
+//! SQLite set-up: the parent directory of the file is created, the file is created if
+//! missing, the journal is WAL (readers never block the writer) with
+//! `synchronous = NORMAL` (durable across process crashes; a power cut may lose the last
+//! commits, which are then re-pulled because their cursor is lost with them), and a busy
+//! timeout lets concurrent writers wait instead of failing. Write transactions start
+//! with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction that
+//! reads first and writes later can fail with `SQLITE_BUSY` without ever waiting.
+
+mod cursors;
+mod error;
+mod migrations;
+mod page;
+mod records;
+mod runs;
+mod sql;
+mod verdict;
+
+pub mod bench;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::{Any, Executor, Transaction};
+use zveno_connector::{Clock, SystemClock};
+
+pub use cursors::ScanState;
+pub use error::{StoreError, StoreErrorKind};
+pub use page::PageOutcome;
+pub use records::{DeletedBy, RecordKey, RecordVersion, StoredRecord};
+pub use runs::{RunOutcome, RunRow, RunStatus};
+
+/// How long a SQLite connection waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections to a SQLite file: one writer at a time anyway, a few readers alongside.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// Connections to PostgreSQL per daemon instance.
+const POSTGRES_MAX_CONNECTIONS: u32 = 8;
+/// How long to wait for a pooled connection before reporting the store unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// SQLite, a file (or memory, for tests).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The stable name, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A handle to the store. Cloning is cheap: clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+}
+
+impl Store {
+    /// Opens a pool on `url`: `sqlite://data/zveno.db`, `sqlite:///abs/path.db`,
+    /// `sqlite::memory:` or `postgres://user@host/db`. Does not migrate: call
+    /// [`Store::migrate`] (the daemon does at start-up, `zveno migrate` on demand).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let target = Target::parse(url)?;
+        let shown = target.shown.clone();
+        let connect_err = |cause| StoreError::Connect { url: shown.clone(), cause };
+        let pool = match &target.kind {
+            TargetKind::Sqlite { file } => {
+                if let Some(dir) = file.as_deref().and_then(Path::parent) {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir)
+                            .map_err(|cause| StoreError::CreateDir { path: dir.to_path_buf(), cause })?;
+                    }
+                }
+                let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT).after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(sqlite_session_pragmas().as_str()).await?;
+                        Ok(())
+                    })
+                });
+                let options = if file.is_some() {
+                    options.max_connections(SQLITE_MAX_CONNECTIONS)
+                } else {
+                    // Every connection to `:memory:` is its own database: keep exactly
+                    // one, forever.
+                    options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+                };
+                let pool = options.connect(&target.connect_url).await.map_err(connect_err)?;
+                if file.is_some() {
+                    enable_wal(&pool).await.map_err(connect_err)?;
+                }
+                pool
+            }
+            TargetKind::Postgres => AnyPoolOptions::new()
+                .max_connections(POSTGRES_MAX_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect(&target.connect_url)
+                .await
+                .map_err(connect_err)?,
+        };
+        Ok(Store { pool, backend: target.backend(), clock: Arc::new(SystemClock::new()) })
+    }
+
+    /// The same store reading time (`first_seen_at`, `synced_at`, cursor times) from
+    /// `clock`, so tests can pin it.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the embedded migrations that are not applied yet. Safe when several
+    /// instances start at once (see the `migrations` module).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let backend = self.backend;
+        let err = |cause| StoreError::Migrate { backend, cause };
+        let migrator = migrations::migrator(backend).await.map_err(err)?;
+        match backend {
+            Backend::Postgres => migrator.run(&self.pool).await.map_err(err),
+            Backend::Sqlite => {
+                let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| err(e.into()))?;
+                migrator.run(&mut *tx).await.map_err(err)?;
+                tx.commit().await.map_err(|e| err(e.into()))
+            }
+        }
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a write transaction (see the module docs for why SQLite's is immediate).
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+}
+
+fn sqlite_session_pragmas() -> String {
+    format!("PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL;", SQLITE_BUSY_TIMEOUT.as_millis())
+}
+
+/// Switches a SQLite file to WAL. The mode is stored in the file, so this is done once
+/// per open rather than per connection; the switch needs a moment of exclusive access,
+/// which the busy timeout does not cover, so it is retried briefly when another process
+/// is opening the same file.
+async fn enable_wal(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    let mut attempt = 0;
+    loop {
+        match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL").fetch_one(pool).await {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < 50 && is_sqlite_busy(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_sqlite_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6))
+        }
+        _ => false,
+    }
+}
+
+/// A parsed store URL.
+#[derive(Debug)]
+struct Target {
+    kind: TargetKind,
+    /// What sqlx is given.
+    connect_url: String,
+    /// What error messages show (no password).
+    shown: String,
+}
+
+#[derive(Debug)]
+enum TargetKind {
+    /// `file` is `None` for in-memory databases.
+    Sqlite {
+        file: Option<PathBuf>,
+    },
+    Postgres,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, StoreError> {
+        let shown = redact(url);
+        let bad = |reason: &str| StoreError::BadUrl { url: shown.clone(), reason: reason.to_string() };
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let rest = rest.strip_prefix("//").unwrap_or(rest);
+            let (database, params) = match rest.split_once('?') {
+                Some((d, p)) => (d, Some(p)),
+                None => (rest, None),
+            };
+            let memory = database == ":memory:" || params.is_some_and(|p| p.split('&').any(|kv| kv == "mode=memory"));
+            if database.is_empty() && !memory {
+                return Err(bad("names no database file (expected sqlite://path/to/file.db or sqlite::memory:)"));
+            }
+            let has_mode = params.is_some_and(|p| p.split('&').any(|kv| kv.starts_with("mode=")));
+            let params = match (params, has_mode || memory) {
+                (Some(p), true) => p.to_string(),
+                (Some(p), false) => format!("{p}&mode=rwc"),
+                (None, true) => String::new(),
+                (None, false) => "mode=rwc".to_string(),
+            };
+            // `sqlite:path` rather than `sqlite://path`: without `//` the URL parser never
+            // reads the first path segment as a host.
+            let connect_url =
+                if params.is_empty() { format!("sqlite:{database}") } else { format!("sqlite:{database}?{params}") };
+            Ok(Target {
+                kind: TargetKind::Sqlite { file: (!memory).then(|| PathBuf::from(database)) },
+                connect_url,
+                shown,
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Target { kind: TargetKind::Postgres, connect_url: url.to_string(), shown })
+        } else {
+            Err(bad("unknown scheme (expected sqlite: or postgres:)"))
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self.kind {
+            TargetKind::Sqlite { .. } => Backend::Sqlite,
+            TargetKind::Postgres => Backend::Postgres,
+        }
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(Some("***")).is_ok() {
+                parsed.to_string()
+            } else {
+                "<unparsable URL>".to_string()
+            }
+        }
+        Ok(_) => url.to_string(),
+        Err(_) if url.contains('@') => "<unparsable URL>".to_string(),
+        Err(_) => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str) -> Option<(Option<PathBuf>, String)> {
+        match Target::parse(url).ok()? {
+            Target { kind: TargetKind::Sqlite { file }, connect_url, .. } => Some((file, connect_url)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn sqlite_urls_name_a_file_created_if_missing() {
+        assert_eq!(
+            parse("sqlite://data/zveno.db"),
+            Some((Some(PathBuf::from("data/zveno.db")), "sqlite:data/zveno.db?mode=rwc".to_string()))
+        );
+        assert_eq!(
+            parse("sqlite:///var/lib/zveno/z.db"),
+            Some((Some(PathBuf::from("/var/lib/zveno/z.db")), "sqlite:/var/lib/zveno/z.db?mode=rwc".to_string()))
+        );
+        assert_eq!(
+            parse("sqlite:z.db?mode=ro"),
+            Some((Some(PathBuf::from("z.db")), "sqlite:z.db?mode=ro".to_string()))
+        );
+    }
+
+    #[test]
+    fn sqlite_memory_urls_have_no_file() {
+        assert_eq!(parse("sqlite::memory:"), Some((None, "sqlite::memory:".to_string())));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_showing_passwords() {
+        let err = Target::parse("mysql://root:hunter2@localhost/db").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("unknown scheme"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(Target::parse("sqlite://").is_err());
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db".to_string());
+    }
+}

@@ -196,37 +196,40 @@ impl VendorEntry {
         Self {
             vendor: F::VENDOR,
             default_rate_limits: F::default_rate_limits,
-            validate: |options, ctx| match parse_options::<F::Config>(options, ctx) {
-                Ok(config) => F::validate(&config, ctx),
-                Err(problems) => problems,
+            validate: |options, ctx| {
+                let (config, mut problems) = parse_options::<F::Config>(options, ctx);
+                if let Some(config) = config {
+                    problems.extend(F::validate(&config, ctx));
+                }
+                problems
             },
-            build: |options, ctx| {
-                let config = parse_options::<F::Config>(options, &ctx).map_err(|problems| {
+            build: |options, ctx| match parse_options::<F::Config>(options, &ctx) {
+                (Some(config), problems) if problems.is_empty() => F::build(config, ctx),
+                (_, problems) => {
                     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                    ConnectorError::config(text.join("; "))
-                })?;
-                F::build(config, ctx)
+                    Err(ConnectorError::config(text.join("; ")))
+                }
             },
         }
     }
 }
 
 /// Deserialises vendor options, reporting *every* unknown key (not just the first, as
-/// `deny_unknown_fields` would) plus the first type error, each with its full path.
+/// `deny_unknown_fields` would) plus the first type error, each with its full path. The
+/// options are returned even with unknown keys, so validation can report the rest too.
 fn parse_options<T: DeserializeOwned>(
     options: &serde_json::Value,
     ctx: &BuildContext,
-) -> Result<T, Vec<ConfigProblem>> {
+) -> (Option<T>, Vec<ConfigProblem>) {
     let mut unknown = Vec::new();
     let parsed: Result<T, _> = serde_ignored::deserialize(options, |path| unknown.push(path.to_string()));
     let mut problems: Vec<ConfigProblem> =
         unknown.into_iter().map(|key| ConfigProblem::new(ctx.path(&key), "unknown key")).collect();
     match parsed {
-        Ok(config) if problems.is_empty() => Ok(config),
-        Ok(_) => Err(problems),
+        Ok(config) => (Some(config), problems),
         Err(e) => {
             problems.push(ConfigProblem::new(format!("connectors.{}", ctx.name), e.to_string()));
-            Err(problems)
+            (None, problems)
         }
     }
 }

@@ -89,7 +89,10 @@ async fn a_wait_longer_than_max_wait_is_returned_as_rate_limited() {
 #[tokio::test]
 async fn server_errors_are_retried_then_reported_as_transient() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(502).set_body_string("bad gateway")).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
+        .mount(&server)
+        .await;
     let clock = clock();
     let http = client(clock.clone(), HttpOptions { max_attempts: 4, ..HttpOptions::default() });
     let err = http.send(Call::get(url(&server, "/items"))).await.err().unwrap_or_else(|| panic!("expected an error"));
@@ -142,7 +145,10 @@ async fn a_timed_out_create_is_not_resent() {
 #[tokio::test]
 async fn unauthorized_is_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(401).set_body_string("{\"message\":\"bad token\"}")).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("{\"message\":\"bad token\"}"))
+        .mount(&server)
+        .await;
     let clock = clock();
     let http = client(clock.clone(), HttpOptions::default());
     let err = http.send(Call::get(url(&server, "/items"))).await.err().unwrap_or_else(|| panic!("expected an error"));
@@ -171,7 +177,10 @@ async fn secrets_never_appear_in_errors() {
 #[tokio::test]
 async fn malformed_json_is_invalid_data_naming_the_endpoint() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_string("{\"results\": [")).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"results\": ["))
+        .mount(&server)
+        .await;
     let http = client(clock(), HttpOptions::default());
     let response = http.send(Call::get(url(&server, "/items"))).await.unwrap_or_else(|e| panic!("send: {e}"));
     let err = response.json::<serde_json::Value>().err().unwrap_or_else(|| panic!("expected a parse error"));

@@ -2,13 +2,14 @@
 //!
 //! - [`kit`]: the simulator kit vendor simulators are built on (server on port 0, vendor
 //!   rate-limit emulators, fault injection, request log);
-//! - `world`: a seeded world of clients, contacts and tasks spread over vendors with
+//! - [`world`]: a seeded world of clients, contacts and tasks spread over vendors with
 //!   realistic variations and decoys, plus the ground truth of which records are the same
 //!   client;
-//! - `conformance`: the suite every connector must pass against its simulator;
-//! - `testvendor`: a tiny vendor (connector + simulator) that drives the engine's tests
+//! - [`conformance`]: the suite every connector must pass against its simulator;
+//! - [`testvendor`]: a tiny vendor (connector + simulator) that drives the engine's tests
 //!   and, until real vendors land, the demo.
 
-pub mod kit;
 pub mod conformance;
+pub mod kit;
+pub mod testvendor;
 pub mod world;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use zveno_connector::http::HttpOptions;
 use zveno_connector::{Connector, Kind, ManualClock};
 
 pub use checks::*;
@@ -34,6 +35,15 @@ pub trait SimulatedVendor: Send + Sync + Sized + 'static {
 
     /// A connector whose credentials the simulator rejects.
     fn connector_with_wrong_credentials(&self) -> Arc<dyn Connector>;
+
+    /// A connector with valid credentials and these timeout/retry settings, so the suite
+    /// can check timeouts with a 1-second timeout instead of waiting 30 real seconds.
+    /// Optional: without it, [`server_errors_and_timeouts_are_retried`] skips (and says so)
+    /// its timeout half.
+    fn connector_with_http(&self, http: HttpOptions) -> Option<Arc<dyn Connector>> {
+        let _ = http;
+        None
+    }
 
     /// The simulator's kit: faults and request log.
     fn kit(&self) -> &Kit;

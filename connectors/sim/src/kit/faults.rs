@@ -23,20 +23,11 @@ pub struct FaultConfig {
 
 impl FaultConfig {
     /// No faults.
-    pub const NONE: FaultConfig = FaultConfig {
-        server_errors: 0.0,
-        latency_ms: 0,
-        malformed: 0.0,
-        dropped: 0.0,
-    };
+    pub const NONE: FaultConfig = FaultConfig { server_errors: 0.0, latency_ms: 0, malformed: 0.0, dropped: 0.0 };
 
     /// The mix the conformance suite runs under: enough of each to hit every retry path.
-    pub const CONFORMANCE: FaultConfig = FaultConfig {
-        server_errors: 0.1,
-        latency_ms: 2,
-        malformed: 0.05,
-        dropped: 0.03,
-    };
+    pub const CONFORMANCE: FaultConfig =
+        FaultConfig { server_errors: 0.1, latency_ms: 2, malformed: 0.05, dropped: 0.03 };
 }
 
 /// One injected failure.
@@ -59,9 +50,7 @@ pub struct Faults {
 impl Faults {
     /// No faults, with `seed` for later draws.
     pub fn new(seed: u64) -> Self {
-        Self {
-            state: Mutex::new((FaultConfig::NONE, ChaCha8Rng::seed_from_u64(seed))),
-        }
+        Self { state: Mutex::new((FaultConfig::NONE, ChaCha8Rng::seed_from_u64(seed))) }
     }
 
     /// Replaces the settings.

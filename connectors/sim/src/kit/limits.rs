@@ -19,12 +19,7 @@ pub struct RollingWindow {
 impl RollingWindow {
     /// `limit` requests per `window`.
     pub fn new(limit: usize, window: Duration, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            limit,
-            window,
-            clock,
-            hits: Mutex::new(VecDeque::new()),
-        }
+        Self { limit, window, clock, hits: Mutex::new(VecDeque::new()) }
     }
 
     /// Admits a request, or says how long until one would be admitted.
@@ -67,12 +62,7 @@ pub struct LeakyBucket {
 impl LeakyBucket {
     /// A bucket of `capacity` draining `drain_per_sec`.
     pub fn new(capacity: u32, drain_per_sec: f64, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            capacity: f64::from(capacity),
-            drain_per_sec,
-            clock,
-            state: Mutex::new((0.0, Duration::ZERO)),
-        }
+        Self { capacity: f64::from(capacity), drain_per_sec, clock, state: Mutex::new((0.0, Duration::ZERO)) }
     }
 
     /// Admits a request (adding one to the level) or rejects it (level unchanged).
@@ -80,8 +70,7 @@ impl LeakyBucket {
         let now = self.clock.elapsed();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let (level, at) = *state;
-        let drained =
-            (level - (now.saturating_sub(at)).as_secs_f64() * self.drain_per_sec).max(0.0);
+        let drained = (level - (now.saturating_sub(at)).as_secs_f64() * self.drain_per_sec).max(0.0);
         if drained >= self.capacity {
             *state = (drained, now);
             let wait = (drained - self.capacity + 1.0) / self.drain_per_sec;

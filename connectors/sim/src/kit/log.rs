@@ -25,10 +25,7 @@ pub struct RequestLog {
 
 impl RequestLog {
     pub(crate) fn record(&self, endpoint: &str, throttled: bool, error: bool) {
-        let mut map = self
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.endpoints.lock().unwrap_or_else(PoisonError::into_inner);
         let e = map.entry(endpoint.to_string()).or_default();
         e.requests += 1;
         e.throttled += u64::from(throttled);
@@ -37,10 +34,7 @@ impl RequestLog {
 
     /// Counts by endpoint.
     pub fn by_endpoint(&self) -> BTreeMap<String, EndpointStats> {
-        self.endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.endpoints.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Counts for one endpoint (zero if never called).
@@ -50,20 +44,15 @@ impl RequestLog {
 
     /// Totals over all endpoints.
     pub fn total(&self) -> EndpointStats {
-        self.by_endpoint()
-            .values()
-            .fold(EndpointStats::default(), |acc, e| EndpointStats {
-                requests: acc.requests + e.requests,
-                throttled: acc.throttled + e.throttled,
-                errors: acc.errors + e.errors,
-            })
+        self.by_endpoint().values().fold(EndpointStats::default(), |acc, e| EndpointStats {
+            requests: acc.requests + e.requests,
+            throttled: acc.throttled + e.throttled,
+            errors: acc.errors + e.errors,
+        })
     }
 
     /// Forgets everything (between benchmark phases).
     pub fn reset(&self) {
-        self.endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.endpoints.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 }

@@ -38,13 +38,7 @@ struct KitInner {
 impl Kit {
     /// A kit on `clock`, with faults drawn from `seed`.
     pub fn new(clock: Arc<dyn Clock>, seed: u64) -> Self {
-        Self {
-            inner: Arc::new(KitInner {
-                log: RequestLog::default(),
-                faults: Faults::new(seed),
-                clock,
-            }),
-        }
+        Self { inner: Arc::new(KitInner { log: RequestLog::default(), faults: Faults::new(seed), clock }) }
     }
     /// The request log.
     pub fn log(&self) -> &RequestLog {
@@ -78,10 +72,7 @@ impl SimServer {
     pub async fn start_on(bind: &str, router: Router, kit: Kit) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
-        let app = router.layer(axum::middleware::from_fn_with_state(
-            kit.clone(),
-            kit_middleware,
-        ));
+        let app = router.layer(axum::middleware::from_fn_with_state(kit.clone(), kit_middleware));
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let served = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -91,11 +82,7 @@ impl SimServer {
                 tracing::warn!(error = %e, "simulator server stopped");
             }
         });
-        Ok(Self {
-            addr,
-            kit,
-            shutdown: Some(tx),
-        })
+        Ok(Self { addr, kit, shutdown: Some(tx) })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -125,13 +112,7 @@ impl Drop for SimServer {
 fn default_endpoint(method: &str, path: &str) -> String {
     let path: Vec<&str> = path
         .split('/')
-        .map(|seg| {
-            if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) {
-                "{id}"
-            } else {
-                seg
-            }
-        })
+        .map(|seg| if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) { "{id}" } else { seg })
         .collect();
     format!("{method} {}", path.join("/"))
 }
@@ -145,19 +126,11 @@ async fn kit_middleware(State(kit): State<Kit>, request: Request, next: Next) ->
     }
     if let Some(Fault::ServerError(code)) = fault {
         kit.log().record(&fallback, false, true);
-        let status =
-            http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        return (
-            status,
-            axum::Json(serde_json::json!({"message": "simulated server error"})),
-        )
-            .into_response();
+        let status = http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, axum::Json(serde_json::json!({"message": "simulated server error"}))).into_response();
     }
     let response = next.run(request).await;
-    let endpoint = response
-        .extensions()
-        .get::<Endpoint>()
-        .map_or(fallback, |e| e.0.clone());
+    let endpoint = response.extensions().get::<Endpoint>().map_or(fallback, |e| e.0.clone());
     let throttled = response.extensions().get::<Throttled>().is_some();
     let success = response.status().is_success();
     let error = response.status().is_server_error() && !throttled;
@@ -165,9 +138,7 @@ async fn kit_middleware(State(kit): State<Kit>, request: Request, next: Next) ->
         Some(Fault::Malformed) if success => {
             kit.log().record(&endpoint, throttled, error);
             let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
             let cut = bytes.slice(..bytes.len() / 2);
             let mut parts = parts;
             parts.headers.remove(http::header::CONTENT_LENGTH);
@@ -178,9 +149,7 @@ async fn kit_middleware(State(kit): State<Kit>, request: Request, next: Next) ->
             let (mut parts, _) = response.into_parts();
             parts.headers.remove(http::header::CONTENT_LENGTH);
             let failing = futures::stream::once(async {
-                Err::<bytes::Bytes, std::io::Error>(std::io::Error::other(
-                    "simulated dropped connection",
-                ))
+                Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("simulated dropped connection"))
             });
             Response::from_parts(parts, Body::from_stream(failing))
         }
@@ -197,10 +166,7 @@ mod tests {
 
     #[test]
     fn numeric_path_segments_collapse() {
-        assert_eq!(
-            default_endpoint("GET", "/crm/v3/objects/companies/512"),
-            "GET /crm/v3/objects/companies/{id}"
-        );
+        assert_eq!(default_endpoint("GET", "/crm/v3/objects/companies/512"), "GET /crm/v3/objects/companies/{id}");
     }
 }
 

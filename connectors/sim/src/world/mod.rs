@@ -13,6 +13,9 @@
 
 mod generate;
 mod names;
+#[cfg(test)]
+mod tests;
+mod variants;
 
 use std::collections::BTreeMap;
 

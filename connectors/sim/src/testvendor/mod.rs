@@ -1,0 +1,39 @@
+//! The test vendor: a tiny vendor, connector and simulator both, that zveno's own engine
+//! tests drive (and, until the real vendors land, `zveno demo`).
+//!
+//! It is deliberately boring where real vendors are quirky, so engine tests fail for engine
+//! reasons, and complete where the engine needs coverage: keyset paging, a modified-since
+//! filter with a `(updated_ms, id)` keyset, listed deletes, writes, bearer auth, a rolling
+//! rate limit with `429` + `Retry-After`, and the kit's faults.
+//!
+//! The API (all requests need `Authorization: Bearer <token>`):
+//!
+//! | Request | Answer |
+//! |---|---|
+//! | `GET /v1/me` | `{"id", "email", "account"}` — what `check()` reads |
+//! | `GET /v1/{clients,contacts,tasks}?limit=N&after=<id>` | `{"items": [...], "next": <id> or null}`, by id |
+//! | `…?updated_since=<ms>&after=<ms>:<id>` | by `(updated_ms, id)`, `updated_ms >= updated_since`; `next` is `"<ms>:<id>"` |
+//! | `…?deleted=true` (same paging) | `{"items": [{"id", "deleted_ms"}], "next"}` |
+//! | `POST /v1/{kind}` | `201` with the created record |
+//! | `PATCH /v1/{kind}/{id}` / `DELETE /v1/{kind}/{id}` | the record / `{"id", "deleted": true}`; `404` if absent |
+//!
+//! `limit` defaults to 100 and is clamped to 500. Over 100 requests in a rolling 10 s (or
+//! after `throttle_next`) the answer is `429` with `Retry-After` in seconds; bad
+//! credentials get `401`.
+
+mod config;
+mod connector;
+mod harness;
+mod mapping;
+mod simulator;
+mod store;
+mod wire;
+
+pub use config::{TestVendorConfig, TestVendorFactory};
+pub use connector::TestVendorConnector;
+pub use harness::{launch, TestVendorHarness, HARNESS_CLIENTS, HARNESS_PAGE_SIZE, TOKEN_ENV};
+pub use simulator::{TestVendorSim, MAX_PAGE, RATE_LIMIT};
+pub use wire::{kind_path, path_kind};
+
+/// The `vendor = "..."` name.
+pub const VENDOR: &str = "testvendor";

@@ -1,0 +1,51 @@
+//! Building a runnable zveno from validated settings.
+
+use std::sync::Arc;
+
+use zveno_connector::{Clock, Kind};
+
+use crate::engine::{Engine, Job};
+use crate::settings::Settings;
+use crate::store::Store;
+
+/// A store and the connectors configured against it.
+#[derive(Debug)]
+pub struct App {
+    /// The engine (and its store).
+    pub engine: Engine,
+    /// One job per configured connector.
+    pub jobs: Vec<Job>,
+}
+
+impl App {
+    /// Connects the store (migrating it) and builds every connector.
+    pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.store_url).await?;
+        store.migrate().await?;
+        let mut jobs = Vec::new();
+        for spec in settings.connectors.values() {
+            let connector = spec
+                .build(&settings.env, clock.clone())
+                .map_err(|e| anyhow::anyhow!("connectors.{}: {e}", spec.name))?;
+            let readable = connector.capabilities().read;
+            let wanted = if spec.kinds.is_empty() { Kind::ALL.to_vec() } else { spec.kinds.clone() };
+            let kinds = Kind::ALL.into_iter().filter(|k| wanted.contains(k) && readable.contains(k)).collect();
+            jobs.push(Job { connector, kinds, schedule: spec.schedule });
+        }
+        Ok(Self { engine: Engine::new(store, clock), jobs })
+    }
+
+    /// The jobs, or only the one named `connector`.
+    pub fn select(&self, connector: Option<&str>) -> anyhow::Result<Vec<Job>> {
+        match connector {
+            None => Ok(self.jobs.clone()),
+            Some(name) => {
+                let job = self.jobs.iter().find(|j| j.connector.name() == name).cloned().ok_or_else(|| {
+                    let known: Vec<&str> = self.jobs.iter().map(|j| j.connector.name()).collect();
+                    anyhow::anyhow!("no connector named {name:?} (configured: {})", known.join(", "))
+                })?;
+                Ok(vec![job])
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `zveno check`: config problems first (all of them), then the store, then each
+//! connector's read-only `check()`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use zveno_connector::SystemClock;
+
+use crate::settings::{ConfigErrors, Settings};
+use crate::store::Store;
+
+pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline: bool) -> anyhow::Result<ExitCode> {
+    let settings = match load() {
+        Ok(s) => s,
+        Err(e) => match e.downcast::<ConfigErrors>() {
+            Ok(problems) => {
+                println!("config: {} problem(s)", problems.0.len());
+                for p in &problems.0 {
+                    println!("  ✗ {p}");
+                }
+                return Ok(ExitCode::from(2));
+            }
+            Err(other) => return Err(other),
+        },
+    };
+    println!("config: ok ({} connector(s))", settings.connectors.len());
+    if offline {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut healthy = true;
+    match Store::connect(&settings.store_url).await {
+        Ok(_) => println!("store: ok ({})", redact_url(&settings.store_url)),
+        Err(e) => {
+            healthy = false;
+            println!("store: ✗ {e}");
+        }
+    }
+    let clock = Arc::new(SystemClock::new());
+    for spec in settings.connectors.values() {
+        let result = match spec.build(&settings.env, clock.clone()) {
+            Ok(connector) => connector.check().await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => println!("connector {} ({}): ok", spec.name, spec.vendor.vendor),
+            Err(e) => {
+                healthy = false;
+                println!("connector {} ({}): ✗ {e}", spec.name, spec.vendor.vendor);
+            }
+        }
+    }
+    Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A store URL without its password, for printing.
+pub(super) fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}

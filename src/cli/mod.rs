@@ -1,0 +1,136 @@
+//! The command line. `anyhow` lives here, at the binary's edge, and nowhere below.
+//!
+//! Exit codes: 0 success, 1 a run or command failed, 2 the configuration is invalid.
+
+mod bench;
+mod check;
+mod demo;
+mod output;
+mod runs;
+mod sync;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::settings::{self, ConfigErrors, Settings};
+use crate::telemetry::{self, LogFormat};
+use zveno_connector::Env;
+
+/// zveno: one picture of every client across your CRMs and trackers.
+///
+/// zveno pulls clients, contacts and tasks from HubSpot, Jira, Bitrix24 (and more) into
+/// one store, on a schedule, surviving crashes and vendor throttling.
+#[derive(Debug, Parser)]
+#[command(name = "zveno", version, about, long_about)]
+pub struct Cli {
+    /// Config file (TOML), layered over the embedded default and under ZVENO__… variables.
+    #[arg(long, global = true, env = "ZVENO_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+
+    /// Log level for zveno's own messages (RUST_LOG overrides).
+    #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
+    pub log_level: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config (every problem, with its path), reach the store, and check each
+    /// connector's credentials without writing anything.
+    Check {
+        /// Only validate the config; make no connection.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Create or upgrade the store's tables.
+    Migrate,
+    /// Sync now: each connector's kinds, one run each, then exit.
+    Sync {
+        /// Run once and exit (the only mode; `zveno run` is the daemon).
+        #[arg(long)]
+        once: bool,
+        /// Only this connector.
+        #[arg(long, value_name = "NAME")]
+        connector: Option<String>,
+        /// Full scans (which also detect deletes) instead of incremental runs.
+        #[arg(long)]
+        full: bool,
+        /// Print the run summaries as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run history: started, finished, status, pages, records, API calls, throttled, errors.
+    Runs {
+        /// How many runs, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Only this connector.
+        #[arg(long, value_name = "NAME")]
+        connector: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The daemon: every connector on its schedule until SIGINT/SIGTERM, which stop after
+    /// the current page is committed.
+    Run,
+    /// Try zveno with no credentials: start simulated vendors seeded with a sample world,
+    /// sync them into a local store, print a summary, and keep syncing until Ctrl-C.
+    Demo(demo::DemoArgs),
+    /// Benchmarks that print measured figures.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+}
+
+/// Parses arguments, runs the command, and maps the result to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format, &cli.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(config) = e.downcast_ref::<ConfigErrors>() {
+                eprintln!("error: {config}");
+                return ExitCode::from(2);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let env = Env::from_process();
+    let load = || -> anyhow::Result<Settings> { Ok(settings::load(cli.config.as_deref(), &env)?) };
+    match cli.command {
+        Command::Check { offline } => check::run(load, offline).await,
+        Command::Migrate => sync::migrate(&settings::load_store_url(cli.config.as_deref(), &env)?).await,
+        Command::Sync { once: _, connector, full, json } => {
+            sync::once(&load()?, connector.as_deref(), full, json).await
+        }
+        Command::Runs { limit, connector, json } => {
+            runs::run(&settings::load_store_url(cli.config.as_deref(), &env)?, limit, connector.as_deref(), json).await
+        }
+        Command::Run => sync::daemon(&load()?).await,
+        Command::Demo(args) => demo::run(args, cli.config.as_deref(), &env).await,
+        Command::Bench { what } => bench::run(what).await,
+    }
+}

@@ -1,0 +1,66 @@
+//! `zveno migrate`, `zveno sync --once` and `zveno run`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use zveno_connector::SystemClock;
+
+use super::output;
+use crate::app::App;
+use crate::engine::{run_daemon, Shutdown};
+use crate::settings::Settings;
+use crate::store::Store;
+
+pub(super) async fn migrate(store_url: &str) -> anyhow::Result<ExitCode> {
+    let store = Store::connect(store_url).await?;
+    store.migrate().await?;
+    println!("store migrated ({})", super::check::redact_url(store_url));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn once(
+    settings: &Settings,
+    connector: Option<&str>,
+    full: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let app = App::build(settings, Arc::new(SystemClock::new())).await?;
+    let jobs = app.select(connector)?;
+    if jobs.is_empty() {
+        anyhow::bail!("no connectors configured: add [connectors.<name>] to the config (see config/examples/)");
+    }
+    let shutdown = Shutdown::new();
+    shutdown.listen_for_signals();
+    let mut summaries = Vec::new();
+    let mut failed = false;
+    for job in &jobs {
+        for result in app.engine.sync_job(job, full, &shutdown).await {
+            match result {
+                Ok(s) => summaries.push(s),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+    }
+    if json {
+        output::json(&summaries)?;
+    } else {
+        output::summaries(&summaries);
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+pub(super) async fn daemon(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let app = App::build(settings, Arc::new(SystemClock::new())).await?;
+    if app.jobs.is_empty() {
+        anyhow::bail!("no connectors configured: add [connectors.<name>] to the config (see config/examples/)");
+    }
+    let shutdown = Shutdown::new();
+    shutdown.listen_for_signals();
+    tracing::info!(connectors = app.jobs.len(), "daemon started");
+    run_daemon(app.engine.clone(), app.jobs.clone(), shutdown).await;
+    tracing::info!("daemon stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,264 @@
+//! The engine: pulls pages from connectors and commits them with their cursors.
+//!
+//! One run = one connector × one kind × one mode. Every page is committed together with
+//! the cursor that follows it (in one store transaction), so a crash or a stop between
+//! pages resumes from the last committed page: nothing is lost and at most one page is
+//! read twice (idempotently). A full scan that finishes lets the store tombstone records
+//! it no longer saw; an incremental run never does.
+
+mod scheduler;
+mod shutdown;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use zveno_connector::{Clock, Connector, ConnectorError, Kind, SyncMode};
+
+pub use scheduler::run_daemon;
+pub use shutdown::Shutdown;
+
+use crate::settings::Schedule;
+use crate::store::{RunOutcome, RunStatus, Store, StoreError};
+
+/// A connector as the engine runs it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The connector.
+    pub connector: Arc<dyn Connector>,
+    /// Kinds to sync, in order.
+    pub kinds: Vec<Kind>,
+    /// When.
+    pub schedule: Schedule,
+}
+
+/// Why a run did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The connector failed (its kind says whether a later run may succeed).
+    #[error("{connector}/{kind}: {source}")]
+    Connector {
+        /// Connector name.
+        connector: String,
+        /// Kind being synced.
+        kind: Kind,
+        /// The error.
+        #[source]
+        source: ConnectorError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Run id in the store.
+    pub run_id: i64,
+    /// Connector name.
+    pub connector: String,
+    /// Kind.
+    pub kind: Kind,
+    /// Mode.
+    pub mode: SyncMode,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Pages committed.
+    pub pages: u64,
+    /// Records received.
+    pub records: u64,
+    /// Records that could not be normalised.
+    pub record_errors: u64,
+    /// Records tombstoned by a completed full scan.
+    pub tombstoned: u64,
+    /// HTTP requests made.
+    pub requests: u64,
+    /// Throttled answers received.
+    pub throttled: u64,
+    /// Wall time.
+    pub elapsed_ms: u64,
+    /// The error, for failed runs.
+    pub error: Option<String>,
+}
+
+/// Pulls connectors into the store.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    /// An engine writing to `store`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Chooses the mode of the next run: full when asked, when the connector cannot do
+    /// incremental pulls, when no full scan has completed yet, or when the last one is
+    /// older than `full_every`.
+    pub async fn next_mode(&self, job: &Job, kind: Kind, force_full: bool) -> Result<SyncMode, EngineError> {
+        if force_full || !job.connector.capabilities().incremental {
+            return Ok(SyncMode::Full);
+        }
+        let last_full = self.store.last_completed(job.connector.name(), kind, SyncMode::Full).await?;
+        let due = last_full.is_none_or(|at| {
+            let age = self.clock.now().signed_duration_since(at).to_std().unwrap_or(Duration::ZERO);
+            age >= job.schedule.full_every
+        });
+        Ok(if due { SyncMode::Full } else { SyncMode::Incremental })
+    }
+
+    /// Runs every kind of `job` once. Later kinds still run when an earlier one failed.
+    pub async fn sync_job(
+        &self,
+        job: &Job,
+        force_full: bool,
+        shutdown: &Shutdown,
+    ) -> Vec<Result<RunSummary, EngineError>> {
+        let mut results = Vec::new();
+        for &kind in &job.kinds {
+            if shutdown.requested() {
+                break;
+            }
+            let result = match self.next_mode(job, kind, force_full).await {
+                Ok(mode) => self.sync(&job.connector, kind, mode, shutdown).await,
+                Err(e) => Err(e),
+            };
+            results.push(result);
+        }
+        results
+    }
+
+    /// One run of `kind` in `mode`, page by page until the connector says there is no more,
+    /// the connector fails, or `shutdown` is requested (checked between pages).
+    pub async fn sync(
+        &self,
+        connector: &Arc<dyn Connector>,
+        kind: Kind,
+        mode: SyncMode,
+        shutdown: &Shutdown,
+    ) -> Result<RunSummary, EngineError> {
+        let name = connector.name().to_string();
+        let started = self.clock.now();
+        let run_id = self.store.start_run(&name, kind, mode, started).await?;
+        let http_before = connector.http_stats();
+        let mut summary = RunSummary {
+            run_id,
+            connector: name.clone(),
+            kind,
+            mode,
+            status: RunStatus::Ok,
+            pages: 0,
+            records: 0,
+            record_errors: 0,
+            tombstoned: 0,
+            requests: 0,
+            throttled: 0,
+            elapsed_ms: 0,
+            error: None,
+        };
+        let span = tracing::info_span!("sync", connector = %name, %kind, mode = mode.as_str(), run_id);
+        let _entered = span.enter();
+        tracing::info!("run started");
+        let mut cursor = self.store.cursor(&name, kind, mode).await?;
+        let resumed = !cursor.is_start();
+        if resumed {
+            tracing::info!("resuming from the last committed page");
+        }
+        let result = loop {
+            if shutdown.requested() {
+                summary.status = RunStatus::Interrupted;
+                break Ok(());
+            }
+            let page = match connector.pull(kind, mode, &cursor).await {
+                Ok(page) => page,
+                Err(source) => break Err(EngineError::Connector { connector: name.clone(), kind, source }),
+            };
+            for bad in &page.errors {
+                tracing::warn!(external_id = bad.external_id.as_deref().unwrap_or("?"), error = %bad.message, "record skipped");
+            }
+            let outcome = match self.store.commit_page(&name, kind, mode, &page).await {
+                Ok(o) => o,
+                Err(e) => break Err(e.into()),
+            };
+            summary.pages += 1;
+            summary.records += page.records.len() as u64;
+            summary.record_errors += page.errors.len() as u64;
+            summary.tombstoned += outcome.tombstoned;
+            tracing::info!(
+                page = summary.pages,
+                records = summary.records,
+                inserted = outcome.inserted,
+                updated = outcome.updated,
+                "page committed"
+            );
+            if !page.more {
+                if mode == SyncMode::Full {
+                    self.seed_incremental(connector, kind, started, resumed).await?;
+                }
+                break Ok(());
+            }
+            cursor = page.cursor;
+        };
+        let http = connector.http_stats().since(&http_before);
+        summary.requests = http.requests;
+        summary.throttled = http.throttled;
+        summary.elapsed_ms = u64::try_from((self.clock.now() - started).num_milliseconds()).unwrap_or(0);
+        if let Err(e) = &result {
+            summary.status = RunStatus::Failed;
+            summary.error = Some(e.to_string());
+        }
+        let outcome = RunOutcome {
+            status: summary.status,
+            finished_at: self.clock.now(),
+            pages: summary.pages,
+            records: summary.records,
+            record_errors: summary.record_errors,
+            requests: http.requests,
+            throttled: http.throttled,
+            retried: http.retried,
+            failed_requests: http.failed,
+            message: summary.error.clone(),
+        };
+        self.store.finish_run(run_id, &outcome).await?;
+        match result {
+            Ok(()) => {
+                tracing::info!(status = %summary.status, pages = summary.pages, records = summary.records, "run finished");
+                Ok(summary)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "run failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// After a completed full scan, starts the incremental stream at the scan's start (when
+    /// the connector can), so the next incremental run reads only what changed since.
+    async fn seed_incremental(
+        &self,
+        connector: &Arc<dyn Connector>,
+        kind: Kind,
+        started: DateTime<Utc>,
+        resumed: bool,
+    ) -> Result<(), EngineError> {
+        let current = self.store.cursor(connector.name(), kind, SyncMode::Incremental).await?;
+        // A resumed scan began before this process started; its start time is unknown
+        // here, so leave the incremental stream to begin from scratch rather than guess.
+        if !current.is_start() || resumed {
+            return Ok(());
+        }
+        if let Some(cursor) = connector.incremental_cursor(kind, started) {
+            self.store.set_cursor(connector.name(), kind, SyncMode::Incremental, &cursor).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,42 @@
+//! The one place that names vendor crates.
+//!
+//! Adding a vendor means adding its factory here (and its crate to Cargo.toml); the
+//! engine, scheduler, store and CLI only ever see `Arc<dyn Connector>`.
+
+use std::sync::Arc;
+
+use zveno_connector::factory::VendorEntry;
+use zveno_connector::Clock;
+use zveno_sim::kit::LaunchedSim;
+use zveno_sim::world::{System, SystemData};
+
+/// Every vendor zveno can sync with.
+pub fn vendors() -> Vec<VendorEntry> {
+    vec![
+        // zveno's own minimal vendor: its simulator drives the engine's tests and the demo.
+        VendorEntry::of::<zveno_sim::testvendor::TestVendorFactory>(),
+    ]
+}
+
+/// The factory for `vendor`, if zveno knows it.
+pub fn vendor(vendor: &str) -> Option<VendorEntry> {
+    vendors().into_iter().find(|v| v.vendor == vendor)
+}
+
+/// The world systems `zveno demo` simulates, in the order their connectors sync.
+pub fn simulated_systems() -> Vec<System> {
+    vec![System::TestVendor]
+}
+
+/// Starts the simulator of `system` holding `data`.
+pub async fn launch_simulator(
+    system: System,
+    data: SystemData,
+    clock: Arc<dyn Clock>,
+    seed: u64,
+) -> std::io::Result<LaunchedSim> {
+    match system {
+        System::TestVendor => zveno_sim::testvendor::launch(&data, clock, seed).await.map(|(launched, _)| launched),
+        other => Err(std::io::Error::other(format!("no simulator for {other:?} in this build"))),
+    }
+}

@@ -1,0 +1,222 @@
+//! Configuration: layered loading, then validation that reports every problem.
+//!
+//! Layers, lowest first (each overrides the one before):
+//! 1. the embedded default, `config/zveno.toml` (SQLite store in `data/`, no connectors);
+//! 2. the file given by `--config` (or `ZVENO_CONFIG`);
+//! 3. environment variables `ZVENO__<SECTION>__<KEY>`, e.g. `ZVENO__STORE__URL`.
+//!
+//! Loading never stops at the first problem: unknown keys, bad values, unknown vendors,
+//! malformed URLs and missing secrets are all collected with their dotted paths, so an
+//! operator fixes a config in one go. The environment is passed in as an [`Env`] map,
+//! never read from the process here, so tests need not mutate global state.
+
+mod raw;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zveno_connector::factory::VendorEntry;
+use zveno_connector::{BuildContext, Clock, ConfigProblem, Connector, ConnectorError, Env, Kind};
+
+pub use raw::{ConnectorSettings, RawSettings, ScheduleSettings, StoreSettings};
+
+use crate::registry;
+
+/// The embedded default configuration.
+pub const DEFAULT_CONFIG: &str = include_str!("../../config/zveno.toml");
+
+/// Problems that stop zveno from starting, each with its config path.
+#[derive(Debug, thiserror::Error)]
+#[error("{} problem(s) in the configuration:\n{}", .0.len(), render(.0))]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+fn render(problems: &[ConfigProblem]) -> String {
+    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Validated settings, ready to build a daemon from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Store URL (`sqlite://...` or `postgres://...`).
+    pub store_url: String,
+    /// Connector instances by name.
+    pub connectors: BTreeMap<String, ConnectorSpec>,
+    /// The environment secrets resolve from.
+    pub env: Env,
+}
+
+/// One validated `[connectors.<name>]`.
+#[derive(Debug, Clone)]
+pub struct ConnectorSpec {
+    /// Instance name.
+    pub name: String,
+    /// The vendor's factory.
+    pub vendor: VendorEntry,
+    /// Vendor-specific options.
+    pub options: serde_json::Value,
+    /// Base URL override.
+    pub base_url: Option<url::Url>,
+    /// Kinds to sync (empty: every kind the connector reads).
+    pub kinds: Vec<Kind>,
+    /// When to sync.
+    pub schedule: Schedule,
+    /// Rate-limit overrides by bucket.
+    pub rate_limits: BTreeMap<String, zveno_connector::http::RateLimit>,
+    /// HTTP options.
+    pub http: zveno_connector::http::HttpOptions,
+}
+
+/// How often a connector syncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Between incremental runs.
+    pub interval: Duration,
+    /// Between full scans (which also detect deletes).
+    pub full_every: Duration,
+}
+
+impl ConnectorSpec {
+    /// Builds the connector on `clock`.
+    pub fn build(&self, env: &Env, clock: Arc<dyn Clock>) -> Result<Arc<dyn Connector>, ConnectorError> {
+        (self.vendor.build)(&self.options, self.context(env, clock))
+    }
+
+    fn context(&self, env: &Env, clock: Arc<dyn Clock>) -> BuildContext {
+        BuildContext {
+            name: self.name.clone(),
+            base_url: self.base_url.clone(),
+            kinds: if self.kinds.is_empty() { Kind::ALL.to_vec() } else { self.kinds.clone() },
+            rate_limits: self.rate_limits.clone(),
+            http: self.http,
+            clock,
+            env: env.clone(),
+        }
+    }
+}
+
+/// Loads and validates settings from the default, an optional file and `env`.
+pub fn load(file: Option<&Path>, env: &Env) -> Result<Settings, ConfigErrors> {
+    let value = raw::layered(file, env).map_err(|p| ConfigErrors(vec![p]))?;
+    let mut problems = Vec::new();
+    let Some(raw) = raw::parse_with_paths::<RawSettings>(&value, "", &mut problems) else {
+        return Err(ConfigErrors(problems));
+    };
+    let settings = validate(raw, env, &mut problems);
+    if problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+/// Loads only what commands that read the store need (`runs`, `migrate`): the store URL.
+/// Connector problems (a secret not set in this shell) must not stop an operator from
+/// reading run history.
+pub fn load_store_url(file: Option<&Path>, env: &Env) -> Result<String, ConfigErrors> {
+    let value = raw::layered(file, env).map_err(|p| ConfigErrors(vec![p]))?;
+    let mut problems = Vec::new();
+    let store = value.get("store").cloned().unwrap_or_default();
+    let Some(store) = raw::parse_with_paths::<StoreSettings>(&store, "store", &mut problems) else {
+        return Err(ConfigErrors(problems));
+    };
+    let url = validate_store_url(&store, &mut problems);
+    if problems.is_empty() {
+        Ok(url)
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+fn validate_store_url(store: &StoreSettings, problems: &mut Vec<ConfigProblem>) -> String {
+    let url = store.url.trim().to_string();
+    if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        problems.push(ConfigProblem::new("store.url", format!("{url:?} is not a sqlite: or postgres:// URL")));
+    }
+    url
+}
+
+fn validate(raw: RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> Settings {
+    let store_url = validate_store_url(&raw.store, problems);
+    let defaults = raw.schedule;
+    let mut connectors = BTreeMap::new();
+    for (name, table) in &raw.connectors {
+        let Some(c) = raw::split_connector(name, table, problems) else { continue };
+        if let Some(spec) = validate_connector(name, c, defaults, env, problems) {
+            connectors.insert(name.clone(), spec);
+        }
+    }
+    Settings { store_url, connectors, env: env.clone() }
+}
+
+fn validate_connector(
+    name: &str,
+    c: ConnectorSettings,
+    defaults: ScheduleSettings,
+    env: &Env,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<ConnectorSpec> {
+    let path = |key: &str| format!("connectors.{name}.{key}");
+    let before = problems.len();
+    if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+        problems.push(ConfigProblem::new(format!("connectors.{name}"), "names may use letters, digits, '_' and '-'"));
+    }
+    let Some(vendor) = registry::vendor(&c.vendor) else {
+        let known: Vec<&str> = registry::vendors().iter().map(|v| v.vendor).collect();
+        problems.push(ConfigProblem::new(
+            path("vendor"),
+            format!("unknown vendor {:?} (known: {})", c.vendor, known.join(", ")),
+        ));
+        return None;
+    };
+    let base_url = c.base_url.as_deref().and_then(|u| match url::Url::parse(u) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+        Ok(_) => {
+            problems.push(ConfigProblem::new(path("base_url"), format!("{u:?} must be an http(s) URL with a host")));
+            None
+        }
+        Err(e) => {
+            problems.push(ConfigProblem::new(path("base_url"), format!("{u:?} is not a URL: {e}")));
+            None
+        }
+    });
+    let mut kinds = Vec::new();
+    for (i, entity) in c.entities.iter().enumerate() {
+        match entity.parse::<Kind>() {
+            Ok(kind) => kinds.push(kind),
+            Err(e) => problems.push(ConfigProblem::new(format!("{}[{i}]", path("entities")), e)),
+        }
+    }
+    for (bucket, limit) in &c.rate_limits {
+        if let Some(p) = limit.problem() {
+            problems.push(ConfigProblem::new(path(&format!("rate_limits.{bucket}")), p));
+        }
+    }
+    let schedule = c.schedule.unwrap_or(defaults);
+    if schedule.interval_secs == 0 || schedule.full_every_secs == 0 {
+        problems.push(ConfigProblem::new(path("schedule"), "interval_secs and full_every_secs must be at least 1"));
+    }
+    let spec = ConnectorSpec {
+        name: name.to_string(),
+        vendor,
+        options: serde_json::Value::Object(c.options),
+        base_url,
+        kinds,
+        schedule: Schedule {
+            interval: Duration::from_secs(schedule.interval_secs),
+            full_every: Duration::from_secs(schedule.full_every_secs),
+        },
+        rate_limits: c.rate_limits,
+        http: c.http,
+    };
+    let ctx = spec.context(env, Arc::new(zveno_connector::SystemClock::new()));
+    // A malformed base_url is already reported; the vendor would only add "missing".
+    let base_url_reported = problems[before..].iter().any(|p| p.path == path("base_url"));
+    problems.extend(
+        (vendor.validate)(&spec.options, &ctx)
+            .into_iter()
+            .filter(|p| !(base_url_reported && p.path == path("base_url"))),
+    );
+    (problems.len() == before).then_some(spec)
+}

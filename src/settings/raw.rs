@@ -1,0 +1,137 @@
+//! The configuration as written: layering with the `config` crate and deserialisation
+//! that reports every unknown key with its path.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use zveno_connector::http::{HttpOptions, RateLimit};
+use zveno_connector::{ConfigProblem, Env};
+
+use super::DEFAULT_CONFIG;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawSettings {
+    /// `[store]`.
+    pub store: StoreSettings,
+    /// `[schedule]`: defaults for every connector.
+    #[serde(default)]
+    pub schedule: ScheduleSettings,
+    /// `[connectors.<name>]`, split into shared keys and vendor options by [`parse`].
+    #[serde(default)]
+    pub connectors: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoreSettings {
+    /// `sqlite://path/to/file.db` (the default) or `postgres://user@host/db`.
+    pub url: String,
+}
+
+/// When a connector syncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ScheduleSettings {
+    /// Seconds between incremental runs (jittered by ±10%).
+    pub interval_secs: u64,
+    /// Seconds between full scans, which also detect deletes.
+    pub full_every_secs: u64,
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        Self { interval_secs: 300, full_every_secs: 86_400 }
+    }
+}
+
+/// The keys of `[connectors.<name>]` every vendor shares.
+pub const SHARED_KEYS: [&str; 6] = ["vendor", "base_url", "entities", "schedule", "rate_limits", "http"];
+
+/// `[connectors.<name>]`: the keys every vendor shares; the rest belong to the vendor.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConnectorSettings {
+    /// Which vendor (`hubspot`, `jira`, `bitrix24`, `testvendor`, ...).
+    pub vendor: String,
+    /// API base URL, when not the vendor's public one (simulators, proxies, portals).
+    pub base_url: Option<String>,
+    /// Kinds to sync: `client`, `contact`, `task` (default: all the vendor reads).
+    #[serde(default)]
+    pub entities: Vec<String>,
+    /// Overrides `[schedule]` for this connector.
+    pub schedule: Option<ScheduleSettings>,
+    /// Rate-limit overrides by bucket name (`default`, `search`, ...).
+    #[serde(default)]
+    pub rate_limits: BTreeMap<String, RateLimit>,
+    /// Timeouts and retries.
+    #[serde(default)]
+    pub http: HttpOptions,
+    /// Vendor-specific options (every other key); the vendor's factory validates them.
+    #[serde(skip)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Merges the layers into one JSON value.
+pub(super) fn layered(file: Option<&Path>, env: &Env) -> Result<serde_json::Value, ConfigProblem> {
+    let mut builder =
+        config::Config::builder().add_source(config::File::from_str(DEFAULT_CONFIG, config::FileFormat::Toml));
+    if let Some(path) = file {
+        if !path.exists() {
+            return Err(ConfigProblem::new("--config", format!("{} does not exist", path.display())));
+        }
+        builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
+    }
+    let vars: config::Map<String, String> =
+        env.vars().iter().filter(|(k, _)| k.starts_with("ZVENO__")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    builder = builder.add_source(
+        config::Environment::with_prefix("ZVENO")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .source(Some(vars)),
+    );
+    let merged = builder.build().map_err(|e| ConfigProblem::new(file_label(file), e.to_string()))?;
+    merged.try_deserialize::<serde_json::Value>().map_err(|e| ConfigProblem::new(file_label(file), e.to_string()))
+}
+
+fn file_label(file: Option<&Path>) -> String {
+    file.map_or_else(|| "config".to_string(), |p| p.display().to_string())
+}
+
+/// Deserialises `value` as `T`, reporting every unknown key under `prefix` (not just the
+/// first, as `deny_unknown_fields` would) and the first type error.
+pub(super) fn parse_with_paths<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+    prefix: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    let join = |path: &str| if prefix.is_empty() { path.to_string() } else { format!("{prefix}.{path}") };
+    let mut unknown = Vec::new();
+    let parsed: Result<T, _> = serde_ignored::deserialize(value, |path| unknown.push(path.to_string()));
+    problems.extend(unknown.iter().map(|path| ConfigProblem::new(join(path), "unknown key")));
+    match parsed {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(ConfigProblem::new(
+                if prefix.is_empty() { "config".to_string() } else { prefix.to_string() },
+                e.to_string(),
+            ));
+            None
+        }
+    }
+}
+
+/// Splits a `[connectors.<name>]` table into shared settings and vendor options.
+pub(super) fn split_connector(
+    name: &str,
+    table: &serde_json::Map<String, serde_json::Value>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<ConnectorSettings> {
+    let (shared, options): (serde_json::Map<_, _>, serde_json::Map<_, _>) =
+        table.clone().into_iter().partition(|(k, _)| SHARED_KEYS.contains(&k.as_str()));
+    let prefix = format!("connectors.{name}");
+    let mut settings: ConnectorSettings = parse_with_paths(&serde_json::Value::Object(shared), &prefix, problems)?;
+    settings.options = options;
+    Some(settings)
+}

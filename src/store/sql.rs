@@ -1,0 +1,126 @@
+//! Small helpers shared by the store's statements: portable placeholders and the
+//! conversions between Rust values and the columns' portable encodings (epoch-ms
+//! integers for timestamps, 0/1 for booleans, text for JSON and enums).
+
+use chrono::{DateTime, Utc};
+use zveno_connector::{Kind, SyncMode};
+
+/// Rows per multi-row statement. Keeps a statement's bound parameters in the low
+/// thousands (SQLite allows 32,766, PostgreSQL 65,535) while a 2,500-record page still
+/// needs only ten round trips.
+pub(crate) const ROWS_PER_STATEMENT: usize = 250;
+
+/// Primary-key lookups per `UNION ALL` statement (SQLite allows 500 compound terms).
+pub(crate) const LOOKUPS_PER_STATEMENT: usize = 100;
+
+/// `SELECT {columns}` of the records `$3, $4, ...` (`count` ids) of connector `$1` and
+/// kind `$2`, as one primary-key lookup per id joined with `UNION ALL`.
+///
+/// Why not `external_id IN (...)`: PostgreSQL's estimate for `connector = $1 AND kind =
+/// $2` comes from table statistics, which a fresh table (a new database, or a new
+/// connector on an old one, until autovacuum re-analyses) does not have; it then plans a
+/// scan of the whole connector-and-kind key range with the id list as a filter, so every
+/// lookup costs as much as everything already stored. A branch naming the full primary
+/// key is a unique-index probe whatever the statistics say, on both backends.
+pub(crate) fn lookup_sql(columns: &str, count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            format!(
+                "SELECT {columns} FROM source_records \
+                 WHERE connector = $1 AND kind = $2 AND external_id = ${}",
+                i + 3
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// A keyed batch update of rows known to exist, written as an upsert for the same
+/// reason as [`lookup_sql`]: `ON CONFLICT` finds each row through the primary key, never
+/// through a plan. `$1` connector, `$2` kind, `$3` a bigint for `last_scan_id`, then per
+/// row the id and a bigint for `revision`. The inserted values only satisfy the table's
+/// constraints: callers pass ids they just read in the same transaction, and the store
+/// never deletes rows, so the insert arm never runs.
+pub(crate) fn keyed_update_sql(count: usize, set: &str, condition: &str) -> String {
+    let values = (0..count)
+        .map(|i| {
+            let id = 4 + 2 * i;
+            format!("($1, $2, ${id}, 'none', 'null', 0, 0, $3, 0, 0, ${})", id + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO source_records (connector, kind, external_id, payload_hash, raw, \
+           first_seen_at, synced_at, last_scan_id, missed_scans, dirty, revision) \
+         VALUES {values} \
+         ON CONFLICT (connector, kind, external_id) DO UPDATE SET {set} WHERE {condition}"
+    )
+}
+
+/// `$first, $first+1, ..., $first+count-1`.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 6);
+    for i in 0..count {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&(first + i).to_string());
+    }
+    out
+}
+
+/// Epoch milliseconds, the stored form of every timestamp.
+pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// Reads a stored timestamp back.
+pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, String> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("timestamp {ms} is out of range"))
+}
+
+/// Reads a stored optional timestamp back.
+pub(crate) fn from_ms_opt(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, String> {
+    ms.map(from_ms).transpose()
+}
+
+/// Counters are `u64` in Rust and `BIGINT` in the database.
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A stored counter; negative values (which the store never writes) read as zero.
+pub(crate) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(crate) fn parse_kind(s: &str) -> Result<Kind, String> {
+    s.parse()
+}
+
+pub(crate) fn parse_mode(s: &str) -> Result<SyncMode, String> {
+    match s {
+        "full" => Ok(SyncMode::Full),
+        "incremental" => Ok(SyncMode::Incremental),
+        other => Err(format!("unknown sync mode {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_the_first() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn timestamps_round_trip_at_millisecond_precision() {
+        let at = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap_or_default();
+        assert_eq!(from_ms(ms(at)), Ok(at));
+        assert!(from_ms(i64::MAX).is_err());
+    }
+}
