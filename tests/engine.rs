@@ -171,8 +171,7 @@ async fn bad_credentials_fail_the_run_without_retrying() {
         .engine
         .sync(&f.harness.connector_with_wrong_credentials(), Kind::Client, SyncMode::Full, &Shutdown::new())
         .await
-        .err()
-        .expect("the run must fail");
+        .expect_err("the run must fail");
     assert!(
         matches!(err, zveno::engine::EngineError::Connector { ref source, .. } if source.kind() == ErrorKind::Auth),
         "{err}"

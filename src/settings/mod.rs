@@ -103,7 +103,7 @@ pub fn load(file: Option<&Path>, env: &Env) -> Result<Settings, ConfigErrors> {
     let Some(raw) = raw::parse_with_paths::<RawSettings>(&value, "", &mut problems) else {
         return Err(ConfigErrors(problems));
     };
-    let settings = validate(raw, env, &mut problems);
+    let settings = validate(&raw, env, &mut problems);
     if problems.is_empty() {
         Ok(settings)
     } else {
@@ -137,7 +137,7 @@ fn validate_store_url(store: &StoreSettings, problems: &mut Vec<ConfigProblem>) 
     url
 }
 
-fn validate(raw: RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> Settings {
+fn validate(raw: &RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> Settings {
     let store_url = validate_store_url(&raw.store, problems);
     let defaults = raw.schedule;
     let mut connectors = BTreeMap::new();

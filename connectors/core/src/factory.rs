@@ -171,6 +171,12 @@ pub trait ConnectorFactory: Send + Sync + 'static {
     fn build(config: Self::Config, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
 }
 
+/// A type-erased `validate`: vendor options and context in, every problem out.
+pub type ValidateFn = fn(&serde_json::Value, &BuildContext) -> Vec<ConfigProblem>;
+
+/// A type-erased `build`.
+pub type BuildFn = fn(&serde_json::Value, BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
+
 /// A type-erased factory, as listed by the daemon's registry.
 #[derive(Clone, Copy)]
 pub struct VendorEntry {
@@ -179,9 +185,9 @@ pub struct VendorEntry {
     /// Vendor default rate limits.
     pub default_rate_limits: fn() -> BTreeMap<String, RateLimit>,
     /// Deserialises and validates vendor options (unknown keys are problems too).
-    pub validate: fn(&serde_json::Value, &BuildContext) -> Vec<ConfigProblem>,
+    pub validate: ValidateFn,
     /// Deserialises and builds.
-    pub build: fn(&serde_json::Value, BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>,
+    pub build: BuildFn,
 }
 
 impl fmt::Debug for VendorEntry {

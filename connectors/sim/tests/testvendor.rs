@@ -18,7 +18,7 @@ fn connector(
     url: &str,
     token: &str,
     clock: Arc<ManualClock>,
-    options: serde_json::Value,
+    options: &serde_json::Value,
     limits: BTreeMap<String, RateLimit>,
 ) -> Arc<dyn Connector> {
     let clock: Arc<dyn Clock> = clock;
@@ -27,9 +27,9 @@ fn connector(
     ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
     ctx.rate_limits = limits;
     let entry = VendorEntry::of::<TestVendorFactory>();
-    let problems = (entry.validate)(&options, &ctx);
+    let problems = (entry.validate)(options, &ctx);
     assert!(problems.is_empty(), "{problems:?}");
-    (entry.build)(&options, ctx).unwrap_or_else(|e| panic!("build: {e}"))
+    (entry.build)(options, ctx).unwrap_or_else(|e| panic!("build: {e}"))
 }
 
 #[tokio::test]
@@ -42,7 +42,7 @@ async fn launch_describes_how_to_point_a_connector_at_it() {
     assert!(launched.help.contains(&launched.server.url()), "{}", launched.help);
     let (var, token) = &launched.env[0];
     assert_eq!(var, TOKEN_ENV);
-    let c = connector(&launched.server.url(), token, clock.clone(), launched.options.clone(), BTreeMap::new());
+    let c = connector(&launched.server.url(), token, clock.clone(), &launched.options, BTreeMap::new());
     c.check().await.unwrap_or_else(|e| panic!("check: {e}"));
     let run = drain(&*c, &clock, Kind::Client, SyncMode::Full, Cursor::default(), 10, 0)
         .await
@@ -100,7 +100,7 @@ async fn the_default_limiter_never_meets_a_429_and_an_aggressive_override_does()
     let sim = TestVendorSim::new(&world.system(System::TestVendor), Kit::new(clock.clone(), 12), "t0ken");
     let server = sim.serve().await.unwrap_or_else(|e| panic!("{e}"));
     let options = serde_json::json!({"token_env": TOKEN_ENV, "page_size": 1});
-    let polite = connector(&server.url(), "t0ken", clock.clone(), options.clone(), BTreeMap::new());
+    let polite = connector(&server.url(), "t0ken", clock.clone(), &options, BTreeMap::new());
     let want = sim.count(Kind::Task);
     let run = drain(&*polite, &clock, Kind::Task, SyncMode::Full, Cursor::default(), want + 5, 0)
         .await
@@ -110,7 +110,7 @@ async fn the_default_limiter_never_meets_a_429_and_an_aggressive_override_does()
     assert_eq!(sim.kit().log().total().throttled, 0, "{:?}", sim.kit().log().by_endpoint());
 
     let eager_limits = BTreeMap::from([("default".to_string(), RateLimit::new(1000, 1))]);
-    let eager = connector(&server.url(), "t0ken", clock.clone(), options, eager_limits);
+    let eager = connector(&server.url(), "t0ken", clock.clone(), &options, eager_limits);
     let run = drain(&*eager, &clock, Kind::Task, SyncMode::Full, Cursor::default(), want + 5, 0)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

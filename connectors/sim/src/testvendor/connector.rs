@@ -1,260 +1,417 @@
-//! [`JiraConnector`]: issues as tasks, read page by page through `/rest/api/3/search/jql`.
+//! [`TestVendorConnector`]: pages, cursors and writes against the test vendor's API.
 //!
-//! **Incremental runs** read `(<operator jql>) AND updated >= L AND updated <= U ORDER BY
-//! updated ASC, key ASC`, where both bounds are written in the account's time zone (read
-//! from `/myself` at the start of every run) and floored to the minute: `L` is the
-//! watermark minus the overlap, `U` the minute after the run's start. The watermark is the highest
-//! `fields.updated` actually seen, never the wall clock; re-read versions are dropped by
-//! `(id, updated)`. Issues updated after `U` (or indexed late, within the overlap) are
-//! picked up by the next run.
+//! **Full** pulls page by id (`after=<id>`): a keyset never skips or repeats while records
+//! change. The scan remembers when it started; when it completes, that instant (minus a
+//! minute of safety for clock differences) becomes the incremental watermark, because
+//! everything changed before it was read by the scan.
 //!
-//! **Full runs** list every issue of the JQL ordered by `created ASC, key ASC` (an order
-//! that edits do not disturb) with all fields. A full run that completes is the census the
-//! engine diffs against the store to find deleted issues. An id-only census
-//! (`fields=id`, 5,000 per page) would cost 50× fewer requests, but a full pull must return
-//! records with their data, and the engine has no id-only mode; with fields, Jira returns
-//! at most 100 issues per page.
+//! **Incremental** pulls page by `(updated_ms, id)` from the watermark (`updated_since=W`,
+//! `after=<ms>:<id>`), then read `?deleted=true` the same way for tombstones. The watermark
+//! only advances with records actually returned, page by page, so a crash between pages
+//! resumes exactly. A finished run's cursor restarts at `updated_since = last updated_ms`
+//! *inclusive*: records sharing that millisecond are re-read (idempotent upserts) rather than
+//! risk missing one updated in the same millisecond with a lower id.
 //!
-//! Both modes ask for `maxResults = 5000`, the endpoint's ceiling, and take what the site
-//! returns: "maxResults is a ceiling, not a promise".
-
-use std::sync::{Arc, Mutex, PoisonError};
+//! The connector never sleeps or retries: the shared [`HttpClient`] does. A body cut short
+//! in transit (truncated JSON) is reported as transient, so the engine retries the page; a
+//! body that is complete but not the expected shape is invalid data.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use zveno_connector::http::HttpStats;
+use http::Method;
+use phonenumber::country::Id as Region;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use zveno_connector::http::{body_snippet, Call, HttpClient, HttpStats, Response};
 use zveno_connector::{
-    Capabilities, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp,
-    WriteOutcome,
+    Capabilities, Connector, ConnectorError, Cursor, DeleteDetection, ErrorKind, Kind, Page, RecordError, SourceRecord,
+    SyncMode, WriteAction, WriteOp, WriteOutcome,
 };
 
-use crate::client::JiraClient;
-use crate::config::Settings;
-use crate::cursor::{Run, State};
-use crate::dto::SearchRequest;
-use crate::mapping::Mapper;
-use crate::time;
+use super::mapping::{self, MapContext};
+use super::wire::kind_path;
+use super::VENDOR;
 
-/// The largest page `search/jql` serves: 5,000 ids, or 100 issues with fields.
-pub const MAX_RESULTS: u32 = 5000;
-/// Issues per page when fields are requested, as Jira Cloud serves them.
-pub const FIELDS_PAGE_SIZE: usize = 100;
-/// Page tokens expire after 7 days; a run older than that starts over instead.
-const TOKEN_LIFETIME: chrono::Duration = chrono::Duration::days(7);
-/// `reconcileIssues` takes at most 50 ids.
-const MAX_RECONCILE: usize = 50;
+/// How far before a full scan's start the next incremental run begins, in milliseconds.
+const SCAN_SAFETY_MS: i64 = 60_000;
 
-/// A configured Jira site.
+/// A configured test vendor instance.
 #[derive(Debug)]
-pub struct JiraConnector {
-    pub(crate) name: String,
-    pub(crate) settings: Settings,
-    pub(crate) client: JiraClient,
-    pub(crate) mapper: Mapper,
-    pub(crate) clock: Arc<dyn Clock>,
-    /// The account's zone as last read from `/myself` (`None` inside: unknown zone).
-    pub(crate) zone: Mutex<Option<Option<Tz>>>,
-    /// Ids of issues this instance wrote recently, with when, for `reconcileIssues`.
-    pub(crate) recent_writes: Mutex<Vec<(u64, DateTime<Utc>)>>,
+pub struct TestVendorConnector {
+    name: String,
+    base_url: url::Url,
+    http: HttpClient,
+    page_size: usize,
+    region: Option<Region>,
+    kinds: Vec<Kind>,
 }
 
-impl JiraConnector {
-    /// A connector for validated `settings`.
-    pub fn new(name: &str, settings: Settings, client: JiraClient, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            name: name.to_string(),
-            mapper: Mapper::new(name, &settings),
-            settings,
-            client,
-            clock,
-            zone: Mutex::new(None),
-            recent_writes: Mutex::new(Vec::new()),
+/// The cursor: opaque to the engine, JSON between pages and runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+struct CursorState {
+    /// Incremental runs read records updated at or after this (epoch ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    watermark_ms: Option<i64>,
+    /// Incremental runs read deletions at or after this (epoch ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletes_watermark_ms: Option<i64>,
+    /// The run in progress, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<Run>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+enum Run {
+    /// A full scan, after id `after_id`, started at `started_ms`.
+    Scan { after_id: u64, started_ms: i64 },
+    /// An incremental run reading changes, after `(after_ms, after_id)`.
+    Changes { after_ms: i64, after_id: u64 },
+    /// An incremental run reading deletions, after `(after_ms, after_id)` if set.
+    Deletes { after: Option<(i64, u64)> },
+}
+
+/// One list response: its items and the server's `next`.
+struct ListPage {
+    items: Vec<Value>,
+    next: Value,
+}
+
+impl TestVendorConnector {
+    pub(super) fn new(
+        name: String,
+        base_url: url::Url,
+        http: HttpClient,
+        page_size: usize,
+        region: Option<Region>,
+        kinds: Vec<Kind>,
+    ) -> Self {
+        Self { name, base_url, http, page_size, region, kinds }
+    }
+
+    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<url::Url, ConnectorError> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| ConnectorError::config(format!("base_url {} cannot hold a path", self.base_url)))?
+            .pop_if_empty()
+            .push("v1")
+            .extend(segments);
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    fn map_context(&self) -> MapContext<'_> {
+        MapContext { connector: &self.name, base_url: self.base_url.as_str(), region: self.region }
+    }
+
+    async fn get_list(&self, kind: Kind, query: &[(&str, String)]) -> Result<ListPage, ConnectorError> {
+        let response = self.http.send(Call::get(self.url(&[kind_path(kind)], query)?)).await?;
+        let body = parse_body(&response)?;
+        let Value::Object(mut obj) = body else {
+            return Err(shape_error(&response, "expected a JSON object"));
+        };
+        let items = match obj.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => return Err(shape_error(&response, "expected an `items` array")),
+        };
+        let next = obj.remove("next").unwrap_or(Value::Null);
+        Ok(ListPage { items, next })
+    }
+
+    fn limit(&self) -> (&'static str, String) {
+        ("limit", self.page_size.to_string())
+    }
+
+    fn map_items(&self, kind: Kind, items: &[Value], tombstones: bool) -> (Vec<SourceRecord>, Vec<RecordError>) {
+        let cx = self.map_context();
+        let mut records = Vec::with_capacity(items.len());
+        let mut errors = Vec::new();
+        for item in items {
+            let mapped =
+                if tombstones { mapping::map_tombstone(kind, item, &cx) } else { mapping::map_record(kind, item, &cx) };
+            match mapped {
+                Ok(r) => records.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        (records, errors)
+    }
+
+    /// One page of a full scan by id.
+    async fn scan(&self, kind: Kind, mut state: CursorState) -> Result<Page, ConnectorError> {
+        let (after, started_ms) = match state.run {
+            Some(Run::Scan { after_id, started_ms }) => (Some(after_id), started_ms),
+            _ => (None, self.http.clock().now().timestamp_millis()),
+        };
+        let mut query = vec![self.limit()];
+        if let Some(after) = after {
+            query.push(("after", after.to_string()));
+        }
+        let page = self.get_list(kind, &query).await?;
+        let (records, errors) = self.map_items(kind, &page.items, false);
+        let more = match &page.next {
+            Value::Null => {
+                let floor = started_ms - SCAN_SAFETY_MS;
+                state.watermark_ms = Some(state.watermark_ms.map_or(floor, |w| w.max(floor)));
+                state.run = None;
+                false
+            }
+            next => {
+                let next_id = next.as_u64().filter(|n| after.is_none_or(|a| *n > a)).ok_or_else(|| {
+                    ConnectorError::invalid_data(format!(
+                        "{VENDOR} {kind} list: `next` {next} is not an id after {after:?}"
+                    ))
+                })?;
+                state.run = Some(Run::Scan { after_id: next_id, started_ms });
+                true
+            }
+        };
+        Ok(Page { records, errors, cursor: Cursor::encode(&state)?, more })
+    }
+
+    /// One page of an incremental run's changes.
+    async fn changes(&self, kind: Kind, mut state: CursorState) -> Result<Page, ConnectorError> {
+        let after = match state.run {
+            Some(Run::Changes { after_ms, after_id }) => Some((after_ms, after_id)),
+            _ => None,
+        };
+        let since = state.watermark_ms.unwrap_or(0);
+        let mut query = vec![self.limit(), ("updated_since", since.to_string())];
+        if let Some((ms, id)) = after {
+            query.push(("after", format!("{ms}:{id}")));
+        }
+        let page = self.get_list(kind, &query).await?;
+        let (records, errors) = self.map_items(kind, &page.items, false);
+        match keyset(&page.next, after, kind)? {
+            Some((ms, id)) => {
+                state.watermark_ms = Some(ms);
+                state.run = Some(Run::Changes { after_ms: ms, after_id: id });
+            }
+            None => {
+                let newest = page.items.iter().filter_map(|i| mapping::stamp(i, "updated_ms")).max();
+                state.watermark_ms = state.watermark_ms.max(newest);
+                state.run = Some(Run::Deletes { after: None });
+            }
+        }
+        Ok(Page { records, errors, cursor: Cursor::encode(&state)?, more: true })
+    }
+
+    /// One page of an incremental run's deletions (tombstones).
+    async fn deletions(
+        &self,
+        kind: Kind,
+        mut state: CursorState,
+        after: Option<(i64, u64)>,
+    ) -> Result<Page, ConnectorError> {
+        let since = state.deletes_watermark_ms.unwrap_or(0);
+        let mut query = vec![self.limit(), ("deleted", "true".to_string()), ("updated_since", since.to_string())];
+        if let Some((ms, id)) = after {
+            query.push(("after", format!("{ms}:{id}")));
+        }
+        let page = self.get_list(kind, &query).await?;
+        let (records, errors) = self.map_items(kind, &page.items, true);
+        let more = match keyset(&page.next, after, kind)? {
+            Some((ms, id)) => {
+                state.deletes_watermark_ms = Some(ms);
+                state.run = Some(Run::Deletes { after: Some((ms, id)) });
+                true
+            }
+            None => {
+                let newest = page.items.iter().filter_map(|i| mapping::stamp(i, "deleted_ms")).max();
+                state.deletes_watermark_ms = state.deletes_watermark_ms.max(newest);
+                state.run = None;
+                false
+            }
+        };
+        Ok(Page { records, errors, cursor: Cursor::encode(&state)?, more })
+    }
+
+    fn readable(&self, kind: Kind) -> Result<(), ConnectorError> {
+        if self.kinds.contains(&kind) {
+            Ok(())
+        } else {
+            Err(ConnectorError::unsupported(format!(
+                "connector {} is not configured to sync {kind} records",
+                self.name
+            )))
         }
     }
 
-    fn overlap_ms(&self) -> i64 {
-        i64::try_from(self.settings.overlap_secs).unwrap_or(i64::MAX / 2_000).saturating_mul(1000)
-    }
-
-    /// Reads the account's time zone from `/myself` (and remembers it for writes). An
-    /// absent or unknown zone is not fatal: bounds are then written as epoch milliseconds.
-    pub(crate) async fn read_zone(&self) -> Result<Option<Tz>, ConnectorError> {
-        let me = self.client.myself().await?;
-        let zone = match me.time_zone.as_deref().map(str::parse::<Tz>) {
-            Some(Ok(tz)) => Some(tz),
-            other => {
-                tracing::warn!(
-                    connector = %self.name,
-                    time_zone = ?me.time_zone,
-                    parsed = other.is_some(),
-                    "account time zone unknown; JQL bounds use epoch milliseconds and due dates UTC"
-                );
-                None
+    async fn push_one(&self, kind: Kind, action: &WriteAction) -> Result<String, ConnectorError> {
+        let path = kind_path(kind);
+        let call = match action {
+            WriteAction::Create { data } | WriteAction::Update { data, .. } if data.kind() != kind => {
+                return Err(ConnectorError::invalid_data(format!(
+                    "a {} record cannot be written as {kind}",
+                    data.kind()
+                )));
             }
+            WriteAction::Create { data } => {
+                let body = mapping::to_wire(data, false).map_err(ConnectorError::invalid_data)?;
+                Call::post_json(self.url(&[path], &[])?, &body)
+            }
+            WriteAction::Update { external_id, data } => {
+                let body = mapping::to_wire(data, true).map_err(ConnectorError::invalid_data)?;
+                // Setting fields to given values is idempotent, so a timed-out PATCH may be resent.
+                Call::new(Method::PATCH, self.url(&[path, external_id], &[])?).json(&body).idempotent(true)
+            }
+            WriteAction::Archive { external_id } => Call::new(Method::DELETE, self.url(&[path, external_id], &[])?),
         };
-        *self.zone.lock().unwrap_or_else(PoisonError::into_inner) = Some(zone);
-        Ok(zone)
-    }
-
-    /// The account's zone, read once if no run has read it yet.
-    pub(crate) async fn zone(&self) -> Result<Option<Tz>, ConnectorError> {
-        let known = *self.zone.lock().unwrap_or_else(PoisonError::into_inner);
-        match known {
-            Some(zone) => Ok(zone),
-            None => self.read_zone().await,
+        match self.http.send(call).await {
+            Ok(response) => {
+                let body = parse_body(&response)?;
+                match body.get("id").and_then(Value::as_u64) {
+                    Some(id) => Ok(id.to_string()),
+                    None => Err(shape_error(&response, "the answer has no numeric `id`")),
+                }
+            }
+            // Archiving what is already gone (a resend after a lost answer) is success.
+            Err(e) if e.kind() == ErrorKind::NotFound => match action {
+                WriteAction::Archive { external_id } => Ok(external_id.clone()),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
         }
     }
+}
 
-    pub(crate) fn remember_writes(&self, ids: impl IntoIterator<Item = u64>) {
-        let now = self.clock.now();
-        let mut writes = self.recent_writes.lock().unwrap_or_else(PoisonError::into_inner);
-        writes.extend(ids.into_iter().map(|id| (id, now)));
+/// The server's `next` for a `(updated_ms, id)` listing: `None` at the end. A `next` that
+/// does not move past `after` would loop forever and is rejected.
+fn keyset(next: &Value, after: Option<(i64, u64)>, kind: Kind) -> Result<Option<(i64, u64)>, ConnectorError> {
+    if next.is_null() {
+        return Ok(None);
     }
-
-    /// Ids written within the overlap, newest last, at most 50.
-    fn reconcile_ids(&self, now: DateTime<Utc>) -> Vec<u64> {
-        let horizon = now - chrono::Duration::milliseconds(self.overlap_ms());
-        let mut writes = self.recent_writes.lock().unwrap_or_else(PoisonError::into_inner);
-        writes.retain(|(_, at)| *at >= horizon);
-        let mut ids: Vec<u64> = writes.iter().map(|(id, _)| *id).collect();
-        ids.dedup();
-        let skip = ids.len().saturating_sub(MAX_RECONCILE);
-        ids.split_off(skip)
-    }
-
-    /// Fixes the query of a new run.
-    async fn start_run(&self, mode: SyncMode, state: &State) -> Result<Run, ConnectorError> {
-        let zone = self.read_zone().await?;
-        let now = self.clock.now();
-        let scope = format!("({})", self.settings.jql);
-        let (jql, reconcile) = match mode {
-            SyncMode::Full => (format!("{scope} ORDER BY created ASC, key ASC"), Vec::new()),
-            SyncMode::Incremental => {
-                let start = state.window_start_ms(self.overlap_ms()).and_then(DateTime::from_timestamp_millis);
-                let lower =
-                    start.map(|l| format!(" AND updated >= {}", time::jql_lower_bound(l, zone))).unwrap_or_default();
-                let upper = time::jql_upper_bound(now, zone);
-                (
-                    format!("{scope}{lower} AND updated <= {upper} ORDER BY updated ASC, key ASC"),
-                    self.reconcile_ids(now),
-                )
-            }
-        };
-        tracing::debug!(connector = %self.name, mode = mode.as_str(), %jql, "starting a run");
-        Ok(Run {
-            mode,
-            started_ms: now.timestamp_millis(),
-            time_zone: zone.map(|z| z.name().to_string()),
-            jql,
-            reconcile,
-            next_page_token: None,
-            max_seen_ms: None,
+    next.as_str()
+        .and_then(|s| s.split_once(':'))
+        .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.parse::<u64>().ok()?)))
+        .filter(|key| after.is_none_or(|a| *key > a))
+        .map(Some)
+        .ok_or_else(|| {
+            ConnectorError::invalid_data(format!(
+                "{VENDOR} {kind} list: `next` {next} is not a position after {after:?}"
+            ))
         })
-    }
+}
 
-    fn run_is_resumable(&self, run: &Run, mode: SyncMode) -> bool {
-        let age = self.clock.now().timestamp_millis() - run.started_ms;
-        run.mode == mode && age < TOKEN_LIFETIME.num_milliseconds()
-    }
+fn parse_body(response: &Response) -> Result<Value, ConnectorError> {
+    serde_json::from_slice(&response.body).map_err(|e| {
+        let message = format!("{}: malformed JSON ({e}): {}", response.endpoint(), body_snippet(&response.body));
+        // A body that ends mid-value was cut in transit: worth another try.
+        if e.is_eof() {
+            ConnectorError::transient(message)
+        } else {
+            ConnectorError::invalid_data(message)
+        }
+    })
+}
+
+fn shape_error(response: &Response, what: &str) -> ConnectorError {
+    ConnectorError::invalid_data(format!("{}: {what}: {}", response.endpoint(), body_snippet(&response.body)))
 }
 
 #[async_trait]
-impl Connector for JiraConnector {
+impl Connector for TestVendorConnector {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn vendor(&self) -> &str {
-        "jira"
+        VENDOR
     }
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            read: vec![Kind::Task],
-            write: vec![Kind::Task],
+            read: self.kinds.clone(),
+            write: self.kinds.clone(),
             incremental: true,
-            deletes: DeleteDetection::Census,
-            page_size: FIELDS_PAGE_SIZE,
-            write_batch: crate::write::BULK_CREATE_LIMIT,
+            deletes: DeleteDetection::Listed,
+            page_size: self.page_size,
+            write_batch: 1,
             webhooks: false,
         }
     }
 
-    /// Reads `/myself`: proves the credentials and reachability, writes nothing.
     async fn check(&self) -> Result<(), ConnectorError> {
-        self.read_zone().await.map(|_| ())
+        let response = self.http.send(Call::get(self.url(&["me"], &[])?)).await?;
+        match parse_body(&response)? {
+            Value::Object(_) => Ok(()),
+            _ => Err(shape_error(&response, "expected a JSON object")),
+        }
     }
 
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
-        if kind != Kind::Task {
-            return Err(ConnectorError::unsupported(format!(
-                "Jira has no {kind} records; only tasks (issues) are read"
-            )));
-        }
-        let mut state: State = cursor.decode()?;
-        if state.scope.as_deref() != Some(self.settings.jql.as_str()) {
-            // A new or changed JQL: the old watermark says nothing about the new scope.
-            state = State { scope: Some(self.settings.jql.clone()), ..State::default() };
-        }
-        let mut run = match state.run.take() {
-            Some(run) if self.run_is_resumable(&run, mode) => run,
-            _ => self.start_run(mode, &state).await?,
-        };
-        let zone = run.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
-        let response = self
-            .client
-            .search(&SearchRequest {
-                jql: run.jql.clone(),
-                max_results: Some(MAX_RESULTS),
-                fields: self.mapper.fields(),
-                next_page_token: run.next_page_token.clone(),
-                reconcile_issues: run.reconcile.clone(),
-            })
-            .await?;
-
-        let mut page = Page::default();
-        let overlap = self.overlap_ms();
-        let next = response.next_page_token.filter(|t| !t.is_empty());
-        run.next_page_token.clone_from(&next);
-        state.run = Some(run);
-        for issue in &response.issues {
-            let record = match self.mapper.map(issue, zone) {
-                Ok(record) => record,
-                Err(error) => {
-                    page.errors.push(error);
-                    continue;
-                }
-            };
-            let updated_ms = record.updated_at.map_or(0, |t| t.timestamp_millis());
-            if mode == SyncMode::Incremental && state.has_seen(&record.external_id, updated_ms) {
-                continue;
+        self.readable(kind)?;
+        let state: CursorState = cursor.decode()?;
+        match (mode, &state.run) {
+            (SyncMode::Full, _) => self.scan(kind, state).await,
+            (SyncMode::Incremental, Some(Run::Deletes { after })) => {
+                let after = *after;
+                self.deletions(kind, state, after).await
             }
-            state.remember(&record.external_id, updated_ms);
-            page.records.push(record);
+            (SyncMode::Incremental, _) => self.changes(kind, state).await,
         }
-        // The last page has no token; `isLast` without a token is the same thing.
-        let last = next.is_none() || response.is_last == Some(true);
-        if last {
-            state.finish_run(overlap);
-        } else {
-            state.prune(overlap);
-        }
-        page.more = !last;
-        page.cursor = Cursor::encode(&state)?;
-        Ok(page)
     }
 
+    /// One request per op (the test vendor has no batch endpoint). An op that fails gets a
+    /// failed outcome; an auth or throttling failure before anything was written fails the
+    /// whole call, so the scheduler can react to its kind.
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        if kind != Kind::Task {
-            return Err(ConnectorError::unsupported(format!(
-                "Jira has no {kind} records; only tasks (issues) are written"
-            )));
+        self.readable(kind)?;
+        let mut outcomes = Vec::with_capacity(ops.len());
+        for op in ops {
+            let result = self.push_one(kind, &op.action).await;
+            let systemic = matches!(
+                result.as_ref().map_err(ConnectorError::kind),
+                Err(ErrorKind::Auth | ErrorKind::RateLimited { .. } | ErrorKind::Config)
+            );
+            match result {
+                Err(e) if systemic && outcomes.is_empty() => return Err(e),
+                result => {
+                    outcomes.push(WriteOutcome { op_id: op.op_id.clone(), result: result.map_err(|e| e.to_string()) })
+                }
+            }
         }
-        crate::write::push(self, ops).await
+        Ok(outcomes)
     }
 
     fn http_stats(&self) -> HttpStats {
-        self.client.stats()
+        self.http.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_the_start_cursor_is_empty_state() {
+        let state = CursorState {
+            watermark_ms: Some(5),
+            deletes_watermark_ms: None,
+            run: Some(Run::Changes { after_ms: 5, after_id: 9 }),
+        };
+        let cursor = Cursor::encode(&state).unwrap_or_default();
+        assert_eq!(
+            cursor.0,
+            serde_json::json!({"watermark_ms": 5, "run": {"phase": "changes", "after_ms": 5, "after_id": 9}})
+        );
+        assert_eq!(cursor.decode::<CursorState>().ok(), Some(state));
+        assert_eq!(Cursor::default().decode::<CursorState>().ok(), Some(CursorState::default()));
+        assert!(Cursor(serde_json::json!({"run": {"phase": "warp"}})).decode::<CursorState>().is_err());
+    }
+
+    #[test]
+    fn keysets_must_move_forward() {
+        let k = |v: Value, after| keyset(&v, after, Kind::Client);
+        assert_eq!(k(Value::Null, None).ok(), Some(None));
+        assert_eq!(k(serde_json::json!("7:3"), None).ok(), Some(Some((7, 3))));
+        assert!(k(serde_json::json!("7:3"), Some((7, 3))).is_err(), "no progress");
+        assert!(k(serde_json::json!(12), None).is_err(), "wrong type");
+        assert!(k(serde_json::json!("soon"), None).is_err());
     }
 }

@@ -12,6 +12,7 @@
 //! per system, which each simulator turns into its vendor's own JSON shape.
 
 mod generate;
+mod identity;
 mod names;
 #[cfg(test)]
 mod tests;
@@ -185,9 +186,10 @@ pub struct TrueClient {
     pub id: usize,
     /// Canonical name.
     pub name: String,
-    /// Registrable domain.
+    /// Registrable domain, as [`zveno_connector::Domain`] normalises it (lower-case ASCII;
+    /// `.рф` sites in punycode), so it compares equal to a parsed website.
     pub domain: Option<String>,
-    /// Tax id.
+    /// Tax id, as [`zveno_connector::TaxId`] normalises it (INN digits, `GB123456789`).
     pub tax_id: Option<String>,
     /// If this client is a decoy, the client it imitates.
     pub decoy_of: Option<usize>,
