@@ -367,6 +367,24 @@ async fn the_census_tombstones_only_after_two_consecutive_complete_scans() {
 }
 
 #[tokio::test]
+async fn complete_scans_that_list_nothing_never_tombstone() {
+    on_both(|store, _| async move {
+        let b = store.backend();
+        full_scan(&store, &[&["a", "b"]], true).await;
+        // A vendor that suddenly lists nothing (a revoked permission, a narrowed filter).
+        for _ in 0..3 {
+            let empty = commit(&store, SyncMode::Full, &page(vec![], json!(null), false)).await;
+            assert_eq!(empty.tombstoned, 0, "{b}");
+        }
+        for id in ["a", "b"] {
+            let r = get(&store, id).await.unwrap();
+            assert_eq!((r.record.deleted, r.missed_scans), (false, 0), "{b}: {id}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_incomplete_full_scan_or_an_incremental_pull_never_tombstones() {
     on_both(|store, _| async move {
         let b = store.backend();
@@ -709,25 +727,6 @@ async fn the_ingest_benchmark_commits_every_record_under_a_fresh_connector() {
         assert_eq!(one.outcome, outcome(1_050, 0, 0, 0, 0), "{b}");
         assert!(one.records_per_sec > 0.0, "{b}");
         assert_eq!(store.count_records(Some(&one.connector), None, false).await.unwrap(), 1_050, "{b}");
-    })
-    .await;
-}
-
-/// Not a test of behaviour: prints the ingest rate for 20,000 records in pages of 100.
-/// `cargo test -p zveno --test store -- --ignored --nocapture ingest_rate`
-#[tokio::test]
-#[ignore = "benchmark; run explicitly"]
-async fn ingest_rate() {
-    on_both(|store, _| async move {
-        let report = bench::ingest(&store, 20_000, 100).await.unwrap();
-        println!(
-            "{}: {} records in {} pages, {:.2?}, {:.0} records/s",
-            store.backend(),
-            report.records,
-            report.pages,
-            report.elapsed,
-            report.records_per_sec
-        );
     })
     .await;
 }

@@ -394,6 +394,10 @@ async fn mark_seen(
 
 /// The census of a completed scan: live records it did not see miss one more scan, and
 /// those that have now missed two become tombstones. Returns how many.
+///
+/// A scan that saw *nothing* is not evidence of mass deletion: an expired permission or a
+/// narrowed JQL makes a vendor return an empty list just as cleanly. Such a scan skips the
+/// census (with a warning) rather than start tombstoning every record.
 async fn census(
     conn: &mut AnyConnection,
     connector: &str,
@@ -401,6 +405,23 @@ async fn census(
     scan_id: i64,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
+    let seen: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM source_records WHERE connector = $1 AND kind = $2 AND last_scan_id = $3",
+    )
+    .bind(connector)
+    .bind(kind.as_str())
+    .bind(scan_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if seen == 0 {
+        tracing::warn!(
+            connector,
+            kind = kind.as_str(),
+            scan_id,
+            "full scan listed no records at all; not treating that as deletes (check permissions and filters)"
+        );
+        return Ok(0);
+    }
     sqlx::query(
         "UPDATE source_records SET missed_scans = missed_scans + 1 \
          WHERE connector = $1 AND kind = $2 AND deleted = 0 \
