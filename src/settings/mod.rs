@@ -220,3 +220,6 @@ fn validate_connector(
     );
     (problems.len() == before).then_some(spec)
 }
+
+#[cfg(test)]
+mod tests;
