@@ -73,7 +73,7 @@ pub(super) async fn run(what: BenchCommand) -> anyhow::Result<ExitCode> {
                     "pages": report.pages,
                     "page_size": page_size,
                     "elapsed_secs": report.elapsed.as_secs_f64(),
-                    "records_per_sec": report.records_per_sec.round(),
+                    "records_per_sec": report.records_per_sec.round() as u64,
                 }));
             }
             if json {

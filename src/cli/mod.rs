@@ -33,9 +33,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 
-    /// Log level for zveno's own messages (RUST_LOG overrides).
-    #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
-    pub log_level: String,
+    /// Log level for zveno's own messages: error, warn, info, debug, trace (RUST_LOG
+    /// overrides). Default: info; warn for `demo`, which prints its own progress.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -96,7 +97,9 @@ pub enum Command {
 /// Parses arguments, runs the command, and maps the result to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format, &cli.log_level);
+    let quiet_by_default = matches!(cli.command, Command::Demo(_));
+    let level = cli.log_level.clone().unwrap_or_else(|| if quiet_by_default { "warn" } else { "info" }.to_string());
+    telemetry::init(cli.log_format, &level);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
