@@ -13,6 +13,7 @@ use zveno_sim::world::{System, SystemData};
 /// Every vendor zveno can sync with.
 pub fn vendors() -> Vec<VendorEntry> {
     vec![
+        VendorEntry::of::<zveno_hubspot::HubSpotFactory>(),
         // zveno's own minimal vendor: its simulator drives the engine's tests and the demo.
         VendorEntry::of::<zveno_sim::testvendor::TestVendorFactory>(),
     ]
@@ -25,7 +26,7 @@ pub fn vendor(vendor: &str) -> Option<VendorEntry> {
 
 /// The world systems `zveno demo` simulates, in the order their connectors sync.
 pub fn simulated_systems() -> Vec<System> {
-    vec![System::TestVendor]
+    vec![System::HubSpot]
 }
 
 /// Starts the simulator of `system` holding `data`.
@@ -36,6 +37,7 @@ pub async fn launch_simulator(
     seed: u64,
 ) -> std::io::Result<LaunchedSim> {
     match system {
+        System::HubSpot => zveno_hubspot::launch(data, clock, seed).await,
         System::TestVendor => zveno_sim::testvendor::launch(&data, clock, seed).await.map(|(launched, _)| launched),
         other => Err(std::io::Error::other(format!("no simulator for {other:?} in this build"))),
     }

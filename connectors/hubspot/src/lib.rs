@@ -1,1 +1,35 @@
-//! HubSpot CRM connector and simulator (work in progress).
+//! `zveno-hubspot`: the HubSpot CRM connector, and a simulator of HubSpot's API.
+//!
+//! HubSpot companies become zveno clients, contacts become contacts, tasks become tasks;
+//! owners turn `hubspot_owner_id` into the e-mail that matches a person across systems.
+//! Read the crate README for the operator's view (token scopes, rate limits, field map,
+//! quirks) and the benchmark figures.
+//!
+//! Layout, by role:
+//!
+//! - [`config`]: the vendor options and their validation; [`factory`]: building an instance;
+//! - [`client`]: HubSpot's endpoints as typed calls on the shared HTTP client;
+//! - [`limits`]: default rate limits, reading 429s by `policyName`, the daily quota;
+//! - [`dto`]: JSON shapes; [`mapping`]: records ↔ the common model (pure);
+//! - [`connector`]: the `Connector` (pull windows and cursors, batch pushes);
+//! - `simulator` (feature `simulator`): the same API, served from a `zveno-sim` world.
+
+pub mod client;
+pub mod config;
+pub mod connector;
+pub mod dto;
+pub mod factory;
+pub mod limits;
+pub mod mapping;
+pub mod object;
+#[cfg(feature = "simulator")]
+pub mod simulator;
+
+pub use config::HubSpotConfig;
+pub use connector::HubSpotConnector;
+pub use factory::HubSpotFactory;
+#[cfg(feature = "simulator")]
+pub use simulator::{launch, HubSpotSim, SimOptions};
+
+/// The `vendor = "..."` name.
+pub const VENDOR: &str = "hubspot";

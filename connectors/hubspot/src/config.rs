@@ -1,0 +1,209 @@
+//! The `[connectors.<name>]` options of a HubSpot connector, and their validation.
+//!
+//! ```toml
+//! [connectors.crm]
+//! vendor = "hubspot"
+//! token_env = "HUBSPOT_TOKEN"        # or token_file = "/etc/zveno/hubspot.token"
+//! tax_id_property = "inn"            # custom company property holding the tax id
+//! default_region = "RU"              # for phones typed without a country code
+//! portal_id = 62515                  # for deep links into app.hubspot.com
+//! search_overlap_secs = 300          # re-read this much before the watermark
+//! daily_reserve_percent = 10         # slow down below this share of the daily quota
+//! status_map = { WAITING = "todo" }  # hs_task_status → todo|in_progress|done|cancelled
+//! priority_map = { URGENT = "urgent" }
+//! rate_limits.default = { requests = 190, per_secs = 10 }   # Professional/Enterprise
+//! ```
+//!
+//! Validation is pure (it reads the environment snapshot in the build context, never the
+//! network) and reports every problem with its config path.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use zveno_connector::{BuildContext, ConfigProblem, Phone, Priority, SecretRef, TaskStatus};
+
+use crate::limits::default_rate_limits;
+
+/// HubSpot's vendor options.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HubSpotConfig {
+    /// Environment variable holding the private-app token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// File holding the private-app token.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Internal name of the custom company property holding the tax id (none by default:
+    /// HubSpot has no standard one).
+    #[serde(default)]
+    pub tax_id_property: Option<String>,
+    /// ISO region for phone numbers typed without a country code. None by default: a
+    /// wrong guess turns a foreign national number into a valid-looking wrong E.164
+    /// number, which is worse for matching than dropping it with a warning.
+    #[serde(default)]
+    pub default_region: Option<String>,
+    /// The portal (hub) id, for deep links; without it records carry no URL.
+    #[serde(default)]
+    pub portal_id: Option<u64>,
+    /// How far before the watermark each incremental window starts, for the search index
+    /// lag. HubSpot names no number; 300 s is several times the lag integrators observed.
+    #[serde(default = "default_overlap")]
+    pub search_overlap_secs: u64,
+    /// Below this share of the daily quota, zveno warns and spreads its requests out.
+    #[serde(default = "default_reserve")]
+    pub daily_reserve_percent: u8,
+    /// `hs_task_status` overrides and additions.
+    #[serde(default)]
+    pub status_map: BTreeMap<String, TaskStatus>,
+    /// `hs_task_priority` overrides and additions.
+    #[serde(default)]
+    pub priority_map: BTreeMap<String, Priority>,
+}
+
+fn default_overlap() -> u64 {
+    300
+}
+
+fn default_reserve() -> u8 {
+    10
+}
+
+impl HubSpotConfig {
+    /// The token reference.
+    pub fn token(&self) -> SecretRef {
+        SecretRef::new(self.token_env.clone(), self.token_file.clone())
+    }
+
+    /// Every problem with these options in `ctx`, without network access.
+    pub fn problems(&self, ctx: &BuildContext) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if let Err(p) = self.token().resolve(&ctx.path("token"), &ctx.env) {
+            problems.push(p);
+        }
+        if let Some(prop) = &self.tax_id_property {
+            let valid =
+                !prop.is_empty() && prop.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                problems.push(ConfigProblem::new(
+                    ctx.path("tax_id_property"),
+                    format!("{prop:?} is not a HubSpot internal property name (lower-case letters, digits and _)"),
+                ));
+            }
+        }
+        if let Some(region) = &self.default_region {
+            if let Err(e) = Phone::region(region) {
+                problems.push(ConfigProblem::new(ctx.path("default_region"), e.to_string()));
+            }
+        }
+        if self.portal_id == Some(0) {
+            problems.push(ConfigProblem::new(ctx.path("portal_id"), "must be a portal (hub) id, not 0"));
+        }
+        if !(1..=86_400).contains(&self.search_overlap_secs) {
+            problems.push(ConfigProblem::new(
+                ctx.path("search_overlap_secs"),
+                "must be between 1 and 86400: without an overlap, records the search index lists late are skipped",
+            ));
+        }
+        if self.daily_reserve_percent > 50 {
+            problems.push(ConfigProblem::new(ctx.path("daily_reserve_percent"), "must be at most 50"));
+        }
+        for (table, keys) in [
+            ("status_map", self.status_map.keys().collect::<Vec<_>>()),
+            ("priority_map", self.priority_map.keys().collect()),
+        ] {
+            for key in keys.into_iter().filter(|k| k.trim().is_empty()) {
+                problems.push(ConfigProblem::new(ctx.path(&format!("{table}.{key:?}")), "empty HubSpot value"));
+            }
+        }
+        let known = default_rate_limits();
+        for (bucket, limit) in &ctx.rate_limits {
+            let path = ctx.path(&format!("rate_limits.{bucket}"));
+            if !known.contains_key(bucket) {
+                let names: Vec<&str> = known.keys().map(String::as_str).collect();
+                problems
+                    .push(ConfigProblem::new(path, format!("unknown bucket; HubSpot's are {}", names.join(" and "))));
+            } else if let Some(why) = limit.problem() {
+                problems.push(ConfigProblem::new(path, why));
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use zveno_connector::http::RateLimit;
+    use zveno_connector::{Env, ManualClock};
+
+    fn ctx(env: &[(&str, &str)]) -> BuildContext {
+        let mut ctx = BuildContext::new("crm", Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH)));
+        ctx.env = Env::from_pairs(env.iter().copied());
+        ctx
+    }
+
+    fn config(value: serde_json::Value) -> HubSpotConfig {
+        match serde_json::from_value(value) {
+            Ok(c) => c,
+            Err(e) => panic!("config should parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_minimal_config_is_valid_and_has_documented_defaults() {
+        let c = config(serde_json::json!({"token_env": "HS"}));
+        assert!(c.problems(&ctx(&[("HS", "pat-na1-secret")])).is_empty());
+        assert_eq!(c.search_overlap_secs, 300);
+        assert_eq!(c.daily_reserve_percent, 10);
+        assert_eq!(c.default_region, None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let c = config(serde_json::json!({
+            "token_env": "MISSING", "tax_id_property": "Tax ID", "default_region": "XX1",
+            "portal_id": 0, "search_overlap_secs": 0, "daily_reserve_percent": 80,
+            "status_map": {" ": "todo"}}));
+        let mut with_limits = ctx(&[]);
+        with_limits.rate_limits = BTreeMap::from([
+            ("defualt".to_string(), RateLimit::new(190, 10)),
+            ("search".to_string(), RateLimit::new(0, 1)),
+        ]);
+        let paths: Vec<String> = c.problems(&with_limits).into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "connectors.crm.token_env",
+                "connectors.crm.tax_id_property",
+                "connectors.crm.default_region",
+                "connectors.crm.portal_id",
+                "connectors.crm.search_overlap_secs",
+                "connectors.crm.daily_reserve_percent",
+                "connectors.crm.status_map.\" \"",
+                "connectors.crm.rate_limits.defualt",
+                "connectors.crm.rate_limits.search",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_secret_never_appears_in_problems() {
+        let c = config(serde_json::json!({"token_env": "HS", "token_file": "/nope"}));
+        let problems = c.problems(&ctx(&[("HS", "pat-na1-very-secret")]));
+        assert_eq!(problems.len(), 1);
+        assert!(!problems[0].message.contains("very-secret"));
+    }
+
+    #[test]
+    fn status_tables_come_from_toml_values() {
+        let c = config(serde_json::json!({"token_env": "HS",
+            "status_map": {"WAITING": "todo"}, "priority_map": {"URGENT": "urgent"}}));
+        assert_eq!(c.status_map["WAITING"], TaskStatus::Todo);
+        assert_eq!(c.priority_map["URGENT"], Priority::Urgent);
+        let bad: Result<HubSpotConfig, _> =
+            serde_json::from_value(serde_json::json!({"status_map": {"WAITING": "later"}}));
+        assert!(bad.is_err());
+    }
+}

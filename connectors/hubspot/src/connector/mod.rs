@@ -1,0 +1,149 @@
+//! [`HubSpotConnector`]: the [`Connector`] implementation.
+//!
+//! - **Full pulls** page through the list endpoint (`limit=100`, `after`, explicit
+//!   `properties`, inline `associations`), then through the `archived=true` list, whose
+//!   records become tombstones. A completed full scan is also the id census the store diffs.
+//! - **Incremental pulls** search on the modification property in windows
+//!   ([`cursor`] explains how they get past the 10,000-result cap), read the associations
+//!   search does not return through the v4 batch read, then sweep the archived list for
+//!   tombstones archived since the window began (search never returns archived records).
+//! - **Pushes** go through the batch endpoints, 100 inputs a call; see [`push`].
+//!
+//! Every `pull` makes one list or search request (plus, after a search, the association
+//! reads for that page, and the owner directory when it is stale), so a page and its cursor
+//! always commit together.
+
+pub mod cursor;
+mod owners;
+mod pull;
+mod push;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use zveno_connector::http::HttpStats;
+use zveno_connector::{
+    Capabilities, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp,
+    WriteOutcome,
+};
+
+use crate::client::{HubSpotClient, BATCH_LIMIT, SEARCH_LIMIT};
+use crate::mapping::Mapper;
+use crate::object::Object;
+
+/// A configured HubSpot portal.
+#[derive(Debug)]
+pub struct HubSpotConnector {
+    name: String,
+    kinds: Vec<Kind>,
+    client: HubSpotClient,
+    mapper: Mapper,
+    overlap: Duration,
+    clock: Arc<dyn Clock>,
+    owners: owners::OwnerCache,
+    association_types: Mutex<BTreeMap<(Object, Object), u32>>,
+}
+
+impl HubSpotConnector {
+    /// A connector named `name` reading `kinds` through `client`.
+    pub fn new(
+        name: &str,
+        kinds: Vec<Kind>,
+        client: HubSpotClient,
+        mapper: Mapper,
+        overlap: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            kinds,
+            client,
+            mapper,
+            overlap,
+            clock,
+            owners: owners::OwnerCache::default(),
+            association_types: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn object(&self, kind: Kind) -> Result<Object, ConnectorError> {
+        if self.kinds.contains(&kind) {
+            Ok(Object::of(kind))
+        } else {
+            Err(ConnectorError::unsupported(format!(
+                "connector {} is not configured to sync {kind} records",
+                self.name
+            )))
+        }
+    }
+
+    /// The properties a pull of `object` asks for by name.
+    fn properties(&self, object: Object) -> Vec<String> {
+        let mut props: Vec<String> = object.properties().iter().map(|p| p.to_string()).collect();
+        props.push("hs_object_id".into());
+        if let (Object::Companies, Some(tax)) = (object, self.mapper.tax_id_property()) {
+            props.push(tax.to_string());
+        }
+        props
+    }
+
+    /// The default association type id `from` → `to`, read once per instance.
+    async fn association_type(&self, from: Object, to: Object) -> Result<u32, ConnectorError> {
+        let cached = self.association_types.lock().unwrap_or_else(PoisonError::into_inner).get(&(from, to)).copied();
+        if let Some(id) = cached {
+            return Ok(id);
+        }
+        let id = self.client.default_association_type(from, to).await?;
+        self.association_types.lock().unwrap_or_else(PoisonError::into_inner).insert((from, to), id);
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl Connector for HubSpotConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn vendor(&self) -> &str {
+        crate::VENDOR
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            read: self.kinds.clone(),
+            write: self.kinds.iter().copied().filter(|k| matches!(k, Kind::Client | Kind::Task)).collect(),
+            incremental: true,
+            deletes: DeleteDetection::Listed,
+            page_size: SEARCH_LIMIT as usize,
+            write_batch: BATCH_LIMIT,
+            webhooks: false,
+        }
+    }
+
+    async fn check(&self) -> Result<(), ConnectorError> {
+        for kind in &self.kinds {
+            self.client.probe(Object::of(*kind)).await?;
+        }
+        self.client.owners(false, None).await.map(|_| ())
+    }
+
+    async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
+        let object = self.object(kind)?;
+        self.pull_page(object, mode, cursor).await
+    }
+
+    async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let object = self.object(kind)?;
+        if object == Object::Contacts {
+            return Err(ConnectorError::unsupported("zveno does not write HubSpot contacts"));
+        }
+        self.push_ops(object, ops).await
+    }
+
+    fn http_stats(&self) -> HttpStats {
+        self.client.stats()
+    }
+}

@@ -1,0 +1,137 @@
+//! [`HubSpotFactory`]: parse, validate, build.
+//!
+//! Auth is an [`Authenticator`] chosen here and handed to the shared HTTP client, which
+//! applies it to every attempt and calls its `refresh` after a 401. A private-app token is
+//! a [`BearerToken`]; OAuth (30-minute access tokens refreshed from `expires_in`) would be
+//! another `Authenticator` chosen by new config keys — nothing that calls the connector or
+//! the client changes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zveno_connector::http::{Authenticator, BearerToken, HttpClient, RateLimit, VendorHttp};
+use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor};
+
+use crate::client::HubSpotClient;
+use crate::config::HubSpotConfig;
+use crate::connector::HubSpotConnector;
+use crate::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
+use crate::mapping::{Mapper, MapperSettings};
+
+/// HubSpot's public API host.
+pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com/";
+
+/// The HubSpot vendor entry (`vendor = "hubspot"`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HubSpotFactory;
+
+impl ConnectorFactory for HubSpotFactory {
+    type Config = HubSpotConfig;
+
+    const VENDOR: &'static str = crate::VENDOR;
+
+    fn default_rate_limits() -> BTreeMap<String, RateLimit> {
+        default_rate_limits()
+    }
+
+    fn validate(config: &HubSpotConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {
+        config.problems(ctx)
+    }
+
+    fn build(config: HubSpotConfig, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let problem = |p: ConfigProblem| ConnectorError::config(p.to_string());
+        let token = config.token().resolve(&ctx.path("token"), &ctx.env).map_err(problem)?;
+        let region = match &config.default_region {
+            Some(code) => Some(
+                Phone::region(code)
+                    .map_err(|e| problem(ConfigProblem::new(ctx.path("default_region"), e.to_string())))?,
+            ),
+            None => None,
+        };
+        let mut base = ctx
+            .base_url
+            .clone()
+            .map_or_else(|| url::Url::parse(DEFAULT_BASE_URL), Ok)
+            .map_err(|e| ConnectorError::config(format!("bad base URL: {e}")))?;
+        if !base.path().ends_with('/') {
+            // `Url::join` replaces the last segment of a base without a trailing slash.
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let burst = ctx
+            .rate_limits
+            .get(DEFAULT_BUCKET)
+            .copied()
+            .or_else(|| default_rate_limits().remove(DEFAULT_BUCKET))
+            .map_or(0, |l| l.requests);
+        let budget = Arc::new(DailyBudget::new(
+            config.daily_reserve_percent,
+            burst,
+            Duration::from_secs(ctx.http.max_wait_secs.max(1)),
+        ));
+        let auth: Arc<dyn Authenticator> = Arc::new(BearerToken(token.clone()));
+        let vendor = VendorHttp {
+            rate_limits: default_rate_limits(),
+            classifier: Arc::new(HubSpotClassifier::new(budget.clone())),
+            auth,
+            redactor: Redactor::new([token]),
+        };
+        let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
+        let mapper = Mapper::new(MapperSettings {
+            connector: ctx.name.clone(),
+            tax_id_property: config.tax_id_property.clone(),
+            region,
+            portal_id: config.portal_id,
+            status_map: config.status_map.clone(),
+            priority_map: config.priority_map.clone(),
+        });
+        Ok(Arc::new(HubSpotConnector::new(
+            &ctx.name,
+            ctx.kinds.clone(),
+            HubSpotClient::new(http, base, budget),
+            mapper,
+            Duration::from_secs(config.search_overlap_secs),
+            ctx.clock.clone(),
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zveno_connector::factory::VendorEntry;
+    use zveno_connector::{Env, Kind, ManualClock};
+
+    fn ctx() -> BuildContext {
+        let mut ctx = BuildContext::new("crm", Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH)));
+        ctx.env = Env::from_pairs([("HS", "pat-na1-secret")]);
+        ctx.kinds = vec![Kind::Client, Kind::Task];
+        ctx
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_path() {
+        let entry = VendorEntry::of::<HubSpotFactory>();
+        let options = serde_json::json!({"token_env": "HS", "tax_property": "inn", "portal": 1});
+        let paths: Vec<String> = (entry.validate)(&options, &ctx()).into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, ["connectors.crm.portal", "connectors.crm.tax_property"]);
+    }
+
+    #[test]
+    fn a_valid_config_builds_without_touching_the_network() {
+        let entry = VendorEntry::of::<HubSpotFactory>();
+        let options = serde_json::json!({"token_env": "HS", "default_region": "ru"});
+        assert!((entry.validate)(&options, &ctx()).is_empty());
+        let built = (entry.build)(&options, ctx());
+        let Ok(connector) = built else {
+            panic!("builds");
+        };
+        assert_eq!((connector.name(), connector.vendor()), ("crm", "hubspot"));
+        let caps = connector.capabilities();
+        assert_eq!(caps.read, [Kind::Client, Kind::Task]);
+        assert_eq!((caps.page_size, caps.write_batch), (200, 100));
+        assert!(format!("{connector:?}").find("pat-na1-secret").is_none(), "the token never prints");
+        let missing = (entry.build)(&serde_json::json!({"token_env": "NOPE"}), ctx());
+        assert!(missing.is_err_and(|e| e.kind() == zveno_connector::ErrorKind::Config));
+    }
+}
