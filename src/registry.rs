@@ -14,6 +14,7 @@ use zveno_sim::world::{System, SystemData};
 pub fn vendors() -> Vec<VendorEntry> {
     vec![
         VendorEntry::of::<zveno_hubspot::HubSpotFactory>(),
+        VendorEntry::of::<zveno_bitrix24::Bitrix24Factory>(),
         // zveno's own minimal vendor: its simulator drives the engine's tests and the demo.
         VendorEntry::of::<zveno_sim::testvendor::TestVendorFactory>(),
     ]
@@ -26,7 +27,18 @@ pub fn vendor(vendor: &str) -> Option<VendorEntry> {
 
 /// The world systems `zveno demo` simulates, in the order their connectors sync.
 pub fn simulated_systems() -> Vec<System> {
-    vec![System::HubSpot]
+    vec![System::HubSpot, System::Bitrix24]
+}
+
+/// The vendor name (`vendor = "..."`) of a simulated system.
+pub fn system_vendor(system: System) -> &'static str {
+    match system {
+        System::HubSpot => "hubspot",
+        System::Jira => "jira",
+        System::Bitrix24 => "bitrix24",
+        System::Pipedrive => "pipedrive",
+        System::TestVendor => "testvendor",
+    }
 }
 
 /// Starts the simulator of `system` holding `data`.
@@ -38,6 +50,7 @@ pub async fn launch_simulator(
 ) -> std::io::Result<LaunchedSim> {
     match system {
         System::HubSpot => zveno_hubspot::launch(data, clock, seed).await,
+        System::Bitrix24 => zveno_bitrix24::simulator::launch(data, clock, seed).await,
         System::TestVendor => zveno_sim::testvendor::launch(&data, clock, seed).await.map(|(launched, _)| launched),
         other => Err(std::io::Error::other(format!("no simulator for {other:?} in this build"))),
     }

@@ -4,12 +4,16 @@ use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 
-use super::output;
+use super::{output, sync_bench};
 use crate::store::{bench, Store};
 
 /// What to measure.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// A full sync through the engine and store (what `zveno sync --once --full` does)
+    /// against a vendor simulator holding a generated world: API calls vs the floor,
+    /// throttled answers, wall time, records/s, and whether every record was stored.
+    Sync(sync_bench::SyncBenchArgs),
     /// Store ingest: records/s committing pages (with their cursor) on SQLite and/or PostgreSQL.
     Store {
         /// Records to write.
@@ -51,6 +55,7 @@ pub enum Backends {
 
 pub(super) async fn run(what: BenchCommand) -> anyhow::Result<ExitCode> {
     match what {
+        BenchCommand::Sync(args) => sync_bench::run(args).await,
         BenchCommand::Store { records, page_size, backend, sqlite_url, postgres_url, json } => {
             let temp = tempfile::tempdir()?;
             let sqlite = sqlite_url.unwrap_or_else(|| format!("sqlite://{}", temp.path().join("bench.db").display()));

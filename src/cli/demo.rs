@@ -13,7 +13,7 @@ use zveno_connector::{Clock, Env, SystemClock};
 use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{World, WorldSpec};
 
-use super::output;
+use super::{output, sandbox};
 use crate::app::App;
 use crate::engine::{run_daemon, Shutdown};
 use crate::registry;
@@ -59,7 +59,7 @@ pub(super) async fn run(args: DemoArgs, _config: Option<&Path>, env: &Env) -> an
     for system in systems {
         sims.push(registry::launch_simulator(system, world.system(system), clock.clone(), args.seed).await?);
     }
-    let config_path = write_config(&dir, &sims)?;
+    let config_path = sandbox::write_config(&dir, &sims)?;
     let settings = settings::load(Some(&config_path), env)?;
     let app = App::build(&settings, clock.clone()).await?;
 
@@ -85,46 +85,6 @@ pub(super) async fn run(args: DemoArgs, _config: Option<&Path>, env: &Env) -> an
     run_daemon(app.engine.clone(), jobs, shutdown).await;
     println!("demo stopped; its data stays in {}", dir.display());
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `zveno.toml` pointing at the simulators, with their demo credentials in files
-/// next to it, so the user's own `zveno --config …` commands work while the demo runs.
-fn write_config(dir: &Path, sims: &[LaunchedSim]) -> anyhow::Result<PathBuf> {
-    let secrets = dir.join("secrets");
-    std::fs::create_dir_all(&secrets)?;
-    let mut connectors = toml::Table::new();
-    for sim in sims {
-        let mut table = toml::Table::new();
-        table.insert("vendor".into(), sim.vendor.into());
-        table.insert("base_url".into(), sim.server.url().into());
-        let serde_json::Value::Object(options) = &sim.options else {
-            anyhow::bail!("simulator {} gave non-table options", sim.vendor);
-        };
-        for (key, value) in options {
-            // `*_env` references become `*_file` ones: the file holds the demo credential.
-            if let (Some(stem), Some(var)) = (key.strip_suffix("_env"), value.as_str()) {
-                let secret = sim.env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()).unwrap_or_default();
-                let file = secrets.join(format!("{}.{stem}", sim.vendor));
-                std::fs::write(&file, secret)?;
-                table.insert(format!("{stem}_file"), file.display().to_string().into());
-            } else {
-                table.insert(key.clone(), toml::Value::try_from(value)?);
-            }
-        }
-        connectors.insert(sim.vendor.to_string(), toml::Value::Table(table));
-    }
-    let mut root = toml::Table::new();
-    let mut store = toml::Table::new();
-    store.insert("url".into(), format!("sqlite://{}", dir.join("zveno.db").display()).into());
-    root.insert("store".into(), toml::Value::Table(store));
-    root.insert("connectors".into(), toml::Value::Table(connectors));
-    let path = dir.join("zveno.toml");
-    let text = format!(
-        "# Written by `zveno demo`: the simulators' addresses change on every start.\n{}",
-        toml::to_string_pretty(&root)?
-    );
-    std::fs::write(&path, text)?;
-    Ok(path)
 }
 
 fn print_explore(config: &Path, sims: &[LaunchedSim]) {

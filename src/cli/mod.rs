@@ -7,7 +7,9 @@ mod check;
 mod demo;
 mod output;
 mod runs;
+mod sandbox;
 mod sync;
+mod sync_bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

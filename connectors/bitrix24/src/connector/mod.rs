@@ -1,0 +1,132 @@
+//! The Bitrix24 [`Connector`]: companies → clients, contacts → contacts, tasks → tasks.
+//!
+//! Reads are keyset scans packed into `batch` (see [`list`]); a page is one batch of up to
+//! 50 list calls — 2,500 records — plus, for companies, one batch of requisite lookups.
+//! Deletes are found by the engine diffing completed full scans (a census): Bitrix24 lists no
+//! deleted records, and its delete events are never retried.
+
+mod cursor;
+mod list;
+mod pull;
+mod push;
+mod requisites;
+mod users;
+
+use async_trait::async_trait;
+use zveno_connector::http::HttpStats;
+use zveno_connector::{
+    Capabilities, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp, WriteOutcome,
+};
+
+use crate::client::{BitrixClient, Command, MAX_COMMANDS, PAGE_ROWS};
+use crate::config::Settings;
+use cursor::CursorState;
+use users::Users;
+
+/// A configured Bitrix24 portal.
+#[derive(Debug)]
+pub struct Bitrix24Connector {
+    name: String,
+    kinds: Vec<Kind>,
+    settings: Settings,
+    client: BitrixClient,
+    users: Users,
+}
+
+/// Kinds the connector writes.
+const WRITABLE: [Kind; 2] = [Kind::Client, Kind::Task];
+
+impl Bitrix24Connector {
+    /// A connector named `name` reading `kinds`.
+    pub fn new(name: &str, kinds: Vec<Kind>, settings: Settings, client: BitrixClient) -> Self {
+        Self { name: name.to_string(), kinds, settings, client, users: Users::default() }
+    }
+
+    fn ensure_kind(&self, kind: Kind) -> Result<(), ConnectorError> {
+        if self.kinds.contains(&kind) {
+            Ok(())
+        } else {
+            Err(ConnectorError::unsupported(format!(
+                "connector {} is not configured to sync {kind} records",
+                self.name
+            )))
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for Bitrix24Connector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn vendor(&self) -> &str {
+        crate::VENDOR
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            read: self.kinds.clone(),
+            write: WRITABLE.into_iter().filter(|k| self.kinds.contains(k)).collect(),
+            incremental: true,
+            deletes: DeleteDetection::Census,
+            page_size: MAX_COMMANDS * PAGE_ROWS,
+            write_batch: MAX_COMMANDS,
+            webhooks: false,
+        }
+    }
+
+    /// One batch of empty list calls, one per method the configured kinds need: it proves
+    /// the webhook works and holds every scope (`crm`, `task`, `user`) without reading data
+    /// or writing anything.
+    async fn check(&self) -> Result<(), ConnectorError> {
+        let mut methods = vec![];
+        for kind in &self.kinds {
+            methods.push(match kind {
+                Kind::Client => "crm.company.list",
+                Kind::Contact => "crm.contact.list",
+                Kind::Task => "tasks.task.list",
+            });
+            if *kind == Kind::Client && self.settings.tax_id_field.is_none() {
+                methods.push("crm.requisite.list");
+            }
+        }
+        let mut probes =
+            vec![Command::new("probe", 0, "user.get").param("FILTER[ID]", self.client.webhook().user_id().to_string())];
+        probes.extend(methods.into_iter().enumerate().map(|(i, m)| empty_list(i + 1, m)));
+        let reply = self.client.batch(&probes, true).await?;
+        for probe in &probes {
+            if let Some(error) = reply.result_error.get(&probe.key) {
+                return Err(self.client.command_error(probe.method, error));
+            }
+        }
+        Ok(())
+    }
+
+    async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
+        self.ensure_kind(kind)?;
+        self.pull_page(kind, mode, cursor).await
+    }
+
+    async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        self.ensure_kind(kind)?;
+        match kind {
+            Kind::Client => self.push_companies(ops).await,
+            Kind::Task => self.push_tasks(ops).await,
+            Kind::Contact => Err(ConnectorError::unsupported("bitrix24 does not write contacts")),
+        }
+    }
+
+    fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
+        self.kinds.contains(&kind).then(|| CursorState::incremental_from(since).encode().ok()).flatten()
+    }
+
+    fn http_stats(&self) -> HttpStats {
+        self.client.stats()
+    }
+}
+
+/// A list call that matches nothing (`ID = 0`): cheap, yet fails without the scope.
+fn empty_list(index: usize, method: &'static str) -> Command {
+    Command::new("probe", index, method).param("filter[ID]", "0").list("select", ["ID"]).param("start", "-1")
+}
