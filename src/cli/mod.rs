@@ -36,7 +36,7 @@ pub struct Cli {
     pub log_format: LogFormat,
 
     /// Log level for zveno's own messages: error, warn, info, debug, trace (RUST_LOG
-    /// overrides). Default: info; warn for `demo`, which prints its own progress.
+    /// overrides). Default: info; warn for `demo` and `bench`, which print their own progress.
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
 
@@ -99,7 +99,7 @@ pub enum Command {
 /// Parses arguments, runs the command, and maps the result to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet_by_default = matches!(cli.command, Command::Demo(_));
+    let quiet_by_default = matches!(cli.command, Command::Demo(_) | Command::Bench { .. });
     let level = cli.log_level.clone().unwrap_or_else(|| if quiet_by_default { "warn" } else { "info" }.to_string());
     telemetry::init(cli.log_format, &level);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -1,8 +1,10 @@
 //! `zveno bench sync`: one vendor, one generated world, one full sync through the real
 //! engine and store, measured against the floor of API calls.
 //!
-//! The floor of a kind is `ceil(records / page_size)`, with the page size the connector
-//! declares (a vendor with batch calls declares the records one batch request returns).
+//! The floor of a kind is `ceil(records / page_size)`, with the page size of the vendor's
+//! full-scan request as its issue defines the floor: HubSpot's list endpoints return 100
+//! records, a Bitrix24 `batch` of 50 list calls returns 2,500; otherwise the largest page
+//! the connector declares.
 //! The simulator runs on the real clock with its vendor's real rate limits, so wall time
 //! and throttling are what a real account would see.
 
@@ -35,6 +37,16 @@ pub struct SyncBenchArgs {
     json: bool,
 }
 
+/// Records one full-scan request can return at best, where it differs from the connector's
+/// largest page (HubSpot's search pages are 200, but full scans use 100-record lists).
+fn floor_page_size(vendor: &str) -> Option<u64> {
+    match vendor {
+        "hubspot" => Some(100),
+        "bitrix24" => Some(2_500),
+        _ => None,
+    }
+}
+
 pub(super) async fn run(args: SyncBenchArgs) -> anyhow::Result<ExitCode> {
     let system = registry::simulated_systems()
         .into_iter()
@@ -53,7 +65,7 @@ pub(super) async fn run(args: SyncBenchArgs) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     let mut complete = true;
     for job in &app.jobs {
-        let page_size = job.connector.capabilities().page_size.max(1) as u64;
+        let page_size = floor_page_size(&args.vendor).unwrap_or(job.connector.capabilities().page_size.max(1) as u64);
         for &kind in &job.kinds {
             let expected = match kind {
                 Kind::Client => data.companies.len(),
