@@ -143,6 +143,14 @@ impl Connector for HubSpotConnector {
         self.push_ops(object, ops).await
     }
 
+    /// A full scan that began at `since` saw everything modified before it, so the
+    /// incremental stream starts there (its first window still overlaps by
+    /// `search_overlap_secs`, covering the search index lag).
+    fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
+        self.object(kind).ok()?;
+        Cursor::encode(&cursor::CursorState { watermark_ms: Some(since.timestamp_millis()), run: None }).ok()
+    }
+
     fn http_stats(&self) -> HttpStats {
         self.client.stats()
     }
