@@ -16,13 +16,21 @@ use zveno_sim::world::{System, World, WorldSpec};
 
 const HUBSPOT_TOKEN: &str = "pat-na1-vendors-test";
 
+/// A `[connectors.<name>]` table: vendor, base URL and the simulator's own options.
+fn connector(vendor: &str, base_url: &str, options: serde_json::Value) -> toml::Value {
+    let mut table: toml::Table = toml::Value::try_from(options).unwrap().try_into().unwrap();
+    table.insert("vendor".into(), vendor.into());
+    table.insert("base_url".into(), base_url.into());
+    toml::Value::Table(table)
+}
+
 /// Full sync, then 1% of each kind changes, then an incremental sync: every change is
 /// read, and not much else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hubspot_and_bitrix24_sync_fully_then_incrementally_through_the_daemon() {
+async fn every_vendor_syncs_fully_then_incrementally_through_the_daemon() {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let dyn_clock: Arc<dyn Clock> = clock.clone();
-    let mut spec = WorldSpec::new(21, 300, &[System::HubSpot, System::Bitrix24]);
+    let mut spec = WorldSpec::new(21, 300, &[System::HubSpot, System::Bitrix24, System::Jira]);
     spec.now = clock.now() - chrono::Duration::days(1);
     let world = World::generate(&spec);
 
@@ -39,25 +47,31 @@ async fn hubspot_and_bitrix24_sync_fully_then_incrementally_through_the_daemon()
             .await
             .unwrap();
 
+    let jira = zveno_jira::JiraSim::start(
+        world.system(System::Jira),
+        dyn_clock.clone(),
+        21,
+        zveno_jira::SimOptions::default(),
+    )
+    .await
+    .unwrap();
+
     let dir = tempfile::tempdir().unwrap();
-    let hubspot_options = hubspot.connector_options();
+    let mut connectors = toml::Table::new();
+    connectors.insert("hs".into(), connector("hubspot", &hubspot.url(), hubspot.connector_options()));
+    connectors
+        .insert("b24".into(), connector("bitrix24", &bitrix_launched.server.url(), bitrix_launched.options.clone()));
+    connectors.insert("jira".into(), connector("jira", &jira.url(), jira.connector_options()));
     let config = format!(
-        "[store]\nurl = \"sqlite://{db}\"\n\n\
-         [connectors.hs]\nvendor = \"hubspot\"\nbase_url = \"{hs_url}\"\ntoken_env = \"{hs_env}\"\n\
-         portal_id = {portal}\ntax_id_property = \"{tax}\"\ndefault_region = \"RU\"\n\n\
-         [connectors.b24]\nvendor = \"bitrix24\"\nbase_url = \"{b24_url}\"\nwebhook_url_env = \"{b24_env}\"\n",
-        db = dir.path().join("zveno.db").display(),
-        hs_url = hubspot.url(),
-        hs_env = hubspot_options["token_env"].as_str().unwrap(),
-        portal = hubspot_options["portal_id"],
-        tax = hubspot_options["tax_id_property"].as_str().unwrap(),
-        b24_url = bitrix_launched.server.url(),
-        b24_env = bitrix_launched.options["webhook_url_env"].as_str().unwrap(),
+        "[store]\nurl = \"sqlite://{}\"\n\n{}",
+        dir.path().join("zveno.db").display(),
+        toml::to_string(&toml::Table::from_iter([("connectors".to_string(), toml::Value::Table(connectors))])).unwrap()
     );
     let path = dir.path().join("zveno.toml");
     std::fs::write(&path, config).unwrap();
     let mut vars = bitrix_launched.env.clone();
-    vars.push((hubspot_options["token_env"].as_str().unwrap().to_string(), HUBSPOT_TOKEN.to_string()));
+    vars.push((zveno_hubspot::simulator::TOKEN_ENV.to_string(), HUBSPOT_TOKEN.to_string()));
+    vars.push((zveno_jira::simulator::TOKEN_ENV.to_string(), zveno_jira::SimOptions::default().token));
     let settings = settings::load(Some(&path), &Env::from_pairs(vars)).unwrap_or_else(|e| panic!("{e}"));
     let app = App::build(&settings, dyn_clock.clone()).await.unwrap();
     let shutdown = Shutdown::new();
@@ -70,6 +84,7 @@ async fn hubspot_and_bitrix24_sync_fully_then_incrementally_through_the_daemon()
     }
     let count = |name: &str, kind: Kind| match name {
         "hs" => hubspot.count(kind) as u64,
+        "jira" => jira.count() as u64,
         _ => bitrix.count(kind) as u64,
     };
     for job in &app.jobs {
@@ -89,6 +104,7 @@ async fn hubspot_and_bitrix24_sync_fully_then_incrementally_through_the_daemon()
         let n = (bitrix.count(kind) / 100).max(1);
         touched.push(("b24", kind, bitrix.touch(kind, n)));
     }
+    touched.push(("jira", Kind::Task, jira.touch((jira.count() / 100).max(1))));
     // Past HubSpot's search index lag.
     clock.advance(Duration::from_secs(30));
 
