@@ -197,6 +197,17 @@ impl fmt::Debug for VendorEntry {
 }
 
 impl VendorEntry {
+    /// Validates `options`, then builds: what the daemon does, in one call, for harnesses
+    /// and tools that point a connector at a simulator. Every problem is in the error.
+    pub fn build_checked(&self, options: &serde_json::Value, ctx: BuildContext) -> Result<Arc<dyn Connector>, String> {
+        let problems = (self.validate)(options, &ctx);
+        if !problems.is_empty() {
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Err(text.join("; "));
+        }
+        (self.build)(options, ctx).map_err(|e| e.to_string())
+    }
+
     /// Erases a typed factory.
     pub fn of<F: ConnectorFactory>() -> Self {
         Self {

@@ -101,13 +101,7 @@ impl Bitrix24Harness {
         if let (Some(all), Some(extra)) = (all.as_object_mut(), options.as_object()) {
             all.extend(extra.clone());
         }
-        let entry = VendorEntry::of::<Bitrix24Factory>();
-        let problems = (entry.validate)(&all, &ctx);
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(text.join("; "));
-        }
-        (entry.build)(&all, ctx).map_err(|e| e.to_string())
+        VendorEntry::of::<Bitrix24Factory>().build_checked(&all, ctx)
     }
 
     /// The webhook URL the simulator accepts.

@@ -114,13 +114,7 @@ impl HubSpotSim {
         ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
         let mut options = self.connector_options();
         tune(&mut ctx, &mut options);
-        let entry = VendorEntry::of::<HubSpotFactory>();
-        let problems = (entry.validate)(&options, &ctx);
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(text.join("; "));
-        }
-        (entry.build)(&options, ctx).map_err(|e| e.to_string())
+        VendorEntry::of::<HubSpotFactory>().build_checked(&options, ctx)
     }
 
     /// Live records of `kind`.

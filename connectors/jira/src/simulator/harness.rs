@@ -67,13 +67,7 @@ impl JiraHarness {
         if let Some(map) = options.as_object_mut() {
             map.extend(build.options);
         }
-        let entry = VendorEntry::of::<JiraFactory>();
-        let problems = (entry.validate)(&options, &ctx);
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(text.join("; "));
-        }
-        (entry.build)(&options, ctx).map_err(|e| e.to_string())
+        VendorEntry::of::<JiraFactory>().build_checked(&options, ctx)
     }
 
     /// A raw HTTP client with the simulator's credentials, for talking to it directly.

@@ -81,13 +81,7 @@ impl TestVendorHarness {
             "page_size": HARNESS_PAGE_SIZE,
             "default_region": "RU",
         });
-        let entry = VendorEntry::of::<TestVendorFactory>();
-        let problems = (entry.validate)(&options, &ctx);
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(text.join("; "));
-        }
-        (entry.build)(&options, ctx).map_err(|e| e.to_string())
+        VendorEntry::of::<TestVendorFactory>().build_checked(&options, ctx)
     }
 
     fn must_build(&self, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
