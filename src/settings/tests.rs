@@ -102,7 +102,15 @@ fn every_shipped_example_config_is_valid() {
         let vars: Vec<(String, String)> = text
             .lines()
             .filter_map(|l| l.split_once("_env").and_then(|(_, rest)| rest.split('"').nth(1)))
-            .map(|var| (var.to_string(), "example-secret".to_string()))
+            .map(|var| {
+                // A Bitrix24 webhook URL is a URL whose path holds the secret.
+                let value = if var.contains("URL") {
+                    "https://acme.bitrix24.ru/rest/1/abcdef0123456789/"
+                } else {
+                    "example-secret"
+                };
+                (var.to_string(), value.to_string())
+            })
             .collect();
         if let Err(e) = load(Some(&path), &Env::from_pairs(vars)) {
             panic!("{} is invalid:\n{e}", path.display());
@@ -110,4 +118,18 @@ fn every_shipped_example_config_is_valid() {
         checked += 1;
     }
     assert!(checked > 0, "no example configs found in {}", examples.display());
+}
+
+#[test]
+fn vendor_option_keys_keep_their_case() {
+    // Status names are map keys ("Won't Do"); the config layer must not lower-case them.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = write(
+        dir.path(),
+        "[connectors.t]\nvendor = \"jira\"\nbase_url = \"https://acme.atlassian.net\"\nemail = \"a@acme.com\"\n\
+         token_env = \"T\"\njql = \"project = OPS\"\nstatus_map = { \"Won't Do\" = \"cancelled\" }\n",
+    );
+    let settings = load(Some(&file), &Env::from_pairs([("T", "x")])).unwrap_or_else(|e| panic!("{e}"));
+    let options = &settings.connectors["t"].options;
+    assert_eq!(options["status_map"]["Won't Do"], "cancelled", "{options}");
 }
