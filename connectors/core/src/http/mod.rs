@@ -202,7 +202,17 @@ struct Inner {
 
 enum Attempt {
     Done(Response),
-    Retry { wait: Duration, throttled: bool, reason: String },
+    /// The vendor throttled us: wait (the whole bucket, or only this request) and resend.
+    Throttled {
+        wait: Duration,
+        whole_bucket: bool,
+        reason: String,
+    },
+    /// A transient failure: back off and resend, within the attempt budget.
+    Retry {
+        wait: Duration,
+        reason: String,
+    },
     Fail(ConnectorError),
 }
 
@@ -288,7 +298,7 @@ impl HttpClient {
                     tracing::warn!(error = %err, "request failed");
                     return Err(err);
                 }
-                Attempt::Retry { wait, throttled: true, reason } => {
+                Attempt::Throttled { wait, whole_bucket, reason } => {
                     throttles += 1;
                     inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
                     let max_wait = Duration::from_secs(inner.options.max_wait_secs);
@@ -300,11 +310,16 @@ impl HttpClient {
                         ));
                     }
                     tracing::warn!(wait_ms = wait.as_millis() as u64, %reason, "throttled; waiting");
-                    // The whole bucket waits, so concurrent requests do not hammer on.
-                    inner.limiter.block(call.bucket, wait);
+                    if whole_bucket {
+                        // The whole bucket waits, so concurrent requests do not hammer on.
+                        inner.limiter.block(call.bucket, wait);
+                    } else {
+                        // A limit on this one target (Jira's per-issue writes): only it waits.
+                        inner.clock.sleep(wait).await;
+                    }
                     attempts -= 1; // a throttled answer is not a failed attempt
                 }
-                Attempt::Retry { wait, throttled: false, reason } => {
+                Attempt::Retry { wait, reason } => {
                     if attempts >= inner.options.max_attempts.max(1) {
                         inner.counters.failed.fetch_add(1, Ordering::Relaxed);
                         return Err(ConnectorError::transient(format!(
@@ -338,7 +353,7 @@ impl HttpClient {
                 let reason = self.redact(&error_chain(&e));
                 // A request that never connected was never processed: always safe to resend.
                 if call.idempotent || e.is_connect() {
-                    return Attempt::Retry { wait: inner.retry.backoff(1), throttled: false, reason };
+                    return Attempt::Retry { wait: inner.retry.backoff(1), reason };
                 }
                 return Attempt::Fail(ConnectorError::transient(format!(
                     "{endpoint}: {reason} (not retried: not idempotent)"
@@ -352,7 +367,7 @@ impl HttpClient {
             Err(e) => {
                 let reason = self.redact(&error_chain(&e));
                 return if call.idempotent {
-                    Attempt::Retry { wait: inner.retry.backoff(1), throttled: false, reason }
+                    Attempt::Retry { wait: inner.retry.backoff(1), reason }
                 } else {
                     Attempt::Fail(ConnectorError::transient(format!("{endpoint}: {reason}")))
                 };
@@ -367,20 +382,20 @@ impl HttpClient {
         let message = |m: String| self.redact(&format!("{endpoint}: {m}"));
         match verdict {
             Verdict::Success => Attempt::Done(Response { status, headers, body, endpoint: endpoint.to_string() }),
-            Verdict::Throttled { retry_after, reason, .. } => Attempt::Retry {
+            Verdict::Throttled { retry_after, whole_bucket, reason } => Attempt::Throttled {
                 wait: retry_after.unwrap_or_else(|| inner.retry.backoff(2)),
-                throttled: true,
+                whole_bucket,
                 reason: self.redact(&reason),
             },
             Verdict::Transient(m) if call.idempotent => {
-                Attempt::Retry { wait: inner.retry.backoff(1), throttled: false, reason: self.redact(&m) }
+                Attempt::Retry { wait: inner.retry.backoff(1), reason: self.redact(&m) }
             }
             Verdict::Transient(m) => Attempt::Fail(ConnectorError::transient(message(m))),
             Verdict::Auth(m) => {
                 if !*refreshed {
                     *refreshed = true;
                     match inner.vendor.auth.refresh().await {
-                        Ok(true) => return Attempt::Retry { wait: Duration::ZERO, throttled: false, reason: m },
+                        Ok(true) => return Attempt::Retry { wait: Duration::ZERO, reason: m },
                         Ok(false) => {}
                         Err(e) => return Attempt::Fail(e),
                     }
