@@ -60,6 +60,23 @@ impl Sandbox {
         path
     }
 
+    /// Polls the store (for up to 12 s) until at least `at_least` clients are committed;
+    /// returns how many there were.
+    async fn wait_for_clients(&self, at_least: u64) -> u64 {
+        let mut committed = 0;
+        for _ in 0..600 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if let Ok(store) = Store::connect(&self.store_url()).await {
+                committed = store.count_records(Some("tv"), Some(Kind::Client), false).await.unwrap_or(0);
+                store.close().await;
+            }
+            if committed >= at_least {
+                break;
+            }
+        }
+        committed
+    }
+
     async fn store(&self) -> Store {
         Store::connect(&self.store_url()).await.unwrap()
     }
@@ -121,17 +138,7 @@ async fn a_sync_killed_mid_run_resumes_with_no_record_lost_or_duplicated() {
         .spawn()
         .unwrap();
     // Wait until some pages are committed, then kill -9 mid-run.
-    let mut committed = 0;
-    for _ in 0..600 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if let Ok(store) = Store::connect(&sandbox.store_url()).await {
-            committed = store.count_records(Some("tv"), Some(Kind::Client), false).await.unwrap_or(0);
-            store.close().await;
-        }
-        if committed >= 60 {
-            break;
-        }
-    }
+    let committed = sandbox.wait_for_clients(60).await;
     child.kill().await.unwrap();
     assert!(committed >= 60 && committed < total, "killed too late or too early: {committed}/{total}");
 
@@ -170,17 +177,7 @@ async fn the_daemon_stops_cleanly_on_sigterm() {
         .spawn()
         .unwrap();
     let pid = child.id().unwrap();
-    let mut committed = 0;
-    for _ in 0..600 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if let Ok(store) = Store::connect(&sandbox.store_url()).await {
-            committed = store.count_records(Some("tv"), Some(Kind::Client), false).await.unwrap_or(0);
-            store.close().await;
-        }
-        if committed >= 30 {
-            break;
-        }
-    }
+    sandbox.wait_for_clients(30).await;
     let killed = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await.unwrap();
     assert!(killed.success());
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
