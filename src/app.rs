@@ -5,6 +5,7 @@ use std::sync::Arc;
 use zveno_connector::{Clock, Kind};
 
 use crate::engine::{Engine, Job};
+use crate::resolve::Resolver;
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -18,7 +19,7 @@ pub struct App {
 }
 
 impl App {
-    /// Connects the store (migrating it) and builds every connector.
+    /// Connects the store (migrating it), builds every connector and the resolver.
     pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = Store::connect(&settings.store_url).await?;
         store.migrate().await?;
@@ -32,7 +33,8 @@ impl App {
             let kinds = Kind::ALL.into_iter().filter(|k| wanted.contains(k) && readable.contains(k)).collect();
             jobs.push(Job { connector, kinds, schedule: spec.schedule });
         }
-        Ok(Self { engine: Engine::new(store, clock), jobs })
+        let resolver = Resolver::new(store.clone(), settings.reconcile.clone(), settings.systems());
+        Ok(Self { engine: Engine::new(store, clock).with_resolver(resolver), jobs })
     }
 
     /// The jobs, or only the one named `connector`.

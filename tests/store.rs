@@ -4,10 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/backends.rs"]
+mod backends;
 #[path = "common/postgres.rs"]
 mod postgres;
 
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -19,42 +20,13 @@ use zveno::store::{
 };
 use zveno_connector::{Client, Cursor, Kind, ManualClock, Page, RecordData, RecordError, SourceRecord, SyncMode};
 
+use backends::{on_both, open};
 use postgres::PgSchema;
 
 const CRM: &str = "crm";
 
 // ---------------------------------------------------------------------------------------
 // Harness
-
-/// Runs `test` on a migrated SQLite store, then on a migrated PostgreSQL store. The
-/// closure gets the store and the URL it was opened with.
-async fn on_both<F, Fut>(test: F)
-where
-    F: Fn(Store, String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    // A nested path: connecting creates the parent directory.
-    let url = format!("sqlite://{}/nested/dir/zveno.db", dir.path().display());
-    let store = open(&url).await;
-    test(store.clone(), url).await;
-    store.close().await;
-
-    let pg = PgSchema::create().await;
-    let store = open(pg.url()).await;
-    let result = AssertUnwindSafe(test(store.clone(), pg.url().to_string())).catch_unwind().await;
-    store.close().await;
-    pg.drop_schema().await;
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-async fn open(url: &str) -> Store {
-    let store = Store::connect(url).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
-    store.migrate().await.unwrap_or_else(|e| panic!("migrate {url}: {e}"));
-    store
-}
 
 fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()

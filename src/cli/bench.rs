@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 
-use super::{output, sync_bench};
+use super::{output, resolve_bench, sync_bench};
 use crate::store::{bench, Store};
 
 /// What to measure.
@@ -14,6 +14,10 @@ pub enum BenchCommand {
     /// against a vendor simulator holding a generated world: API calls vs the floor,
     /// throttled answers, wall time, records/s, and whether every record was stored.
     Sync(sync_bench::SyncBenchArgs),
+    /// Identity resolution on a generated world synced from the simulators: resolve+merge
+    /// throughput in source records/s, peak memory, and an incremental run with 1% of the
+    /// records changed against a full re-resolve.
+    Resolve(resolve_bench::ResolveBenchArgs),
     /// Store ingest: records/s committing pages (with their cursor) on SQLite and/or PostgreSQL.
     Store {
         /// Records to write.
@@ -56,6 +60,7 @@ pub enum Backends {
 pub(super) async fn run(what: BenchCommand) -> anyhow::Result<ExitCode> {
     match what {
         BenchCommand::Sync(args) => sync_bench::run(args).await,
+        BenchCommand::Resolve(args) => resolve_bench::run(args).await,
         BenchCommand::Store { records, page_size, backend, sqlite_url, postgres_url, json } => {
             let temp = tempfile::tempdir()?;
             let sqlite = sqlite_url.unwrap_or_else(|| format!("sqlite://{}", temp.path().join("bench.db").display()));

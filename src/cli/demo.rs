@@ -13,7 +13,7 @@ use zveno_connector::{Clock, Env, SystemClock};
 use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{World, WorldSpec};
 
-use super::{output, sandbox};
+use super::{output, sandbox, summary};
 use crate::app::App;
 use crate::engine::{run_daemon, Shutdown};
 use crate::registry;
@@ -73,6 +73,9 @@ pub(super) async fn run(args: DemoArgs, _config: Option<&Path>, env: &Env) -> an
     }
     println!();
     output::summaries(&summaries);
+    if let Some(report) = app.engine.resolve().await? {
+        summary::print(app.engine.store(), &config_path, &report).await?;
+    }
     print_explore(&config_path, &sims);
     if args.once {
         return Ok(ExitCode::SUCCESS);

@@ -4,12 +4,18 @@
 
 mod bench;
 mod check;
+mod clients;
 mod demo;
+mod link;
 mod output;
+mod resolve_bench;
 mod runs;
 mod sandbox;
+mod summary;
 mod sync;
 mod sync_bench;
+mod tasks;
+mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +92,66 @@ pub enum Command {
     /// The daemon: every connector on its schedule until SIGINT/SIGTERM, which stop after
     /// the current page is committed.
     Run,
+    /// The unified client list: one line per real client, whatever systems it lives in.
+    Clients {
+        /// Only clients whose name (in either script), domain, e-mail, phone or tax id
+        /// contains this text.
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// Only clients this person owns.
+        #[arg(long, value_name = "EMAIL")]
+        owner: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One client's card: golden fields and where each came from, every source record with
+    /// its link and why it belongs, contacts, and open and overdue tasks across trackers.
+    Client {
+        /// The client's id, from `zveno clients`.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tasks across trackers, each with its client (or listed as unattached, with why).
+    Tasks(tasks::TaskArgs),
+    /// Declare two records one client (or one contact); every later run keeps them together.
+    ///
+    /// Records are `connector:kind:external_id` (`hubspot:client:512`, `crm:contact:77`)
+    /// or, for clients, `connector:external_id` (`hubspot:512`), as `zveno client <id>`
+    /// lists them.
+    Link {
+        /// The first record.
+        #[arg(value_name = "SOURCE-A")]
+        a: String,
+        /// The second record.
+        #[arg(value_name = "SOURCE-B")]
+        b: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a record out of its client (or contact): it stands alone, and no automatic rule
+    /// joins it to anything again until `zveno link` does. Same record syntax as `link`.
+    Unlink {
+        /// The record.
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve identities now (syncs do this themselves); `--full` re-resolves everything,
+    /// e.g. after changing `[reconcile]`.
+    Resolve {
+        /// Re-resolve the whole store, not only what changed.
+        #[arg(long)]
+        full: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Try zveno with no credentials: start simulated vendors seeded with a sample world,
     /// sync them into a local store, print a summary, and keep syncing until Ctrl-C.
     Demo(demo::DemoArgs),
@@ -135,6 +201,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runs::run(&settings::load_store_url(cli.config.as_deref(), &env)?, limit, connector.as_deref(), json).await
         }
         Command::Run => sync::daemon(&load()?).await,
+        Command::Clients { search, owner, json } => {
+            let url = settings::load_store_url(cli.config.as_deref(), &env)?;
+            clients::list(&url, search.as_deref(), owner.as_deref(), json).await
+        }
+        Command::Client { id, json } => {
+            clients::card(&settings::load_store_url(cli.config.as_deref(), &env)?, &id, json).await
+        }
+        Command::Tasks(args) => tasks::run(&settings::load_store_url(cli.config.as_deref(), &env)?, args).await,
+        Command::Link { a, b, json } => {
+            link::link(&settings::load_resolution(cli.config.as_deref(), &env)?, &a, &b, json).await
+        }
+        Command::Unlink { source, json } => {
+            link::unlink(&settings::load_resolution(cli.config.as_deref(), &env)?, &source, json).await
+        }
+        Command::Resolve { full, json } => {
+            link::resolve(&settings::load_resolution(cli.config.as_deref(), &env)?, full, json).await
+        }
         Command::Demo(args) => demo::run(args, cli.config.as_deref(), &env).await,
         Command::Bench { what } => bench::run(what).await,
     }

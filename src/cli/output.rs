@@ -5,6 +5,7 @@ use std::io::Write as _;
 use serde::Serialize;
 
 use crate::engine::RunSummary;
+use crate::resolve::ResolveReport;
 use crate::store::RunRow;
 
 /// Prints `value` as pretty JSON on stdout.
@@ -99,5 +100,14 @@ pub(super) fn runs(runs: &[RunRow]) {
             "MESSAGE",
         ],
         &rows,
+    );
+}
+
+/// One line on what identity resolution did.
+pub(super) fn resolution(r: &ResolveReport) {
+    println!(
+        "resolved ({:?}): {} changed record(s); {} client, {} contact and {} task record(s) into {} entities; \
+         {} task(s) unattached; {} ms",
+        r.mode, r.changed, r.clients, r.contacts, r.tasks, r.entities, r.unattached, r.elapsed_ms
     );
 }

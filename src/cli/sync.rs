@@ -1,4 +1,5 @@
-//! `zveno migrate`, `zveno sync --once` and `zveno run`.
+//! `zveno migrate`, `zveno sync --once` (which resolves identities after pulling) and
+//! `zveno run`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -44,10 +45,20 @@ pub(super) async fn once(
             }
         }
     }
+    // Resolve what the runs changed (even after a failed run: what did land is worth it).
+    let resolved = app.engine.resolve().await;
     if json {
         output::json(&summaries)?;
     } else {
         output::summaries(&summaries);
+    }
+    match resolved {
+        Ok(Some(report)) if !json => output::resolution(&report),
+        Ok(_) => {}
+        Err(e) => {
+            failed = true;
+            eprintln!("error: {e}");
+        }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

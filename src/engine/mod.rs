@@ -4,7 +4,8 @@
 //! the cursor that follows it (in one store transaction), so a crash or a stop between
 //! pages resumes from the last committed page: nothing is lost and at most one page is
 //! read twice (idempotently). A full scan that finishes lets the store tombstone records
-//! it no longer saw; an incremental run never does.
+//! it no longer saw; an incremental run never does. After syncing, [`Engine::resolve`]
+//! turns what changed into the unified view (see [`crate::resolve`]).
 
 mod scheduler;
 mod shutdown;
@@ -19,6 +20,7 @@ use zveno_connector::{Clock, Connector, ConnectorError, Kind, SyncMode};
 pub use scheduler::run_daemon;
 pub use shutdown::Shutdown;
 
+use crate::resolve::{ResolveError, ResolveReport, Resolver};
 use crate::settings::Schedule;
 use crate::store::{RunOutcome, RunStatus, Store, StoreError};
 
@@ -50,6 +52,9 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Identity resolution failed (what changed stays queued for the next run).
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
 }
 
 /// What one run did.
@@ -83,17 +88,43 @@ pub struct RunSummary {
     pub error: Option<String>,
 }
 
-/// Pulls connectors into the store.
+/// Pulls connectors into the store, and resolves identities when given a [`Resolver`].
 #[derive(Debug, Clone)]
 pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
+    resolver: Option<Resolver>,
 }
 
 impl Engine {
     /// An engine writing to `store`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, resolver: None }
+    }
+
+    /// The same engine, resolving identities with `resolver` in [`Engine::resolve`].
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Resolves what the syncs so far changed (`None` without a resolver). Runs of
+    /// several connectors share the resolver's lock, so they never overlap.
+    pub async fn resolve(&self) -> Result<Option<ResolveReport>, EngineError> {
+        let Some(resolver) = &self.resolver else { return Ok(None) };
+        let report = resolver.run().await?;
+        if report.changed > 0 {
+            tracing::info!(
+                mode = ?report.mode,
+                changed = report.changed,
+                clients = report.clients,
+                tasks = report.tasks,
+                unattached = report.unattached,
+                elapsed_ms = report.elapsed_ms,
+                "identities resolved"
+            );
+        }
+        Ok(Some(report))
     }
 
     /// The store.

@@ -1,6 +1,6 @@
 //! The daemon's schedule: every connector in its own task, its kinds in order, on its
 //! interval with ±10% jitter (so many instances never align), a full scan whenever the
-//! last completed one is older than `full_every`.
+//! last completed one is older than `full_every`, identity resolution after each sync.
 
 use std::time::Duration;
 
@@ -30,6 +30,10 @@ async fn run_job(engine: Engine, job: Job, shutdown: Shutdown) {
                 // The run is recorded as failed in the store; the next tick tries again.
                 tracing::warn!(connector = job.connector.name(), error = %e, "sync failed; will retry on schedule");
             }
+        }
+        if let Err(e) = engine.resolve().await {
+            // What changed stays in the dirty queue; the next tick resolves it.
+            tracing::warn!(error = %e, "identity resolution failed; will retry on schedule");
         }
         if shutdown.requested() {
             return;

@@ -11,6 +11,7 @@
 //! never read from the process here, so tests need not mutate global state.
 
 mod raw;
+mod reconcile;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,9 +21,10 @@ use std::time::Duration;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, ConfigProblem, Connector, ConnectorError, Env, Kind};
 
-pub use raw::{ConnectorSettings, RawSettings, ScheduleSettings, StoreSettings};
+pub use raw::{ConnectorSettings, RawSettings, ReconcileSettings, ScheduleSettings, StoreSettings};
 
 use crate::registry;
+use crate::resolve::{Survivorship, Systems};
 
 /// The embedded default configuration.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/zveno.toml");
@@ -43,8 +45,29 @@ pub struct Settings {
     pub store_url: String,
     /// Connector instances by name.
     pub connectors: BTreeMap<String, ConnectorSpec>,
+    /// `[reconcile]`: golden-record survivorship.
+    pub reconcile: Survivorship,
     /// The environment secrets resolve from.
     pub env: Env,
+}
+
+impl Settings {
+    /// Each connector's vendor, as identity resolution needs it.
+    pub fn systems(&self) -> Systems {
+        Systems::new(self.connectors.values().map(|c| (c.name.as_str(), c.vendor.vendor)))
+    }
+}
+
+/// What commands that only resolve identities or read the unified view need: no connector
+/// is built and no secret read, so `zveno link` works in a shell without API tokens.
+#[derive(Debug, Clone)]
+pub struct ResolutionSettings {
+    /// Store URL.
+    pub store_url: String,
+    /// `[reconcile]`.
+    pub reconcile: Survivorship,
+    /// Each configured connector's vendor.
+    pub systems: Systems,
 }
 
 /// One validated `[connectors.<name>]`.
@@ -129,6 +152,40 @@ pub fn load_store_url(file: Option<&Path>, env: &Env) -> Result<String, ConfigEr
     }
 }
 
+/// Loads the store URL, `[reconcile]` and the connectors' vendors; connector options and
+/// secrets are not checked (see [`ResolutionSettings`]).
+pub fn load_resolution(file: Option<&Path>, env: &Env) -> Result<ResolutionSettings, ConfigErrors> {
+    let value = raw::layered(file, env).map_err(|p| ConfigErrors(vec![p]))?;
+    let mut problems = Vec::new();
+    let Some(raw) = raw::parse_with_paths::<RawSettings>(&value, "", &mut problems) else {
+        return Err(ConfigErrors(problems));
+    };
+    let store_url = validate_store_url(&raw.store, &mut problems);
+    let vendors: Vec<(String, String)> = raw
+        .connectors
+        .iter()
+        .map(|(name, table)| {
+            let vendor = table.get("vendor").and_then(|v| v.as_str()).unwrap_or_default();
+            (name.clone(), vendor.to_string())
+        })
+        .collect();
+    let reconcile =
+        reconcile::validate(&raw.reconcile, &known_sources(vendors.iter().map(|(c, _)| c.as_str())), &mut problems);
+    if problems.is_empty() {
+        let systems = Systems::new(vendors.iter().map(|(c, v)| (c.as_str(), v.as_str())));
+        Ok(ResolutionSettings { store_url, reconcile, systems })
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+/// Names a `source_priority` entry may use: configured connectors and known vendors.
+fn known_sources<'a>(connectors: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut known: Vec<String> = connectors.map(str::to_string).collect();
+    known.extend(registry::vendors().iter().map(|v| v.vendor.to_string()));
+    known
+}
+
 fn validate_store_url(store: &StoreSettings, problems: &mut Vec<ConfigProblem>) -> String {
     let url = store.url.trim().to_string();
     if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -147,7 +204,9 @@ fn validate(raw: &RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> 
             connectors.insert(name.clone(), spec);
         }
     }
-    Settings { store_url, connectors, env: env.clone() }
+    let reconcile =
+        reconcile::validate(&raw.reconcile, &known_sources(raw.connectors.keys().map(String::as_str)), problems);
+    Settings { store_url, connectors, reconcile, env: env.clone() }
 }
 
 fn validate_connector(

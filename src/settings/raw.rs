@@ -21,6 +21,20 @@ pub struct RawSettings {
     /// `[connectors.<name>]`, split into shared keys and vendor options by [`parse`].
     #[serde(default)]
     pub connectors: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    /// `[reconcile]`: how golden records are merged.
+    #[serde(default)]
+    pub reconcile: ReconcileSettings,
+}
+
+/// `[reconcile]`: survivorship of golden-record fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReconcileSettings {
+    /// Connector names or vendors, most trusted first (for `source_priority` fields).
+    #[serde(default)]
+    pub source_priority: Vec<String>,
+    /// Rule per field: `name = "source_priority"`, `owner = "most_recent"`, …
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// `[store]`.

@@ -30,17 +30,31 @@ struct Embedded {
     sql: &'static str,
 }
 
-const SQLITE: &[Embedded] = &[Embedded {
-    version: 1,
-    description: "source records cursors runs",
-    sql: include_str!("migrations/sqlite/0001_source_records_cursors_runs.sql"),
-}];
+const SQLITE: &[Embedded] = &[
+    Embedded {
+        version: 1,
+        description: "source records cursors runs",
+        sql: include_str!("migrations/sqlite/0001_source_records_cursors_runs.sql"),
+    },
+    Embedded {
+        version: 2,
+        description: "entities links overrides",
+        sql: include_str!("migrations/sqlite/0002_entities_links_overrides.sql"),
+    },
+];
 
-const POSTGRES: &[Embedded] = &[Embedded {
-    version: 1,
-    description: "source records cursors runs",
-    sql: include_str!("migrations/postgres/0001_source_records_cursors_runs.sql"),
-}];
+const POSTGRES: &[Embedded] = &[
+    Embedded {
+        version: 1,
+        description: "source records cursors runs",
+        sql: include_str!("migrations/postgres/0001_source_records_cursors_runs.sql"),
+    },
+    Embedded {
+        version: 2,
+        description: "entities links overrides",
+        sql: include_str!("migrations/postgres/0002_entities_links_overrides.sql"),
+    },
+];
 
 #[derive(Debug)]
 struct Source(&'static [Embedded]);

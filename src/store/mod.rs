@@ -1,5 +1,7 @@
-//! The store: source records, cursors and run history, in SQLite (the default, one file)
-//! or PostgreSQL (several daemon instances sharing work).
+//! The store: source records, cursors, run history and the unified view identity
+//! resolution builds (entities, links, operators' overrides, task attachments, the key
+//! index), in SQLite (the default, one file) or PostgreSQL (several daemon instances
+//! sharing work).
 //!
 //! There is one code path for both backends: `sqlx::any` with runtime-checked, portable
 //! SQL (`$1` placeholders, `ON CONFLICT ... DO UPDATE`, `RETURNING`), timestamps as
@@ -22,13 +24,19 @@
 //! reads first and writes later can fail with `SQLITE_BUSY` without ever waiting.
 
 mod cursors;
+mod entities;
 mod error;
+mod links;
 mod migrations;
+mod overrides;
 mod page;
 mod records;
+mod resolution;
+mod resolve_keys;
 mod runs;
 mod sql;
 mod verdict;
+mod views;
 
 pub mod bench;
 
@@ -43,10 +51,15 @@ use sqlx::{Any, Executor, Transaction};
 use zveno_connector::{Clock, SystemClock};
 
 pub use cursors::ScanState;
+pub use entities::{EntityRow, LinkRow, ResolutionWrite, TaskLinkRow};
 pub use error::{StoreError, StoreErrorKind};
+pub use overrides::Override;
 pub use page::PageOutcome;
 pub use records::{DeletedBy, RecordKey, RecordVersion, StoredRecord};
+pub use resolution::ResolutionRow;
+pub use resolve_keys::KeyMembers;
 pub use runs::{RunOutcome, RunRow, RunStatus};
+pub use views::TaskFilter;
 
 /// How long a SQLite connection waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -12,7 +12,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Decode, Row, Type};
+use sqlx::{Any, AnyConnection, Decode, Row, Type};
 use zveno_connector::{Kind, RecordData, SourceRecord};
 
 use super::sql::{self, from_ms, from_ms_opt, keyed_update_sql, lookup_sql, LOOKUPS_PER_STATEMENT};
@@ -214,58 +214,67 @@ impl Store {
     /// Marks records processed. A record written again since `versions` were read keeps
     /// its dirty flag. Returns how many rows were cleared.
     pub async fn clear_dirty(&self, versions: &[RecordVersion]) -> Result<u64, StoreError> {
-        const OP: &str = "clear_dirty";
-        let mut groups: BTreeMap<(&str, Kind), Vec<(&str, i64)>> = BTreeMap::new();
-        for v in versions {
-            groups
-                .entry((v.key.connector.as_str(), v.key.kind))
-                .or_default()
-                .push((v.key.external_id.as_str(), v.revision));
-        }
-        if groups.is_empty() {
+        if versions.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin_write().await.map_err(StoreError::query(OP, "all connectors"))?;
-        let mut cleared = 0;
-        for ((connector, kind), items) in &groups {
-            let target = format!("{connector}/{kind}");
-            for chunk in items.chunks(LOOKUPS_PER_STATEMENT) {
-                // Only rows that exist, are dirty and are still at the revision read are
-                // cleared; looking them up first keeps the keyed update's insert arm
-                // unreachable whatever keys the caller passes.
-                let sql = lookup_sql("external_id, revision, dirty", chunk.len());
-                let mut query = sqlx::query(&sql).bind(*connector).bind(kind.as_str());
-                for (id, _) in chunk {
-                    query = query.bind(*id);
-                }
-                let current: HashMap<String, (i64, i32)> = query
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(OP, &target))?
-                    .iter()
-                    .map(|row| Ok((row.try_get("external_id")?, (row.try_get("revision")?, row.try_get("dirty")?))))
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(|e| StoreError::corrupt(OP, &target, e))?;
-                let due: Vec<&(&str, i64)> =
-                    chunk.iter().filter(|(id, rev)| current.get(*id) == Some(&(*rev, 1))).collect();
-                if due.is_empty() {
-                    continue;
-                }
-                let sql = keyed_update_sql(
-                    due.len(),
-                    "dirty = 0",
-                    "source_records.dirty = 1 AND source_records.revision = excluded.revision",
-                );
-                let mut query = sqlx::query(&sql).bind(*connector).bind(kind.as_str()).bind(None::<i64>);
-                for (id, revision) in due {
-                    query = query.bind(*id).bind(*revision);
-                }
-                cleared += query.execute(&mut *tx).await.map_err(StoreError::query(OP, &target))?.rows_affected();
-            }
-        }
-        tx.commit().await.map_err(StoreError::query(OP, "all connectors"))?;
+        let mut tx = self.begin_write().await.map_err(StoreError::query(CLEAR_DIRTY, "all connectors"))?;
+        let cleared = clear_dirty_in(&mut tx, versions).await?;
+        tx.commit().await.map_err(StoreError::query(CLEAR_DIRTY, "all connectors"))?;
         Ok(cleared)
     }
+}
+
+const CLEAR_DIRTY: &str = "clear_dirty";
+
+/// [`Store::clear_dirty`] inside the caller's write transaction, so resolution can clear
+/// the queue in the transaction that stores its results.
+pub(super) async fn clear_dirty_in(tx: &mut AnyConnection, versions: &[RecordVersion]) -> Result<u64, StoreError> {
+    const OP: &str = CLEAR_DIRTY;
+    let mut groups: BTreeMap<(&str, Kind), Vec<(&str, i64)>> = BTreeMap::new();
+    for v in versions {
+        groups
+            .entry((v.key.connector.as_str(), v.key.kind))
+            .or_default()
+            .push((v.key.external_id.as_str(), v.revision));
+    }
+    let mut cleared = 0;
+    for ((connector, kind), items) in &groups {
+        let target = format!("{connector}/{kind}");
+        for chunk in items.chunks(LOOKUPS_PER_STATEMENT) {
+            // Only rows that exist, are dirty and are still at the revision read are
+            // cleared; looking them up first keeps the keyed update's insert arm
+            // unreachable whatever keys the caller passes.
+            let sql = lookup_sql("external_id, revision, dirty", chunk.len());
+            let mut query = sqlx::query(&sql).bind(*connector).bind(kind.as_str());
+            for (id, _) in chunk {
+                query = query.bind(*id);
+            }
+            let current: HashMap<String, (i64, i32)> = query
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::query(OP, &target))?
+                .iter()
+                .map(|row| Ok((row.try_get("external_id")?, (row.try_get("revision")?, row.try_get("dirty")?))))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(|e| StoreError::corrupt(OP, &target, e))?;
+            let due: Vec<&(&str, i64)> =
+                chunk.iter().filter(|(id, rev)| current.get(*id) == Some(&(*rev, 1))).collect();
+            if due.is_empty() {
+                continue;
+            }
+            let sql = keyed_update_sql(
+                due.len(),
+                "dirty = 0",
+                "source_records.dirty = 1 AND source_records.revision = excluded.revision",
+            );
+            let mut query = sqlx::query(&sql).bind(*connector).bind(kind.as_str()).bind(None::<i64>);
+            for (id, revision) in due {
+                query = query.bind(*id).bind(*revision);
+            }
+            cleared += query.execute(&mut *tx).await.map_err(StoreError::query(OP, &target))?.rows_affected();
+        }
+    }
+    Ok(cleared)
 }
 
 /// Reads one column, reporting an undecodable value as corrupt data of `target`.

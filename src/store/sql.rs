@@ -70,6 +70,12 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
     out
 }
 
+/// `rows` rows of `width` placeholders each, numbered from `$1`: `($1, $2), ($3, $4)`,
+/// the `VALUES` of a multi-row insert.
+pub(crate) fn row_placeholders(rows: usize, width: usize) -> String {
+    (0..rows).map(|r| format!("({})", placeholders(r * width + 1, width))).collect::<Vec<_>>().join(", ")
+}
+
 /// Epoch milliseconds, the stored form of every timestamp.
 pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -115,6 +121,7 @@ mod tests {
     fn placeholders_are_numbered_from_the_first() {
         assert_eq!(placeholders(3, 3), "$3, $4, $5");
         assert_eq!(placeholders(1, 0), "");
+        assert_eq!(row_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 
     #[test]

@@ -1,0 +1,356 @@
+//! The golden record: one value per field, chosen from the entity's source records by the
+//! field's survivorship rule, with provenance (which record, from which connector, at
+//! which remote time, won the field).
+//!
+//! Rules, configured per field in `[reconcile]`:
+//!
+//! - `source_priority`: the value of the first connector in `source_priority` (matched by
+//!   connector name or vendor) that has one; unlisted connectors come after listed ones,
+//!   and ties go to the most recent record. The default for `name` and `tax_id`: the
+//!   system of record says what the client is called.
+//! - `most_recent`: the value of the record modified last (by the vendor's own timestamp).
+//!   The default for `owner`: reassignments happen in whichever system the manager uses.
+//! - `most_complete`: for a list (`domains`, `emails`, `phones`) every value any record has,
+//!   each once, best-ranked records first, with every contributing record as provenance;
+//!   for text the longest value. The default for lists: a client reachable on a phone in
+//!   one CRM is reachable on it in all.
+//!
+//! Empty values never win: a record that lacks a phone does not erase another's.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{ClientFields, ContactFields, Source};
+use crate::store::RecordKey;
+
+/// A golden-record field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// Display name.
+    Name,
+    /// Registrable domains.
+    Domains,
+    /// E-mail addresses.
+    Emails,
+    /// Phones.
+    Phones,
+    /// Tax id.
+    TaxId,
+    /// Owner.
+    Owner,
+}
+
+impl Field {
+    /// Every field, in display order.
+    pub const ALL: [Field; 6] = [Self::Name, Self::Domains, Self::Emails, Self::Phones, Self::TaxId, Self::Owner];
+
+    /// The config and JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Domains => "domains",
+            Self::Emails => "emails",
+            Self::Phones => "phones",
+            Self::TaxId => "tax_id",
+            Self::Owner => "owner",
+        }
+    }
+
+    fn is_list(self) -> bool {
+        matches!(self, Self::Domains | Self::Emails | Self::Phones)
+    }
+}
+
+/// A survivorship rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Survival {
+    /// The first connector in the priority list wins.
+    SourcePriority,
+    /// The record modified last wins.
+    MostRecent,
+    /// Lists: every value; text: the longest.
+    MostComplete,
+}
+
+impl Survival {
+    /// The config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SourcePriority => "source_priority",
+            Self::MostRecent => "most_recent",
+            Self::MostComplete => "most_complete",
+        }
+    }
+}
+
+/// The validated `[reconcile]` survivorship settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Survivorship {
+    /// Connector names or vendors, most trusted first.
+    pub source_priority: Vec<String>,
+    /// Per-field rules; fields not listed use [`Survivorship::default_rule`].
+    pub rules: BTreeMap<Field, Survival>,
+}
+
+impl Survivorship {
+    /// The built-in rule of `field` (see the module docs for why).
+    pub fn default_rule(field: Field) -> Survival {
+        match field {
+            Field::Name | Field::TaxId => Survival::SourcePriority,
+            Field::Owner => Survival::MostRecent,
+            Field::Domains | Field::Emails | Field::Phones => Survival::MostComplete,
+        }
+    }
+
+    /// The rule in force for `field`.
+    pub fn rule(&self, field: Field) -> Survival {
+        self.rules.get(&field).copied().unwrap_or_else(|| Self::default_rule(field))
+    }
+}
+
+/// What one record offers for a field.
+#[derive(Debug, Clone, Copy)]
+pub enum Offer<'a> {
+    /// A single value (empty text counts as none).
+    Text(Option<&'a str>),
+    /// A list of values.
+    List(&'a [String]),
+}
+
+/// Records that can compete for golden fields.
+pub trait Offers {
+    /// The fields this kind has.
+    const FIELDS: &'static [Field];
+    /// The record's value for `field`.
+    fn offer(&self, field: Field) -> Offer<'_>;
+}
+
+impl Offers for ClientFields {
+    const FIELDS: &'static [Field] = &Field::ALL;
+    fn offer(&self, field: Field) -> Offer<'_> {
+        match field {
+            Field::Name => Offer::Text(Some(&self.name)),
+            Field::Domains => Offer::List(&self.domains),
+            Field::Emails => Offer::List(&self.emails),
+            Field::Phones => Offer::List(&self.phones),
+            Field::TaxId => Offer::Text(self.tax_id.as_ref().map(|t| t.value.as_str())),
+            Field::Owner => Offer::Text(self.owner.as_deref()),
+        }
+    }
+}
+
+impl Offers for ContactFields {
+    const FIELDS: &'static [Field] = &[Field::Name, Field::Emails, Field::Phones, Field::Owner];
+    fn offer(&self, field: Field) -> Offer<'_> {
+        match field {
+            Field::Name => Offer::Text(Some(&self.name)),
+            Field::Emails => Offer::List(&self.emails),
+            Field::Phones => Offer::List(&self.phones),
+            Field::Owner => Offer::Text(self.owner.as_deref()),
+            Field::Domains | Field::TaxId => Offer::List(&[]),
+        }
+    }
+}
+
+/// The record (and its remote time) a field value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Won {
+    /// Connector instance.
+    pub connector: String,
+    /// The vendor's id.
+    pub external_id: String,
+    /// The record's remote modification time (epoch ms).
+    pub updated_at: Option<i64>,
+}
+
+/// A merged record: values and provenance by field name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Golden {
+    /// `{"name": "ООО «Ромашка»", "domains": [...], "tax_id": null, ...}`.
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// The records each value came from.
+    pub provenance: BTreeMap<String, Vec<Won>>,
+}
+
+impl Golden {
+    /// A text field's value.
+    pub fn text(&self, field: Field) -> Option<&str> {
+        self.values.get(field.as_str()).and_then(serde_json::Value::as_str)
+    }
+
+    /// A list field's values.
+    pub fn list(&self, field: Field) -> Vec<String> {
+        self.values
+            .get(field.as_str())
+            .and_then(serde_json::Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Merges `members` into a golden record. `vendor_of` maps a connector to its vendor, so a
+/// priority list can name either.
+pub fn merge<T: Offers>(
+    members: &[&Source<T>],
+    survivorship: &Survivorship,
+    vendor_of: &dyn Fn(&str) -> String,
+) -> Golden {
+    let rank = |key: &RecordKey| {
+        let vendor = vendor_of(&key.connector);
+        survivorship
+            .source_priority
+            .iter()
+            .position(|p| *p == key.connector || *p == vendor)
+            .unwrap_or(survivorship.source_priority.len())
+    };
+    let mut golden = Golden::default();
+    for &field in T::FIELDS {
+        let rule = survivorship.rule(field);
+        // Best first under this rule.
+        let mut order: Vec<&Source<T>> = members.to_vec();
+        order.sort_by(|a, b| compare(rule, field, a, b, &rank));
+        let (value, won) = if field.is_list() && rule == Survival::MostComplete {
+            union(field, &order)
+        } else {
+            first_offer(field, &order)
+        };
+        golden.values.insert(field.as_str().to_string(), value);
+        golden.provenance.insert(field.as_str().to_string(), won);
+    }
+    golden
+}
+
+/// Orders two candidates for `field` under `rule`: the better one first.
+fn compare<T: Offers>(
+    rule: Survival,
+    field: Field,
+    a: &Source<T>,
+    b: &Source<T>,
+    rank: &dyn Fn(&RecordKey) -> usize,
+) -> Ordering {
+    // Newer first; a record without a remote time is older than any with one.
+    let recent = b.updated_at.cmp(&a.updated_at);
+    let priority = rank(&a.key).cmp(&rank(&b.key));
+    let primary = match rule {
+        Survival::SourcePriority => priority.then(recent),
+        Survival::MostRecent => recent.then(priority),
+        Survival::MostComplete => size(b.fields.offer(field)).cmp(&size(a.fields.offer(field))).then(recent),
+    };
+    primary.then_with(|| a.key.cmp(&b.key))
+}
+
+fn size(offer: Offer<'_>) -> usize {
+    match offer {
+        Offer::Text(t) => t.map_or(0, |t| t.trim().chars().count()),
+        Offer::List(l) => l.len(),
+    }
+}
+
+/// The first non-empty offer in `order`.
+fn first_offer<T: Offers>(field: Field, order: &[&Source<T>]) -> (serde_json::Value, Vec<Won>) {
+    for s in order {
+        match s.fields.offer(field) {
+            Offer::Text(Some(t)) if !t.trim().is_empty() => {
+                let text = t.split_whitespace().collect::<Vec<_>>().join(" ");
+                return (serde_json::Value::String(text), vec![won(s)]);
+            }
+            Offer::List(l) if !l.is_empty() => return (serde_json::json!(l), vec![won(s)]),
+            _ => {}
+        }
+    }
+    (if field.is_list() { serde_json::json!([]) } else { serde_json::Value::Null }, Vec::new())
+}
+
+/// Every value of every record in `order`, each once.
+fn union<T: Offers>(field: Field, order: &[&Source<T>]) -> (serde_json::Value, Vec<Won>) {
+    let mut values: Vec<&str> = Vec::new();
+    let mut from = Vec::new();
+    for s in order {
+        if let Offer::List(list) = s.fields.offer(field) {
+            let before = values.len();
+            for v in list {
+                if !values.contains(&v.as_str()) {
+                    values.push(v);
+                }
+            }
+            if values.len() > before {
+                from.push(won(s));
+            }
+        }
+    }
+    (serde_json::json!(values), from)
+}
+
+fn won<T>(s: &Source<T>) -> Won {
+    Won { connector: s.key.connector.clone(), external_id: s.key.external_id.clone(), updated_at: s.updated_at }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::model::TaxValue;
+    use zveno_connector::Kind;
+
+    fn source(connector: &str, updated: i64, name: &str, phones: &[&str], owner: &str) -> Source<ClientFields> {
+        Source {
+            key: RecordKey { connector: connector.into(), kind: Kind::Client, external_id: "1".into() },
+            updated_at: Some(updated),
+            url: None,
+            fields: ClientFields {
+                name: name.into(),
+                phones: phones.iter().map(|p| p.to_string()).collect(),
+                owner: (!owner.is_empty()).then(|| owner.to_string()),
+                tax_id: (connector == "b24").then(|| TaxValue { value: "7707083893".into() }),
+                ..ClientFields::default()
+            },
+        }
+    }
+
+    fn vendor(connector: &str) -> String {
+        if connector == "b24" {
+            "bitrix24".into()
+        } else {
+            "hubspot".into()
+        }
+    }
+
+    #[test]
+    fn each_field_follows_its_rule_and_records_where_it_came_from() {
+        let hubspot = source("hs", 200, "Romashka LLC", &["+74951234567"], "ann@team.ru");
+        let bitrix = source("b24", 100, "ООО  «Ромашка»", &["+74951234567", "+79161234567"], "");
+        let survivorship = Survivorship { source_priority: vec!["bitrix24".into()], rules: BTreeMap::new() };
+        let g = merge(&[&hubspot, &bitrix], &survivorship, &vendor);
+        assert_eq!(g.text(Field::Name), Some("ООО «Ромашка»"), "bitrix24 is trusted first (by vendor)");
+        assert_eq!(g.provenance["name"][0].connector, "b24");
+        assert_eq!(g.text(Field::Owner), Some("ann@team.ru"), "the newer record's owner; empty never wins");
+        assert_eq!(g.list(Field::Phones), ["+74951234567", "+79161234567"]);
+        assert_eq!(g.provenance["phones"].len(), 1, "only bitrix24 added values");
+        let two = merge(
+            &[&source("hs", 200, "x", &["+1"], ""), &source("b24", 100, "y", &["+2"], "")],
+            &survivorship,
+            &vendor,
+        );
+        assert_eq!(two.provenance["phones"].len(), 2, "each record added a phone");
+        assert_eq!(g.text(Field::TaxId), Some("7707083893"));
+    }
+
+    #[test]
+    fn rules_can_be_changed_per_field() {
+        let hubspot = source("hs", 200, "Romashka", &["+74951234567"], "");
+        let bitrix = source("b24", 100, "ООО «Ромашка»", &["+79161234567"], "");
+        let rules = BTreeMap::from([(Field::Name, Survival::MostRecent), (Field::Phones, Survival::SourcePriority)]);
+        let survivorship = Survivorship { source_priority: vec!["b24".into()], rules };
+        let g = merge(&[&hubspot, &bitrix], &survivorship, &vendor);
+        assert_eq!(g.text(Field::Name), Some("Romashka"));
+        assert_eq!(g.list(Field::Phones), ["+79161234567"]);
+        let complete = Survivorship {
+            source_priority: Vec::new(),
+            rules: BTreeMap::from([(Field::Name, Survival::MostComplete)]),
+        };
+        assert_eq!(merge(&[&hubspot, &bitrix], &complete, &vendor).text(Field::Name), Some("ООО «Ромашка»"));
+    }
+}

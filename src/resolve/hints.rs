@@ -1,0 +1,127 @@
+//! Reading a tracker's free-text client reference (`ClientRef::Hint`, Jira's "client"
+//! field or `client:` label).
+//!
+//! Sites name clients three ways, and a hint is read as the first that fits:
+//!
+//! - a **CRM id**: `hubspot:123`, `bitrix24:CO_45` — a system prefix naming a configured
+//!   connector (by instance or vendor), then the record's id; Bitrix24's CRM type prefixes
+//!   (`CO_` company, `C_` contact) are dropped, as its API ids are bare numbers;
+//! - a **domain**: `romashka.ru`, `https://www.romashka.ru/` — no spaces, a dot, and a
+//!   registrable domain. Its label is also read as a name (`tidewater-dynamics.co.uk` →
+//!   `tidewater dynamics`), for when no client record carries the website: companies name
+//!   their sites after themselves, and a name that fits two clients still names neither;
+//! - a **name**: anything else, analysed like a client's name. Jira labels cannot hold
+//!   spaces, so `client:ООО_«Ромашка»` arrives with underscores, read as spaces.
+
+use zveno_connector::Domain;
+
+use super::keys::{is_free_mail, record_ref};
+use super::names::{self, NameInfo};
+use super::systems::Systems;
+
+/// What a hint names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hint {
+    /// A client record: candidates `(connector, external_id)`.
+    Record(Vec<(String, String)>),
+    /// A registrable domain, and its label read as a name.
+    Domain(String, NameInfo),
+    /// A name.
+    Name(NameInfo),
+}
+
+impl Hint {
+    /// Reads `raw`.
+    pub fn parse(raw: &str, systems: &Systems) -> Hint {
+        let text = raw.trim();
+        if let Some(records) = crm_id(text, systems) {
+            return Hint::Record(records);
+        }
+        if !text.contains(char::is_whitespace) && !text.contains('_') && text.contains('.') {
+            if let Ok(domain) = Domain::parse(text) {
+                let domain = String::from(domain);
+                if !is_free_mail(&domain) {
+                    let name = names::analyse(&label(text, &domain).replace('-', " "));
+                    return Hint::Domain(domain, name);
+                }
+            }
+        }
+        Hint::Name(names::analyse(&text.replace('_', " ")))
+    }
+
+    /// The index keys the hint is looked up by (and indexed under, so the task is found
+    /// again when a client with that key changes).
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            Hint::Record(records) => records.iter().map(|(c, id)| record_ref(c, id)).collect(),
+            Hint::Domain(d, name) => std::iter::once(format!("d:{d}")).chain(name.block()).collect(),
+            Hint::Name(name) => name.block().into_iter().collect(),
+        }
+    }
+}
+
+/// The first label of the registrable part of the host in `text`, in the script it was
+/// typed in (`WWW.ИМПУЛЬССОФТ.РФ` → `ИМПУЛЬССОФТ`, where the domain itself is punycode).
+fn label(text: &str, registrable: &str) -> String {
+    let lower = text.to_lowercase();
+    let rest = lower.split_once("://").map_or(lower.as_str(), |(_, rest)| rest);
+    let host = rest.split(['/', '?', '#', ':']).next().unwrap_or_default();
+    let labels: Vec<&str> = host.split('.').collect();
+    let depth = registrable.split('.').count();
+    labels.get(labels.len().saturating_sub(depth)).copied().unwrap_or_default().to_string()
+}
+
+/// `system:id` where `system` names configured connectors.
+fn crm_id(text: &str, systems: &Systems) -> Option<Vec<(String, String)>> {
+    let (system, id) = text.split_once(':')?;
+    let id = id.trim();
+    if id.is_empty() || id.contains(char::is_whitespace) {
+        return None;
+    }
+    let connectors = systems.connectors_named(system.trim());
+    if connectors.is_empty() {
+        return None;
+    }
+    let id = match id.split_once('_') {
+        Some((prefix, digits))
+            if !prefix.is_empty()
+                && prefix.chars().all(|c| c.is_ascii_uppercase())
+                && !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            digits
+        }
+        _ => id,
+    };
+    Some(connectors.into_iter().map(|c| (c, id.to_string())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn systems() -> Systems {
+        Systems::new([("hubspot", "hubspot"), ("b24", "bitrix24")])
+    }
+
+    #[test]
+    fn crm_ids_name_records_of_configured_connectors() {
+        assert_eq!(Hint::parse("hubspot:123", &systems()), Hint::Record(vec![("hubspot".into(), "123".into())]));
+        assert_eq!(Hint::parse("bitrix24:CO_45", &systems()), Hint::Record(vec![("b24".into(), "45".into())]));
+        assert_eq!(Hint::parse("bitrix24:CO_45", &systems()).keys(), ["r:b24:45"]);
+        // An unknown prefix is not a CRM id.
+        assert!(matches!(Hint::parse("pipedrive:9", &systems()), Hint::Name(_)));
+    }
+
+    #[test]
+    fn websites_are_domains_and_everything_else_is_a_name() {
+        for raw in ["romashka.ru", "https://www.Romashka.ru/about", "WWW.ROMASHKA.RU", "http://shop.romashka.ru"] {
+            let hint = Hint::parse(raw, &systems());
+            assert_eq!(hint.keys(), ["d:romashka.ru", "n:romashka"], "{raw}");
+        }
+        assert_eq!(Hint::parse("https://енисей-снаб.рф/about/", &systems()).keys()[1], "n:eniseysnab");
+        assert!(matches!(Hint::parse("gmail.com", &systems()), Hint::Name(_)), "free mail names no client");
+        assert_eq!(Hint::parse("ООО_«Ромашка»", &systems()).keys(), ["n:romashka"]);
+        assert_eq!(Hint::parse("ИП Иванов И. И.", &systems()).keys(), ["p:ivanov:i"]);
+    }
+}

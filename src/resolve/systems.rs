@@ -1,0 +1,48 @@
+//! Which vendor each connector instance is, as resolution needs it: a survivorship
+//! priority list and a Jira hint (`hubspot:123`) may name a vendor, while records carry
+//! the instance name (`crm-eu`).
+
+use std::collections::BTreeMap;
+
+/// Connector instance → vendor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Systems {
+    vendors: BTreeMap<String, String>,
+}
+
+impl Systems {
+    /// From `(connector, vendor)` pairs.
+    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self { vendors: pairs.into_iter().map(|(c, v)| (c.to_string(), v.to_string())).collect() }
+    }
+
+    /// The vendor of `connector`; a connector no longer configured is its own vendor.
+    pub fn vendor_of(&self, connector: &str) -> String {
+        self.vendors.get(connector).cloned().unwrap_or_else(|| connector.to_string())
+    }
+
+    /// The configured connectors a hint's system prefix names: by instance name or by
+    /// vendor, case-insensitively (empty when it names none).
+    pub fn connectors_named(&self, system: &str) -> Vec<String> {
+        self.vendors
+            .iter()
+            .filter(|(c, v)| c.eq_ignore_ascii_case(system) || v.eq_ignore_ascii_case(system))
+            .map(|(c, _)| c.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_name_connectors_by_instance_or_vendor() {
+        let s = Systems::new([("crm-eu", "hubspot"), ("crm-us", "hubspot"), ("b24", "bitrix24")]);
+        assert_eq!(s.connectors_named("HubSpot"), ["crm-eu", "crm-us"]);
+        assert_eq!(s.connectors_named("b24"), ["b24"]);
+        assert_eq!(s.vendor_of("b24"), "bitrix24");
+        assert_eq!(s.vendor_of("gone"), "gone");
+        assert!(s.connectors_named("pipedrive").is_empty());
+    }
+}

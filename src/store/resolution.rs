@@ -1,0 +1,152 @@
+//! What identity resolution reads from `source_records`: lean rows (identity, times,
+//! link, the data JSON undecoded) by key, by keyset page, and the dirty queue's versions.
+//!
+//! Resolution decodes the data itself into the few fields it needs (see
+//! `resolve::model`); [`super::StoredRecord`]'s full decode re-validates every phone and
+//! domain, which a full resolve of a large store cannot afford.
+
+use std::collections::BTreeMap;
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use zveno_connector::Kind;
+
+use super::records::{RecordKey, RecordVersion};
+use super::sql::{self, lookup_sql, LOOKUPS_PER_STATEMENT};
+use super::{Store, StoreError};
+
+const COLUMNS: &str = "connector, kind, external_id, updated_at, deleted, url, data, revision, dirty";
+
+/// A source record as resolution reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolutionRow {
+    /// Remote modification time, epoch ms.
+    pub updated_at: Option<i64>,
+    /// Deleted in the vendor.
+    pub deleted: bool,
+    /// Deep link.
+    pub url: Option<String>,
+    /// The normalised data as stored (JSON); `None` for payload-less tombstones.
+    pub data: Option<String>,
+    /// Identity and stored revision (what [`Store::clear_dirty`] takes).
+    pub version: RecordVersion,
+    /// Whether the row is in the dirty queue.
+    pub dirty: bool,
+}
+
+impl Store {
+    /// The rows of `keys` that exist (any order).
+    pub async fn resolution_rows(&self, keys: &[RecordKey]) -> Result<Vec<ResolutionRow>, StoreError> {
+        const OP: &str = "resolution_rows";
+        let mut groups: BTreeMap<(&str, Kind), Vec<&str>> = BTreeMap::new();
+        for k in keys {
+            groups.entry((k.connector.as_str(), k.kind)).or_default().push(k.external_id.as_str());
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for ((connector, kind), ids) in groups {
+            let target = format!("{connector}/{kind}");
+            for chunk in ids.chunks(LOOKUPS_PER_STATEMENT) {
+                let sql = lookup_sql(COLUMNS, chunk.len());
+                let mut query = sqlx::query(&sql).bind(connector).bind(kind.as_str());
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                let rows = query.fetch_all(&self.pool).await.map_err(StoreError::query(OP, &target))?;
+                for row in &rows {
+                    out.push(decode(row).map_err(|e| StoreError::corrupt(OP, &target, e))?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The connectors holding records of `kind`, in order.
+    pub async fn connectors_with(&self, kind: Kind) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT DISTINCT connector FROM source_records WHERE kind = $1 ORDER BY connector")
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("connectors_with", kind))
+    }
+
+    /// Up to `limit` rows of `connector`/`kind` (deleted ones included), by external id,
+    /// after `after`: page with the last id of the previous call.
+    pub async fn resolution_page(
+        &self,
+        connector: &str,
+        kind: Kind,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<ResolutionRow>, StoreError> {
+        const OP: &str = "resolution_page";
+        let target = format!("{connector}/{kind}");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM source_records \
+             WHERE connector = $1 AND kind = $2 AND external_id > $3 ORDER BY external_id LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(connector)
+            .bind(kind.as_str())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(OP, &target))?;
+        rows.iter().map(|row| decode(row).map_err(|e| StoreError::corrupt(OP, &target, e))).collect()
+    }
+
+    /// Up to `limit` versions from the dirty queue, clients first.
+    pub async fn dirty_versions(&self, limit: u32) -> Result<Vec<RecordVersion>, StoreError> {
+        const OP: &str = "dirty_versions";
+        let rows = sqlx::query(
+            "SELECT connector, kind, external_id, revision FROM source_records WHERE dirty = 1 \
+             ORDER BY kind, connector, external_id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(OP, "all connectors"))?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind").map_err(|e| e.to_string())?;
+                Ok(RecordVersion {
+                    key: RecordKey {
+                        connector: row.try_get("connector").map_err(|e| e.to_string())?,
+                        kind: sql::parse_kind(&kind)?,
+                        external_id: row.try_get("external_id").map_err(|e| e.to_string())?,
+                    },
+                    revision: row.try_get("revision").map_err(|e| e.to_string())?,
+                })
+            })
+            .collect::<Result<_, String>>()
+            .map_err(|e| StoreError::corrupt(OP, "source_records", e))
+    }
+
+    /// How many records wait in the dirty queue.
+    pub async fn count_dirty(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM source_records WHERE dirty = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::query("count_dirty", "all connectors"))?;
+        Ok(sql::to_u64(n))
+    }
+}
+
+fn decode(row: &AnyRow) -> Result<ResolutionRow, String> {
+    let get_err = |e: sqlx::Error| e.to_string();
+    let kind: String = row.try_get("kind").map_err(get_err)?;
+    let key = RecordKey {
+        connector: row.try_get("connector").map_err(get_err)?,
+        kind: sql::parse_kind(&kind)?,
+        external_id: row.try_get("external_id").map_err(get_err)?,
+    };
+    let revision = row.try_get("revision").map_err(get_err)?;
+    Ok(ResolutionRow {
+        updated_at: row.try_get("updated_at").map_err(get_err)?,
+        deleted: row.try_get::<i32, _>("deleted").map_err(get_err)? != 0,
+        url: row.try_get("url").map_err(get_err)?,
+        data: row.try_get("data").map_err(get_err)?,
+        dirty: row.try_get::<i32, _>("dirty").map_err(get_err)? != 0,
+        version: RecordVersion { key, revision },
+    })
+}

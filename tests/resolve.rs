@@ -1,0 +1,509 @@
+//! Identity resolution end to end on the store: quality on a large seeded world against its
+//! ground truth, incremental runs agreeing with full ones, and operators' decisions
+//! surviving re-syncs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/backends.rs"]
+mod backends;
+#[path = "common/postgres.rs"]
+mod postgres;
+#[path = "common/quality.rs"]
+mod quality;
+#[path = "common/vendor_adapter.rs"]
+mod vendor_adapter;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use zveno::app::App;
+use zveno::engine::Shutdown;
+use zveno::registry;
+use zveno::resolve::{to_latin, Mode, ResolveReport, Resolver, Survivorship, Systems};
+use zveno::store::{RecordKey, RunStatus, Store, TaskFilter};
+use zveno_connector::{
+    Client, ClientRef, Clock, Contact, Cursor, Domain, Email, Env, Kind, ManualClock, Page, Priority, RecordData,
+    SourceRecord, SyncMode, Task, TaskStatus, TaxId,
+};
+use zveno_sim::kit::LaunchedSim;
+use zveno_sim::world::{System, World, WorldSpec};
+
+const SYSTEMS: [System; 3] = [System::HubSpot, System::Bitrix24, System::Jira];
+
+/// A store holding every record of `world`, committed as full scans in pages of 500.
+async fn seeded(world: &World) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backends::open(&format!("sqlite://{}", dir.path().join("zveno.db").display())).await;
+    seed(&store, world).await;
+    (dir, store)
+}
+
+async fn seed(store: &Store, world: &World) {
+    for (connector, kind, records) in vendor_adapter::records(world) {
+        let pages: Vec<&[SourceRecord]> = records.chunks(500).collect();
+        for (i, chunk) in pages.iter().enumerate() {
+            let page = Page {
+                records: chunk.to_vec(),
+                errors: Vec::new(),
+                cursor: Cursor(serde_json::json!({ "page": i + 1 })),
+                more: i + 1 < pages.len(),
+            };
+            store.commit_page(&connector, kind, SyncMode::Full, &page).await.unwrap();
+        }
+    }
+}
+
+fn resolver(store: Store) -> Resolver {
+    let systems = Systems::new(vendor_adapter::CONNECTORS.iter().map(|(c, _)| (*c, *c)));
+    Resolver::new(store, Survivorship::default(), systems)
+}
+
+async fn measure(world: &World, store: &Store) -> quality::Quality {
+    let links = store.all_links(Kind::Client).await.unwrap();
+    let tasks = store.tasks(&TaskFilter::default()).await.unwrap();
+    quality::measure(world, &links, &tasks)
+}
+
+#[tokio::test]
+async fn a_10000_client_world_resolves_precisely_completely_and_without_merging_decoys() {
+    let world = World::generate(&WorldSpec::new(2026, 10_000, &SYSTEMS));
+    let decoys = world.clients.iter().filter(|c| c.decoy_of.is_some()).count();
+    let began = Instant::now();
+    let (_dir, store) = seeded(&world).await;
+    let seeded_in = began.elapsed();
+    let report = resolver(store.clone()).run().await.unwrap();
+    let q = measure(&world, &store).await;
+    println!(
+        "10,000 clients ({decoys} decoys): seeded in {seeded_in:.1?}, resolved in {} ms ({:?}); {}",
+        report.elapsed_ms,
+        report.mode,
+        q.report()
+    );
+    assert_eq!(q.linked_once, q.client_records, "every client record belongs to exactly one client");
+    assert!(q.precision >= 0.99, "precision {:.4}", q.precision);
+    assert!(q.recall >= 0.97, "recall {:.4}", q.recall);
+    assert!(q.decoys_merged.is_empty(), "decoys merged: {:?}", q.decoys_merged);
+    assert!(q.task_accuracy() >= 0.99, "tasks right {:.4}", q.task_accuracy());
+    assert_eq!(q.tasks, store.count_records(None, Some(Kind::Task), false).await.unwrap() as usize);
+}
+
+/// Entities as sets of their records, and each task with the records of its client: what
+/// resolution decided, independent of the ids it chose.
+async fn decisions(store: &Store) -> (BTreeSet<Vec<String>>, BTreeMap<String, Vec<String>>) {
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for kind in [Kind::Client, Kind::Contact] {
+        for l in store.all_links(kind).await.unwrap() {
+            members.entry(l.entity_id).or_default().push(format!("{}:{}:{}", l.key.connector, kind, l.key.external_id));
+        }
+    }
+    for list in members.values_mut() {
+        list.sort();
+    }
+    let tasks = store
+        .tasks(&TaskFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            let client = t.client_id.and_then(|c| members.get(&c).cloned()).unwrap_or_default();
+            (format!("{}:{}", t.connector, t.external_id), client)
+        })
+        .collect();
+    (members.into_values().collect(), tasks)
+}
+
+/// Changes about 1% of the records: new tax ids, phones and names taken from other
+/// clients (so clusters merge and split), lost websites, deletions, new hints.
+fn change_one_percent(world: &World) -> Vec<(String, Kind, Vec<SourceRecord>)> {
+    let later = world.spec.now + chrono::Duration::hours(1);
+    let mut out = Vec::new();
+    for (connector, kind, records) in vendor_adapter::records(world) {
+        let donors = records.clone();
+        let mut changed = Vec::new();
+        for (i, r) in records.into_iter().enumerate().filter(|(i, _)| i % 97 == 3) {
+            let mut r = r;
+            let donor = &donors[(i * 7 + 11) % donors.len()];
+            match (&mut r.data, &donor.data, i % 4) {
+                (_, _, 0) => r = SourceRecord::tombstone(&connector, kind, r.external_id.clone(), Some(later)),
+                (Some(RecordData::Client(c)), Some(RecordData::Client(d)), 1) => c.tax_id = d.tax_id.clone(),
+                (Some(RecordData::Client(c)), Some(RecordData::Client(d)), 2) => c.phones = d.phones.clone(),
+                (Some(RecordData::Client(c)), Some(RecordData::Client(d)), _) => {
+                    c.name = d.name.clone();
+                    c.domains.clear();
+                }
+                (Some(RecordData::Contact(c)), Some(RecordData::Contact(d)), _) => c.emails = d.emails.clone(),
+                (Some(RecordData::Task(t)), Some(RecordData::Task(d)), _) => t.clients = d.clients.clone(),
+                _ => {}
+            }
+            r.updated_at = Some(later);
+            r.payload_hash = format!("changed-{i}");
+            changed.push(r);
+        }
+        out.push((connector, kind, changed));
+    }
+    out
+}
+
+async fn commit_incremental(store: &Store, changes: Vec<(String, Kind, Vec<SourceRecord>)>) -> usize {
+    let mut n = 0;
+    for (connector, kind, records) in changes {
+        n += records.len();
+        let page =
+            Page { records, errors: Vec::new(), cursor: Cursor(serde_json::json!({ "changed": true })), more: false };
+        store.commit_page(&connector, kind, SyncMode::Incremental, &page).await.unwrap();
+    }
+    n
+}
+
+#[tokio::test]
+async fn an_incremental_run_after_a_one_percent_change_decides_exactly_what_a_full_run_does() {
+    let world = World::generate(&WorldSpec::new(7, 1_500, &SYSTEMS));
+    backends::on_both(|store, _| {
+        let world = world.clone();
+        async move { incremental_matches_full(&world, store).await }
+    })
+    .await;
+}
+
+async fn incremental_matches_full(world: &World, store: Store) {
+    seed(&store, world).await;
+    let resolver = resolver(store.clone());
+    assert_eq!(resolver.run().await.unwrap().mode, Mode::Full, "a first sync is resolved in one pass");
+
+    let changed = commit_incremental(&store, change_one_percent(world)).await;
+    let total = store.count_records(None, None, true).await.unwrap() as usize;
+    assert!(changed * 50 < total && changed * 200 > total, "{changed} of {total} changed");
+    let before = decisions(&store).await;
+    let report = resolver.run().await.unwrap();
+    println!("{changed} of {total} records changed: {report:?}");
+    assert_eq!(report.mode, Mode::Incremental);
+    assert_eq!(report.changed as usize, changed);
+    assert!(
+        report.clients < 10 * changed as u64,
+        "re-resolved {} client records for {changed} changes",
+        report.clients
+    );
+    assert_eq!(store.count_dirty().await.unwrap(), 0);
+    let incremental = decisions(&store).await;
+    assert_ne!(before.0, incremental.0, "the changes moved records between entities");
+
+    resolver.run_full().await.unwrap();
+    let full = decisions(&store).await;
+    assert_eq!(incremental.0, full.0, "the same entities");
+    assert_eq!(incremental.1, full.1, "the same task attachments");
+}
+
+// ---------------------------------------------------------------------------------------
+// The unified view and operators' decisions, on both backends
+
+fn at(hours: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_700_000_000 + hours * 3600, 0).unwrap()
+}
+
+fn record(connector: &str, id: &str, data: RecordData) -> SourceRecord {
+    SourceRecord::new(connector, id, data, serde_json::json!({ "id": id }))
+        .with_times(Some(at(0)), Some(at(1)))
+        .with_url(format!("https://{connector}.example/{id}"))
+}
+
+fn company(connector: &str, id: &str, name: &str, domain: &str, tax: Option<&str>, owner: &str) -> SourceRecord {
+    let client = Client {
+        name: name.into(),
+        domains: Domain::parse(domain).into_iter().collect(),
+        tax_id: tax.and_then(|t| TaxId::parse(t, None).ok()),
+        owner: Some(owner.into()),
+        ..Client::default()
+    };
+    record(connector, id, RecordData::Client(client))
+}
+
+fn task(connector: &str, id: &str, refs: Vec<ClientRef>, status: TaskStatus, due: i64, assignee: &str) -> SourceRecord {
+    let task = Task {
+        title: format!("task {id}"),
+        description: None,
+        status,
+        status_name: None,
+        priority: Some(Priority::High),
+        assignee: Some(assignee.into()),
+        reporter: None,
+        due: Some(at(due)),
+        resolved_at: None,
+        labels: Vec::new(),
+        clients: refs,
+        contact_ids: Vec::new(),
+    };
+    record(connector, id, RecordData::Task(task))
+}
+
+async fn put(store: &Store, connector: &str, kind: Kind, records: Vec<SourceRecord>) {
+    let page = Page { records, errors: Vec::new(), cursor: Cursor(serde_json::json!({ "n": 1 })), more: false };
+    store.commit_page(connector, kind, SyncMode::Incremental, &page).await.unwrap();
+}
+
+/// Two CRMs and a tracker: Ромашка in both CRMs (one domain), Acme in one, a contact, and
+/// tasks attached by association, by hint, and not at all.
+async fn small_world(store: &Store) {
+    put(
+        store,
+        "crm-a",
+        Kind::Client,
+        vec![
+            company("crm-a", "1", "ООО «Ромашка»", "romashka.ru", Some("7707083893"), "ann@team.ru"),
+            company("crm-a", "2", "Acme Inc", "acme.com", None, "bob@team.ru"),
+        ],
+    )
+    .await;
+    put(
+        store,
+        "crm-b",
+        Kind::Client,
+        vec![company("crm-b", "10", "Romashka LLC", "https://www.romashka.ru/", None, "Ann@Team.ru")],
+    )
+    .await;
+    let contact = Contact {
+        name: "Иван Петров".into(),
+        emails: Email::parse("ivan@romashka.ru").into_iter().collect(),
+        client_ids: vec!["10".into()],
+        ..Contact::default()
+    };
+    put(store, "crm-b", Kind::Contact, vec![record("crm-b", "20", RecordData::Contact(contact))]).await;
+    put(
+        store,
+        "trk",
+        Kind::Task,
+        vec![
+            task("trk", "30", vec![ClientRef::Hint("crm-b:10".into())], TaskStatus::Todo, -24, "ann@team.ru"),
+            task("trk", "31", vec![ClientRef::Hint("acme.com".into())], TaskStatus::Done, -24, "bob@team.ru"),
+            task(
+                "trk",
+                "32",
+                vec![ClientRef::Hint("nobody.example".into())],
+                TaskStatus::InProgress,
+                24,
+                "ann@team.ru",
+            ),
+        ],
+    )
+    .await;
+}
+
+fn small_resolver(store: Store) -> Resolver {
+    Resolver::new(
+        store,
+        Survivorship::default(),
+        Systems::new([("crm-a", "testvendor"), ("crm-b", "testvendor"), ("trk", "testvendor")]),
+    )
+}
+
+fn key(connector: &str, kind: Kind, id: &str) -> RecordKey {
+    RecordKey { connector: connector.into(), kind, external_id: id.into() }
+}
+
+async fn entity_of(store: &Store, record: &RecordKey) -> String {
+    store.links_of(std::slice::from_ref(record)).await.unwrap().pop().map(|l| l.entity_id).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_unified_view_lists_searches_and_filters_on_both_backends() {
+    backends::on_both(|store, _| async move {
+        small_world(&store).await;
+        small_resolver(store.clone()).run().await.unwrap();
+
+        let all = store.client_entities(&[], None).await.unwrap();
+        assert_eq!(all.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["Acme Inc", "ООО «Ромашка»"]);
+        for query in ["romashka", "ромашка", "7707083893"] {
+            let patterns = vec![query.to_lowercase(), to_latin(query)];
+            let found = store.client_entities(&patterns, None).await.unwrap();
+            assert_eq!(found.len(), 1, "{query}");
+        }
+        assert_eq!(store.client_entities(&[], Some("ANN@team.ru")).await.unwrap().len(), 1);
+        assert_eq!(store.client_entities(&["50%_".into()], None).await.unwrap().len(), 0, "LIKE wildcards are literal");
+
+        let romashka = entity_of(&store, &key("crm-a", Kind::Client, "1")).await;
+        assert_eq!(entity_of(&store, &key("crm-b", Kind::Client, "10")).await, romashka);
+        let links = store.entity_links(std::slice::from_ref(&romashka)).await.unwrap();
+        let b = links.iter().find(|l| l.key.connector == "crm-b").unwrap();
+        assert_eq!(
+            (b.rule.as_str(), b.evidence.as_str(), b.via.as_deref()),
+            ("domain", "romashka.ru", Some("crm-a:client:1"))
+        );
+        assert_eq!(b.url.as_deref(), Some("https://crm-b.example/10"));
+        assert_eq!(store.contacts_of(&romashka).await.unwrap().len(), 1, "the contact follows its client");
+        assert_eq!(store.entity_counts(Kind::Client).await.unwrap(), (2, 1));
+
+        let tasks = |filter: TaskFilter| {
+            let store = store.clone();
+            async move { store.tasks(&filter).await.unwrap().into_iter().map(|t| t.external_id).collect::<Vec<_>>() }
+        };
+        assert_eq!(tasks(TaskFilter::default()).await, ["30", "31", "32"], "unattached tasks are listed too");
+        assert_eq!(
+            tasks(TaskFilter { overdue_at: Some(at(0).timestamp_millis()), ..TaskFilter::default() }).await,
+            ["30"]
+        );
+        assert_eq!(tasks(TaskFilter { assignee: Some("BOB@team.ru".into()), ..TaskFilter::default() }).await, ["31"]);
+        assert_eq!(tasks(TaskFilter { client_id: Some(romashka.clone()), ..TaskFilter::default() }).await, ["30"]);
+        assert_eq!(tasks(TaskFilter { status: Some(TaskStatus::Done), ..TaskFilter::default() }).await, ["31"]);
+        assert_eq!(tasks(TaskFilter { unattached: true, ..TaskFilter::default() }).await, ["32"]);
+        let unattached = store.tasks(&TaskFilter { unattached: true, ..TaskFilter::default() }).await.unwrap();
+        assert!(unattached[0].detail.contains("nobody.example"), "{}", unattached[0].detail);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn operators_decisions_win_persist_and_replace_each_other_on_both_backends() {
+    backends::on_both(|store, _| async move {
+        small_world(&store).await;
+        let resolver = small_resolver(store.clone());
+        resolver.run().await.unwrap();
+        let (a1, a2, b10) =
+            (key("crm-a", Kind::Client, "1"), key("crm-a", Kind::Client, "2"), key("crm-b", Kind::Client, "10"));
+
+        // Acme and Ромашка share nothing; the operator says they are one client.
+        store.add_link(&a2, &b10).await.unwrap();
+        resolver.reresolve(&[a2.clone(), b10.clone()]).await.unwrap();
+        assert_eq!(entity_of(&store, &a2).await, entity_of(&store, &a1).await);
+        // Then takes crm-a:1 out of it.
+        store.add_unlink(&a1).await.unwrap();
+        resolver.reresolve(std::slice::from_ref(&a1)).await.unwrap();
+        let alone = entity_of(&store, &a1).await;
+        assert_ne!(alone, entity_of(&store, &b10).await);
+        assert_eq!(entity_of(&store, &a2).await, entity_of(&store, &b10).await, "the link stands");
+        let rule = store.links_of(std::slice::from_ref(&a1)).await.unwrap()[0].rule.clone();
+        assert_eq!(rule, "unlinked");
+
+        // Both survive a full re-resolve.
+        resolver.run_full().await.unwrap();
+        assert_eq!(entity_of(&store, &a1).await, alone, "an entity keeps its id");
+        assert_eq!(entity_of(&store, &a2).await, entity_of(&store, &b10).await);
+        assert_eq!(store.overrides(Kind::Client).await.unwrap().len(), 2);
+
+        // A newer decision replaces an older one: linking crm-a:1 withdraws its unlink.
+        store.add_link(&a1, &b10).await.unwrap();
+        resolver.reresolve(&[a1.clone(), b10.clone()]).await.unwrap();
+        assert_eq!(entity_of(&store, &a1).await, entity_of(&store, &b10).await);
+        let decisions = store.overrides(Kind::Client).await.unwrap();
+        assert!(decisions.iter().all(|d| d.linked_with.is_some()), "{decisions:?}");
+        assert!(store.add_link(&a1, &key("crm-b", Kind::Contact, "20")).await.is_err(), "kinds must agree");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Through the vendors' simulators and connectors
+
+/// The daemon pointed at the HubSpot, Bitrix24 and Jira simulators holding `world`, on a
+/// virtual clock (vendor rate limits cost no wall time), writing to `store_url`.
+struct Simulated {
+    app: App,
+    _sims: Vec<LaunchedSim>,
+    _config: tempfile::TempDir,
+}
+
+async fn simulated(world: &World, store_url: &str, clock: Arc<dyn Clock>) -> Simulated {
+    let mut connectors = toml::Table::new();
+    let (mut env, mut sims) = (Vec::new(), Vec::new());
+    for system in SYSTEMS {
+        let sim = registry::launch_simulator(system, world.system(system), clock.clone(), 1).await.unwrap();
+        let mut table = toml::Table::new();
+        table.insert("vendor".into(), sim.vendor.into());
+        table.insert("base_url".into(), sim.server.url().into());
+        for (key, value) in sim.options.as_object().into_iter().flatten() {
+            table.insert(key.clone(), toml::Value::try_from(value).unwrap());
+        }
+        connectors.insert(sim.vendor.to_string(), toml::Value::Table(table));
+        env.extend(sim.env.clone());
+        sims.push(sim);
+    }
+    let config = tempfile::tempdir().unwrap();
+    let path = config.path().join("zveno.toml");
+    let text = format!(
+        "[store]\nurl = \"{store_url}\"\n\n{}",
+        toml::to_string(&toml::Value::Table(toml::Table::from_iter([(
+            "connectors".to_string(),
+            toml::Value::Table(connectors)
+        )])))
+        .unwrap()
+    );
+    std::fs::write(&path, text).unwrap();
+    let settings = zveno::settings::load(Some(&path), &Env::from_pairs(env)).unwrap();
+    let app = App::build(&settings, clock).await.unwrap();
+    Simulated { app, _sims: sims, _config: config }
+}
+
+impl Simulated {
+    /// A full sync of every connector, then resolution.
+    async fn sync(&self) -> ResolveReport {
+        let shutdown = Shutdown::new();
+        for job in &self.app.jobs {
+            for run in self.app.engine.sync_job(job, true, &shutdown).await {
+                assert_eq!(run.unwrap().status, RunStatus::Ok);
+            }
+        }
+        self.app.engine.resolve().await.unwrap().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_vendor_connectors_and_the_test_adapter_resolve_a_world_identically() {
+    let world = World::generate(&WorldSpec::new(2026, 1_000, &SYSTEMS));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("zveno.db").display());
+    let through_vendors = simulated(&world, &url, Arc::new(ManualClock::new(world.spec.now))).await;
+    through_vendors.sync().await;
+    let store = through_vendors.app.engine.store();
+    let q = measure(&world, store).await;
+    println!("1,000 clients through the HubSpot, Bitrix24 and Jira simulators: {}", q.report());
+    assert!(q.precision >= 0.99 && q.recall >= 0.97 && q.decoys_merged.is_empty(), "{}", q.report());
+    assert!(q.task_accuracy() >= 0.99, "{}", q.report());
+
+    let (_adapter_dir, adapted) = seeded(&world).await;
+    resolver(adapted.clone()).run().await.unwrap();
+    assert_eq!(decisions(store).await, decisions(&adapted).await, "the adapter maps records as the connectors do");
+}
+
+#[tokio::test]
+async fn a_manual_link_and_unlink_survive_a_full_resync() {
+    let world = World::generate(&WorldSpec::new(11, 300, &SYSTEMS));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("zveno.db").display());
+    let clock = Arc::new(ManualClock::new(world.spec.now));
+    let first = simulated(&world, &url, clock.clone()).await;
+    first.sync().await;
+    let store = first.app.engine.store().clone();
+
+    // A record out of a cluster of several, and two clients nothing connects.
+    let mut by_entity: BTreeMap<String, Vec<RecordKey>> = BTreeMap::new();
+    for l in store.all_links(Kind::Client).await.unwrap() {
+        by_entity.entry(l.entity_id).or_default().push(l.key);
+    }
+    let unlinked = by_entity.values().find(|m| m.len() >= 2).map(|m| m[0].clone()).unwrap();
+    let singles: Vec<&RecordKey> = by_entity.values().filter(|m| m.len() == 1).map(|m| &m[0]).collect();
+    let (a, b) =
+        (singles[0].clone(), singles.iter().find(|k| k.connector != singles[0].connector).cloned().cloned().unwrap());
+    let resolver = resolver(store.clone());
+    store.add_unlink(&unlinked).await.unwrap();
+    store.add_link(&a, &b).await.unwrap();
+    resolver.reresolve(&[unlinked.clone(), a.clone(), b.clone()]).await.unwrap();
+    let alone = entity_of(&store, &unlinked).await;
+    let together = entity_of(&store, &a).await;
+    assert_eq!(store.entity_links(std::slice::from_ref(&alone)).await.unwrap().len(), 1);
+    assert_eq!(entity_of(&store, &b).await, together);
+
+    // A day later every record has changed: a full re-sync stores them all again.
+    let mut later = world.clone();
+    later.spec.now += chrono::Duration::days(1);
+    let later = World::generate(&later.spec);
+    clock.advance(std::time::Duration::from_secs(86_400));
+    drop(first);
+    let second = simulated(&later, &url, clock).await;
+    let report = second.sync().await;
+    assert_eq!(report.mode, Mode::Full, "everything changed: {report:?}");
+    assert_eq!(entity_of(&store, &unlinked).await, alone, "still alone, same id");
+    assert_eq!(store.entity_links(std::slice::from_ref(&alone)).await.unwrap().len(), 1);
+    assert_eq!(entity_of(&store, &a).await, together);
+    assert_eq!(entity_of(&store, &b).await, together, "still linked");
+    let links = store.entity_links(std::slice::from_ref(&together)).await.unwrap();
+    assert!(links.iter().any(|l| l.rule == "manual"), "{links:?}");
+}
