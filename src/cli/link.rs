@@ -59,15 +59,18 @@ pub(super) async fn link(settings: &ResolutionSettings, a: &str, b: &str, json: 
     if json {
         output::json(&outcome)?;
     } else {
+        let before = if outcome.before[0] == outcome.before[1] {
+            format!("they already were: {}", shown(&outcome.before[0]))
+        } else {
+            format!("they were {} and {}", shown(&outcome.before[0]), shown(&outcome.before[1]))
+        };
         println!(
-            "linked {} and {}: one {} now, {} (they were {} and {}). Every later run keeps them together; \
+            "linked {} and {}: one {} now, {} ({before}). Every later run keeps them together; \
              `zveno unlink` undoes it.",
             outcome.records[0],
             outcome.records[1],
             records[0].kind,
             shown(&outcome.after[0]),
-            shown(&outcome.before[0]),
-            shown(&outcome.before[1]),
         );
     }
     Ok(ExitCode::SUCCESS)
