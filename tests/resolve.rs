@@ -10,6 +10,8 @@ mod backends;
 mod postgres;
 #[path = "common/quality.rs"]
 mod quality;
+#[path = "common/seed.rs"]
+mod seed;
 #[path = "common/vendor_adapter.rs"]
 mod vendor_adapter;
 
@@ -40,18 +42,7 @@ async fn seeded(world: &World) -> (tempfile::TempDir, Store) {
 }
 
 async fn seed(store: &Store, world: &World) {
-    for (connector, kind, records) in vendor_adapter::records(world) {
-        let pages: Vec<&[SourceRecord]> = records.chunks(500).collect();
-        for (i, chunk) in pages.iter().enumerate() {
-            let page = Page {
-                records: chunk.to_vec(),
-                errors: Vec::new(),
-                cursor: Cursor(serde_json::json!({ "page": i + 1 })),
-                more: i + 1 < pages.len(),
-            };
-            store.commit_page(&connector, kind, SyncMode::Full, &page).await.unwrap();
-        }
-    }
+    seed::full_scans(store, vendor_adapter::records(world)).await;
 }
 
 fn resolver(store: Store) -> Resolver {

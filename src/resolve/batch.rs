@@ -15,6 +15,7 @@ use super::golden::{merge, Field, Offers, Survivorship};
 use super::keys::{contact_keys, ClientKeys};
 use super::model::{ClientFields, ContactFields, Source};
 use super::names::to_latin;
+use super::staff::Staff;
 use super::systems::Systems;
 
 /// What every batch needs besides its records.
@@ -53,14 +54,17 @@ pub fn overrides_for<T>(sources: &[Source<T>], decisions: &[Override]) -> Overri
     out
 }
 
-/// Clusters client sources (sorted by key); returns their keys too.
+/// Clusters client sources (sorted by key), with what their contacts say (`staff`);
+/// returns their keys too.
 pub fn cluster_client_sources(
     sources: &[Source<ClientFields>],
+    staff: &Staff,
     decisions: &[Override],
     overfull: &HashSet<String>,
 ) -> (Vec<ClientKeys>, Clustering) {
-    let keys: Vec<ClientKeys> = sources.iter().map(|s| ClientKeys::of(&s.fields)).collect();
-    let clustering = cluster_clients(&keys, &overrides_for(sources, decisions), overfull);
+    let keys: Vec<ClientKeys> = sources.iter().map(|s| ClientKeys::with_staff(&s.fields, staff.of(&s.key))).collect();
+    let origins: Vec<&str> = sources.iter().map(|s| s.key.connector.as_str()).collect();
+    let clustering = cluster_clients(&keys, &origins, &overrides_for(sources, decisions), overfull);
     (keys, clustering)
 }
 
@@ -163,7 +167,7 @@ mod tests {
     #[test]
     fn a_clustered_batch_becomes_entities_and_explained_links() {
         let sources = vec![source("1", "ООО «Ромашка»", "romashka.ru"), source("2", "Romashka LLC", "romashka.ru")];
-        let (_, clustering) = cluster_client_sources(&sources, &[], &HashSet::new());
+        let (_, clustering) = cluster_client_sources(&sources, &Staff::default(), &[], &HashSet::new());
         let survivorship = Survivorship::default();
         let systems = Systems::default();
         let cx = Context { survivorship: &survivorship, systems: &systems };

@@ -8,12 +8,21 @@
 //!    all records sharing the key join, unless two of the clusters it would join veto each
 //!    other (`vetoes.rs`) — then the key is ambiguous and joins nothing;
 //! 3. **name blocks**: clusters in a block are scored pairwise (best pair of their
-//!    records, `score.rs`); pairs at [`MERGE_THRESHOLD`] whose records nowhere contradict
-//!    each other join, subject to vetoes — which never let a name alone join two clusters
-//!    that each have a tax id or domain. A cluster whose name matches two clusters that veto each other is
-//!    ambiguous — `romashka` with neither INN nor website, next to `ООО «Ромашка»` and
-//!    its look-alike `АО «Ромашка»` — and joins neither: a wrong merge hides a client
-//!    from its account manager, a missed one only shows it twice.
+//!    records, `score.rs`). A pair at [`MERGE_THRESHOLD`] whose records nowhere
+//!    contradict each other joins, subject to vetoes (`vetoes.rs`: nothing the two know
+//!    may contradict the name), when the agreeing records come from two systems — one
+//!    client typed into two CRMs is the normal case — or something besides the name
+//!    confirms it (staff writing from the other's domain). Inside one CRM two records with
+//!    one name and nothing else in common are as often two clients as one, so the name
+//!    alone does not join them.
+//!
+//!    **A name two clients share decides nothing.** A cluster whose name fits two clusters
+//!    that could not be one client themselves (they veto each other, or their names
+//!    contradict) is ambiguous — `romashka` with neither INN nor website, next to
+//!    `ООО «Ромашка»` and its look-alike `АО «Ромашка»`, or next to two `Ромашка` with
+//!    different INNs — and joins neither, unless exactly one of them is confirmed by more
+//!    than the name. A wrong merge hides a client from its account manager; a missed one
+//!    only shows it twice, and `zveno review` lists it.
 //!
 //! Records an operator unlinked take part in none of this. The passes depend only on the
 //! records sharing keys, in a fixed order, so resolving a closed part of the store gives
@@ -26,11 +35,16 @@ use super::cluster::{key_value, Clustering, Linker, Overrides};
 use super::keys::ClientKeys;
 use super::rules::Rule;
 use super::score::{name_score, MERGE_THRESHOLD};
-use super::vetoes::{veto, Identity};
+use super::vetoes::{confirms, veto, Identity};
 
-/// Clusters client records. `keys[i]` are record `i`'s; `overfull` are keys the store
-/// knows to be shared by too many records.
-pub fn cluster_clients(keys: &[ClientKeys], overrides: &Overrides, overfull: &HashSet<String>) -> Clustering {
+/// Clusters client records. `keys[i]` are record `i`'s, `origins[i]` the connector it
+/// came from; `overfull` are keys the store knows to be shared by too many records.
+pub fn cluster_clients(
+    keys: &[ClientKeys],
+    origins: &[&str],
+    overrides: &Overrides,
+    overfull: &HashSet<String>,
+) -> Clustering {
     let mut state = State { linker: Linker::new(keys.len()), identities: keys.iter().map(Identity::of).collect() };
     for &(a, b) in &overrides.links {
         state.join(a, b, Rule::Manual, 1.0, "manual link");
@@ -47,7 +61,7 @@ pub fn cluster_clients(keys: &[ClientKeys], overrides: &Overrides, overfull: &Ha
         }
     }
     for (key, members) in &groups.names {
-        state.name_block(keys, key_value(key), members);
+        state.name_block(keys, origins, key_value(key), members);
     }
     state.linker.finish(&overrides.unlinked)
 }
@@ -85,7 +99,7 @@ impl State {
     }
 
     /// Scores the clusters of one name block against each other and joins the matches.
-    fn name_block(&mut self, keys: &[ClientKeys], evidence: &str, members: &[usize]) {
+    fn name_block(&mut self, keys: &[ClientKeys], origins: &[&str], evidence: &str, members: &[usize]) {
         // The block's clusters, each with its members in the block.
         let mut clusters: Vec<(usize, Vec<usize>)> = Vec::new();
         for &m in members {
@@ -95,46 +109,97 @@ impl State {
                 None => clusters.push((root, vec![m])),
             }
         }
-        // Matching pairs of clusters: (score, i, j, best record pair). A pair whose
-        // records contradict each other anywhere (`АО` against `ООО`, another patronymic)
-        // does not match, however well two other records agree.
+        // Matching pairs of clusters: (score, i, j, best record pair).
         let mut pairs: Vec<(f64, usize, usize, usize, usize)> = Vec::new();
         for i in 0..clusters.len() {
             for j in i + 1..clusters.len() {
-                let mut best = (0.0, 0, 0);
-                let mut contradicted = false;
-                for &a in &clusters[i].1 {
-                    for &b in &clusters[j].1 {
-                        let s = name_score(&keys[a].name, &keys[b].name);
-                        contradicted |= s == 0.0;
-                        if s > best.0 {
-                            best = (s, a, b);
-                        }
-                    }
-                }
-                if best.0 >= MERGE_THRESHOLD && !contradicted {
-                    pairs.push((best.0, i, j, best.1, best.2));
+                let (ri, rj) = (clusters[i].0, clusters[j].0);
+                let m = name_match(keys, origins, &clusters[i].1, &clusters[j].1);
+                if m.joins(&self.identities[ri], &self.identities[rj]) {
+                    pairs.push((m.score, i, j, m.records.0, m.records.1));
                 }
             }
         }
-        let ambiguous: Vec<bool> = (0..clusters.len())
+        // A cluster whose name fits two clusters that could not be one client themselves
+        // (they veto each other, or their names do not match) is ambiguous: the name is
+        // shared by two clients and decides nothing. It may still join the one partner
+        // something besides the name confirms (staff writing from that partner's domain).
+        let matched: HashSet<(usize, usize)> = pairs.iter().map(|&(_, i, j, _, _)| (i, j)).collect();
+        let identity = |x: usize, state: &Self| state.identities[clusters[x].0].clone();
+        let apart = |x: usize, y: usize, state: &Self| {
+            let (x, y) = (x.min(y), x.max(y));
+            !matched.contains(&(x, y)) || veto(&identity(x, state), &identity(y, state), Rule::Name).is_some()
+        };
+        let partners = |i: usize| -> Vec<usize> {
+            pairs.iter().filter_map(|&(_, x, y, _, _)| if x == i { Some(y) } else { (y == i).then_some(x) }).collect()
+        };
+        // For each cluster: `None` when unambiguous, else the one partner it may still join.
+        let only: Vec<Option<Option<usize>>> = (0..clusters.len())
             .map(|i| {
-                let partners: Vec<usize> = pairs
-                    .iter()
-                    .filter_map(
-                        |&(_, x, y, _, _)| if x == i { Some(clusters[y].0) } else { (y == i).then_some(clusters[x].0) },
-                    )
-                    .collect();
-                self.any_conflict(&partners, Rule::Name)
+                let ps = partners(i);
+                let shared = ps.iter().enumerate().any(|(n, &p)| ps[n + 1..].iter().any(|&q| apart(p, q, self)));
+                shared.then(|| {
+                    let me = identity(i, self);
+                    let confirmed: Vec<usize> = ps
+                        .into_iter()
+                        .filter(|&p| {
+                            let other = identity(p, self);
+                            confirms(&me, &other) && veto(&me, &other, Rule::Name).is_none()
+                        })
+                        .collect();
+                    (confirmed.len() == 1).then(|| confirmed[0])
+                })
             })
             .collect();
+        let allowed = |x: usize, y: usize| only[x].is_none_or(|p| p == Some(y));
         pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
         for (score, i, j, a, b) in pairs {
-            if !ambiguous[i] && !ambiguous[j] {
+            if allowed(i, j) && allowed(j, i) {
                 self.join(a, b, Rule::Name, score, evidence);
             }
         }
     }
+}
+
+/// How the names of two clusters compare.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NameMatch {
+    /// The best score of a pair of their records.
+    pub score: f64,
+    /// That pair.
+    pub records: (usize, usize),
+    /// Some pair of their records contradicts (another legal form, another patronymic):
+    /// however well two other records agree, these are not one client.
+    pub contradicted: bool,
+    /// A pair at the merge threshold comes from two different systems.
+    pub across_systems: bool,
+}
+
+impl NameMatch {
+    /// Whether the names alone may join the two clusters (`a`, `b` their identities):
+    /// they agree fully and nowhere contradict, and either the agreement is between two
+    /// systems — where one client typed twice is the normal case — or something besides
+    /// the name confirms it. Two records of one CRM with one name and nothing else in
+    /// common are as often two clients as one: people look a client up before adding it.
+    pub fn joins(&self, a: &Identity, b: &Identity) -> bool {
+        self.score >= MERGE_THRESHOLD && !self.contradicted && (self.across_systems || confirms(a, b))
+    }
+}
+
+/// Compares the names of records `xs` with those of `ys`.
+pub fn name_match(keys: &[ClientKeys], origins: &[&str], xs: &[usize], ys: &[usize]) -> NameMatch {
+    let mut m = NameMatch { score: 0.0, records: (0, 0), contradicted: false, across_systems: false };
+    for &a in xs {
+        for &b in ys {
+            let s = name_score(&keys[a].name, &keys[b].name);
+            m.contradicted |= s == 0.0;
+            m.across_systems |= s >= MERGE_THRESHOLD && origins.get(a) != origins.get(b);
+            if s > m.score {
+                (m.score, m.records) = (s, (a, b));
+            }
+        }
+    }
+    m
 }
 
 #[cfg(test)]
@@ -152,8 +217,15 @@ mod tests {
         })
     }
 
+    /// Each record from a system of its own, unless `origins` says otherwise.
+    fn cluster(keys: &[ClientKeys], origins: Option<&[&str]>, overrides: &Overrides) -> Clustering {
+        let own: Vec<String> = (0..keys.len()).map(|i| format!("crm{i}")).collect();
+        let own: Vec<&str> = own.iter().map(String::as_str).collect();
+        cluster_clients(keys, origins.unwrap_or(&own), overrides, &HashSet::new())
+    }
+
     fn sets(keys: &[ClientKeys]) -> Vec<Vec<usize>> {
-        cluster_clients(keys, &Overrides::none(keys.len()), &HashSet::new()).sets
+        cluster(keys, None, &Overrides::none(keys.len())).sets
     }
 
     #[test]
@@ -164,7 +236,7 @@ mod tests {
             client("romashka", None, None, Some("+74951234567")),
             client("Ромашка, ООО", None, None, None),
         ];
-        let c = cluster_clients(&keys, &Overrides::none(4), &HashSet::new());
+        let c = cluster(&keys, None, &Overrides::none(4));
         assert_eq!(c.sets, vec![vec![0, 1, 2, 3]]);
         let rules: Vec<Rule> = c.reasons.iter().map(|r| r.rule).collect();
         assert_eq!(rules, [Rule::Domain, Rule::Domain, Rule::Phone, Rule::Name]);
@@ -188,6 +260,43 @@ mod tests {
             client("ООО «Ромашка»", Some("500100732259"), None, None),
         ];
         assert_eq!(sets(&keys), vec![vec![0], vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn one_name_with_an_inn_on_one_side_and_a_website_on_the_other_is_one_client() {
+        let keys = [
+            client("ЗАО «Ромашка Строй Юг»", Some("7707083893"), None, None),
+            client("ЗАО \"Ромашка Строй Юг\"", None, Some("romashka-stroy-yug.ru"), None),
+        ];
+        assert_eq!(sets(&keys), vec![vec![0, 1]]);
+    }
+
+    #[test]
+    fn a_name_fitting_two_clients_whose_names_differ_in_form_joins_neither() {
+        let keys = [
+            client("ООО «Фортуна»", None, None, Some("+74951234567")),
+            client("Фортуна", None, None, None),
+            client("АО «Фортуна»", None, None, None),
+        ];
+        assert_eq!(sets(&keys), vec![vec![0], vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn inside_one_crm_a_name_alone_joins_only_what_something_else_confirms() {
+        let mut keys = vec![
+            client("GOLDEN GATE SOFTWARE", None, None, Some("+14154749944")),
+            client("golden gate software inc.", Some("5985223823"), Some("goldengatesoftware.net"), None),
+        ];
+        let one_crm = Some(["hs", "hs"].as_slice());
+        assert_eq!(cluster(&keys, one_crm, &Overrides::none(2)).sets, vec![vec![0], vec![1]]);
+        assert_eq!(sets(&keys), vec![vec![0, 1]], "across two systems the name is enough");
+        keys[0].staff = vec!["goldengatesoftware.net".into()];
+        assert_eq!(cluster(&keys, one_crm, &Overrides::none(2)).sets, vec![vec![0, 1]], "its staff confirm it");
+        // The third record's name fits two records of one CRM that are not one client.
+        keys[0].staff.clear();
+        keys.push(client("Golden Gate Software", None, None, None));
+        let origins = ["hs", "hs", "b24"];
+        assert_eq!(cluster(&keys, Some(&origins), &Overrides::none(3)).sets, vec![vec![0], vec![1], vec![2]]);
     }
 
     #[test]
@@ -218,7 +327,7 @@ mod tests {
             client("Alpha", Some("7707083893"), None, None),
         ];
         let overrides = Overrides { links: vec![(0, 1)], unlinked: vec![false, false, true] };
-        let c = cluster_clients(&keys, &overrides, &HashSet::new());
+        let c = cluster(&keys, None, &overrides);
         assert_eq!(c.sets, vec![vec![0, 1], vec![2]]);
         assert_eq!(c.reasons[0].rule, Rule::Manual);
         assert_eq!(c.reasons[2].rule, Rule::Unlinked);

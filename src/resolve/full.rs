@@ -1,7 +1,8 @@
 //! A full pass: every record of the store re-resolved.
 //!
-//! Clients first (all of them in memory: clustering needs every record that might share a
-//! key), then contacts (clustered, then attached through the client index), then tasks,
+//! Contacts are read first (what they say about their clients is evidence, `staff.rs`),
+//! then clients are clustered (all of them in memory: clustering needs every record that
+//! might share a key), then contacts (clustered, then attached through the client index), then tasks,
 //! streamed page by page — the largest kind never has to fit in memory. Results replace
 //! the stored ones in place, in transactions of [`WRITE_CHUNK`] rows, so a sync running
 //! alongside never waits long for the store; the dirty queue is cleared last, so a pass
@@ -17,6 +18,7 @@ use super::batch::{cluster_client_sources, cluster_contact_sources, id_prefix, r
 use super::ids::assign_checked;
 use super::load::Loaded;
 use super::model::{ClientFields, ContactFields, Fields, TaskFields};
+use super::staff::Staff;
 use super::tasks::{attach_contact, attach_task, task_keys, AttachRule, ClientIndex};
 use super::{Mode, ResolveError, ResolveReport, Resolver};
 
@@ -27,8 +29,12 @@ const WRITE_CHUNK: usize = 2_000;
 
 pub(super) async fn resolve(r: &Resolver) -> Result<ResolveReport, ResolveError> {
     let mut report = ResolveReport::new(Mode::Full);
-    let index = clients(r, &mut report).await?;
-    contacts(r, &index, &mut report).await?;
+    // Contacts first: what they say about their clients is evidence for clustering them.
+    let contacts_loaded = load_all::<ContactFields>(r.store()).await?;
+    let staff = Staff::from_contacts(&contacts_loaded.live);
+    let index = clients(r, &staff, &mut report).await?;
+    drop(staff);
+    contacts(r, contacts_loaded, &index, &mut report).await?;
     tasks(r, &index, &mut report).await?;
     Ok(report)
 }
@@ -59,11 +65,11 @@ async fn old_links(store: &Store, kind: Kind) -> Result<(HashMap<RecordKey, Stri
     Ok((old, ids))
 }
 
-async fn clients(r: &Resolver, report: &mut ResolveReport) -> Result<ClientIndex, ResolveError> {
+async fn clients(r: &Resolver, staff: &Staff, report: &mut ResolveReport) -> Result<ClientIndex, ResolveError> {
     let store = r.store();
     let loaded = load_all::<ClientFields>(store).await?;
     let decisions = store.overrides(Kind::Client).await?;
-    let (keys, clustering) = cluster_client_sources(&loaded.live, &decisions, &HashSet::new());
+    let (keys, clustering) = cluster_client_sources(&loaded.live, staff, &decisions, &HashSet::new());
     let (old, old_ids) = old_links(store, Kind::Client).await?;
     let refs: Vec<&RecordKey> = loaded.live.iter().map(|s| &s.key).collect();
     let ids =
@@ -103,9 +109,13 @@ async fn clients(r: &Resolver, report: &mut ResolveReport) -> Result<ClientIndex
     Ok(index)
 }
 
-async fn contacts(r: &Resolver, index: &ClientIndex, report: &mut ResolveReport) -> Result<(), ResolveError> {
+async fn contacts(
+    r: &Resolver,
+    loaded: Loaded<ContactFields>,
+    index: &ClientIndex,
+    report: &mut ResolveReport,
+) -> Result<(), ResolveError> {
     let store = r.store();
-    let loaded = load_all::<ContactFields>(store).await?;
     let decisions = store.overrides(Kind::Contact).await?;
     let (keys, clustering) = cluster_contact_sources(&loaded.live, &decisions, &HashSet::new());
     let (old, old_ids) = old_links(store, Kind::Contact).await?;

@@ -7,9 +7,11 @@
 //!   connector (by instance or vendor), then the record's id; Bitrix24's CRM type prefixes
 //!   (`CO_` company, `C_` contact) are dropped, as its API ids are bare numbers;
 //! - a **domain**: `romashka.ru`, `https://www.romashka.ru/` — no spaces, a dot, and a
-//!   registrable domain. Its label is also read as a name (`tidewater-dynamics.co.uk` →
-//!   `tidewater dynamics`), for when no client record carries the website: companies name
-//!   their sites after themselves, and a name that fits two clients still names neither;
+//!   registrable domain: the client whose website or e-mail it is, else the client whose
+//!   contacts write from it (`staff.rs`). Its label is also read as a name
+//!   (`tidewater-dynamics.co.uk` → `tidewater dynamics`), for when no client carries the
+//!   domain at all: companies name their sites after themselves, and a name that fits two
+//!   clients still names neither;
 //! - a **name**: anything else, analysed like a client's name. Jira labels cannot hold
 //!   spaces, so `client:ООО_«Ромашка»` arrives with underscores, read as spaces.
 
@@ -54,7 +56,7 @@ impl Hint {
     pub fn keys(&self) -> Vec<String> {
         match self {
             Hint::Record(records) => records.iter().map(|(c, id)| record_ref(c, id)).collect(),
-            Hint::Domain(d, name) => std::iter::once(format!("d:{d}")).chain(name.block()).collect(),
+            Hint::Domain(d, name) => [format!("d:{d}"), format!("s:{d}")].into_iter().chain(name.block()).collect(),
             Hint::Name(name) => name.block().into_iter().collect(),
         }
     }
@@ -117,9 +119,9 @@ mod tests {
     fn websites_are_domains_and_everything_else_is_a_name() {
         for raw in ["romashka.ru", "https://www.Romashka.ru/about", "WWW.ROMASHKA.RU", "http://shop.romashka.ru"] {
             let hint = Hint::parse(raw, &systems());
-            assert_eq!(hint.keys(), ["d:romashka.ru", "n:romashka"], "{raw}");
+            assert_eq!(hint.keys(), ["d:romashka.ru", "s:romashka.ru", "n:romashka"], "{raw}");
         }
-        assert_eq!(Hint::parse("https://енисей-снаб.рф/about/", &systems()).keys()[1], "n:eniseysnab");
+        assert_eq!(Hint::parse("https://енисей-снаб.рф/about/", &systems()).keys()[2], "n:eniseysnab");
         assert!(matches!(Hint::parse("gmail.com", &systems()), Hint::Name(_)), "free mail names no client");
         assert_eq!(Hint::parse("ООО_«Ромашка»", &systems()).keys(), ["n:romashka"]);
         assert_eq!(Hint::parse("ИП Иванов И. И.", &systems()).keys(), ["p:ivanov:i"]);

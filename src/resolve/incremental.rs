@@ -1,8 +1,9 @@
 //! An incremental round: the changed records, the clusters they touch, and what follows
 //! those clusters, re-resolved and written in one transaction.
 //!
-//! 1. **Clients**: the closure of the changed client records (`scope.rs`) is re-clustered;
-//!    its entities are rewritten, keeping their ids.
+//! 1. **Clients**: the closure of the changed client records — and of the client records
+//!    changed contacts are (or were) filed under, whose staff they are (`staff.rs`) — is
+//!    re-clustered (`scope.rs`); its entities are rewritten, keeping their ids.
 //! 2. **Contacts**: changed contacts' closure is re-clustered; contacts that merely follow a
 //!    re-resolved client record (found through their `r:` keys) are re-attached.
 //! 3. **Tasks**: changed tasks, and tasks naming a re-resolved client record or one of its
@@ -26,6 +27,7 @@ use super::keys::{contact_keys, record_ref, ClientKeys};
 use super::load::Loaded;
 use super::model::{ClientFields, ContactFields, Fields, TaskFields};
 use super::scope::closure;
+use super::staff::{employers, Staff};
 use super::tasks::{attach_contact, task_keys, ClientIndex};
 use super::{Mode, ResolveError, ResolveReport, Resolver};
 
@@ -54,7 +56,12 @@ pub(super) async fn resolve(
     let seeds: BTreeSet<RecordKey> = versions.iter().map(|v| v.key.clone()).chain(extra.iter().cloned()).collect();
     let of = |kind: Kind| -> Vec<RecordKey> { seeds.iter().filter(|k| k.kind == kind).cloned().collect() };
     let mut w = ResolutionWrite { processed: versions.to_vec(), ..ResolutionWrite::default() };
-    let mut clients = clients(r, &of(Kind::Client), &mut w, &mut report).await?;
+    // A changed contact changes what its clients' staff say about them.
+    let mut client_seeds = of(Kind::Client);
+    client_seeds.extend(employers(r.store(), &of(Kind::Contact)).await?);
+    client_seeds.sort();
+    client_seeds.dedup();
+    let mut clients = clients(r, &client_seeds, &mut w, &mut report).await?;
     contacts(r, &of(Kind::Contact), &mut clients, &mut w, &mut report).await?;
     tasks(r, &of(Kind::Task), &mut clients, &mut w, &mut report).await?;
     r.store().write_resolution(&w).await?;
@@ -83,11 +90,16 @@ async fn clients(
     report: &mut ResolveReport,
 ) -> Result<Clients, ResolveError> {
     let store = r.store();
-    let fresh = seeds_with_keys::<ClientFields>(store, seeds, |s| ClientKeys::of(&s.fields).index_keys()).await?;
+    let seed_staff = Staff::load(store, seeds).await?;
+    let fresh = seeds_with_keys::<ClientFields>(store, seeds, |s| {
+        ClientKeys::with_staff(&s.fields, seed_staff.of(&s.key)).index_keys()
+    })
+    .await?;
     let decisions = store.overrides(Kind::Client).await?;
     let scope = closure(store, Kind::Client, seeds, &fresh, &decisions).await?;
     let loaded = Loaded::<ClientFields>::from_rows(store.resolution_rows(&scope.records).await?);
-    let (keys, clustering) = cluster_client_sources(&loaded.live, &decisions, &scope.overfull);
+    let staff = Staff::load(store, &scope.records).await?;
+    let (keys, clustering) = cluster_client_sources(&loaded.live, &staff, &decisions, &scope.overfull);
     let old_ids: HashSet<String> = scope.old_entity.values().cloned().collect();
     let refs: Vec<&RecordKey> = loaded.live.iter().map(|s| &s.key).collect();
     let ids = assign_checked(
@@ -120,7 +132,10 @@ async fn clients(
     report.unreadable += loaded.unreadable;
     report.overfull_keys += scope.overfull.len() as u64;
 
-    let mut follower_keys: Vec<String> = scope.keys.into_iter().collect();
+    let mut follower_keys: Vec<String> = scope.keys.into_iter().chain(scope.hint_keys).collect();
+    follower_keys.extend(keys.iter().flat_map(ClientKeys::index_keys).filter(|k| k.starts_with("s:")));
+    follower_keys.sort();
+    follower_keys.dedup();
     follower_keys.extend(scope.records.iter().map(|k| record_ref(&k.connector, &k.external_id)));
     Ok(Clients { index, scope: scope.records.into_iter().collect(), follower_keys })
 }
@@ -247,9 +262,10 @@ async fn look_up_outside(
     let entities: HashMap<RecordKey, String> =
         store.links_of(&outside).await?.into_iter().map(|l| (l.key, l.entity_id)).collect();
     let loaded = Loaded::<ClientFields>::from_rows(store.resolution_rows(&outside).await?);
+    let staff = Staff::load(store, &outside).await?;
     for s in &loaded.live {
         if let Some(entity) = entities.get(&s.key) {
-            let k = ClientKeys::of(&s.fields);
+            let k = ClientKeys::with_staff(&s.fields, staff.of(&s.key));
             clients.index.insert(&s.key.connector, &s.key.external_id, &k.index_keys(), &k.name, entity);
         }
     }

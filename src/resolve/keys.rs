@@ -13,7 +13,9 @@
 //! incremental run finds the clusters a changed record touches, and how a task's hint finds
 //! its client. Contacts add `ce:`/`cp:` keys of their own (a person's e-mail is not a
 //! company's), and contacts and tasks add `r:connector:id` keys naming the client record
-//! they point at, so a re-resolved client finds its followers.
+//! they point at, so a re-resolved client finds its followers. Clients add `s:` keys for
+//! the domains their contacts write from (`staff.rs`), which group nothing but let a
+//! tracker's hint naming that domain find the client.
 
 use zveno_connector::Domain;
 
@@ -75,6 +77,8 @@ pub struct ClientKeys {
     pub phones: Vec<String>,
     /// The name.
     pub name: NameInfo,
+    /// Corporate domains its contacts write from (`staff.rs`): evidence, not a key.
+    pub staff: Vec<String>,
 }
 
 impl ClientKeys {
@@ -103,10 +107,17 @@ impl ClientKeys {
             free_emails,
             phones,
             name: names::analyse(&c.name),
+            staff: Vec::new(),
         }
     }
 
-    /// Every index key, deterministic ones first.
+    /// The keys of a client's fields, with the domains its contacts write from.
+    pub fn with_staff(c: &ClientFields, staff: &[String]) -> Self {
+        Self { staff: staff.to_vec(), ..Self::of(c) }
+    }
+
+    /// Every index key, deterministic ones first, then the name block, then staff domains
+    /// (`s:`, which group nothing: hints look them up).
     pub fn index_keys(&self) -> Vec<String> {
         let mut keys = Vec::with_capacity(2 + self.domains.len() + self.free_emails.len() + self.phones.len());
         keys.extend(self.tax.iter().map(|t| format!("t:{t}")));
@@ -114,6 +125,7 @@ impl ClientKeys {
         keys.extend(self.free_emails.iter().map(|e| format!("e:{e}")));
         keys.extend(self.phones.iter().map(|p| format!("ph:{p}")));
         keys.extend(self.name.block());
+        keys.extend(self.staff.iter().filter(|d| !self.domains.contains(d)).map(|d| format!("s:{d}")));
         keys
     }
 }

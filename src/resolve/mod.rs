@@ -6,14 +6,16 @@
 //! - [`model`] reads the stored records' data; [`names`], [`keys`] derive what identifies
 //!   a record (tax id, corporate domain, free-mail address, phone; a name block);
 //! - [`blocking`] groups records sharing a key; [`score`] compares names inside a block;
-//!   [`vetoes`] keeps conflicting identities apart; [`clients`] and [`contacts`] cluster
+//!   [`vetoes`] keeps conflicting identities apart, helped by [`staff`] (the domains a
+//!   client's contacts write from); [`clients`] and [`contacts`] cluster
 //!   with [`union_find`], recording each record's [`rules::Rule`] in [`cluster`];
 //! - [`golden`] merges each cluster under the configured survivorship; [`ids`] keeps
 //!   entity ids stable; [`batch`] turns a clustered batch into store rows;
 //! - [`hints`] and [`tasks`] attach tasks (and contacts) to client entities;
 //! - [`full`] resolves the whole store; [`incremental`] resolves only what changed, with
 //!   [`scope`] finding the clusters a change touches; [`load`] reads rows for both;
-//! - [`bench`] measures it (`zveno bench resolve`).
+//! - [`bench`] measures it (`zveno bench resolve`); [`eval`] scores it against a labelled
+//!   world's truth.
 //!
 //! [`Resolver::run`] is what the engine calls after a sync: it drains the store's dirty
 //! queue incrementally, or re-resolves everything when most of the store changed (a first
@@ -21,6 +23,7 @@
 //! never loses a change: the records stay dirty and are resolved on the next run.
 
 pub mod bench;
+pub mod eval;
 
 mod batch;
 mod blocking;
@@ -39,6 +42,7 @@ mod names;
 mod rules;
 mod scope;
 mod score;
+mod staff;
 mod systems;
 mod tasks;
 mod union_find;

@@ -29,6 +29,8 @@ pub struct Scope {
     pub overfull: HashSet<String>,
     /// Every matching key the records hold (old and new).
     pub keys: HashSet<String>,
+    /// Keys that match nothing but that hints look up (staff domains, `s:`), old and new.
+    pub hint_keys: HashSet<String>,
     /// The entity each record belonged to before this run.
     pub old_entity: HashMap<RecordKey, String>,
 }
@@ -55,8 +57,12 @@ pub async fn closure(
         let held =
             stored.iter().map(|(_, k)| k).chain(frontier.iter().flat_map(|r| fresh.get(r).into_iter().flatten()));
         for key in held {
-            if Rule::of_key(key).is_some() && scope.keys.insert(key.clone()) {
-                keys.push(key.clone());
+            if Rule::of_key(key).is_some() {
+                if scope.keys.insert(key.clone()) {
+                    keys.push(key.clone());
+                }
+            } else if key.starts_with("s:") {
+                scope.hint_keys.insert(key.clone());
             }
         }
 

@@ -72,7 +72,7 @@ pub struct ClientIndex {
     entity_pos: HashMap<String, u32>,
     /// `r:connector:id` → entity.
     by_record: HashMap<String, u32>,
-    /// `d:`/`n:`/`p:` key → records holding it.
+    /// `d:`/`s:`/`n:`/`p:` key → records holding it.
     by_key: HashMap<String, Vec<u32>>,
     /// Each keyed record's name and entity.
     records: Vec<(NameInfo, u32)>,
@@ -99,7 +99,7 @@ impl ClientIndex {
             }
         }
         let looked_up: Vec<&String> =
-            keys.iter().filter(|k| k.starts_with("d:") || k.starts_with("n:") || k.starts_with("p:")).collect();
+            keys.iter().filter(|k| ["d:", "s:", "n:", "p:"].iter().any(|prefix| k.starts_with(prefix))).collect();
         if looked_up.is_empty() {
             return;
         }
@@ -135,13 +135,15 @@ impl ClientIndex {
                 found
             }
             Hint::Domain(domain, name) => {
-                let by_domain = self.holders(&format!("d:{domain}"), None, false);
-                if by_domain.is_empty() {
-                    // A client with a website of its own is not the one this site belongs to.
-                    self.holders_of_name(name, true)
-                } else {
-                    by_domain
+                let mut found = self.holders(&format!("d:{domain}"), None, false);
+                if found.is_empty() {
+                    found = self.holders(&format!("s:{domain}"), None, false);
                 }
+                if found.is_empty() {
+                    // A client with a website of its own is not the one this site belongs to.
+                    found = self.holders_of_name(name, true);
+                }
+                found
             }
             Hint::Name(name) => self.holders_of_name(name, false),
         }
@@ -250,11 +252,14 @@ mod tests {
     fn index() -> ClientIndex {
         let mut index = ClientIndex::default();
         let mut add = |connector: &str, id: &str, name: &str, domain: &str, entity: &str| {
-            let keys = ClientKeys::of(&ClientFields {
+            let fields = ClientFields {
                 name: name.into(),
                 domains: Some(domain.to_string()).filter(|d| !d.is_empty()).into_iter().collect(),
                 ..ClientFields::default()
-            });
+            };
+            // Tidewater's staff write from the site its record does not list.
+            let staff = if name.starts_with("Tidewater") { vec!["tidewater.co.uk".to_string()] } else { Vec::new() };
+            let keys = ClientKeys::with_staff(&fields, &staff);
             index.insert(connector, id, &keys.index_keys(), &keys.name, entity);
         };
         add("hs", "12", "ООО «Ромашка»", "romashka.ru", "cl-1");
@@ -306,6 +311,12 @@ mod tests {
     }
 
     #[test]
+    fn a_website_no_client_lists_finds_the_client_whose_staff_write_from_it() {
+        let a = attach("jira", vec![ClientRef::Hint("www.tidewater.co.uk".into())]);
+        assert_eq!((a.client.as_deref(), a.rule), (Some("cl-3"), AttachRule::HintDomain));
+    }
+
+    #[test]
     fn ambiguous_or_unknown_references_leave_the_task_unattached_with_a_reason() {
         let a = attach("jira", vec![ClientRef::Hint("romashka".into())]);
         assert_eq!((a.client, a.rule), (None, AttachRule::Unattached));
@@ -323,7 +334,10 @@ mod tests {
             ClientRef::Hint("bitrix24:CO_45".into()),
             ClientRef::Hint("romashka.ru".into()),
         ]);
-        assert_eq!(task_keys("b24", &t, &systems), ["r:b24:5", "r:b24:45", "d:romashka.ru", "n:romashka"]);
+        assert_eq!(
+            task_keys("b24", &t, &systems),
+            ["r:b24:5", "r:b24:45", "d:romashka.ru", "s:romashka.ru", "n:romashka"]
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! What keeps different clients apart, whatever else they share.
 //!
-//! A cluster's [`Identity`] collects the tax ids, corporate domains and name blocks of its
-//! records. Before two clusters are joined, [`veto`] compares them:
+//! A cluster's [`Identity`] collects the tax ids, corporate domains, name blocks, phones,
+//! free-mail addresses and staff domains (`staff.rs`) of its records. Before two clusters
+//! are joined, [`veto`] compares them:
 //!
 //! - **different tax ids** veto every automatic rule: a company has one INN, so a shared
 //!   phone or an equal name between `ООО «Ромашка»` (INN 7707083893) and a look-alike
@@ -10,14 +11,15 @@
 //!   made on the name alone, and a match on a phone or e-mail unless the names agree too:
 //!   "two different corporate domains with no other evidence". A shared tax id outweighs
 //!   them (one company, two websites);
-//! - a **name alone never joins two identified clusters**: when both sides have a tax id or
-//!   a domain and they share none, the one thing they have in common is the thing a
-//!   look-alike copies. `Pioneer Industries` with only an EIN and `Pioneer Industries,
-//!   LLC` with only a website are as likely a company and its imitator as one company, so
-//!   they stay apart; a name may still attach a record that has no identity of its own,
-//! - unless **its phones or free-mail addresses contradict** the cluster's: when both sides
-//!   list phones (or personal e-mails) and none is shared, a bare `yarilo-ekspo` with its
-//!   own number is more likely the other `Ярило-Экспо` than this one.
+//! - a match on the **name alone** is refused when anything the two sides know contradicts
+//!   it: phones or free-mail addresses that both list and none of which is shared (a bare
+//!   `yarilo-ekspo` with its own number is more likely the other `Ярило-Экспо`), or the
+//!   domains their websites, e-mails and staff write from — `ООО «Атлас»` known by its INN
+//!   and staff at `atlas3.ru` is not the `Atlas LLC` of `atlas.ru`. With nothing
+//!   contradicting, equal names join even two clusters that are each identified another
+//!   way (an INN on one side, a website on the other): the same client typed into two
+//!   CRMs by two people. Whether the name is shared by two clients is decided per name
+//!   block, in `clients.rs`.
 //!
 //! Manual links are never vetoed: the operator has looked.
 
@@ -32,6 +34,8 @@ pub struct Identity {
     names: Vec<String>,
     phones: Vec<String>,
     emails: Vec<String>,
+    /// Corporate domains and the domains its staff write from.
+    sites: Vec<String>,
 }
 
 impl Identity {
@@ -43,12 +47,13 @@ impl Identity {
             names: keys.name.block().into_iter().collect(),
             phones: keys.phones.clone(),
             emails: keys.free_emails.clone(),
+            sites: keys.domains.iter().chain(&keys.staff).fold(Vec::new(), |mut sites, d| {
+                if !sites.contains(d) {
+                    sites.push(d.clone());
+                }
+                sites
+            }),
         }
-    }
-
-    /// Whether the cluster has a tax id or a domain: an identity beyond its name.
-    fn identified(&self) -> bool {
-        !self.taxes.is_empty() || !self.domains.is_empty()
     }
 
     /// Adds `other`'s values (after the clusters were joined).
@@ -59,6 +64,7 @@ impl Identity {
             (&mut self.names, other.names),
             (&mut self.phones, other.phones),
             (&mut self.emails, other.emails),
+            (&mut self.sites, other.sites),
         ] {
             for value in theirs {
                 if !mine.contains(&value) {
@@ -76,10 +82,8 @@ pub enum Veto {
     TaxId,
     /// The clusters hold different corporate domains and nothing else vouches for the match.
     Domain,
-    /// Both clusters are identified (tax id or domain), share no identifier, and only
-    /// their names agree.
-    Unrelated,
-    /// Only the names agree, and the clusters' phones or personal e-mails differ.
+    /// Only the names agree, and the clusters' phones, personal e-mails or the domains
+    /// their websites and staff use differ.
     Contradicted,
 }
 
@@ -101,15 +105,18 @@ pub fn veto(a: &Identity, b: &Identity, rule: Rule) -> Option<Veto> {
             return Some(Veto::Domain);
         }
     }
-    if rule == Rule::Name {
-        if a.identified() && b.identified() {
-            return Some(Veto::Unrelated);
-        }
-        if conflict(&a.phones, &b.phones) || conflict(&a.emails, &b.emails) {
-            return Some(Veto::Contradicted);
-        }
+    let contradicted =
+        || conflict(&a.phones, &b.phones) || conflict(&a.emails, &b.emails) || conflict(&a.sites, &b.sites);
+    if rule == Rule::Name && contradicted() {
+        return Some(Veto::Contradicted);
     }
     None
+}
+
+/// Whether something besides a name ties the two clusters: a domain one side's website,
+/// e-mail or staff uses and the other's too.
+pub fn confirms(a: &Identity, b: &Identity) -> bool {
+    !a.sites.is_empty() && !b.sites.is_empty() && !disjoint(&a.sites, &b.sites)
 }
 
 /// Both sides know values and share none.
@@ -131,13 +138,17 @@ mod tests {
     }
 
     fn with_phone(name: &str, tax: Option<&str>, domain: Option<&str>, phone: Option<&str>) -> Identity {
-        Identity::of(&ClientKeys::of(&ClientFields {
+        Identity::of(&keys(name, tax, domain, phone))
+    }
+
+    fn keys(name: &str, tax: Option<&str>, domain: Option<&str>, phone: Option<&str>) -> ClientKeys {
+        ClientKeys::of(&ClientFields {
             name: name.into(),
             domains: domain.into_iter().map(str::to_string).collect(),
             phones: phone.into_iter().map(str::to_string).collect(),
             tax_id: tax.map(|t| TaxValue { value: t.into() }),
             ..ClientFields::default()
-        }))
+        })
     }
 
     #[test]
@@ -164,14 +175,26 @@ mod tests {
     }
 
     #[test]
-    fn a_name_attaches_an_unidentified_record_but_never_joins_two_identified_clusters() {
+    fn equal_names_join_clusters_identified_in_different_ways_when_nothing_contradicts() {
         let bare = identity("ООО «Ромашка»", None, None);
         let full = identity("romashka", Some("7707083893"), Some("romashka.ru"));
         assert_eq!(veto(&bare, &full, Rule::Name), None);
-        let with_tax = identity("Pioneer Industries", Some("258168082"), None);
-        let with_site = identity("Pioneer Industries, LLC", None, Some("pioneer-industries-llc.com"));
-        assert_eq!(veto(&with_tax, &with_site, Rule::Name), Some(Veto::Unrelated));
-        assert_eq!(veto(&with_tax, &with_site, Rule::Phone), None, "a shared phone is other evidence");
+        let with_tax = identity("ЗАО «Ромашка Строй Юг»", Some("7707083893"), None);
+        let with_site = identity("ЗАО \"Ромашка Строй Юг\"", None, Some("romashka-stroy-yug.ru"));
+        assert_eq!(veto(&with_tax, &with_site, Rule::Name), None);
+    }
+
+    #[test]
+    fn staff_writing_from_another_domain_contradicts_a_name() {
+        let mut atlas3 = keys("ООО «Атлас»", Some("7390940401"), None, None);
+        atlas3.staff = vec!["atlas3.ru".into()];
+        let atlas = Identity::of(&keys("Atlas LLC", None, Some("atlas.ru"), None));
+        assert_eq!(veto(&Identity::of(&atlas3), &atlas, Rule::Name), Some(Veto::Contradicted));
+        atlas3.staff.push("atlas.ru".into());
+        assert_eq!(veto(&Identity::of(&atlas3), &atlas, Rule::Name), None, "one shared domain is enough");
+        let mut bare = keys("Атлас", None, None, None);
+        bare.staff = vec!["atlas.ru".into()];
+        assert_eq!(veto(&Identity::of(&bare), &atlas, Rule::Name), None);
     }
 
     #[test]

@@ -1,0 +1,139 @@
+//! What a client's people say about it: the corporate e-mail domains of the contacts filed
+//! under a client record in its own system.
+//!
+//! A company's employees write from its domain, so the contacts a CRM files under
+//! `ООО «Атлас»` tell which of two `Атлас` companies it is even when the record itself
+//! holds only an INN: one whose staff write from `atlas3.ru` is not the one whose website
+//! is `atlas.ru`. Resolution uses these domains as *evidence about a name match* only
+//! (see `vetoes.rs`), never as a key that joins records on its own: a contact may be an
+//! outside accountant or a consultant writing from their own firm's domain, and that
+//! must not merge the client with the firm. Free-mail domains say nothing and are left out.
+
+use std::collections::{BTreeSet, HashMap};
+
+use zveno_connector::Kind;
+
+use crate::store::{RecordKey, Store, StoreError};
+
+use super::keys::{email_domain, is_free_mail, record_ref};
+use super::load::Loaded;
+use super::model::{ContactFields, Source};
+
+/// Contacts read per store query when loading around a batch of clients.
+const CONTACTS_LIMIT: usize = 1_000_000;
+
+/// Client record → the corporate domains its contacts write from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Staff {
+    domains: HashMap<RecordKey, Vec<String>>,
+}
+
+impl Staff {
+    /// The domains of the contacts filed under `client`.
+    pub fn of(&self, client: &RecordKey) -> &[String] {
+        self.domains.get(client).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Collects `contacts`' domains onto the client records they are filed under.
+    pub fn from_contacts<'a>(contacts: impl IntoIterator<Item = &'a Source<ContactFields>>) -> Self {
+        let mut staff = Self::default();
+        for c in contacts {
+            let domains: BTreeSet<String> =
+                c.fields.emails.iter().filter_map(|e| email_domain(e)).filter(|d| !is_free_mail(d)).collect();
+            if domains.is_empty() {
+                continue;
+            }
+            for client in client_records(&c.key.connector, &c.fields) {
+                let list = staff.domains.entry(client).or_default();
+                for d in &domains {
+                    if !list.contains(d) {
+                        list.push(d.clone());
+                    }
+                }
+            }
+        }
+        for list in staff.domains.values_mut() {
+            list.sort();
+        }
+        staff
+    }
+
+    /// Reads from the store the contacts filed under `clients` (found by their `r:` keys).
+    pub async fn load(store: &Store, clients: &[RecordKey]) -> Result<Self, StoreError> {
+        let refs: Vec<String> = clients.iter().map(|k| record_ref(&k.connector, &k.external_id)).collect();
+        let mut contacts: Vec<RecordKey> = store
+            .key_members(Kind::Contact, &refs, CONTACTS_LIMIT)
+            .await?
+            .members
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        contacts.sort();
+        contacts.dedup();
+        let loaded = Loaded::<ContactFields>::from_rows(store.resolution_rows(&contacts).await?);
+        Ok(Self::from_contacts(&loaded.live))
+    }
+}
+
+/// The client records `contacts` are filed under now, and were filed under when last
+/// resolved (their stored `r:` keys): the clients whose staff a change to them alters.
+pub async fn employers(store: &Store, contacts: &[RecordKey]) -> Result<Vec<RecordKey>, StoreError> {
+    if contacts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let loaded = Loaded::<ContactFields>::from_rows(store.resolution_rows(contacts).await?);
+    let mut out: BTreeSet<RecordKey> =
+        loaded.live.iter().flat_map(|c| client_records(&c.key.connector, &c.fields)).collect();
+    for (_, key) in store.stored_keys(contacts).await? {
+        if let Some((connector, id)) = key.strip_prefix("r:").and_then(|rest| rest.split_once(':')) {
+            out.insert(RecordKey { connector: connector.into(), kind: Kind::Client, external_id: id.into() });
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// The client records a contact of `connector` is filed under.
+pub fn client_records<'a>(connector: &'a str, contact: &'a ContactFields) -> impl Iterator<Item = RecordKey> + 'a {
+    contact.client_ids.iter().map(move |id| RecordKey {
+        connector: connector.to_string(),
+        kind: Kind::Client,
+        external_id: id.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(connector: &str, id: &str, emails: &[&str], clients: &[&str]) -> Source<ContactFields> {
+        Source {
+            key: RecordKey { connector: connector.into(), kind: Kind::Contact, external_id: id.into() },
+            updated_at: None,
+            url: None,
+            fields: ContactFields {
+                emails: emails.iter().map(|e| e.to_string()).collect(),
+                client_ids: clients.iter().map(|c| c.to_string()).collect(),
+                ..ContactFields::default()
+            },
+        }
+    }
+
+    fn client(connector: &str, id: &str) -> RecordKey {
+        RecordKey { connector: connector.into(), kind: Kind::Client, external_id: id.into() }
+    }
+
+    #[test]
+    fn contacts_lend_their_corporate_domains_to_the_clients_they_are_filed_under() {
+        let contacts = [
+            contact("crm", "1", &["ann@atlas3.ru", "ann.home@gmail.com"], &["7"]),
+            contact("crm", "2", &["bob@mail.atlas3.ru", "bob@konsalt-buh.ru"], &["7", "8"]),
+            contact("crm", "3", &["eve@yandex.ru"], &["9"]),
+            contact("other", "4", &["kim@kim-partner.de"], &["7"]),
+        ];
+        let staff = Staff::from_contacts(&contacts);
+        assert_eq!(staff.of(&client("crm", "7")), ["atlas3.ru", "konsalt-buh.ru"]);
+        assert_eq!(staff.of(&client("crm", "8")), ["atlas3.ru", "konsalt-buh.ru"]);
+        assert!(staff.of(&client("crm", "9")).is_empty(), "free mail says nothing");
+        assert_eq!(staff.of(&client("other", "7")), ["kim-partner.de"], "ids are per connector");
+    }
+}

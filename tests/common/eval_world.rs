@@ -1,0 +1,314 @@
+//! A labelled evaluation world (`../shared/eval/world-*`: vendor API list responses and a
+//! `truth.json`) turned into the [`SourceRecord`]s zveno stores, through the vendors' own
+//! mapping code — `zveno_hubspot::mapping`, `zveno_bitrix24::mapping`, `zveno_jira::mapping`
+//! — exactly as their connectors call it on a pulled page.
+//!
+//! Two things are NOT the real connectors yet, and are marked where they happen:
+//!
+//! - **Pipedrive** has no crate yet: a small STAND-IN below maps API v2 organizations,
+//!   persons and activities the way /work/shared/vendors/pipedrive.md describes them
+//!   (website → domain, the INN custom field, `org_id` links). Replace it with the crate's
+//!   mapper when it lands.
+//! - **Bitrix24 INNs**: the connector reads requisites *or* the `tax_id_field` user field
+//!   (issue 11 asks for both, first valid wins). Until it does, each company is mapped
+//!   with its requisites and, when they give no tax id, mapped again with
+//!   `tax_id_field = "UF_CRM_INN"` and that tax id taken — both through the real mapper.
+//!
+//! Connector instances are named after their vendors, so the truth's `vendor:id` names
+//! are the stored records' `connector:external_id`.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use zveno::resolve::eval::Truth;
+use zveno_connector::{
+    BuildContext, Client, ClientRef, Contact, Domain, Email, Env, Kind, ManualClock, Phone, RecordData, SourceRecord,
+    Task, TaskStatus, TaxId,
+};
+
+/// `(connector, kind, records)`, in the order a sync would store them.
+pub type Batches = Vec<(String, Kind, Vec<SourceRecord>)>;
+
+/// The labelled world the issue names, wherever this checkout sits: `ZVENO_EVAL_WORLD`,
+/// else `shared/eval/world-1001` next to the checkout or one level further up (worktrees).
+pub fn locate() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("ZVENO_EVAL_WORLD") {
+        return Some(PathBuf::from(dir));
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().skip(1).take(3).map(|up| up.join("shared/eval/world-1001")).find(|p| p.is_dir())
+}
+
+/// A world's records and truth.
+pub struct EvalWorld {
+    pub truth: Truth,
+    pub batches: Batches,
+    /// Records a mapper refused, `vendor: message`.
+    pub errors: Vec<String>,
+}
+
+fn read_gz(dir: &Path, vendor: &str) -> Value {
+    let path = dir.join(format!("{vendor}.json.gz"));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn list<'a>(value: &'a Value, key: &str) -> &'a [Value] {
+    value.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+}
+
+/// The part of `world` held by `vendors`: their records, and the truth about them (decoy
+/// pairs only when both companies still have records) — a single-vendor world, say.
+pub fn only(world: &EvalWorld, vendors: &[&str]) -> (Truth, Batches) {
+    let kept = |name: &str| vendors.iter().any(|v| name.split_once(':').is_some_and(|(vendor, _)| vendor == *v));
+    let records: std::collections::BTreeMap<String, String> =
+        world.truth.records.iter().filter(|(k, _)| kept(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let companies: std::collections::HashSet<&String> = records.values().collect();
+    let truth = Truth {
+        tasks: world.truth.tasks.iter().filter(|(k, _)| kept(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        decoy_pairs: world
+            .truth
+            .decoy_pairs
+            .iter()
+            .filter(|(a, b)| companies.contains(a) && companies.contains(b))
+            .cloned()
+            .collect(),
+        records,
+    };
+    let batches = world.batches.iter().filter(|(c, _, _)| vendors.contains(&c.as_str())).cloned().collect();
+    (truth, batches)
+}
+
+/// Loads the world in `dir`, mapping every vendor file present.
+pub fn load(dir: &Path) -> EvalWorld {
+    let truth_path = dir.join("truth.json");
+    let text = std::fs::read_to_string(&truth_path).unwrap_or_else(|e| panic!("{}: {e}", truth_path.display()));
+    let truth = Truth::from_json(&text, &truth_path.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let raw: Value = serde_json::from_str(&text).unwrap_or_default();
+    let mut world = EvalWorld { truth, batches: Vec::new(), errors: Vec::new() };
+    for vendor in ["hubspot", "bitrix24", "pipedrive", "jira"] {
+        if !dir.join(format!("{vendor}.json.gz")).exists() {
+            continue;
+        }
+        let data = read_gz(dir, vendor);
+        match vendor {
+            "hubspot" => hubspot(&data, &mut world),
+            "bitrix24" => bitrix24(&data, &mut world),
+            "pipedrive" => {
+                let inn_field = raw.get("pipedrive_inn_field").and_then(Value::as_str).unwrap_or_default();
+                pipedrive(&data, inn_field, &mut world)
+            }
+            _ => {
+                let field = raw.get("jira_client_field").and_then(Value::as_str).unwrap_or("customfield_10050");
+                jira(&data, field, &mut world)
+            }
+        }
+    }
+    world
+}
+
+fn hubspot(data: &Value, world: &mut EvalWorld) {
+    use zveno_hubspot::dto::ObjectDto;
+    use zveno_hubspot::mapping::{canonical_raw, Mapper, MapperSettings, Owners};
+    use zveno_hubspot::object::Object;
+    let mapper = Mapper::new(MapperSettings {
+        connector: "hubspot".into(),
+        // The portal's custom tax-id property, and the region a Russian portal sets.
+        tax_id_property: Some("inn".into()),
+        region: Phone::region("RU").ok(),
+        portal_id: Some(1001),
+        ..MapperSettings::default()
+    });
+    let owners = Owners::default();
+    for (key, object) in [("companies", Object::Companies), ("contacts", Object::Contacts), ("tasks", Object::Tasks)] {
+        let mut records = Vec::new();
+        for raw in list(data, key) {
+            match ObjectDto::parse(raw) {
+                Ok(dto) => {
+                    let raw = canonical_raw(raw.clone(), &dto);
+                    records.push(mapper.read(object, &dto, raw, &owners));
+                }
+                Err(e) => world.errors.push(format!("hubspot {key}: {e:?}")),
+            }
+        }
+        world.batches.push(("hubspot".into(), object.kind(), records));
+    }
+}
+
+fn bitrix24(data: &Value, world: &mut EvalWorld) {
+    use zveno_bitrix24::config::StatusTable;
+    use zveno_bitrix24::mapping::{company, contact, task, MapContext, People};
+    let portal = url::Url::parse("https://eval.bitrix24.ru/").unwrap_or_else(|e| panic!("{e}"));
+    let (statuses, people) = (StatusTable::default(), People::new());
+    let ctx = MapContext {
+        connector: "bitrix24",
+        portal: &portal,
+        webhook_user: 1,
+        region: Phone::region("RU").unwrap_or_else(|e| panic!("{e}")),
+        country: "RU",
+        tax_id_field: None,
+        statuses: &statuses,
+        people: &people,
+    };
+    let with_field = MapContext { tax_id_field: Some("UF_CRM_INN"), ..ctx };
+    let mut requisites: HashMap<String, Vec<Value>> = HashMap::new();
+    // Requisites of companies only (`ENTITY_TYPE_ID` 4), as the connector asks for them:
+    // a contact's requisite (3) can carry the same `ENTITY_ID` as an unrelated company.
+    let of_company = |r: &&Value| r.get("ENTITY_TYPE_ID").and_then(Value::as_str) == Some("4");
+    for r in list(data, "requisites").iter().filter(of_company) {
+        let company = r.get("ENTITY_ID").map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        requisites.entry(company.unwrap_or_default()).or_default().push(r.clone());
+    }
+    let mut companies = Vec::new();
+    for row in list(data, "companies") {
+        let id = row.get("ID").and_then(Value::as_str).unwrap_or_default();
+        let reqs = requisites.get(id).map(Vec::as_slice).unwrap_or_default();
+        match company(row, Some(reqs), &ctx) {
+            Ok(mut record) => {
+                // STAND-IN until the connector reads both sources (see the module docs).
+                if let Some(RecordData::Client(c)) = &mut record.data {
+                    if c.tax_id.is_none() {
+                        c.tax_id = field_tax_id(row, &with_field);
+                    }
+                }
+                companies.push(record);
+            }
+            Err(e) => world.errors.push(format!("bitrix24 company: {e:?}")),
+        }
+    }
+    world.batches.push(("bitrix24".into(), Kind::Client, companies));
+    let contacts = list(data, "contacts").iter().filter_map(|r| keep(contact(r, &ctx), world)).collect();
+    world.batches.push(("bitrix24".into(), Kind::Contact, contacts));
+    let tasks = list(data, "tasks").iter().filter_map(|r| keep(task(r, &ctx), world)).collect();
+    world.batches.push(("bitrix24".into(), Kind::Task, tasks));
+}
+
+/// The tax id the real mapper reads from the configured user field.
+fn field_tax_id(row: &Value, ctx: &zveno_bitrix24::mapping::MapContext<'_>) -> Option<TaxId> {
+    match zveno_bitrix24::mapping::company(row, None, ctx).ok()?.data? {
+        RecordData::Client(c) => c.tax_id,
+        _ => None,
+    }
+}
+
+fn keep(mapped: Result<SourceRecord, zveno_connector::RecordError>, world: &mut EvalWorld) -> Option<SourceRecord> {
+    mapped.map_err(|e| world.errors.push(format!("bitrix24: {e:?}"))).ok()
+}
+
+fn jira(data: &Value, client_field: &str, world: &mut EvalWorld) {
+    use zveno_jira::config::Settings;
+    use zveno_jira::mapping::Mapper;
+    use zveno_jira::JiraConfig;
+    let config = JiraConfig {
+        email: Some("eval@zveno.example".into()),
+        token_env: Some("EVAL_JIRA_TOKEN".into()),
+        jql: Some("project = OPS".into()),
+        client_field: Some(client_field.into()),
+        client_label_prefix: Some("client:".into()),
+        site_url: Some("https://eval.atlassian.net".into()),
+        ..JiraConfig::default()
+    };
+    let mut ctx = BuildContext::new("jira", Arc::new(ManualClock::new(Utc::now())));
+    ctx.env = Env::from_pairs([("EVAL_JIRA_TOKEN", "token")]);
+    let settings = Settings::resolve(&config, &ctx).unwrap_or_else(|p| panic!("jira settings: {p:?}"));
+    let mapper = Mapper::new("jira", &settings);
+    let mut tasks = Vec::new();
+    for issue in list(data, "issues") {
+        match mapper.map(issue, None) {
+            Ok(r) => tasks.push(r),
+            Err(e) => world.errors.push(format!("jira: {e:?}")),
+        }
+    }
+    world.batches.push(("jira".into(), Kind::Task, tasks));
+}
+
+// ---------------------------------------------------------------------------------------
+// PIPEDRIVE STAND-IN (no crate yet): API v2 list items → records, per pipedrive.md §3.
+
+fn pipedrive(data: &Value, inn_field: &str, world: &mut EvalWorld) {
+    fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+        v.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    }
+    let id = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).map(|n| n.to_string());
+    let time = |v: &Value, key: &str| {
+        text(v, key).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc))
+    };
+    let ru = Phone::region("RU").ok();
+    let record = |v: &Value, data: RecordData| {
+        let external = id(v, "id").unwrap_or_default();
+        let url = format!("https://eval.pipedrive.com/{external}");
+        SourceRecord::new("pipedrive", external, data, v.clone())
+            .with_times(time(v, "add_time"), time(v, "update_time"))
+            .with_url(url)
+    };
+    let values = |v: &Value, key: &str| -> Vec<String> {
+        v.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| text(e, "value").map(str::to_string))
+            .collect()
+    };
+    let organizations = list(data, "organizations")
+        .iter()
+        .filter(|o| o.get("is_deleted") != Some(&Value::Bool(true)))
+        .map(|o| {
+            let tax = o.get("custom_fields").and_then(|c| c.get(inn_field)).and_then(Value::as_str);
+            let client = Client {
+                name: text(o, "name").unwrap_or_default().to_string(),
+                domains: text(o, "website").and_then(|w| Domain::parse(w).ok()).into_iter().collect(),
+                tax_id: tax.and_then(|t| TaxId::parse(t, None).ok()),
+                owner: id(o, "owner_id"),
+                ..Client::default()
+            };
+            record(o, RecordData::Client(client))
+        })
+        .collect();
+    let persons = list(data, "persons")
+        .iter()
+        .map(|p| {
+            let contact = Contact {
+                name: text(p, "name").unwrap_or_default().to_string(),
+                emails: values(p, "emails").iter().filter_map(|e| Email::parse(e).ok()).collect(),
+                phones: values(p, "phones").iter().filter_map(|e| Phone::parse(e, ru).ok()).collect(),
+                client_ids: id(p, "org_id").into_iter().collect(),
+                owner: id(p, "owner_id"),
+            };
+            record(p, RecordData::Contact(contact))
+        })
+        .collect();
+    let activities = list(data, "activities")
+        .iter()
+        .map(|a| {
+            let due = text(a, "due_date")
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .and_then(|d| d.and_hms_opt(23, 59, 59))
+                .map(|d| d.and_utc());
+            let done = a.get("done").and_then(Value::as_bool).unwrap_or(false);
+            let task = Task {
+                title: text(a, "subject").unwrap_or_default().to_string(),
+                description: None,
+                status: if done { TaskStatus::Done } else { TaskStatus::Todo },
+                status_name: None,
+                priority: None,
+                assignee: id(a, "owner_id"),
+                reporter: None,
+                due,
+                resolved_at: None,
+                labels: Vec::new(),
+                clients: id(a, "org_id").map(ClientRef::External).into_iter().collect(),
+                contact_ids: id(a, "person_id").into_iter().collect(),
+            };
+            record(a, RecordData::Task(task))
+        })
+        .collect();
+    world.batches.push(("pipedrive".into(), Kind::Client, organizations));
+    world.batches.push(("pipedrive".into(), Kind::Contact, persons));
+    world.batches.push(("pipedrive".into(), Kind::Task, activities));
+}
