@@ -14,6 +14,7 @@ use super::cluster::{key_value, Clustering, Linker, Overrides};
 use super::model::ContactFields;
 use super::names::to_latin;
 use super::rules::Rule;
+use super::spelling::fold;
 
 /// Clusters contacts. `keys[i]` are contact `i`'s index keys (`keys::contact_keys`).
 pub fn cluster_contacts(
@@ -44,10 +45,17 @@ pub fn cluster_contacts(
     linker.finish(&overrides.unlinked)
 }
 
-/// A name's words in Latin, sorted: equal for spellings and orders of one name.
+/// Whether two contact names are one person's (same words, any order, any script).
+pub(super) fn same_person(a: &str, b: &str) -> bool {
+    let sa = signature(a);
+    !sa.is_empty() && sa == signature(b)
+}
+
+/// A name's words in Latin (folded over romanisations), sorted: equal for spellings and
+/// orders of one name.
 fn signature(name: &str) -> Vec<String> {
     let mut words: Vec<String> =
-        to_latin(name).split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
+        to_latin(name).split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold).collect();
     words.sort();
     words
 }

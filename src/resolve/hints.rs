@@ -7,11 +7,11 @@
 //!   connector (by instance or vendor), then the record's id; Bitrix24's CRM type prefixes
 //!   (`CO_` company, `C_` contact) are dropped, as its API ids are bare numbers;
 //! - a **domain**: `romashka.ru`, `https://www.romashka.ru/` — no spaces, a dot, and a
-//!   registrable domain: the client whose website or e-mail it is, else the client whose
-//!   contacts write from it (`staff.rs`). Its label is also read as a name
-//!   (`tidewater-dynamics.co.uk` → `tidewater dynamics`), for when no client carries the
-//!   domain at all: companies name their sites after themselves, and a name that fits two
-//!   clients still names neither;
+//!   registrable domain — or any URL (`https://romashka.ru/?utm_source=crm`): the client
+//!   whose website or e-mail it is, else the client whose contacts write from it
+//!   (`staff.rs`). Its label is also read as a name (`tidewater-dynamics.co.uk` →
+//!   `tidewater dynamics`), for when no client carries the domain at all: companies name
+//!   their sites after themselves, and a name that fits two clients still names neither;
 //! - a **name**: anything else, analysed like a client's name. Jira labels cannot hold
 //!   spaces, so `client:ООО_«Ромашка»` arrives with underscores, read as spaces.
 
@@ -35,11 +35,15 @@ pub enum Hint {
 impl Hint {
     /// Reads `raw`.
     pub fn parse(raw: &str, systems: &Systems) -> Hint {
-        let text = raw.trim();
+        // A label's spaces arrive as underscores, leading and trailing ones included.
+        let text = raw.trim().trim_matches('_').trim();
         if let Some(records) = crm_id(text, systems) {
             return Hint::Record(records);
         }
-        if !text.contains(char::is_whitespace) && !text.contains('_') && text.contains('.') {
+        // A URL may carry underscores in its query (`?utm_source=crm`); anything else with
+        // underscores or spaces is a name.
+        let url = text.contains("://");
+        if url || (!text.contains(char::is_whitespace) && !text.contains('_') && text.contains('.')) {
             if let Ok(domain) = Domain::parse(text) {
                 let domain = String::from(domain);
                 if !is_free_mail(&domain) {
@@ -117,7 +121,14 @@ mod tests {
 
     #[test]
     fn websites_are_domains_and_everything_else_is_a_name() {
-        for raw in ["romashka.ru", "https://www.Romashka.ru/about", "WWW.ROMASHKA.RU", "http://shop.romashka.ru"] {
+        for raw in [
+            "romashka.ru",
+            "https://www.Romashka.ru/about",
+            "WWW.ROMASHKA.RU",
+            "http://shop.romashka.ru",
+            "https://romashka.ru/?utm_source=crm&utm_medium=card",
+            "_https://romashka.ru/ru/_",
+        ] {
             let hint = Hint::parse(raw, &systems());
             assert_eq!(hint.keys(), ["d:romashka.ru", "s:romashka.ru", "n:romashka"], "{raw}");
         }

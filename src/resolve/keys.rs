@@ -125,6 +125,7 @@ impl ClientKeys {
         keys.extend(self.free_emails.iter().map(|e| format!("e:{e}")));
         keys.extend(self.phones.iter().map(|p| format!("ph:{p}")));
         keys.extend(self.name.block());
+        keys.extend(self.name.surname_block());
         keys.extend(self.staff.iter().filter(|d| !self.domains.contains(d)).map(|d| format!("s:{d}")));
         keys
     }

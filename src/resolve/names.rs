@@ -5,16 +5,17 @@
 //! each into the same [`NameInfo`]:
 //!
 //! 1. lower-case, and transliterate Cyrillic with one passport-style table (`ж → zh`,
-//!    `х → kh`, `щ → shch`) — the spelling Russian companies use on `.ru` domains and in
-//!    English-language CRMs — so both scripts meet in Latin; Latin diacritics fold
+//!    `х → kh`, `щ → shch`) so both scripts meet in Latin; Latin diacritics fold
 //!    (`ü → u`, `ß → ss`);
 //! 2. split into words on anything that is not a letter or digit, which drops quotes
-//!    (`«»`, `""`, `„“`), commas, dots (`L.L.C.` → `l l c`), `&` and hyphens;
+//!    (`«»`, `""`, `„“`), commas, dots (`L.L.C.` → `l l c`), `&` and hyphens, and fold
+//!    each word's spelling over the romanisation schemes (`Himprom` = `Khimprom`,
+//!    `Iuliia` = `Yuliya`: `spelling.rs`);
 //! 3. strip legal forms — abbreviations (ООО, АО, ПАО, ИП, LLC, Inc, Ltd, GmbH, …) and
 //!    spelled-out ones (`общество с ограниченной ответственностью`) — at either end,
 //!    remembering the form's class: `ООО` and `LLC` are one class, `АО` and `JSC` another;
 //! 4. join the remaining words: `Вектор-Строй`, `ВекторСтрой` and `Vektor Stroy` give the
-//!    key `vektorstroy`.
+//!    key `vektorstroy`; `Химпром` and `Himprom` the key `himprom`.
 //!
 //! Names of individual entrepreneurs (`ИП Иванов Иван Иванович`, `ИП Иванов И. И.`,
 //! `IP Ivanov Ivan`) are people's names: they are kept as surname, first name and
@@ -23,6 +24,8 @@
 //! Deliberately *not* done: spelling tolerance inside a word. A one-letter difference
 //! (`Ромашка` / `Ромошка`) is exactly what an unrelated company with a look-alike name has,
 //! so it must never make a match on its own; see `score.rs`.
+
+use super::spelling::fold;
 
 /// Legal-form classes. Two names with different explicit classes are different companies
 /// (`ООО «Ромашка»` and `АО «Ромашка»`), however alike the rest.
@@ -46,16 +49,16 @@ pub enum LegalForm {
     Ag,
 }
 
-/// Spelled-out forms, as transliterated words, longest first so that
+/// Spelled-out forms, as transliterated and folded words (`spelling.rs`), longest first so that
 /// `публичное акционерное общество` is not read as `акционерное общество`.
 const PHRASES: &[(&[&str], LegalForm)] = &[
-    (&["obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"], LegalForm::Llc),
+    (&["obschestvo", "s", "ogranichennoy", "otvetstvennostyu"], LegalForm::Llc),
     (&["gesellschaft", "mit", "beschrankter", "haftung"], LegalForm::Gmbh),
-    (&["publichnoe", "aktsionernoe", "obshchestvo"], LegalForm::Pao),
-    (&["otkrytoe", "aktsionernoe", "obshchestvo"], LegalForm::Pao),
-    (&["zakrytoe", "aktsionernoe", "obshchestvo"], LegalForm::Ao),
-    (&["limited", "liability", "company"], LegalForm::Llc),
-    (&["aktsionernoe", "obshchestvo"], LegalForm::Ao),
+    (&["publichnoe", "aktsionernoe", "obschestvo"], LegalForm::Pao),
+    (&["otkrytoe", "aktsionernoe", "obschestvo"], LegalForm::Pao),
+    (&["zakrytoe", "aktsionernoe", "obschestvo"], LegalForm::Ao),
+    (&["limited", "lyability", "company"], LegalForm::Llc),
+    (&["aktsionernoe", "obschestvo"], LegalForm::Ao),
     (&["individualnyy", "predprinimatel"], LegalForm::Ip),
     (&["l", "l", "c"], LegalForm::Llc),
 ];
@@ -127,12 +130,32 @@ impl NameInfo {
             None => None,
         }
     }
+
+    /// The surname-only block of a person whose first name is known (`p:ivanov:_`),
+    /// where a hint or record naming just the surname (`ip-ivanov.ru`) finds them.
+    pub fn surname_block(&self) -> Option<String> {
+        self.person.as_ref().filter(|p| p.first.is_some()).map(|p| format!("p:{}:_", p.surname))
+    }
 }
 
 /// Analyses a name as typed.
 pub fn analyse(raw: &str) -> NameInfo {
-    let latin = to_latin(raw);
-    let mut words: Vec<&str> = latin.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    // Words are split before transliterating, so an initial stays one letter: `Я.` is
+    // `ya` in Latin, and only its first letter is the initial (`y`, as of `Яна` → `yana`).
+    let folded: Vec<String> = raw
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let latin = fold(&to_latin(w));
+            if w.chars().count() == 1 {
+                latin.chars().take(1).collect()
+            } else {
+                latin
+            }
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut words: Vec<&str> = folded.iter().map(String::as_str).collect();
     let form = strip_forms(&mut words);
     let person = if form == Some(LegalForm::Ip) || looks_like_person(&words) { person(&words) } else { None };
     let key: String = words.concat();
@@ -310,6 +333,33 @@ mod tests {
         assert!(analyse("IP Ivanov Ivan").person.is_some());
         assert!(analyse("Blue Harbor Systems").person.is_none());
         assert_eq!(analyse("ИП Иванов И. И.").block(), analyse("IP Ivanov Ivan").block());
+    }
+
+    #[test]
+    fn the_form_tables_are_spelled_as_folded_words() {
+        for (phrase, _) in PHRASES {
+            assert!(phrase.iter().all(|w| fold(w) == *w), "{phrase:?}");
+        }
+        assert!(WORDS.iter().all(|(w, _)| fold(w) == *w));
+        assert!(PATRONYMIC_ENDINGS.iter().all(|w| fold(w) == *w));
+    }
+
+    #[test]
+    fn initials_of_letters_spelled_with_two_latin_letters_are_still_initials() {
+        let short = analyse("ИП Никитина Я. Н.").person;
+        assert_eq!(short.as_ref().and_then(|p| p.first.clone()), Some("y".into()));
+        assert_eq!(analyse("ИП Никитина Я.Н.").block(), analyse("ИП Никитина Яна Николаевна").block());
+        assert_eq!(analyse("ИП Исаев Ю.Г.").block(), analyse("IP Isaev Juriy").block());
+        assert_eq!(analyse("ИП Голубева Анна").surname_block(), analyse("ИП Голубева").block());
+    }
+
+    #[test]
+    fn romanisations_of_one_name_share_a_key() {
+        assert_eq!(key("ООО «Химпром»"), key("Himprom LLC"));
+        assert_eq!(key("Юпитер-Тех"), key("Iupiter Tekh"));
+        assert_eq!(analyse("Obshchestvo s ogranichennoi otvetstvennostiu Baikal").form, Some(LegalForm::Llc));
+        assert_eq!(analyse("ИП Юлия Ивановна").block(), analyse("IP Iuliia Ivanovna").block());
+        assert_ne!(key("Ромашка"), key("Ромошка"));
     }
 
     #[test]

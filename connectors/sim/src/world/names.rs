@@ -3,8 +3,9 @@
 //! The banks are small on purpose: names are *composed* (a root plus a second word, a
 //! surname pair, a person's three names), which gives hundreds of thousands of distinct
 //! companies from a few hundred words, so a 50,000-client world needs no data files.
-//! Transliteration follows the common passport-style table (`ж → zh`, `х → kh`, `щ → shch`),
-//! which is how Russian companies spell themselves on `.ru` domains and in English CRMs.
+//! Transliteration varies on purpose (see [`Scheme`]): real records romanise Russian by
+//! several tables, and a resolver tested only on the table it uses itself would pass by
+//! construction. This module keeps its own tables and never borrows the resolver's.
 
 /// Roots of Russian company names.
 #[rustfmt::skip]
@@ -206,23 +207,35 @@ pub(super) fn feminine_surname(surname: &str) -> String {
     }
 }
 
-/// Transliterates Cyrillic to Latin, keeping case and leaving other characters alone.
-pub(super) fn translit(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let lower = c.to_lowercase().next().unwrap_or(c);
-        let latin = match lower {
+/// A romanisation scheme for Russian. People spell Cyrillic names in Latin by whichever
+/// they learnt, so one client's records disagree: `Khimprom` and `Himprom`, `Yuliya` and
+/// `Iuliia`, `Baykal` and `Baikal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Scheme {
+    /// The old passport table (GOST 52535.1): `х kh`, `ц ts`, `ю yu`, `я ya`, `й y`.
+    Passport,
+    /// ICAO 9303, in passports since 2014: `ю iu`, `я ia`, `й i`, `ё e`, `ъ ie`.
+    Icao,
+    /// What people type by ear: `х h`, `ц tz`, `щ sch`, `ю ju`, `я ja`, `ё e`.
+    Colloquial,
+}
+
+impl Scheme {
+    /// Every scheme, most common first.
+    pub(super) const ALL: [Scheme; 3] = [Scheme::Passport, Scheme::Icao, Scheme::Colloquial];
+
+    /// The Latin for a lower-case Cyrillic letter, or `None` for anything else.
+    fn latin(self, c: char) -> Option<&'static str> {
+        let common = match c {
             'а' => "a",
             'б' => "b",
             'в' => "v",
             'г' => "g",
             'д' => "d",
             'е' => "e",
-            'ё' => "yo",
             'ж' => "zh",
             'з' => "z",
             'и' => "i",
-            'й' => "y",
             'к' => "k",
             'л' => "l",
             'м' => "m",
@@ -234,20 +247,67 @@ pub(super) fn translit(text: &str) -> String {
             'т' => "t",
             'у' => "u",
             'ф' => "f",
-            'х' => "kh",
-            'ц' => "ts",
             'ч' => "ch",
             'ш' => "sh",
-            'щ' => "shch",
-            'ъ' | 'ь' => "",
+            'ь' => "",
             'ы' => "y",
             'э' => "e",
-            'ю' => "yu",
-            'я' => "ya",
-            _ => {
-                out.push(c);
-                continue;
-            }
+            _ => "",
+        };
+        let own = match (self, c) {
+            (Scheme::Passport, 'ё') => "yo",
+            (_, 'ё') => "e",
+            (Scheme::Colloquial, 'х') => "h",
+            (_, 'х') => "kh",
+            (Scheme::Colloquial, 'ц') => "tz",
+            (_, 'ц') => "ts",
+            (Scheme::Colloquial, 'щ') => "sch",
+            (_, 'щ') => "shch",
+            (Scheme::Icao, 'ю') => "iu",
+            (Scheme::Colloquial, 'ю') => "ju",
+            (_, 'ю') => "yu",
+            (Scheme::Icao, 'я') => "ia",
+            (Scheme::Colloquial, 'я') => "ja",
+            (_, 'я') => "ya",
+            (Scheme::Icao, 'й') => "i",
+            (_, 'й') => "y",
+            (Scheme::Icao, 'ъ') => "ie",
+            (_, 'ъ') => "",
+            _ if !common.is_empty() || c == 'ь' => return Some(common),
+            _ => return None,
+        };
+        Some(own)
+    }
+
+    /// The scheme a text is spelled in wherever one spelling must stay put (a domain, an
+    /// e-mail address): fixed per text, varied across texts, the passport table for most.
+    /// Only the letters and digits decide, so `Заря-Логистик` and `ЗаряЛогистик` — one
+    /// name to the generator's uniqueness check — are spelled alike.
+    pub(super) fn of(text: &str) -> Scheme {
+        let letters = text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase);
+        let hash = letters.fold(0xcbf2_9ce4_8422_2325_u64, |h, c| (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3));
+        match hash % 10 {
+            0..=5 => Scheme::Passport,
+            6..=7 => Scheme::Icao,
+            _ => Scheme::Colloquial,
+        }
+    }
+}
+
+/// Transliterates Cyrillic to Latin in the scheme [`Scheme::of`] picks for `text`.
+pub(super) fn translit(text: &str) -> String {
+    translit_with(text, Scheme::of(text))
+}
+
+/// Transliterates Cyrillic to Latin in `scheme`, keeping case and leaving other
+/// characters alone.
+pub(super) fn translit_with(text: &str, scheme: Scheme) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        let Some(latin) = scheme.latin(lower) else {
+            out.push(c);
+            continue;
         };
         if c != lower {
             // Upper case: capitalise the first Latin letter only (`Ж` → `Zh`).
@@ -295,11 +355,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn transliteration_keeps_case_and_spells_digraphs() {
-        assert_eq!(translit("Ромашка"), "Romashka");
-        assert_eq!(translit("Жар-Птица"), "Zhar-Ptitsa");
-        assert_eq!(translit("Щербаков"), "Shcherbakov");
-        assert_eq!(translit("Acme"), "Acme");
+    fn transliteration_keeps_case_and_spells_each_scheme() {
+        let spell = |text: &str| Scheme::ALL.map(|s| translit_with(text, s));
+        assert_eq!(spell("Ромашка"), ["Romashka"; 3]);
+        assert_eq!(spell("Жар-Птица"), ["Zhar-Ptitsa", "Zhar-Ptitsa", "Zhar-Ptitza"]);
+        assert_eq!(spell("Химпром"), ["Khimprom", "Khimprom", "Himprom"]);
+        assert_eq!(spell("Юлия"), ["Yuliya", "Iuliia", "Julija"]);
+        assert_eq!(spell("Байкал"), ["Baykal", "Baikal", "Baykal"]);
+        assert_eq!(spell("Щербаков"), ["Shcherbakov", "Shcherbakov", "Scherbakov"]);
+        assert_eq!(spell("Acme"), ["Acme"; 3]);
+    }
+
+    #[test]
+    fn each_text_keeps_one_scheme_and_texts_vary() {
+        assert_eq!(translit("Заря-Логистик").replace('-', ""), translit("ЗаряЛогистик"));
+        let spelled: std::collections::HashSet<Scheme> = RU_ROOTS.iter().map(|r| Scheme::of(r)).collect();
+        assert_eq!(spelled.len(), Scheme::ALL.len(), "the roots are spelled in every scheme");
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! A [`Profile`] is the client's canonical identity (legal form, name root, domain, tax id,
 //! phones, e-mails). Each system record is rendered from it through one of the spellings
 //! real CRMs are full of — `ООО «Ромашка»`, `Ромашка, ООО`, `"Romashka" LLC`, `romashka`;
-//! `8 (495) 123-45-67` and `+7(495)1234567`; `https://www.romashka.ru/` and `romashka.ru` —
-//! weighted per system (Bitrix24 users write Russian legal forms and «» quotes, HubSpot users
-//! lean to Latin spellings). Identity resolution must see through all of them.
+//! `8 (495) 123-45-67`, `7 495 123 45 67` and `(495) 123-45-67`; `https://www.romashka.ru/`,
+//! `romashka.ru/` and `https://romashka.ru/?utm_source=crm` — weighted per system
+//! (Bitrix24 users write Russian legal forms and «» quotes, HubSpot users lean to Latin
+//! spellings). Latin spellings of Russian names follow the romanisation scheme the person
+//! typing learnt (`names::Scheme`: `Khimprom`, `Himprom`), chosen per record. Identity
+//! resolution must see through all of them.
 
 use rand::Rng;
 
-use super::names::translit;
+use super::names::{translit_with, Scheme};
 use super::System;
 
 /// Where a client is registered; decides name language, legal forms, phones and tax ids.
@@ -153,24 +156,36 @@ impl PhoneNum {
         let cc = self.cc;
         if cc == "7" {
             let (l1, l2, l3) = (&l[..3], &l[3..5], &l[5..]);
-            return match rng.gen_range(0..7) {
+            return match rng.gen_range(0..13) {
                 0 => format!("8 ({a}) {l1}-{l2}-{l3}"),
                 1 => format!("+7 {a} {l1} {l2} {l3}"),
                 2 => format!("+7({a}){l}"),
                 3 => format!("8{a}{l}"),
                 4 => format!("+7 ({a}) {l1}-{l2}-{l3}"),
                 5 => format!("+7{a}{l}"),
-                _ => format!("8-{a}-{l1}-{l2}-{l3}"),
+                6 => format!("8-{a}-{l1}-{l2}-{l3}"),
+                // Without the plus, as exports and forms often drop it.
+                7 => format!("7 {a} {l1} {l2} {l3}"),
+                8 => format!("7{a}{l}"),
+                9 => format!("8 {a} {l1} {l2} {l3}"),
+                10 => format!("+7-{a}-{l1}-{l2}{l3}"),
+                11 => format!("8 ({a}) {l}"),
+                // The national number alone, as people write numbers of their own city.
+                _ => format!("({a}) {l1}-{l2}-{l3}"),
             };
         }
         let half = l.len() / 2;
         let (x, y) = (&l[..half], &l[half..]);
-        match rng.gen_range(0..5) {
+        // Foreign numbers keep their country code (`+` or `00`): in a Russian portal a
+        // number without one reads as Russian.
+        match rng.gen_range(0..7) {
             0 if cc == "1" => format!("+1 ({a}) {}-{}", &l[..3], &l[3..]),
             0 => format!("+{cc} {a} {x} {y}"),
             1 => format!("+{cc}-{a}-{x}-{y}"),
             2 => format!("+{cc}{a}{l}"),
             3 => format!("00{cc} {a} {x} {y}"),
+            4 => format!("+{cc} ({a}) {l}"),
+            5 => format!("+{cc}.{a}.{x}.{y}"),
             _ => format!("+{cc} {a} {l}"),
         }
     }
@@ -214,15 +229,15 @@ impl Profile {
         }
     }
 
-    /// The name's Latin spelling (`Romashka`; for ИП `Ivanov Ivan`).
-    pub(super) fn latin(&self) -> String {
+    /// The name's Latin spelling in `scheme` (`Romashka`; for ИП `Ivanov Ivan`).
+    pub(super) fn latin(&self, scheme: Scheme) -> String {
         if self.form == LegalForm::Ip {
             let mut words = self.root.split(' ');
             let surname = words.next().unwrap_or_default();
             let first = words.next().unwrap_or_default();
-            return translit(&format!("{surname} {first}"));
+            return translit_with(&format!("{surname} {first}"), scheme);
         }
-        translit(&self.root)
+        translit_with(&self.root, scheme)
     }
 
     /// The name as typed into `system`.
@@ -240,11 +255,14 @@ impl Profile {
             };
             let (root, form) = (&self.root, self.form);
             if rng.gen_bool(latin_share) {
-                let latin = self.latin();
-                return match rng.gen_range(0..4) {
+                let latin = self.latin(typed_scheme(rng));
+                return match rng.gen_range(0..7) {
                     0 => format!("\"{latin}\" {}", form.alternative()),
                     1 => format!("{latin} {}", form.alternative()),
                     2 => latin,
+                    3 => format!("{latin}, {}", form.alternative()),
+                    4 => format!("{} {latin}", translit_with(form.short(), Scheme::Passport).to_uppercase()),
+                    5 => format!("{latin} {}", form.alternative()).to_uppercase(),
                     _ => latin.to_lowercase(),
                 };
             }
@@ -280,7 +298,7 @@ impl Profile {
             0 | 1 => format!("ИП {root}"),
             2 => format!("ИП {surname} {initials}"),
             3 => root.clone(),
-            4 => format!("IP {}", self.latin()),
+            4 => format!("IP {}", self.latin(typed_scheme(rng))),
             _ => format!("Индивидуальный предприниматель {root}"),
         }
     }
@@ -288,7 +306,7 @@ impl Profile {
     /// The website as typed, or `None` when this record has none.
     pub(super) fn typed_website(&self, rng: &mut impl Rng) -> Option<String> {
         let d = self.domain.as_deref()?;
-        Some(match rng.gen_range(0..9) {
+        Some(match rng.gen_range(0..15) {
             0 | 1 => d.to_string(),
             2 => format!("www.{d}"),
             3 => format!("http://{d}"),
@@ -296,9 +314,25 @@ impl Profile {
             5 => format!("https://www.{d}/"),
             6 => format!("http://www.{d}/contacts"),
             7 => format!("https://{d}/about/"),
-            _ => format!("WWW.{}", d.to_uppercase()),
+            8 => format!("WWW.{}", d.to_uppercase()),
+            9 => format!("{d}/"),
+            10 => format!("http://www.{d}"),
+            11 => format!("https://{d}/?utm_source=crm&utm_medium=card"),
+            12 => format!("https://www.{d}/index.html"),
+            13 => format!("Https://Www.{}", capitalise_parts(d)),
+            _ => format!(" https://{d}/ru/ "),
         })
     }
+}
+
+/// The scheme one person typing a Latin name uses: mostly the passport table, often the
+/// new passports' ICAO spelling, sometimes by ear.
+fn typed_scheme(rng: &mut impl Rng) -> Scheme {
+    Scheme::ALL[match rng.gen_range(0..10) {
+        0..=4 => 0,
+        5..=7 => 1,
+        _ => 2,
+    }]
 }
 
 /// An e-mail with the case and spacing variations people type.
