@@ -228,3 +228,57 @@ async fn demo_once_runs_from_scratch_in_its_own_directory() {
     let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(entries.len(), 1, "the demo wrote outside its data dir");
 }
+
+/// Runs `zveno --config <config> <args>`; returns stdout, failing on a non-zero exit.
+async fn run_ok(config: &Path, args: &[&str]) -> String {
+    let out = zveno().arg("--config").arg(config).args(args).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{args:?}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+#[tokio::test]
+async fn why_and_review_explain_the_demo_worlds_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let out = zveno().args(["demo", "--once", "--clients", "150", "--data-dir"]).arg(&data).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = data.join("zveno.toml");
+
+    let clients: serde_json::Value = serde_json::from_str(&run_ok(&config, &["clients", "--json"]).await).unwrap();
+    let clients = clients.as_array().unwrap();
+    let record = |c: &serde_json::Value, i: usize| {
+        let s = &c["sources"][i];
+        format!("{}:{}", s["connector"].as_str().unwrap(), s["external_id"].as_str().unwrap())
+    };
+    let merged = clients.iter().find(|c| c["sources"].as_array().unwrap().len() > 1).unwrap();
+    let e: serde_json::Value =
+        serde_json::from_str(&run_ok(&config, &["why", &record(merged, 0), &record(merged, 1), "--json"]).await)
+            .unwrap();
+    assert_eq!(e["together"], true, "{e:#}");
+    assert_eq!(e["a"]["entity"], merged["id"]);
+    let rules: Vec<&str> = e["checks"].as_array().unwrap().iter().map(|c| c["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["tax_id", "domain", "email", "phone", "name", "staff"]);
+
+    let (x, y) = (&clients[0], &clients[1]);
+    let text = run_ok(&config, &["why", &record(x, 0), &record(y, 0)]).await;
+    assert!(text.contains("RULE") && text.contains("apart:"), "{text}");
+
+    let review: serde_json::Value = serde_json::from_str(&run_ok(&config, &["review", "--json"]).await).unwrap();
+    for item in review.as_array().unwrap() {
+        let settle = item["settle"].as_str().unwrap();
+        assert!(settle.starts_with("zveno link ") || settle.starts_with("zveno unlink "), "{item:#}");
+    }
+    let text = run_ok(&config, &["review", "--limit", "3"]).await;
+    assert!(text.contains("pair(s) to review"), "{text}");
+
+    let bad = zveno().arg("--config").arg(&config).args(["why", "nowhere:1", &record(x, 0)]).output().await.unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no live record nowhere:client:1"));
+
+    let unicode = clients
+        .iter()
+        .flat_map(|c| c["domains_unicode"].as_array().unwrap())
+        .any(|d| d.as_str().is_some_and(|d| d.ends_with(".рф")));
+    assert!(unicode, "the demo world has .рф sites, shown in Unicode");
+}

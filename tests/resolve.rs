@@ -22,6 +22,9 @@ use std::time::Instant;
 use zveno::app::App;
 use zveno::engine::Shutdown;
 use zveno::registry;
+use zveno::resolve::eval::{score_store, Scores};
+use zveno::resolve::explain::{self, Explanation, Outcome};
+use zveno::resolve::review::{self, ReviewKind};
 use zveno::resolve::{to_latin, Mode, ResolveReport, Resolver, Survivorship, Systems};
 use zveno::store::{RecordKey, RunStatus, Store, TaskFilter};
 use zveno_connector::{
@@ -50,10 +53,13 @@ fn resolver(store: Store) -> Resolver {
     Resolver::new(store, Survivorship::default(), systems)
 }
 
-async fn measure(world: &World, store: &Store) -> quality::Quality {
-    let links = store.all_links(Kind::Client).await.unwrap();
-    let tasks = store.tasks(&TaskFilter::default()).await.unwrap();
-    quality::measure(world, &links, &tasks)
+async fn measure(world: &World, store: &Store) -> Scores {
+    let systems = Systems::new(vendor_adapter::CONNECTORS.iter().map(|(c, _)| (*c, *c)));
+    let scores = score_store(store, &quality::truth(world), &systems).await.unwrap();
+    for example in &scores.mixed_examples {
+        println!("  merged: {example:?}");
+    }
+    scores
 }
 
 #[tokio::test]
@@ -67,11 +73,9 @@ async fn a_10000_client_world_resolves_precisely_completely_and_without_merging_
     let q = measure(&world, &store).await;
     println!(
         "10,000 clients ({decoys} decoys): seeded in {seeded_in:.1?}, resolved in {} ms ({:?}); {}",
-        report.elapsed_ms,
-        report.mode,
-        q.report()
+        report.elapsed_ms, report.mode, q
     );
-    assert_eq!(q.linked_once, q.client_records, "every client record belongs to exactly one client");
+    assert_eq!(q.records_linked_once, q.records, "every client record belongs to exactly one client");
     assert!(q.precision >= 0.99, "precision {:.4}", q.precision);
     assert!(q.recall >= 0.97, "recall {:.4}", q.recall);
     assert!(q.decoys_merged.is_empty(), "decoys merged: {:?}", q.decoys_merged);
@@ -381,6 +385,68 @@ async fn operators_decisions_win_persist_and_replace_each_other_on_both_backends
     .await;
 }
 
+#[tokio::test]
+async fn why_explains_joins_and_vetoes_and_review_lists_names_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backends::open(&format!("sqlite://{}", dir.path().join("zveno.db").display())).await;
+    put(
+        &store,
+        "crm-a",
+        Kind::Client,
+        vec![
+            company("crm-a", "1", "ООО «Ромашка»", "romashka.ru", Some("7707083893"), "ann@team.ru"),
+            company("crm-a", "3", "Acme Inc", "acme.com", None, "bob@team.ru"),
+            company("crm-a", "4", "ACME Inc.", "", None, "bob@team.ru"),
+        ],
+    )
+    .await;
+    put(
+        &store,
+        "crm-b",
+        Kind::Client,
+        vec![
+            company("crm-b", "10", "Romashka LLC", "https://www.romashka.ru/", None, "ann@team.ru"),
+            company("crm-b", "11", "ООО \"Ромашка\"", "", Some("500100732259"), "ann@team.ru"),
+        ],
+    )
+    .await;
+    small_resolver(store.clone()).run().await.unwrap();
+    let why = |a: (&str, &str), b: (&str, &str)| {
+        let store = store.clone();
+        let (a, b) = (key(a.0, Kind::Client, a.1), key(b.0, Kind::Client, b.1));
+        async move { explain::why(&store, &a, &b).await }
+    };
+
+    let joined = why(("crm-a", "1"), ("crm-b", "10")).await.unwrap();
+    assert!(joined.together, "{joined:?}");
+    assert!(joined.verdict.starts_with("one client"), "{}", joined.verdict);
+    assert!(joined.verdict.contains("domain romashka.ru"), "{}", joined.verdict);
+
+    let vetoed = why(("crm-a", "1"), ("crm-b", "11")).await.unwrap();
+    assert!(!vetoed.together);
+    let check = |e: &Explanation, rule: &str| e.checks.iter().find(|c| c.rule == rule).cloned().unwrap();
+    assert_eq!(check(&vetoed, "tax_id").outcome, Outcome::Different);
+    assert_eq!(check(&vetoed, "name").outcome, Outcome::Same);
+    assert!(check(&vetoed, "name").veto.unwrap().contains("different tax ids"));
+    assert!(vetoed.verdict.contains("different tax ids"), "{}", vetoed.verdict);
+
+    let one_crm = why(("crm-a", "3"), ("crm-a", "4")).await.unwrap();
+    assert!(!one_crm.together);
+    assert!(one_crm.verdict.contains("both records are in crm-a"), "{}", one_crm.verdict);
+
+    let missing = why(("crm-a", "1"), ("crm-a", "999")).await.unwrap_err();
+    assert!(missing.to_string().contains("crm-a:client:999"), "{missing}");
+    let tasks = explain::why(&store, &key("crm-a", Kind::Client, "1"), &key("trk", Kind::Task, "1")).await;
+    assert!(tasks.is_err_and(|e| e.to_string().contains("is a task")));
+
+    let items = review::review(&store, 50).await.unwrap();
+    let acme = items.iter().find(|i| i.name == "n:acme").unwrap_or_else(|| panic!("{items:#?}"));
+    assert_eq!(acme.kind, ReviewKind::NamesAgreeApart);
+    assert!(acme.why.contains("one system"), "{}", acme.why);
+    assert_eq!(acme.settle, "zveno link crm-a:client:3 crm-a:client:4");
+    assert!(!items.iter().any(|i| i.name == "n:romashka"), "different tax ids are not borderline: {items:#?}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Through the vendors' simulators and connectors
 
@@ -445,9 +511,9 @@ async fn the_vendor_connectors_and_the_test_adapter_resolve_a_world_identically(
     through_vendors.sync().await;
     let store = through_vendors.app.engine.store();
     let q = measure(&world, store).await;
-    println!("1,000 clients through the HubSpot, Bitrix24 and Jira simulators: {}", q.report());
-    assert!(q.precision >= 0.99 && q.recall >= 0.97 && q.decoys_merged.is_empty(), "{}", q.report());
-    assert!(q.task_accuracy() >= 0.99, "{}", q.report());
+    println!("1,000 clients through the HubSpot, Bitrix24 and Jira simulators: {}", q);
+    assert!(q.precision >= 0.99 && q.recall >= 0.97 && q.decoys_merged.is_empty(), "{q}");
+    assert!(q.task_accuracy() >= 0.99, "{q}");
 
     let (_adapter_dir, adapted) = seeded(&world).await;
     resolver(adapted.clone()).run().await.unwrap();

@@ -16,6 +16,7 @@ mod sync;
 mod sync_bench;
 mod tasks;
 mod view;
+mod why;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -121,23 +122,26 @@ pub enum Command {
     /// Records are `connector:kind:external_id` (`hubspot:client:512`, `crm:contact:77`)
     /// or, for clients, `connector:external_id` (`hubspot:512`), as `zveno client <id>`
     /// lists them.
-    Link {
-        /// The first record.
-        #[arg(value_name = "SOURCE-A")]
-        a: String,
-        /// The second record.
-        #[arg(value_name = "SOURCE-B")]
-        b: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Link(Pair),
     /// Take a record out of its client (or contact): it stands alone, and no automatic rule
     /// joins it to anything again until `zveno link` does. Same record syntax as `link`.
     Unlink {
         /// The record.
         #[arg(value_name = "SOURCE")]
         source: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why two records are, or are not, one client (or contact): each rule tried, the
+    /// score, the veto that stopped it. Same record syntax as `link`.
+    Why(Pair),
+    /// Borderline pairs for a person to confirm with `link` or `unlink`: clients whose
+    /// names agree but were kept apart, and records joined on their name alone.
+    Review {
+        /// At most this many pairs, most likely first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -160,6 +164,20 @@ pub enum Command {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+}
+
+/// Two records, as `link` and `why` take them.
+#[derive(Debug, clap::Args)]
+pub struct Pair {
+    /// The first record.
+    #[arg(value_name = "SOURCE-A")]
+    a: String,
+    /// The second record.
+    #[arg(value_name = "SOURCE-B")]
+    b: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Parses arguments, runs the command, and maps the result to an exit code.
@@ -209,11 +227,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clients::card(&settings::load_store_url(cli.config.as_deref(), &env)?, &id, json).await
         }
         Command::Tasks(args) => tasks::run(&settings::load_store_url(cli.config.as_deref(), &env)?, args).await,
-        Command::Link { a, b, json } => {
+        Command::Link(Pair { a, b, json }) => {
             link::link(&settings::load_resolution(cli.config.as_deref(), &env)?, &a, &b, json).await
         }
         Command::Unlink { source, json } => {
             link::unlink(&settings::load_resolution(cli.config.as_deref(), &env)?, &source, json).await
+        }
+        Command::Why(Pair { a, b, json }) => {
+            why::why(&settings::load_store_url(cli.config.as_deref(), &env)?, &a, &b, json).await
+        }
+        Command::Review { limit, json } => {
+            why::review(&settings::load_store_url(cli.config.as_deref(), &env)?, limit, json).await
         }
         Command::Resolve { full, json } => {
             link::resolve(&settings::load_resolution(cli.config.as_deref(), &env)?, full, json).await

@@ -40,7 +40,7 @@ pub(super) async fn resolve(r: &Resolver) -> Result<ResolveReport, ResolveError>
 }
 
 /// Every row of `T`'s kind, connector by connector.
-async fn load_all<T: Fields>(store: &Store) -> Result<Loaded<T>, StoreError> {
+pub(super) async fn load_all<T: Fields>(store: &Store) -> Result<Loaded<T>, StoreError> {
     let mut loaded = Loaded::default();
     for connector in store.connectors_with(T::KIND).await? {
         let mut after = String::new();

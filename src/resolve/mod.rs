@@ -3,8 +3,8 @@
 //!
 //! The pipeline, by file:
 //!
-//! - [`model`] reads the stored records' data; [`names`], [`keys`] derive what identifies
-//!   a record (tax id, corporate domain, free-mail address, phone; a name block);
+//! - [`model`] reads the stored records' data; [`names`] (with [`spelling`]), [`keys`]
+//!   derive what identifies a record (tax id, corporate domain, free-mail address, phone; a name block);
 //! - [`blocking`] groups records sharing a key; [`score`] compares names inside a block;
 //!   [`vetoes`] keeps conflicting identities apart, helped by [`staff`] (the domains a
 //!   client's contacts write from); [`clients`] and [`contacts`] cluster
@@ -14,6 +14,8 @@
 //! - [`hints`] and [`tasks`] attach tasks (and contacts) to client entities;
 //! - [`full`] resolves the whole store; [`incremental`] resolves only what changed, with
 //!   [`scope`] finding the clusters a change touches; [`load`] reads rows for both;
+//! - [`explain`] says why two records are or are not one client (`zveno why`); [`review`]
+//!   lists borderline pairs for a person to settle (`zveno review`);
 //! - [`bench`] measures it (`zveno bench resolve`); [`eval`] scores it against a labelled
 //!   world's truth.
 //!
@@ -24,6 +26,8 @@
 
 pub mod bench;
 pub mod eval;
+pub mod explain;
+pub mod review;
 
 mod batch;
 mod blocking;
@@ -42,6 +46,7 @@ mod names;
 mod rules;
 mod scope;
 mod score;
+mod spelling;
 mod staff;
 mod systems;
 mod tasks;
@@ -57,7 +62,7 @@ use tokio::sync::Mutex;
 use crate::store::{RecordKey, Store, StoreError};
 
 pub use batch::source_name;
-pub use golden::{Field, Golden, Survival, Survivorship, Won};
+pub use golden::{domain_unicode, Field, Golden, Survival, Survivorship, Won};
 pub use names::to_latin;
 pub use systems::Systems;
 
