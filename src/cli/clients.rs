@@ -58,7 +58,7 @@ pub(super) async fn list(
                 c.name.clone(),
                 c.owner.clone().unwrap_or_else(|| "-".into()),
                 systems.join(","),
-                c.domains.first().cloned().unwrap_or_else(|| "-".into()),
+                c.domains_unicode.first().cloned().unwrap_or_else(|| "-".into()),
                 c.tax_id.clone().unwrap_or_else(|| "-".into()),
             ]
         })
@@ -152,6 +152,7 @@ fn print_card(card: &Card, links: &[LinkRow]) {
     for (name, field) in Field::ALL.iter().filter_map(|f| card.fields.get_key_value(f.as_str())) {
         let value = match &field.value {
             serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(_) if *name == Field::Domains.as_str() => card.client.domains_unicode.join(", "),
             serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
             _ => "-".to_string(),
         };

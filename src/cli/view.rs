@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use zveno_connector::{Priority, TaskStatus};
 
-use crate::resolve::{Field, Golden, Won};
+use crate::resolve::{domain_unicode, Field, Golden, Won};
 use crate::store::{EntityRow, LinkRow, TaskLinkRow};
 
 /// A source record as listings show it.
@@ -28,6 +28,8 @@ pub(super) struct ClientView {
     pub id: String,
     pub name: String,
     pub domains: Vec<String>,
+    /// `domains` as people read them (`пример.рф` for `xn--e1afmkfd.xn--p1ai`).
+    pub domains_unicode: Vec<String>,
     pub emails: Vec<String>,
     pub phones: Vec<String>,
     pub tax_id: Option<String>,
@@ -39,10 +41,12 @@ impl ClientView {
     /// `entity` with the links of its records (`links` may hold other entities' too).
     pub fn new(entity: &EntityRow, links: &[&LinkRow]) -> Self {
         let golden = golden(entity);
+        let domains = golden.list(Field::Domains);
         Self {
             id: entity.id.clone(),
             name: entity.name.clone(),
-            domains: golden.list(Field::Domains),
+            domains_unicode: domains.iter().map(|d| domain_unicode(d)).collect(),
+            domains,
             emails: golden.list(Field::Emails),
             phones: golden.list(Field::Phones),
             tax_id: golden.text(Field::TaxId).map(str::to_string),

@@ -11,7 +11,7 @@ use crate::store::{EntityRow, LinkRow, Override, RecordKey};
 use super::clients::cluster_clients;
 use super::cluster::{Clustering, Overrides};
 use super::contacts::cluster_contacts;
-use super::golden::{merge, Field, Offers, Survivorship};
+use super::golden::{domain_unicode, merge, Field, Offers, Survivorship};
 use super::keys::{contact_keys, ClientKeys};
 use super::model::{ClientFields, ContactFields, Source};
 use super::names::to_latin;
@@ -139,7 +139,13 @@ fn search_text(values: &std::collections::BTreeMap<String, serde_json::Value>) -
         match value {
             serde_json::Value::String(s) => parts.push(s.to_lowercase()),
             serde_json::Value::Array(items) => {
-                parts.extend(items.iter().filter_map(|v| v.as_str()).map(str::to_lowercase))
+                for item in items.iter().filter_map(|v| v.as_str()) {
+                    parts.push(item.to_lowercase());
+                    // Domains also as people type them (`пример.рф`).
+                    if item.contains("xn--") {
+                        parts.push(domain_unicode(item));
+                    }
+                }
             }
             _ => {}
         }

@@ -4,10 +4,15 @@
 //!
 //! Rules, configured per field in `[reconcile]`:
 //!
+//! - `well_formed`: the best-written value — for a name, one in proper case (not
+//!   `ромашка`, not `ПАО ЛОТОС МЕДИА УРАЛ`), with its legal form (`ООО «Ромашка»` over
+//!   `Ромашка`), in the script most of the client's records use (Cyrillic on a tie); ties
+//!   go by `source_priority`, then to the most recent record. The default for `name`: managers look clients up by
+//!   the name they know, not by whichever spelling was edited last.
 //! - `source_priority`: the value of the first connector in `source_priority` (matched by
 //!   connector name or vendor) that has one; unlisted connectors come after listed ones,
-//!   and ties go to the most recent record. The default for `name` and `tax_id`: the
-//!   system of record says what the client is called.
+//!   and ties go to the most recent record. The default for `tax_id`: the system of
+//!   record says what it is.
 //! - `most_recent`: the value of the record modified last (by the vendor's own timestamp).
 //!   The default for `owner`: reassignments happen in whichever system the manager uses.
 //! - `most_complete`: for a list (`domains`, `emails`, `phones`) every value any record has,
@@ -23,6 +28,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::model::{ClientFields, ContactFields, Source};
+use super::names;
 use crate::store::RecordKey;
 
 /// A golden-record field.
@@ -68,6 +74,8 @@ impl Field {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Survival {
+    /// The best-written value (names: script of the majority, proper case, legal form).
+    WellFormed,
     /// The first connector in the priority list wins.
     SourcePriority,
     /// The record modified last wins.
@@ -80,6 +88,7 @@ impl Survival {
     /// The config name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::WellFormed => "well_formed",
             Self::SourcePriority => "source_priority",
             Self::MostRecent => "most_recent",
             Self::MostComplete => "most_complete",
@@ -100,7 +109,8 @@ impl Survivorship {
     /// The built-in rule of `field` (see the module docs for why).
     pub fn default_rule(field: Field) -> Survival {
         match field {
-            Field::Name | Field::TaxId => Survival::SourcePriority,
+            Field::Name => Survival::WellFormed,
+            Field::TaxId => Survival::SourcePriority,
             Field::Owner => Survival::MostRecent,
             Field::Domains | Field::Emails | Field::Phones => Survival::MostComplete,
         }
@@ -192,6 +202,16 @@ impl Golden {
     }
 }
 
+/// A registrable domain as people read it: `пример.рф` for the stored
+/// `xn--e1afmkfd.xn--p1ai` (domains are stored in ASCII, as the DNS has them), or the
+/// stored form when it does not decode.
+pub fn domain_unicode(domain: &str) -> String {
+    match idna::domain_to_unicode(domain) {
+        (unicode, Ok(())) => unicode,
+        (_, Err(_)) => domain.to_string(),
+    }
+}
+
 /// Merges `members` into a golden record. `vendor_of` maps a connector to its vendor, so a
 /// priority list can name either.
 pub fn merge<T: Offers>(
@@ -210,9 +230,10 @@ pub fn merge<T: Offers>(
     let mut golden = Golden::default();
     for &field in T::FIELDS {
         let rule = survivorship.rule(field);
+        let form = Form::of(field, members);
         // Best first under this rule.
         let mut order: Vec<&Source<T>> = members.to_vec();
-        order.sort_by(|a, b| compare(rule, field, a, b, &rank));
+        order.sort_by(|a, b| compare(rule, field, a, b, &rank, &form));
         let (value, won) = if field.is_list() && rule == Survival::MostComplete {
             union(field, &order)
         } else {
@@ -231,16 +252,81 @@ fn compare<T: Offers>(
     a: &Source<T>,
     b: &Source<T>,
     rank: &dyn Fn(&RecordKey) -> usize,
+    form: &Form,
 ) -> Ordering {
     // Newer first; a record without a remote time is older than any with one.
     let recent = b.updated_at.cmp(&a.updated_at);
     let priority = rank(&a.key).cmp(&rank(&b.key));
     let primary = match rule {
+        Survival::WellFormed => {
+            form.score(b.fields.offer(field)).cmp(&form.score(a.fields.offer(field))).then(priority).then(recent)
+        }
         Survival::SourcePriority => priority.then(recent),
         Survival::MostRecent => recent.then(priority),
         Survival::MostComplete => size(b.fields.offer(field)).cmp(&size(a.fields.offer(field))).then(recent),
     };
     primary.then_with(|| a.key.cmp(&b.key))
+}
+
+/// What a well-formed value of a field looks like among a cluster's records.
+struct Form {
+    /// Whether the field is a name (other fields have no notion of well-formed).
+    name: bool,
+    /// Most of the records write the name in Cyrillic (`None`: no letters anywhere).
+    cyrillic: Option<bool>,
+}
+
+impl Form {
+    fn of<T: Offers>(field: Field, members: &[&Source<T>]) -> Self {
+        let (mut cyrillic, mut latin) = (0, 0);
+        if field == Field::Name {
+            for s in members {
+                if let Offer::Text(Some(t)) = s.fields.offer(field) {
+                    match script(t) {
+                        Some(true) => cyrillic += 1,
+                        Some(false) => latin += 1,
+                        None => {}
+                    }
+                }
+            }
+        }
+        // A tie goes to Cyrillic: a company spelled in Cyrillic anywhere is Russian, and its
+        // Latin spellings are transliterations of that name.
+        let majority = if cyrillic == latin { (cyrillic > 0).then_some(true) } else { Some(cyrillic > latin) };
+        Self { name: field == Field::Name, cyrillic: majority }
+    }
+
+    /// Higher is better written: a name in proper case (not `ромашка`, not `ПАО ЛОТОС`),
+    /// then with its legal form stated, then in the script most of the records use.
+    /// Empty values score lowest.
+    fn score(&self, offer: Offer<'_>) -> u8 {
+        let Offer::Text(Some(text)) = offer else { return 0 };
+        let text = text.trim();
+        if text.is_empty() {
+            return 0;
+        }
+        if !self.name {
+            return 1;
+        }
+        let in_script = self.cyrillic.is_none_or(|cyrillic| script(text) == Some(cyrillic));
+        let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
+        let proper = letters.iter().any(|c| c.is_uppercase()) && letters.iter().any(|c| c.is_lowercase());
+        let form = names::analyse(text).form.is_some();
+        1 + 4 * u8::from(proper) + 2 * u8::from(form) + u8::from(in_script)
+    }
+}
+
+/// Whether `text`'s letters are mostly Cyrillic (`None`: no letters).
+fn script(text: &str) -> Option<bool> {
+    let (mut cyrillic, mut other) = (0, 0);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        if matches!(c, '\u{0400}'..='\u{04FF}') {
+            cyrillic += 1;
+        } else {
+            other += 1;
+        }
+    }
+    (cyrillic + other > 0).then_some(cyrillic > other)
 }
 
 fn size(offer: Offer<'_>) -> usize {
@@ -324,7 +410,7 @@ mod tests {
         let bitrix = source("b24", 100, "ООО  «Ромашка»", &["+74951234567", "+79161234567"], "");
         let survivorship = Survivorship { source_priority: vec!["bitrix24".into()], rules: BTreeMap::new() };
         let g = merge(&[&hubspot, &bitrix], &survivorship, &vendor);
-        assert_eq!(g.text(Field::Name), Some("ООО «Ромашка»"), "bitrix24 is trusted first (by vendor)");
+        assert_eq!(g.text(Field::Name), Some("ООО «Ромашка»"), "the best-written name");
         assert_eq!(g.provenance["name"][0].connector, "b24");
         assert_eq!(g.text(Field::Owner), Some("ann@team.ru"), "the newer record's owner; empty never wins");
         assert_eq!(g.list(Field::Phones), ["+74951234567", "+79161234567"]);
@@ -336,6 +422,46 @@ mod tests {
         );
         assert_eq!(two.provenance["phones"].len(), 2, "each record added a phone");
         assert_eq!(g.text(Field::TaxId), Some("7707083893"));
+    }
+
+    #[test]
+    fn by_default_the_best_written_name_wins_over_the_latest_edit() {
+        let names = |list: &[(&str, i64, &str)]| -> Option<String> {
+            let sources: Vec<Source<ClientFields>> =
+                list.iter().map(|(c, at, name)| source(c, *at, name, &[], "")).collect();
+            let refs: Vec<&Source<ClientFields>> = sources.iter().collect();
+            merge(&refs, &Survivorship::default(), &vendor).text(Field::Name).map(str::to_string)
+        };
+        // Proper case with the legal form, in the script most records use, wins.
+        let lotos = [
+            ("hs", 300, "Lotos Media Ural PJSC"),
+            ("b24", 200, "ПАО ЛОТОС МЕДИА УРАЛ"),
+            ("pd", 100, "Лотос Медиа Урал (ПАО)"),
+            ("pd2", 50, "лотос медиа урал"),
+        ];
+        assert_eq!(names(&lotos).as_deref(), Some("Лотос Медиа Урал (ПАО)"));
+        // A legal form beats none; then the newer record.
+        assert_eq!(names(&[("hs", 300, "Ромашка"), ("b24", 100, "ООО «Ромашка»")]).as_deref(), Some("ООО «Ромашка»"));
+        let rostok = [("hs", 300, "росток-мед"), ("b24", 100, "AO Rostok-Med")];
+        assert_eq!(names(&rostok).as_deref(), Some("AO Rostok-Med"), "well-formed first");
+        let romashka = [("hs", 300, "Romashka LLC"), ("b24", 100, "ООО «Ромашка»")];
+        assert_eq!(names(&romashka).as_deref(), Some("ООО «Ромашка»"), "a tie of scripts goes to Cyrillic");
+        assert_eq!(
+            names(&[("hs", 100, "Acme Labs LLC"), ("b24", 300, "Acme Labs, LLC")]).as_deref(),
+            Some("Acme Labs, LLC")
+        );
+        // Source priority still breaks ties among equally well-written names.
+        let sources = [source("hs", 300, "Acme Labs LLC", &[], ""), source("b24", 100, "Acme Labs L.L.C.", &[], "")];
+        let refs: Vec<&Source<ClientFields>> = sources.iter().collect();
+        let survivorship = Survivorship { source_priority: vec!["bitrix24".into()], rules: BTreeMap::new() };
+        assert_eq!(merge(&refs, &survivorship, &vendor).text(Field::Name), Some("Acme Labs L.L.C."));
+    }
+
+    #[test]
+    fn punycode_domains_read_in_unicode() {
+        assert_eq!(domain_unicode("xn--e1afmkfd.xn--p1ai"), "пример.рф");
+        assert_eq!(domain_unicode("romashka.ru"), "romashka.ru");
+        assert_eq!(domain_unicode("xn--zz.ru"), "xn--zz.ru", "an undecodable label stays as stored");
     }
 
     #[test]

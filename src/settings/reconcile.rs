@@ -5,7 +5,7 @@
 //! [reconcile]
 //! source_priority = ["bitrix24", "hubspot"]   # connector names or vendors, most trusted first
 //! [reconcile.fields]
-//! name = "source_priority"                    # or most_recent, most_complete
+//! name = "well_formed"                        # or source_priority, most_recent, most_complete
 //! owner = "most_recent"
 //! ```
 //!
@@ -18,7 +18,8 @@ use zveno_connector::ConfigProblem;
 use super::raw::ReconcileSettings;
 use crate::resolve::{Field, Survival, Survivorship};
 
-const RULES: [Survival; 3] = [Survival::SourcePriority, Survival::MostRecent, Survival::MostComplete];
+const RULES: [Survival; 4] =
+    [Survival::WellFormed, Survival::SourcePriority, Survival::MostRecent, Survival::MostComplete];
 
 /// Validates `raw`; `known` are the names a priority entry may use (configured connector
 /// names and vendors).
