@@ -70,6 +70,25 @@ async fn the_labelled_world_resolves_within_the_issue_targets() {
 }
 
 #[tokio::test]
+async fn variants_of_the_world_merge_no_decoy() {
+    let world = world();
+    // The issue's three-vendor setting: HubSpot, Bitrix24 and Jira.
+    let (truth, batches) = eval_world::only(&world, &["hubspot", "bitrix24", "jira"]);
+    let scores = resolve_and_score(&truth, batches).await;
+    println!("world-1001, HubSpot + Bitrix24 + Jira: {scores}");
+    show_mistakes(&scores);
+    assert!(scores.decoys_merged.is_empty(), "decoys merged: {:?}", scores.decoys_merged);
+    assert!(scores.precision >= 0.995 && scores.recall >= 0.98, "{scores}");
+    assert!(scores.task_accuracy() >= 0.995, "{scores}");
+    // Sparser CRMs: half the records without a tax id, half without website and e-mails.
+    let scores = resolve_and_score(&world.truth, eval_world::sparser(&world.batches, 2)).await;
+    println!("world-1001, half the tax ids and websites gone: {scores}");
+    show_mistakes(&scores);
+    assert!(scores.decoys_merged.is_empty(), "decoys merged: {:?}", scores.decoys_merged);
+    assert!(scores.precision >= 0.99, "{scores}");
+}
+
+#[tokio::test]
 async fn each_crm_alone_merges_no_decoy_and_no_two_companies() {
     let world = world();
     for vendor in ["hubspot", "bitrix24", "pipedrive"] {

@@ -28,8 +28,8 @@ use zveno::resolve::review::{self, ReviewKind};
 use zveno::resolve::{to_latin, Mode, ResolveReport, Resolver, Survivorship, Systems};
 use zveno::store::{RecordKey, RunStatus, Store, TaskFilter};
 use zveno_connector::{
-    Client, ClientRef, Clock, Contact, Cursor, Domain, Email, Env, Kind, ManualClock, Page, Priority, RecordData,
-    SourceRecord, SyncMode, Task, TaskStatus, TaxId,
+    Client, ClientRef, Clock, Contact, Cursor, Domain, Email, Env, Kind, ManualClock, Page, Phone, Priority,
+    RecordData, SourceRecord, SyncMode, Task, TaskStatus, TaxId,
 };
 use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{System, World, WorldSpec};
@@ -81,6 +81,24 @@ async fn a_10000_client_world_resolves_precisely_completely_and_without_merging_
     assert!(q.decoys_merged.is_empty(), "decoys merged: {:?}", q.decoys_merged);
     assert!(q.task_accuracy() >= 0.99, "tasks right {:.4}", q.task_accuracy());
     assert_eq!(q.tasks, store.count_records(None, Some(Kind::Task), false).await.unwrap() as usize);
+}
+
+#[tokio::test]
+async fn decoy_heavy_worlds_of_other_seeds_and_single_crm_worlds_merge_no_decoy() {
+    let single: &[System] = &[System::HubSpot];
+    let no_hubspot: &[System] = &[System::Bitrix24, System::Jira];
+    for (seed, systems) in [(1, &SYSTEMS[..]), (42, &SYSTEMS[..]), (99, single), (7, no_hubspot)] {
+        let mut spec = WorldSpec::new(seed, 2_000, systems);
+        spec.decoy_rate = 0.15;
+        let world = World::generate(&spec);
+        let (_dir, store) = seeded(&world).await;
+        resolver(store.clone()).run().await.unwrap();
+        let q = measure(&world, &store).await;
+        println!("seed {seed}, {systems:?}, 15% decoys: {q}");
+        assert!(q.decoys_merged.is_empty(), "seed {seed}: decoys merged: {:?}", q.decoys_merged);
+        assert!(q.precision >= 0.99, "seed {seed}: {q}");
+        assert!(q.task_accuracy() >= 0.98, "seed {seed}: {q}");
+    }
 }
 
 /// Entities as sets of their records, and each task with the records of its client: what
@@ -386,6 +404,38 @@ async fn operators_decisions_win_persist_and_replace_each_other_on_both_backends
 }
 
 #[tokio::test]
+async fn a_contact_change_re_resolves_its_client_only_when_its_domains_or_company_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backends::open(&format!("sqlite://{}", dir.path().join("zveno.db").display())).await;
+    // Other clients, so that one changed record is an incremental run, not most of the store.
+    let mut clients: Vec<SourceRecord> = (2..12)
+        .map(|i| company("crm-a", &i.to_string(), &format!("Client {i}"), &format!("client{i}.ru"), None, "a@team.ru"))
+        .collect();
+    clients.push(company("crm-a", "1", "ООО «Атлас»", "", Some("7707083893"), "ann@team.ru"));
+    put(&store, "crm-a", Kind::Client, clients).await;
+    let person = |email: &str, phone: &str, hours: i64| {
+        let contact = Contact {
+            name: "Иван Петров".into(),
+            emails: Email::parse(email).into_iter().collect(),
+            phones: Phone::parse(phone, None).into_iter().collect(),
+            client_ids: vec!["1".into()],
+            ..Contact::default()
+        };
+        record("crm-a", "20", RecordData::Contact(contact)).with_times(Some(at(0)), Some(at(hours)))
+    };
+    put(&store, "crm-a", Kind::Contact, vec![person("ivan@atlas3.ru", "+74951234567", 1)]).await;
+    let resolver = small_resolver(store.clone());
+    resolver.run().await.unwrap();
+
+    put(&store, "crm-a", Kind::Contact, vec![person("ivan@atlas3.ru", "+74957654321", 2)]).await;
+    let report = resolver.run().await.unwrap();
+    assert_eq!((report.mode, report.clients), (Mode::Incremental, 0), "a new phone says nothing about the company");
+    put(&store, "crm-a", Kind::Contact, vec![person("ivan@atlas.ru", "+74957654321", 3)]).await;
+    let report = resolver.run().await.unwrap();
+    assert_eq!((report.mode, report.clients), (Mode::Incremental, 1), "its staff now write from atlas.ru");
+}
+
+#[tokio::test]
 async fn why_explains_joins_and_vetoes_and_review_lists_names_kept_apart() {
     let dir = tempfile::tempdir().unwrap();
     let store = backends::open(&format!("sqlite://{}", dir.path().join("zveno.db").display())).await;
@@ -410,7 +460,23 @@ async fn why_explains_joins_and_vetoes_and_review_lists_names_kept_apart() {
         ],
     )
     .await;
+    let person = |id: &str, name: &str, email: &str| {
+        let contact =
+            Contact { name: name.into(), emails: Email::parse(email).into_iter().collect(), ..Contact::default() };
+        record("crm-a", id, RecordData::Contact(contact))
+    };
+    let contacts = vec![
+        person("20", "Иван Петров", "ivan@romashka.ru"),
+        person("21", "Petrov Ivan", "Ivan@Romashka.ru"),
+        person("22", "Анна Смирнова", "anna@romashka.ru"),
+    ];
+    put(&store, "crm-a", Kind::Contact, contacts).await;
     small_resolver(store.clone()).run().await.unwrap();
+    let contact = |id: &str| key("crm-a", Kind::Contact, id);
+    let same = explain::why(&store, &contact("20"), &contact("21")).await.unwrap();
+    assert!(same.together && same.verdict.starts_with("one contact"), "{same:?}");
+    let other = explain::why(&store, &contact("20"), &contact("22")).await.unwrap();
+    assert!(!other.together && other.verdict.starts_with("apart: people are one when"), "{other:?}");
     let why = |a: (&str, &str), b: (&str, &str)| {
         let store = store.clone();
         let (a, b) = (key(a.0, Kind::Client, a.1), key(b.0, Kind::Client, b.1));

@@ -368,6 +368,13 @@ async fn verdict(
     if e.together {
         let entity = e.a.entity.as_deref().unwrap_or_default();
         let how = |s: &Side| match &s.linked_by {
+            Some(l) if l.rule == Rule::Manual.as_str() => {
+                format!(
+                    "{} linked by an operator{}",
+                    s.record,
+                    l.via.as_deref().map(|v| format!(" with {v}")).unwrap_or_default()
+                )
+            }
             Some(l) if l.via.is_some() => format!(
                 "{} joined by {} {}{}",
                 s.record,
@@ -382,7 +389,8 @@ async fn verdict(
     if let Some(d) = decisions.iter().find(|d| d.contains("unlinked")) {
         return Ok(format!("apart: {d}"));
     }
-    for c in e.checks.iter().filter(|c| c.outcome == Outcome::Same && c.rule != "name" && c.rule != "staff") {
+    let shared_key = e.checks.iter().find(|c| c.outcome == Outcome::Same && c.rule != "name" && c.rule != "staff");
+    if let Some(c) = shared_key {
         let shared: Vec<&String> = c.a.iter().filter(|x| c.b.contains(x)).collect();
         let value = shared.first().map(|s| s.as_str()).unwrap_or_default();
         if let Some(veto) = &c.veto {
@@ -408,6 +416,10 @@ async fn verdict(
         if c.rule == "phone" && check("name").is_some_and(|n| n.outcome != Outcome::Same) {
             return Ok(format!("apart: they share phone {value}, but their names differ (an office line)"));
         }
+        return Ok(format!("apart: they share {} {value}; they will be joined by the next run", c.rule));
+    }
+    if a.kind == Kind::Contact {
+        return Ok("apart: people are one when they share an e-mail, or a phone and their name; these do not".into());
     }
     let Some(name) = check("name") else { return Ok("apart: nothing identifies them as one".into()) };
     Ok(match (name.outcome, &name.veto) {

@@ -38,8 +38,7 @@ impl Staff {
     pub fn from_contacts<'a>(contacts: impl IntoIterator<Item = &'a Source<ContactFields>>) -> Self {
         let mut staff = Self::default();
         for c in contacts {
-            let domains: BTreeSet<String> =
-                c.fields.emails.iter().filter_map(|e| email_domain(e)).filter(|d| !is_free_mail(d)).collect();
+            let domains = corporate_domains(&c.fields.emails);
             if domains.is_empty() {
                 continue;
             }
@@ -75,21 +74,45 @@ impl Staff {
     }
 }
 
-/// The client records `contacts` are filed under now, and were filed under when last
-/// resolved (their stored `r:` keys): the clients whose staff a change to them alters.
+/// The client records whose staff a change to `contacts` alters: for each contact whose
+/// corporate domains or client records differ from when it was last resolved (its stored
+/// `ce:` and `r:` keys say what they were), the clients it is filed under now and was
+/// filed under then. A change that leaves both alone (a new phone, a reordered list)
+/// alters no client.
 pub async fn employers(store: &Store, contacts: &[RecordKey]) -> Result<Vec<RecordKey>, StoreError> {
     if contacts.is_empty() {
         return Ok(Vec::new());
     }
+    // (domains, client records) of each contact: now, and as last resolved.
+    type Ties = (BTreeSet<String>, BTreeSet<RecordKey>);
+    let mut now: HashMap<RecordKey, Ties> = contacts.iter().map(|k| (k.clone(), Ties::default())).collect();
     let loaded = Loaded::<ContactFields>::from_rows(store.resolution_rows(contacts).await?);
-    let mut out: BTreeSet<RecordKey> =
-        loaded.live.iter().flat_map(|c| client_records(&c.key.connector, &c.fields)).collect();
-    for (_, key) in store.stored_keys(contacts).await? {
-        if let Some((connector, id)) = key.strip_prefix("r:").and_then(|rest| rest.split_once(':')) {
-            out.insert(RecordKey { connector: connector.into(), kind: Kind::Client, external_id: id.into() });
+    for c in &loaded.live {
+        let ties = (corporate_domains(&c.fields.emails), client_records(&c.key.connector, &c.fields).collect());
+        now.insert(c.key.clone(), ties);
+    }
+    let mut then: HashMap<RecordKey, Ties> = HashMap::new();
+    for (contact, key) in store.stored_keys(contacts).await? {
+        let ties = then.entry(contact).or_default();
+        if let Some(email) = key.strip_prefix("ce:") {
+            ties.0.extend(corporate_domains(&[email.to_string()]));
+        } else if let Some((connector, id)) = key.strip_prefix("r:").and_then(|rest| rest.split_once(':')) {
+            ties.1.insert(RecordKey { connector: connector.into(), kind: Kind::Client, external_id: id.into() });
+        }
+    }
+    let mut out: BTreeSet<RecordKey> = BTreeSet::new();
+    for (contact, current) in now {
+        let before = then.remove(&contact).unwrap_or_default();
+        if before != current {
+            out.extend(before.1.into_iter().chain(current.1));
         }
     }
     Ok(out.into_iter().collect())
+}
+
+/// The corporate (not free-mail) registrable domains of `emails`.
+fn corporate_domains(emails: &[String]) -> BTreeSet<String> {
+    emails.iter().filter_map(|e| email_domain(e)).filter(|d| !is_free_mail(d)).collect()
 }
 
 /// The client records a contact of `connector` is filed under.

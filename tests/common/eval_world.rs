@@ -85,6 +85,34 @@ pub fn only(world: &EvalWorld, vendors: &[&str]) -> (Truth, Batches) {
     (truth, batches)
 }
 
+/// `batches` with information taken away, to see how matching degrades on sparser CRMs:
+/// each client record loses its tax id, its websites and e-mails, or both, one record in
+/// `one_in` for each (chosen by a hash of its id, so every run removes the same).
+pub fn sparser(batches: &Batches, one_in: u64) -> Batches {
+    let hash = |text: &str, salt: u64| {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325_u64 ^ salt, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    };
+    let mut out = batches.clone();
+    for (connector, kind, records) in &mut out {
+        if *kind != Kind::Client {
+            continue;
+        }
+        for r in records {
+            let id = format!("{connector}:{}", r.external_id);
+            if let Some(RecordData::Client(c)) = &mut r.data {
+                if hash(&id, 1) % one_in == 0 {
+                    c.tax_id = None;
+                }
+                if hash(&id, 2) % one_in == 0 {
+                    c.domains.clear();
+                    c.emails.clear();
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Loads the world in `dir`, mapping every vendor file present.
 pub fn load(dir: &Path) -> EvalWorld {
     let truth_path = dir.join("truth.json");
