@@ -101,7 +101,7 @@ pub(super) async fn run(what: BenchCommand) -> anyhow::Result<ExitCode> {
                         ]
                     })
                     .collect();
-                output::table(&["BACKEND", "RECORDS", "PAGES", "TIME", "RECORDS/S"], &rows);
+                output::table(&["BACKEND", "RECORDS", "PAGES", "TIME", "RECORDS/S"], &rows)?;
             }
             Ok(ExitCode::SUCCESS)
         }

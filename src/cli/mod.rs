@@ -1,21 +1,36 @@
 //! The command line. `anyhow` lives here, at the binary's edge, and nowhere below.
 //!
-//! Exit codes: 0 success, 1 a run or command failed, 2 the configuration is invalid.
+//! Exit codes: 0 success, 1 a run or command failed, 2 the configuration is invalid. A
+//! closed stdout (`zveno clients | head -1`) ends the command quietly with 0.
+
+/// `writeln!` on stdout, returning the error (never panicking on a closed pipe).
+macro_rules! out {
+    () => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout())?
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
 
 mod bench;
 mod check;
 mod clients;
+mod completions;
 mod demo;
 mod link;
 mod output;
 mod resolve_bench;
 mod runs;
 mod sandbox;
+mod serve;
+mod store_open;
 mod summary;
 mod sync;
 mod sync_bench;
 mod tasks;
-mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,7 +46,7 @@ use zveno_connector::Env;
 /// zveno pulls clients, contacts and tasks from HubSpot, Jira, Bitrix24 (and more) into
 /// one store, on a schedule, surviving crashes and vendor throttling.
 #[derive(Debug, Parser)]
-#[command(name = "zveno", version, about, long_about)]
+#[command(name = "zveno", version = crate::VERSION, about, long_about)]
 pub struct Cli {
     /// Config file (TOML), layered over the embedded default and under ZVENO__… variables.
     #[arg(long, global = true, env = "ZVENO_CONFIG", value_name = "PATH")]
@@ -160,6 +175,13 @@ pub enum Command {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+    /// Print a shell completion script: `zveno completions bash > /etc/bash_completion.d/zveno`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `zveno man > /usr/local/share/man/man1/zveno.1`.
+    Man,
 }
 
 /// Parses arguments, runs the command, and maps the result to an exit code.
@@ -177,6 +199,7 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             if let Some(config) = e.downcast_ref::<ConfigErrors>() {
                 eprintln!("error: {config}");
@@ -186,6 +209,11 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` is stdout closing under us (the reader of a pipe went away): not a failure.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -198,17 +226,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sync::once(&load()?, connector.as_deref(), full, json).await
         }
         Command::Runs { limit, connector, json } => {
-            runs::run(&settings::load_store_url(cli.config.as_deref(), &env)?, limit, connector.as_deref(), json).await
+            runs::run(&settings::load_read(cli.config.as_deref(), &env)?, limit, connector.as_deref(), json).await
         }
-        Command::Run => sync::daemon(&load()?).await,
+        Command::Run => serve::daemon(&load()?).await,
         Command::Clients { search, owner, json } => {
-            let url = settings::load_store_url(cli.config.as_deref(), &env)?;
-            clients::list(&url, search.as_deref(), owner.as_deref(), json).await
+            clients::list(&settings::load_read(cli.config.as_deref(), &env)?, search, owner, json).await
         }
         Command::Client { id, json } => {
-            clients::card(&settings::load_store_url(cli.config.as_deref(), &env)?, &id, json).await
+            clients::card(&settings::load_read(cli.config.as_deref(), &env)?, &id, json).await
         }
-        Command::Tasks(args) => tasks::run(&settings::load_store_url(cli.config.as_deref(), &env)?, args).await,
+        Command::Tasks(args) => tasks::run(&settings::load_read(cli.config.as_deref(), &env)?, args).await,
         Command::Link { a, b, json } => {
             link::link(&settings::load_resolution(cli.config.as_deref(), &env)?, &a, &b, json).await
         }
@@ -220,5 +247,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => demo::run(args, cli.config.as_deref(), &env).await,
         Command::Bench { what } => bench::run(what).await,
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     }
 }

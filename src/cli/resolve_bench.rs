@@ -123,6 +123,6 @@ pub(super) async fn run(args: ResolveBenchArgs) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    output::table(&["STEP", "MODE", "RECORDS", "CHANGED", "CLIENTS RESOLVED", "TIME", "RECORDS/S", "PEAK MIB"], &rows);
+    output::table(&["STEP", "MODE", "RECORDS", "CHANGED", "CLIENTS RESOLVED", "TIME", "RECORDS/S", "PEAK MIB"], &rows)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,4 @@
-//! `zveno migrate`, `zveno sync --once` (which resolves identities after pulling) and
-//! `zveno run`.
+//! `zveno migrate` and `zveno sync --once` (which resolves identities after pulling).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,14 +7,14 @@ use zveno_connector::SystemClock;
 
 use super::output;
 use crate::app::App;
-use crate::engine::{run_daemon, Shutdown};
+use crate::engine::Shutdown;
 use crate::settings::Settings;
 use crate::store::Store;
 
 pub(super) async fn migrate(store_url: &str) -> anyhow::Result<ExitCode> {
     let store = Store::connect(store_url).await?;
     store.migrate().await?;
-    println!("store migrated ({})", super::check::redact_url(store_url));
+    out!("store migrated ({})", super::check::redact_url(store_url));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -50,10 +49,10 @@ pub(super) async fn once(
     if json {
         output::json(&summaries)?;
     } else {
-        output::summaries(&summaries);
+        output::summaries(&summaries)?;
     }
     match resolved {
-        Ok(Some(report)) if !json => output::resolution(&report),
+        Ok(Some(report)) if !json => output::resolution(&report)?,
         Ok(_) => {}
         Err(e) => {
             failed = true;
@@ -61,17 +60,4 @@ pub(super) async fn once(
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
-}
-
-pub(super) async fn daemon(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let app = App::build(settings, Arc::new(SystemClock::new())).await?;
-    if app.jobs.is_empty() {
-        anyhow::bail!("no connectors configured: add [connectors.<name>] to the config (see config/examples/)");
-    }
-    let shutdown = Shutdown::new();
-    shutdown.listen_for_signals();
-    tracing::info!(connectors = app.jobs.len(), "daemon started");
-    run_daemon(app.engine.clone(), app.jobs.clone(), shutdown).await;
-    tracing::info!("daemon stopped");
-    Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,7 @@ use zveno_connector::{Clock, Connector, ConnectorError, Kind, SyncMode};
 pub use scheduler::run_daemon;
 pub use shutdown::Shutdown;
 
+use crate::metrics::Metrics;
 use crate::resolve::{ResolveError, ResolveReport, Resolver};
 use crate::settings::Schedule;
 use crate::store::{RunOutcome, RunStatus, Store, StoreError};
@@ -94,12 +95,24 @@ pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
     resolver: Option<Resolver>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Engine {
     /// An engine writing to `store`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, resolver: None }
+        Self { store, clock, resolver: None, metrics: None }
+    }
+
+    /// The same engine, counting runs and resolutions in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The resolver, if any: the service's link/unlink share it (and its lock).
+    pub fn resolver(&self) -> Option<&Resolver> {
+        self.resolver.as_ref()
     }
 
     /// The same engine, resolving identities with `resolver` in [`Engine::resolve`].
@@ -113,6 +126,9 @@ impl Engine {
     pub async fn resolve(&self) -> Result<Option<ResolveReport>, EngineError> {
         let Some(resolver) = &self.resolver else { return Ok(None) };
         let report = resolver.run().await?;
+        if let Some(m) = &self.metrics {
+            m.resolved(Duration::from_millis(report.elapsed_ms));
+        }
         if report.changed > 0 {
             tracing::info!(
                 mode = ?report.mode,
@@ -260,6 +276,9 @@ impl Engine {
             message: summary.error.clone(),
         };
         self.store.finish_run(run_id, &outcome).await?;
+        if let Some(m) = &self.metrics {
+            m.run_finished(&summary, &http);
+        }
         match result {
             Ok(()) => {
                 tracing::info!(status = %summary.status, pages = summary.pages, records = summary.records, "run finished");

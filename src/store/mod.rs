@@ -33,6 +33,7 @@ mod page;
 mod records;
 mod resolution;
 mod resolve_keys;
+mod run_health;
 mod runs;
 mod sql;
 mod verdict;
@@ -58,8 +59,9 @@ pub use page::PageOutcome;
 pub use records::{DeletedBy, RecordKey, RecordVersion, StoredRecord};
 pub use resolution::ResolutionRow;
 pub use resolve_keys::KeyMembers;
+pub use run_health::{KindHealth, RECENT_RUNS};
 pub use runs::{RunOutcome, RunRow, RunStatus};
-pub use views::TaskFilter;
+pub use views::{ClientFilter, OverdueAt, TaskFilter, TaskKey, DAY_END_MS, DAY_MS};
 
 /// How long a SQLite connection waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -147,6 +149,15 @@ impl Store {
                 .map_err(connect_err)?,
         };
         Ok(Store { pool, backend: target.backend(), clock: Arc::new(SystemClock::new()) })
+    }
+
+    /// The database file a `sqlite:` URL names (`None` for PostgreSQL, in-memory
+    /// databases and unparsable URLs), so read-only commands can refuse to create one.
+    pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+        match Target::parse(url).ok()?.kind {
+            TargetKind::Sqlite { file } => file,
+            TargetKind::Postgres => None,
+        }
     }
 
     /// The same store reading time (`first_seen_at`, `synced_at`, cursor times) from

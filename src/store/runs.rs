@@ -118,7 +118,7 @@ pub struct RunRow {
     pub message: Option<String>,
 }
 
-const RUN_COLUMNS: &str = "id, connector, kind, mode, started_at, finished_at, status, pages, \
+pub(super) const RUN_COLUMNS: &str = "id, connector, kind, mode, started_at, finished_at, status, pages, \
      records, record_errors, requests, throttled, retried, failed_requests, message";
 
 impl Store {
@@ -213,7 +213,7 @@ impl Store {
     }
 }
 
-fn decode_run(row: &AnyRow) -> Result<RunRow, StoreError> {
+pub(super) fn decode_run(row: &AnyRow) -> Result<RunRow, StoreError> {
     const OP: &str = "runs";
     let id: i64 = row.try_get("id").map_err(|e| StoreError::corrupt(OP, "runs", e))?;
     let target = format!("run {id}");
