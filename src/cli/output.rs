@@ -60,6 +60,9 @@ pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<(
     for row in rows {
         t.add_row(row);
     }
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
     let mut out = std::io::stdout().lock();
     for line in t.lines() {
         writeln!(out, "{}", line.trim_end())?;

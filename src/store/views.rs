@@ -73,7 +73,7 @@ pub const DAY_END_MS: i64 = DAY_MS - 1000;
 /// SQL for "open and overdue" with `$now` and `$cutoff` placeholders.
 fn overdue_sql(now: usize, cutoff: usize) -> String {
     format!(
-        "status IN ('todo', 'in_progress') AND (due < ${now} OR (MOD(due, {DAY_MS}) = {DAY_END_MS} AND due <= ${cutoff}))"
+        "status IN ('todo', 'in_progress') AND (due < ${now} OR (due % {DAY_MS} = {DAY_END_MS} AND due <= ${cutoff}))"
     )
 }
 

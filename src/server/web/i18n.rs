@@ -236,7 +236,7 @@ static EN: Texts = Texts {
     fields: ["Name", "Domains", "E-mails", "Phones", "Tax ID", "Owner"],
     states: ["OK", "Waiting for its first run", "Failing", "Parked"],
     statuses: ["To do", "In progress", "Done", "Cancelled"],
-    kinds: ["clients", "contacts", "tasks"],
+    kinds: ["client", "contact", "task"],
     never: "never",
 };
 
@@ -300,7 +300,7 @@ static RU: Texts = Texts {
     fields: ["Название", "Домены", "E-mail", "Телефоны", "ИНН", "Ответственный"],
     states: ["Норма", "Ожидает первого запуска", "Сбои", "Остановлен"],
     statuses: ["К выполнению", "В работе", "Готово", "Отменена"],
-    kinds: ["клиенты", "контакты", "задачи"],
+    kinds: ["клиент", "контакт", "задача"],
     never: "никогда",
 };
 

@@ -12,6 +12,7 @@ use super::super::api::Params;
 use super::super::error::ApiError;
 use super::super::ServerState;
 use super::{encode, not_found, page, system_pill, Nav, Viewer};
+use crate::resolve::Field;
 use crate::view::{self, Card, ClientQuery, ClientView, TaskView, ViewTime};
 
 /// `?search=&owner=&cursor=` of `/clients` (other parameters, such as the language
@@ -129,7 +130,7 @@ fn card_body(v: &Viewer, card: &Card, time: &ViewTime) -> Markup {
             div.card {
                 h2 { (t.golden) }
                 dl.fields {
-                    @for (name, field) in &card.fields {
+                    @for (name, field) in Field::ALL.iter().filter_map(|f| card.fields.get_key_value(f.as_str())) {
                         dt { (t.field(name)) }
                         dd {
                             (value_text(&field.value))
