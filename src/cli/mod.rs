@@ -213,7 +213,11 @@ pub fn main() -> ExitCode {
 
 /// Whether `e` is stdout closing under us (the reader of a pipe went away): not a failure.
 fn closed_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    let broken = std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == broken)
+            || c.downcast_ref::<serde_json::Error>().is_some_and(|j| j.io_error_kind() == Some(broken))
+    })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -24,10 +24,15 @@ pub fn stopping() {
     send(&[NotifyState::Stopping]);
 }
 
-/// The watchdog interval systemd asked for (`WATCHDOG_USEC`), if any.
+/// The watchdog interval systemd asked for (`WATCHDOG_USEC`), if any — for this process:
+/// when `WATCHDOG_PID` is set it must be ours (libsystemd's `sd_watchdog_enabled` rule;
+/// the `sd-notify` crate's own check also refuses an unset `WATCHDOG_PID`).
 pub fn watchdog_interval() -> Option<Duration> {
-    let mut usec = 0;
-    (sd_notify::watchdog_enabled(false, &mut usec) && usec > 0).then(|| Duration::from_micros(usec))
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.trim().parse().ok().filter(|u| *u > 0)?;
+    match std::env::var("WATCHDOG_PID") {
+        Ok(pid) if pid.trim().parse::<u32>().ok() != Some(std::process::id()) => None,
+        _ => Some(Duration::from_micros(usec)),
+    }
 }
 
 /// Pings the watchdog at half its interval until `shutdown`, when systemd asked for one.
