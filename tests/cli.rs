@@ -384,3 +384,33 @@ async fn completions_man_page_and_version_come_from_the_binary() {
         text.strip_prefix(concat!("zveno ", env!("CARGO_PKG_VERSION"), " (")).and_then(|r| r.strip_suffix(')'));
     assert!(commit.is_some_and(|c| !c.is_empty()), "{text}");
 }
+
+#[tokio::test]
+async fn check_explains_a_refused_token_and_a_wrong_base_url_in_one_line() {
+    let sandbox = Sandbox::start(5).await;
+    let config = sandbox.config(10);
+    let out =
+        zveno().arg("--config").arg(&config).arg("check").env("TV_TOKEN", "not-the-token").output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    let line = stdout.lines().find(|l| l.starts_with("connector tv")).unwrap();
+    assert!(line.contains("hint: the vendor refused connectors.tv's credentials"), "{stdout}");
+
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace(&sandbox.url, &format!("{}/wrong/prefix", sandbox.url));
+    std::fs::write(&config, text).unwrap();
+    let out = zveno().arg("--config").arg(&config).arg("check").env("TV_TOKEN", TOKEN).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("connector tv")).unwrap();
+    assert!(line.contains("is connectors.tv.base_url the right address?"), "{stdout}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_reports_the_real_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "pg.toml", "[store]\nurl = \"postgres://zveno@127.0.0.1:1/zveno\"\n");
+    let out = zveno().arg("--config").arg(&config).arg("runs").output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("Connection refused") && !stderr.contains("pool timed out"), "{stderr}");
+}

@@ -45,7 +45,7 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
             Ok(()) => out!("connector {} ({}): ok", spec.name, spec.vendor.vendor),
             Err(e) => {
                 healthy = false;
-                out!("connector {} ({}): ✗ {e}", spec.name, spec.vendor.vendor);
+                out!("connector {} ({}): ✗ {}", spec.name, spec.vendor.vendor, super::hint::connector(&spec.name, &e));
             }
         }
     }

@@ -20,6 +20,7 @@ mod check;
 mod clients;
 mod completions;
 mod demo;
+mod hint;
 mod link;
 mod output;
 mod resolve_bench;

@@ -7,7 +7,7 @@ use zveno_connector::SystemClock;
 
 use super::output;
 use crate::app::App;
-use crate::engine::Shutdown;
+use crate::engine::{EngineError, Shutdown};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -37,6 +37,10 @@ pub(super) async fn once(
         for result in app.engine.sync_job(job, full, &shutdown).await {
             match result {
                 Ok(s) => summaries.push(s),
+                Err(EngineError::Connector { connector, kind, source }) => {
+                    failed = true;
+                    eprintln!("error: {connector}/{kind}: {}", super::hint::connector(&connector, &source));
+                }
                 Err(e) => {
                     failed = true;
                     eprintln!("error: {e}");

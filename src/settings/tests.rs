@@ -105,11 +105,11 @@ fn every_shipped_example_config_is_valid() {
             .map(|var| {
                 // A Bitrix24 webhook URL is a URL whose path holds the secret.
                 let value = if var.contains("URL") {
-                    "https://acme.bitrix24.ru/rest/1/abcdef0123456789/"
+                    "https://acme.bitrix24.ru/rest/1/abcdef0123456789/".to_string()
                 } else {
-                    "example-secret"
+                    format!("example-secret-{var}")
                 };
-                (var.to_string(), value.to_string())
+                (var.to_string(), value)
             })
             .collect();
         if let Err(e) = load(Some(&path), &Env::from_pairs(vars)) {

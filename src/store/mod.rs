@@ -48,7 +48,7 @@ use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
-use sqlx::{Any, Executor, Transaction};
+use sqlx::{Any, AnyConnection, Connection, Executor, Transaction};
 use zveno_connector::{Clock, SystemClock};
 
 pub use cursors::ScanState;
@@ -71,6 +71,8 @@ const SQLITE_MAX_CONNECTIONS: u32 = 4;
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 /// How long to wait for a pooled connection before reporting the store unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the first PostgreSQL connection may take before `connect` gives up.
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,12 +143,30 @@ impl Store {
                 }
                 pool
             }
-            TargetKind::Postgres => AnyPoolOptions::new()
-                .max_connections(POSTGRES_MAX_CONNECTIONS)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect(&target.connect_url)
-                .await
-                .map_err(connect_err)?,
+            TargetKind::Postgres => {
+                // One direct connection first: the pool retries a refused connection
+                // until its acquire timeout and then reports only "pool timed out"; the
+                // operator needs the real cause (refused, unknown host, bad password)
+                // within seconds.
+                match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, AnyConnection::connect(&target.connect_url)).await {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                    }
+                    Ok(Err(e)) => return Err(connect_err(e)),
+                    Err(_) => {
+                        return Err(connect_err(sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("no answer within {} s", FIRST_CONNECT_TIMEOUT.as_secs()),
+                        ))))
+                    }
+                }
+                AnyPoolOptions::new()
+                    .max_connections(POSTGRES_MAX_CONNECTIONS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect(&target.connect_url)
+                    .await
+                    .map_err(connect_err)?
+            }
         };
         Ok(Store { pool, backend: target.backend(), clock: Arc::new(SystemClock::new()) })
     }
