@@ -15,6 +15,7 @@ macro_rules! out {
     }};
 }
 
+mod api_bench;
 mod bench;
 mod check;
 mod clients;
