@@ -152,7 +152,7 @@ fn card_body(v: &Viewer, card: &Card, time: &ViewTime) -> Markup {
                 h2 { (t.contacts) }
                 @if card.contacts.is_empty() { p.empty { (t.none) } }
                 @else {
-                    table id="contacts" { tbody {
+                    table.stack id="contacts" { tbody {
                         @for ct in &card.contacts {
                             tr {
                                 td.name { (ct.name) }
