@@ -107,7 +107,7 @@ fn with_token(uri: &str, token: &str) -> Request<Body> {
     Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()
 }
 
-fn post_json(uri: &str, token: Option<&str>, body: serde_json::Value) -> Request<Body> {
+fn post_json(uri: &str, token: Option<&str>, body: &serde_json::Value) -> Request<Body> {
     let mut r = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
     if let Some(t) = token {
         r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -235,10 +235,10 @@ async fn tokens_are_required_and_a_read_token_cannot_act() {
     let a = links.iter().find(|l| l.key.connector == "hubspot").unwrap();
     let b = links.iter().find(|l| l.key.connector == "bitrix24" && l.entity_id != a.entity_id).unwrap();
     let body = serde_json::json!({"a": format!("hubspot:{}", a.key.external_id), "b": format!("bitrix24:{}", b.key.external_id)});
-    let refused = call(&app, post_json("/api/v1/admin/link", Some(READ), body.clone())).await;
+    let refused = call(&app, post_json("/api/v1/admin/link", Some(READ), &body)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
-    assert_eq!(call(&app, post_json("/api/v1/admin/link", None, body.clone())).await.status, StatusCode::UNAUTHORIZED);
-    let done = call(&app, post_json("/api/v1/admin/link", Some(ADMIN), body)).await;
+    assert_eq!(call(&app, post_json("/api/v1/admin/link", None, &body)).await.status, StatusCode::UNAUTHORIZED);
+    let done = call(&app, post_json("/api/v1/admin/link", Some(ADMIN), &body)).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     let after = done.json()["after"].clone();
     assert_eq!(after[0], after[1], "one client now: {after}");
@@ -246,11 +246,11 @@ async fn tokens_are_required_and_a_read_token_cannot_act() {
     assert_eq!(joined[0].entity_id, joined[1].entity_id);
 
     let unknown =
-        call(&app, post_json("/api/v1/admin/unlink", Some(ADMIN), serde_json::json!({"source": "hubspot:999999"})))
+        call(&app, post_json("/api/v1/admin/unlink", Some(ADMIN), &serde_json::json!({"source": "hubspot:999999"})))
             .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
     let malformed =
-        call(&app, post_json("/api/v1/admin/unlink", Some(ADMIN), serde_json::json!({"record": "x"}))).await;
+        call(&app, post_json("/api/v1/admin/unlink", Some(ADMIN), &serde_json::json!({"record": "x"}))).await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{}", malformed.body);
 }
 

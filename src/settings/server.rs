@@ -172,15 +172,15 @@ fn machine_zone(env: &Env) -> Tz {
 mod tests {
     use super::*;
 
-    fn server(raw: RawServer, env: &Env) -> (ServerSettings, Vec<String>) {
+    fn server(raw: &RawServer, env: &Env) -> (ServerSettings, Vec<String>) {
         let mut problems = Vec::new();
-        let s = validate_server(&raw, env, &mut problems);
+        let s = validate_server(raw, env, &mut problems);
         (s, problems.iter().map(ToString::to_string).collect())
     }
 
     #[test]
     fn the_default_listens_on_loopback_without_tokens() {
-        let (s, problems) = server(RawServer::default(), &Env::default());
+        let (s, problems) = server(&RawServer::default(), &Env::default());
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
         assert!(s.open());
@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn listening_beyond_loopback_without_a_token_is_a_config_error() {
         let raw = RawServer { listen: "0.0.0.0:9470".into(), ..RawServer::default() };
-        let (_, problems) = server(raw, &Env::default());
+        let (_, problems) = server(&raw, &Env::default());
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].starts_with("server.listen: 0.0.0.0:9470 is beyond loopback but no token is set"));
     }
@@ -202,10 +202,10 @@ mod tests {
             admin_token_env: Some("ZV_ADMIN".into()),
             ..RawServer::default()
         };
-        let (s, problems) = server(raw.clone(), &Env::from_pairs([("ZV_READ", "r-token"), ("ZV_ADMIN", "a-token")]));
+        let (s, problems) = server(&raw, &Env::from_pairs([("ZV_READ", "r-token"), ("ZV_ADMIN", "a-token")]));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(s.read_token.map(|t| t.expose().to_string()), Some("r-token".into()));
-        let (_, problems) = server(raw, &Env::from_pairs([("ZV_READ", "r-token")]));
+        let (_, problems) = server(&raw, &Env::from_pairs([("ZV_READ", "r-token")]));
         assert_eq!(problems, vec!["server.admin_token_env: ZV_ADMIN is not set".to_string()]);
     }
 
@@ -218,7 +218,7 @@ mod tests {
             admin_token_env: Some("T".into()),
             ..RawServer::default()
         };
-        let (_, problems) = server(raw, &Env::from_pairs([("T", "same")]));
+        let (_, problems) = server(&raw, &Env::from_pairs([("T", "same")]));
         assert!(problems.iter().any(|p| p.starts_with("server.listen: \"nowhere\" is not host:port")), "{problems:?}");
         assert!(problems.iter().any(|p| p.starts_with("server.public_url:")), "{problems:?}");
         assert!(problems.iter().any(|p| p == "server.admin_token: must differ from server.read_token"));

@@ -89,7 +89,7 @@ pub async fn statuses(
     for c in configured {
         let mut kinds = Vec::with_capacity(c.kinds.len());
         for &kind in &c.kinds {
-            kinds.push(kind_status(store.kind_health(&c.name, kind).await?, now));
+            kinds.push(kind_status(&store.kind_health(&c.name, kind).await?, now));
         }
         let parked_reason = parked.iter().find(|(name, _)| name == &c.name).map(|(_, reason)| reason.clone());
         let (state, reason) = state_of(&kinds, parked_reason);
@@ -106,7 +106,7 @@ async fn parked(store: &Store) -> Result<Vec<(String, String)>, StoreError> {
     Ok(Vec::new())
 }
 
-fn kind_status(h: KindHealth, now: DateTime<Utc>) -> KindStatus {
+fn kind_status(h: &KindHealth, now: DateTime<Utc>) -> KindStatus {
     let last = h.last_run.as_ref();
     KindStatus {
         kind: h.kind,
@@ -157,7 +157,7 @@ mod tests {
         let ok = kind(Some(RunStatus::Ok), true);
         let failed = kind(Some(RunStatus::Failed), true);
         let never = kind(None, false);
-        assert_eq!(state_of(&[ok.clone()], None), (ConnectorState::Ok, None));
+        assert_eq!(state_of(std::slice::from_ref(&ok), None), (ConnectorState::Ok, None));
         assert_eq!(state_of(&[ok.clone(), never], None).0, ConnectorState::Pending);
         assert_eq!(
             state_of(&[ok.clone(), failed.clone()], None),

@@ -311,9 +311,9 @@ mod tests {
     #[test]
     fn the_switch_wins_then_the_cookie_then_accept_language() {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_LANGUAGE, "de-DE,ru;q=0.8,en;q=0.5".parse().unwrap());
+        h.insert(header::ACCEPT_LANGUAGE, header::HeaderValue::from_static("de-DE,ru;q=0.8,en;q=0.5"));
         assert_eq!(Lang::negotiate(None, &h), Lang::Ru);
-        h.insert(header::COOKIE, "zveno_lang=en".parse().unwrap());
+        h.insert(header::COOKIE, header::HeaderValue::from_static("zveno_lang=en"));
         assert_eq!(Lang::negotiate(None, &h), Lang::En);
         assert_eq!(Lang::negotiate(Some("ru"), &h), Lang::Ru);
         assert_eq!(Lang::negotiate(None, &HeaderMap::new()), Lang::En);

@@ -97,7 +97,7 @@ enum Nav {
 }
 
 /// The page shell: header with navigation, zone, language switch and sign-out.
-fn page(v: &Viewer, time: &ViewTime, title: &str, nav: Nav, body: Markup) -> Response {
+fn page(v: &Viewer, time: &ViewTime, title: &str, nav: Nav, body: &Markup) -> Response {
     let t = v.lang.t();
     let tab = |target: Nav, href: &str, label: &str| {
         html! { a.on[nav == target] href=(href) { (label) } }
@@ -145,7 +145,7 @@ fn page(v: &Viewer, time: &ViewTime, title: &str, nav: Nav, body: Markup) -> Res
 fn not_found(v: &Viewer, time: &ViewTime, message: &str) -> Response {
     let t = v.lang.t();
     let body = html! { div.card { p { (message) } a href="/clients" { (t.back) } } };
-    (StatusCode::NOT_FOUND, page(v, time, message, Nav::None, body)).into_response()
+    (StatusCode::NOT_FOUND, page(v, time, message, Nav::None, &body)).into_response()
 }
 
 /// The vendor's pill for a connector name.

@@ -76,7 +76,7 @@ pub(super) async fn overdue(
             @else { (task_table(&v, &tasks, &time, Some(&names))) }
         }
     };
-    Ok(page(&v, &time, t.overdue, Nav::Overdue, body))
+    Ok(page(&v, &time, t.overdue, Nav::Overdue, &body))
 }
 
 /// `GET /health`.
@@ -147,5 +147,5 @@ pub(super) async fn health(v: Viewer, State(state): State<ServerState>) -> Resul
             }
         }
     };
-    Ok(page(&v, &time, t.health, Nav::Health, body))
+    Ok(page(&v, &time, t.health, Nav::Health, &body))
 }

@@ -77,7 +77,7 @@ pub(super) async fn clients(
             }
         }
     };
-    Ok(page(&v, &time, t.clients, Nav::Clients, body))
+    Ok(page(&v, &time, t.clients, Nav::Clients, &body))
 }
 
 fn client_row(v: &Viewer, c: &ClientView, open: u64, overdue: u64) -> Markup {
@@ -110,7 +110,7 @@ pub(super) async fn card(
         return Ok(not_found(&v, &time, v.lang.t().not_found));
     };
     let body = card_body(&v, &card, &time);
-    Ok(page(&v, &time, &card.client.name, Nav::Clients, body))
+    Ok(page(&v, &time, &card.client.name, Nav::Clients, &body))
 }
 
 fn card_body(v: &Viewer, card: &Card, time: &ViewTime) -> Markup {
