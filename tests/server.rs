@@ -115,6 +115,32 @@ fn post_json(uri: &str, token: Option<&str>, body: &serde_json::Value) -> Reques
     r.body(Body::from(body.to_string())).unwrap()
 }
 
+/// Records a finished run of `connector`/`kind` that ended at `at`.
+async fn finished_run(
+    store: &Store,
+    connector: &str,
+    kind: Kind,
+    at: chrono::DateTime<Utc>,
+    status: RunStatus,
+    message: Option<&str>,
+) -> i64 {
+    let run = store.start_run(connector, kind, SyncMode::Full, at).await.unwrap();
+    let outcome = RunOutcome {
+        status,
+        finished_at: at,
+        pages: 1,
+        records: 40,
+        record_errors: 0,
+        requests: 3,
+        throttled: 1,
+        retried: 0,
+        failed_requests: 0,
+        message: message.map(str::to_string),
+    };
+    store.finish_run(run, &outcome).await.unwrap();
+    run
+}
+
 fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -328,20 +354,15 @@ async fn the_web_view_speaks_russian_and_english() {
 async fn readyz_lists_connectors_keeps_ready_over_a_failing_one_and_turns_503_without_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = backends::open(&format!("sqlite://{}", dir.path().join("z.db").display())).await;
-    let run = store.start_run("jira", Kind::Task, SyncMode::Full, Utc::now()).await.unwrap();
-    let outcome = RunOutcome {
-        status: RunStatus::Failed,
-        finished_at: Utc::now(),
-        pages: 0,
-        records: 0,
-        record_errors: 0,
-        requests: 1,
-        throttled: 0,
-        retried: 0,
-        failed_requests: 1,
-        message: Some("jira/task: authentication failed (401)".into()),
-    };
-    store.finish_run(run, &outcome).await.unwrap();
+    finished_run(
+        &store,
+        "jira",
+        Kind::Task,
+        Utc::now(),
+        RunStatus::Failed,
+        Some("jira/task: authentication failed (401)"),
+    )
+    .await;
     let app = open_app(&store);
     let ready = get(&app, "/readyz").await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
@@ -363,20 +384,7 @@ async fn metrics_parse_as_prometheus_text_and_carry_every_series() {
     let dir = tempfile::tempdir().unwrap();
     let store = backends::open(&format!("sqlite://{}", dir.path().join("z.db").display())).await;
     seed(&store, 40).await;
-    let run = store.start_run("hubspot", Kind::Client, SyncMode::Full, Utc::now()).await.unwrap();
-    let ok = RunOutcome {
-        status: RunStatus::Ok,
-        finished_at: Utc::now(),
-        pages: 1,
-        records: 40,
-        record_errors: 0,
-        requests: 3,
-        throttled: 1,
-        retried: 0,
-        failed_requests: 0,
-        message: None,
-    };
-    store.finish_run(run, &ok).await.unwrap();
+    let run = finished_run(&store, "hubspot", Kind::Client, Utc::now(), RunStatus::Ok, None).await;
     let metrics = Arc::new(Metrics::new());
     let summary = RunSummary {
         run_id: run,
@@ -472,20 +480,7 @@ async fn the_clock_decides_lag() {
     let dir = tempfile::tempdir().unwrap();
     let store = backends::open(&format!("sqlite://{}", dir.path().join("z.db").display())).await;
     let hour_ago = SystemClock::new().now() - chrono::Duration::hours(1);
-    let run = store.start_run("hubspot", Kind::Client, SyncMode::Incremental, hour_ago).await.unwrap();
-    let outcome = RunOutcome {
-        status: RunStatus::Ok,
-        finished_at: hour_ago,
-        pages: 1,
-        records: 1,
-        record_errors: 0,
-        requests: 1,
-        throttled: 0,
-        retried: 0,
-        failed_requests: 0,
-        message: None,
-    };
-    store.finish_run(run, &outcome).await.unwrap();
+    finished_run(&store, "hubspot", Kind::Client, hour_ago, RunStatus::Ok, None).await;
     let a = get(&open_app(&store), "/api/v1/connectors").await.json();
     let hubspot = a["items"].as_array().unwrap().iter().find(|c| c["name"] == "hubspot").unwrap().clone();
     let lag = hubspot["kinds"][0]["lag_seconds"].as_i64().unwrap();
