@@ -63,6 +63,10 @@ pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<(
     for column in t.column_iter_mut() {
         column.set_padding((0, 2));
     }
+    // The first column is the row's id: wrapping it would make it uncopyable.
+    if let Some(first) = t.column_mut(0) {
+        first.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    }
     let mut out = std::io::stdout().lock();
     for line in t.lines() {
         writeln!(out, "{}", line.trim_end())?;
