@@ -470,7 +470,7 @@ async fn the_openapi_document_describes_every_api_route() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(params, ["overdue", "assignee", "client", "status", "unattached", "limit", "cursor"]);
+    assert_eq!(params, ["overdue", "assignee", "client", "status", "unattached", "unassigned", "limit", "cursor"]);
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 

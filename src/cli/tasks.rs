@@ -28,6 +28,9 @@ pub struct TaskArgs {
     /// Only tasks no client was found for.
     #[arg(long)]
     unattached: bool,
+    /// Only tasks nobody is assigned to.
+    #[arg(long, conflicts_with = "assignee")]
+    unassigned: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -46,6 +49,7 @@ pub(super) async fn run(settings: &ReadSettings, args: TaskArgs) -> anyhow::Resu
         client: args.client,
         status: args.status,
         unattached: args.unattached,
+        unassigned: args.unassigned,
         limit: None,
         cursor: None,
     };

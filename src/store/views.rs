@@ -26,6 +26,8 @@ pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     /// Only tasks no client was found for.
     pub unattached: bool,
+    /// Only tasks without an assignee.
+    pub unassigned: bool,
     /// Only tasks after this one in the listing order (keyset pagination).
     pub after: Option<TaskKey>,
     /// At most this many.
@@ -197,6 +199,9 @@ impl Store {
         }
         if filter.unattached {
             sql.push_str(" AND client_id IS NULL");
+        }
+        if filter.unassigned {
+            sql.push_str(" AND assignee IS NULL");
         }
         if filter.after.is_some() {
             let (a, b, c) = (next(), next(), next());

@@ -83,6 +83,9 @@ pub struct TaskQuery {
     /// Only tasks no client was found for.
     #[serde(default)]
     pub unattached: bool,
+    /// Only tasks nobody is assigned to.
+    #[serde(default)]
+    pub unassigned: bool,
     /// Items per page (default 50, at most 500).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -191,6 +194,7 @@ pub async fn tasks(store: &Store, q: &TaskQuery, time: &ViewTime, all: bool) -> 
         client_id: q.client.clone().filter(|c| !c.is_empty()),
         status,
         unattached: q.unattached,
+        unassigned: q.unassigned,
         after: decode_cursor(q.cursor.as_deref())?,
         limit: probe(limit),
     };

@@ -46,12 +46,11 @@ pub(super) async fn overdue(
             let query = TaskQuery {
                 overdue: true,
                 assignee: (owner != UNASSIGNED).then(|| owner.to_string()),
+                unassigned: owner == UNASSIGNED,
                 limit: Some(OVERDUE_SHOWN),
                 ..TaskQuery::default()
             };
-            let all = view::query::tasks(state.store(), &query, &time, false).await?.items;
-            // "Unassigned" has no SQL filter of its own: keep the tasks without an assignee.
-            all.into_iter().filter(|task| owner != UNASSIGNED || task.assignee.is_none()).collect()
+            view::query::tasks(state.store(), &query, &time, false).await?.items
         }
     };
     let mut ids: Vec<String> = tasks.iter().filter_map(|t| t.client_id.clone()).collect();
