@@ -225,6 +225,18 @@ async fn task_filters_work_and_bad_parameters_are_refused_by_name() {
     let items = overdue["items"].as_array().unwrap();
     assert!(!items.is_empty(), "the world has overdue tasks");
     assert!(items.iter().all(|t| t["overdue"] == true && (t["status"] == "todo" || t["status"] == "in_progress")));
+    // The SQL filter and the flag each item carries apply the same rule.
+    let mut flagged = 0;
+    let mut uri = "/api/v1/tasks?limit=500".to_string();
+    loop {
+        let page = get(&app, &uri).await.json();
+        flagged += page["items"].as_array().unwrap().iter().filter(|t| t["overdue"] == true).count();
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("/api/v1/tasks?limit=500&cursor={}", encode(c)),
+            None => break,
+        }
+    }
+    assert_eq!(flagged, items.len());
     let done = get(&app, "/api/v1/tasks?status=done&limit=5").await.json();
     assert!(done["items"].as_array().unwrap().iter().all(|t| t["status"] == "done"));
 

@@ -38,8 +38,9 @@ pub struct TaskFilter {
 ///
 /// Connectors that read a date-only due date without knowing the account's zone store the
 /// end of that day in UTC (`23:59:59Z`). Such a task is overdue once that *day* has ended
-/// in the view's zone, not at 23:59:59 UTC: `date_only_cutoff` is the latest such due
-/// time that has (the instant, shifted by the zone's current offset).
+/// in the view's zone — not at 23:59:59 UTC, earlier east of Greenwich and later west of
+/// it: `date_only_cutoff` is the latest such due time whose day has ended (now, shifted
+/// by the zone's current offset). Any other due time is overdue once `now` passes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverdueAt {
     /// Now, epoch ms: anything due before is overdue.
@@ -75,7 +76,8 @@ pub const DAY_END_MS: i64 = DAY_MS - 1000;
 /// SQL for "open and overdue" with `$now` and `$cutoff` placeholders.
 fn overdue_sql(now: usize, cutoff: usize) -> String {
     format!(
-        "status IN ('todo', 'in_progress') AND (due < ${now} OR (due % {DAY_MS} = {DAY_END_MS} AND due <= ${cutoff}))"
+        "status IN ('todo', 'in_progress') AND ((due % {DAY_MS} <> {DAY_END_MS} AND due < ${now}) \
+         OR (due % {DAY_MS} = {DAY_END_MS} AND due <= ${cutoff}))"
     )
 }
 

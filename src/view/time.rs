@@ -51,7 +51,11 @@ impl ViewTime {
     pub fn is_past_due(&self, due: DateTime<Utc>) -> bool {
         let at = self.overdue_at();
         let ms = due.timestamp_millis();
-        ms < at.now || (is_utc_day_end(due) && ms <= at.date_only_cutoff)
+        if is_utc_day_end(due) {
+            ms <= at.date_only_cutoff
+        } else {
+            ms < at.now
+        }
     }
 
     /// `due` for people: `2026-03-01` for a date, else `2026-03-01 18:00 MSK`.
