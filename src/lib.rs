@@ -10,6 +10,8 @@
 //!   golden records with provenance, tasks attached to clients;
 //! - [`store`]: SQLite or PostgreSQL through one sqlx code path;
 //! - [`view`]: the unified view's shapes and queries, shared by the CLI and the API;
+//! - [`admin`]: operators' identity decisions (link, unlink), shared by the CLI and the API;
+//! - [`metrics`]: the Prometheus series, handed to the engine and the server;
 //! - [`server`]: the HTTP service — API, web view, health and metrics;
 //! - [`cli`]: the commands.
 
