@@ -169,7 +169,7 @@ impl Store {
     pub async fn contacts_of(&self, client_id: &str) -> Result<Vec<EntityRow>, StoreError> {
         const OP: &str = "contacts_of";
         let sql = format!(
-            "SELECT {ENTITY_COLUMNS} FROM entities WHERE kind = 'contact' AND id IN \
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN \
              (SELECT entity_id FROM links WHERE kind = 'contact' AND client_id = $1) ORDER BY name, id"
         );
         let rows =
