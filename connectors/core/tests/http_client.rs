@@ -186,7 +186,6 @@ async fn secrets_never_appear_in_errors() {
     assert!(text.contains("***"), "{text}");
 }
 
-
 /// Records the virtual time at which each request arrives, answering `status` every time.
 struct Stamps {
     clock: Arc<ManualClock>,

@@ -62,7 +62,11 @@ fn api_error(body: &[u8]) -> Option<ApiError> {
 
 impl Bitrix24Classifier {
     fn throttled(&self, retry_after: Option<Duration>, reason: String) -> Verdict {
-        Verdict::Throttled { retry_after: Some(retry_after.unwrap_or_else(|| self.growing())), whole_bucket: true, reason }
+        Verdict::Throttled {
+            retry_after: Some(retry_after.unwrap_or_else(|| self.growing())),
+            whole_bucket: true,
+            reason,
+        }
     }
 
     /// The next pause while the portal keeps refusing: 1 s, 2 s, 4 s, ... up to 32 s.
@@ -77,33 +81,32 @@ impl ResponseClassifier for Bitrix24Classifier {
         let code = status.as_u16();
         let error = if status.is_success() { None } else { api_error(body) };
         let error_code = error.as_ref().map(|e| e.error.as_str()).unwrap_or("");
-        let verdict =
-            match (code, error_code) {
-                (503, "QUERY_LIMIT_EXCEEDED") => Some(
-                    self.throttled(None, "503 QUERY_LIMIT_EXCEEDED: the portal's request bucket is full".to_string()),
-                ),
-                (429, "OPERATION_TIME_LIMIT") => Some(self.throttled(
-                    Some(OPERATING_PAUSE),
-                    "429 OPERATION_TIME_LIMIT: the method used up its execution time".to_string(),
-                )),
-                (503, "OVERLOAD_LIMIT") => Some(Verdict::Auth(
-                    "503 OVERLOAD_LIMIT: Bitrix24 support has blocked REST calls to this portal; \
+        let verdict = match (code, error_code) {
+            (503, "QUERY_LIMIT_EXCEEDED") => {
+                Some(self.throttled(None, "503 QUERY_LIMIT_EXCEEDED: the portal's request bucket is full".to_string()))
+            }
+            (429, "OPERATION_TIME_LIMIT") => Some(self.throttled(
+                Some(OPERATING_PAUSE),
+                "429 OPERATION_TIME_LIMIT: the method used up its execution time".to_string(),
+            )),
+            (503, "OVERLOAD_LIMIT") => Some(Verdict::Auth(
+                "503 OVERLOAD_LIMIT: Bitrix24 support has blocked REST calls to this portal; \
                  ask Bitrix24 support to lift the block"
-                        .to_string(),
-                )),
-                (500, "PORTAL_DELETED") => Some(Verdict::NotFound(
-                    "500 PORTAL_DELETED: the portal was deleted or its public part is closed".to_string(),
-                )),
-                (500..=599, _) if is_html(headers, body) => Some(Verdict::Overloaded {
-                    retry_after: Some(self.growing()),
-                    reason: format!("HTTP {code} with an HTML page (Bitrix24 blocking): {}", body_snippet(body)),
-                }),
-                (200..=299, _) if is_html(headers, body) => Some(Verdict::Transient(format!(
-                    "HTTP {code} with an HTML page instead of JSON: {}",
-                    body_snippet(body)
-                ))),
-                _ => None,
-            };
+                    .to_string(),
+            )),
+            (500, "PORTAL_DELETED") => Some(Verdict::NotFound(
+                "500 PORTAL_DELETED: the portal was deleted or its public part is closed".to_string(),
+            )),
+            (500..=599, _) if is_html(headers, body) => Some(Verdict::Overloaded {
+                retry_after: Some(self.growing()),
+                reason: format!("HTTP {code} with an HTML page (Bitrix24 blocking): {}", body_snippet(body)),
+            }),
+            (200..=299, _) if is_html(headers, body) => Some(Verdict::Transient(format!(
+                "HTTP {code} with an HTML page instead of JSON: {}",
+                body_snippet(body)
+            ))),
+            _ => None,
+        };
         if !matches!(verdict, Some(Verdict::Throttled { .. } | Verdict::Overloaded { .. })) {
             self.consecutive_throttles.store(0, Ordering::Relaxed);
         }

@@ -246,7 +246,10 @@ impl BitrixClient {
     /// while the portal's answers show its request or execution-time limit coming near. A
     /// shortened batch counts as `slowed`; a change of the limit is logged once.
     pub fn batch_limit(&self, method: &'static str, wanted: usize) -> usize {
-        let timeout = self.inner.http.timeout_for(&Call::get(self.inner.webhook.method_url("batch")).default_timeout(BATCH_TIMEOUT));
+        let timeout = self
+            .inner
+            .http
+            .timeout_for(&Call::get(self.inner.webhook.method_url("batch")).default_timeout(BATCH_TIMEOUT));
         let mut paces = self.inner.pace.lock().unwrap_or_else(PoisonError::into_inner);
         let pace = paces.entry(method).or_default();
         let (limit, cause) = pace.limit(self.unix_now(), timeout);
@@ -258,7 +261,9 @@ impl BitrixClient {
                     calls_per_batch = limit,
                     "Bitrix24 is slow: batches shortened to {limit} calls because {cause}"
                 ),
-                Some(cause) => tracing::info!(method, calls_per_batch = limit, "batches lengthened to {limit} calls ({cause})"),
+                Some(cause) => {
+                    tracing::info!(method, calls_per_batch = limit, "batches lengthened to {limit} calls ({cause})")
+                }
                 None if pace.reported.is_some() => {
                     tracing::info!(method, calls_per_batch = limit, "Bitrix24 is fast again: full batches")
                 }

@@ -63,11 +63,9 @@ pub enum Cause {
 impl std::fmt::Display for Cause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::RequestTime { cost, limit } => write!(
-                f,
-                "calls take {cost:.1} s each and a request must finish well within {} s",
-                limit.as_secs()
-            ),
+            Self::RequestTime { cost, limit } => {
+                write!(f, "calls take {cost:.1} s each and a request must finish well within {} s", limit.as_secs())
+            }
             Self::Operating { used } => write!(
                 f,
                 "the method has used {used:.0} s of its {OPERATING_LIMIT_SECS:.0} s execution time in 10 minutes"

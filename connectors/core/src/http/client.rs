@@ -56,9 +56,16 @@ struct Counters {
 enum Setback {
     /// The vendor refused the request unprocessed: wait (the whole bucket, or only this
     /// request) and resend. `wait: None` backs off.
-    Throttled { wait: Option<Duration>, whole_bucket: bool, reason: String },
+    Throttled {
+        wait: Option<Duration>,
+        whole_bucket: bool,
+        reason: String,
+    },
     /// A failure worth another attempt: back off (or not, after an auth refresh) and resend.
-    Retry { reason: String, immediately: bool },
+    Retry {
+        reason: String,
+        immediately: bool,
+    },
     Fail(ConnectorError),
 }
 
@@ -187,9 +194,9 @@ impl HttpClient {
                     Err(BodyError::Malformed(reason)) if call.idempotent => {
                         Setback::Retry { reason: self.redact(&reason), immediately: false }
                     }
-                    Err(BodyError::Malformed(reason)) => Setback::Fail(ConnectorError::transient(self.redact(
-                        &format!("{endpoint}: {reason} (not resent: the request is not idempotent)"),
-                    ))),
+                    Err(BodyError::Malformed(reason)) => Setback::Fail(ConnectorError::transient(
+                        self.redact(&format!("{endpoint}: {reason} (not resent: the request is not idempotent)")),
+                    )),
                     Err(BodyError::Invalid(e)) => {
                         Setback::Fail(ConnectorError::new(e.kind(), self.redact(e.message())))
                     }

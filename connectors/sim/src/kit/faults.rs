@@ -27,13 +27,8 @@ pub struct FaultConfig {
 
 impl FaultConfig {
     /// No faults.
-    pub const NONE: FaultConfig = FaultConfig {
-        server_errors: 0.0,
-        latency_ms: 0,
-        malformed: 0.0,
-        dropped: 0.0,
-        unauthorized: 0.0,
-    };
+    pub const NONE: FaultConfig =
+        FaultConfig { server_errors: 0.0, latency_ms: 0, malformed: 0.0, dropped: 0.0, unauthorized: 0.0 };
 
     /// The mix the conformance suite runs under: enough of each to hit every retry path.
     pub const CONFORMANCE: FaultConfig =
