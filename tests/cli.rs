@@ -228,3 +228,46 @@ async fn demo_once_runs_from_scratch_in_its_own_directory() {
     let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(entries.len(), 1, "the demo wrote outside its data dir");
 }
+
+#[tokio::test]
+async fn a_rejected_token_parks_the_connector_until_its_configuration_changes() {
+    let sandbox = Sandbox::start(20).await;
+    let config = sandbox.config(10);
+    let sync =
+        |token: &str| zveno().arg("--config").arg(&config).args(["sync", "--once"]).env("TV_TOKEN", token).output();
+    let requests = || sandbox.sim.kit().log().total().requests;
+
+    let out = sync("revoked-token").await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tv is now parked") && stderr.contains("zveno connector resume tv"), "{stderr}");
+    assert_eq!(requests(), 1, "one request: a 401 is not retried");
+
+    let out = zveno().arg("--config").arg(&config).args(["connectors", "--json"]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["connector"], "tv");
+    assert_eq!(listed[0]["status"], "parked");
+    assert_eq!(listed[0]["needs_attention"], true);
+    assert!(listed[0]["reason"].as_str().unwrap_or("").contains("401"), "{listed}");
+    let out = zveno().arg("--config").arg(&config).arg("runs").output().await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tv is parked since"));
+
+    // Run again with the same bad token: the vendor is not called.
+    let out = sync("revoked-token").await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tv is parked since"), "{stderr}");
+    assert_eq!(requests(), 1, "a parked connector is not called");
+
+    // The operator fixes the token: the changed secret resumes the connector by itself.
+    let out = sync(TOKEN).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = sandbox.store().await;
+    assert_eq!(
+        store.count_records(Some("tv"), Some(Kind::Client), false).await.unwrap(),
+        sandbox.sim.count(Kind::Client) as u64
+    );
+    let state = store.connector_state("tv").await.unwrap().unwrap();
+    assert_eq!(state.status, zveno::store::ConnectorStatus::Active);
+}

@@ -41,6 +41,11 @@ const SQLITE: &[Embedded] = &[
         description: "entities links overrides",
         sql: include_str!("migrations/sqlite/0002_entities_links_overrides.sql"),
     },
+    Embedded {
+        version: 3,
+        description: "connector state",
+        sql: include_str!("migrations/sqlite/0003_connector_state.sql"),
+    },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -53,6 +58,11 @@ const POSTGRES: &[Embedded] = &[
         version: 2,
         description: "entities links overrides",
         sql: include_str!("migrations/postgres/0002_entities_links_overrides.sql"),
+    },
+    Embedded {
+        version: 3,
+        description: "connector state",
+        sql: include_str!("migrations/postgres/0003_connector_state.sql"),
     },
 ];
 
