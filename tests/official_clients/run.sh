@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Official vendor client libraries against zveno's simulators (tests/official_clients/run.py).
+#
+# Installs the pinned libraries of requirements.txt into a virtualenv kept under
+# ~/.cache/zveno (one per requirements file and Python version, so a CI run reuses it and a
+# changed pin gets a fresh one), builds the zveno binary if needed, and runs the checks.
+# Arguments go to run.py (e.g. --keep, --clients N).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+python="${PYTHON:-python3}"
+key="$( (cat "$here/requirements.txt"; "$python" --version) | sha256sum | cut -c1-16)"
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/zveno/official-clients-$key"
+if [ ! -f "$venv/.installed" ]; then
+  echo "installing the official client libraries into $venv"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  touch "$venv/.installed"
+fi
+
+(cd "$root" && cargo build --locked --quiet --bin zveno)
+exec "$venv/bin/python" "$here/run.py" --zveno "$root/target/debug/zveno" "$@"
