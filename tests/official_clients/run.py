@@ -93,10 +93,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_zveno = HERE.parent.parent / "target" / "debug" / "zveno"
     parser.add_argument("--zveno", type=Path, default=default_zveno, help="the zveno binary (default: %(default)s)")
-    parser.add_argument("--clients", type=int, default=150, help="clients in the demo world (default: %(default)s)")
+    parser.add_argument("--clients", type=int, default=150,
+                        help="clients in the demo world; the checks need every list to span several pages "
+                             "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the demo world (default: %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the demo's directory (store, config, log)")
     args = parser.parse_args()
+    args.zveno = args.zveno.resolve()
     if not args.zveno.is_file():
         parser.error(f"no zveno binary at {args.zveno} (cargo build, or pass --zveno)")
     return args

@@ -10,7 +10,7 @@ import asyncio
 from aiohttp import ClientResponseError
 from fast_bitrix24 import Bitrix
 
-from protocol import Check
+from protocol import Check, failure_status
 
 BITRIX_PAGE = 50  # the fixed page of every *.list method
 
@@ -45,11 +45,7 @@ def main() -> None:
     check.expect(len(task_titles) == len(tasks) > 0, f"get_all lists {len(tasks)} tasks")
 
     wrong = Bitrix(webhook.rstrip("/").rsplit("/", 1)[0] + "/wrongcode0000000/", verbose=False)
-    try:
-        wrong.get_all("crm.company.list")
-        refused = None
-    except ClientResponseError as e:
-        refused = e.status
+    refused = failure_status(lambda: wrong.get_all("crm.company.list"), ClientResponseError)
     check.expect(refused == 401, "401 for a wrong webhook code")
     check.report(list(titles), task_titles)
 

@@ -9,7 +9,7 @@ from hubspot import HubSpot
 from hubspot.crm.companies import ApiException, PublicObjectSearchRequest
 from urllib3.util.retry import Retry
 
-from protocol import Check
+from protocol import Check, failure_status
 
 PAGE = 25  # small pages, so the world's companies span several
 
@@ -18,14 +18,6 @@ def client(check: Check, token: str) -> HubSpot:
     # HubSpot's own advice for its SDK: retry 429s (the demo keeps syncing meanwhile).
     retry = Retry(total=5, status_forcelist=(429,), allowed_methods=None, backoff_factor=0.5)
     return HubSpot(access_token=token, host=check.sim["url"], retry=retry)
-
-
-def status_of(call) -> int | None:
-    try:
-        call()
-    except ApiException as e:
-        return e.status
-    return None
 
 
 def main() -> None:
@@ -69,9 +61,11 @@ def main() -> None:
     check.expect(result.total == len(names) and sorted(found) == sorted(names),
                  f"search pages through all {result.total} companies")
 
-    check.expect(status_of(lambda: companies.basic_api.get_by_id("999999999")) == 404, "404 for an unknown id")
+    missing = failure_status(lambda: companies.basic_api.get_by_id("999999999"), ApiException)
+    check.expect(missing == 404, "404 for an unknown id")
     wrong = client(check, "pat-na1-00000000-0000-0000-0000-000000000000")
-    check.expect(status_of(lambda: wrong.crm.companies.basic_api.get_page(limit=1)) == 401, "401 for a wrong token")
+    refused = failure_status(lambda: wrong.crm.companies.basic_api.get_page(limit=1), ApiException)
+    check.expect(refused == 401, "401 for a wrong token")
 
     tasks = hs.crm.objects.get_all("tasks", properties=["hs_task_subject"])
     check.report(list(names), {t.id: t.properties.get("hs_task_subject") for t in tasks})

@@ -8,17 +8,9 @@ give 401 and an unknown key 404."""
 
 from jira import JIRA, JIRAError
 
-from protocol import Check
+from protocol import Check, failure_status
 
 PAGE = 40  # smaller than the world's issue count, so manual paging spans several pages
-
-
-def status_of(call) -> int | None:
-    try:
-        call()
-    except JIRAError as e:
-        return e.status_code
-    return None
 
 
 def main() -> None:
@@ -58,9 +50,13 @@ def main() -> None:
     check.expect(len(described) > 0 and all(isinstance(i.fields.description, str) for i in described),
                  "descriptions are v2 plain text")
 
-    check.expect(status_of(lambda: jira.issue("OPS-999999")) == 404, "404 for an unknown key")
-    check.expect(status_of(lambda: JIRA(server=url, basic_auth=(options["email"], "wrong-token"),
-                                        max_retries=0).myself()) == 401, "401 for a wrong token")
+    missing = failure_status(lambda: jira.issue("OPS-999999"), JIRAError, "status_code")
+    check.expect(missing == 404, "404 for an unknown key")
+
+    def wrong_token():
+        return JIRA(server=url, basic_auth=(options["email"], "wrong-token"), max_retries=0).myself()
+
+    check.expect(failure_status(wrong_token, JIRAError, "status_code") == 401, "401 for a wrong token")
     check.report([], summaries)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from importlib import metadata
+from typing import Callable
 
 
 class Check:
@@ -30,3 +31,13 @@ class Check:
             self.expect(len(clients) == len(set(clients)), "every client listed once")
         json.dump({"library": self.library, "clients": clients, "tasks": tasks, "checked": self.checked},
                   sys.stdout, ensure_ascii=False)
+
+
+def failure_status(call: Callable[[], object], error: type[Exception], field: str = "status") -> int | None:
+    """The HTTP status of the `error` that `call` raised (its attribute `field`), or None
+    when it succeeded: how a check asserts the vendor's 401s and 404s."""
+    try:
+        call()
+    except error as e:
+        return getattr(e, field, None)
+    return None
