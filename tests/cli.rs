@@ -227,6 +227,25 @@ async fn demo_once_runs_from_scratch_in_its_own_directory() {
     assert!(data.join("zveno.db").exists() && data.join("zveno.toml").exists());
     let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(entries.len(), 1, "the demo wrote outside its data dir");
+
+    // Scripts and vendor SDKs find the simulators and their credentials in simulators.json.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("simulators.json")).unwrap()).unwrap();
+    assert!(stdout.contains("simulators.json"), "{stdout}");
+    assert_eq!(manifest["config"].as_str().map(std::path::PathBuf::from), data.join("zveno.toml").canonicalize().ok());
+    let sims = manifest["simulators"].as_array().unwrap();
+    let vendors: Vec<&str> = sims.iter().filter_map(|s| s["vendor"].as_str()).collect();
+    assert_eq!(vendors, ["hubspot", "bitrix24", "jira"]);
+    for sim in sims {
+        let url = sim["url"].as_str().unwrap();
+        assert!(url.starts_with("http://127.0.0.1:") && stdout.contains(url), "{sim}");
+        let credentials = sim["credentials"].as_object().unwrap();
+        assert!(!credentials.is_empty() && credentials.values().all(|v| v.as_str().is_some_and(|s| !s.is_empty())));
+        assert!(sim["options"].as_object().is_some_and(|o| o.keys().all(|k| !k.ends_with("_env"))), "{sim}");
+    }
+    // fast-bitrix24 lower-cases what it sends: the demo portal's webhook must already be.
+    let webhook = sims[1]["credentials"]["webhook_url"].as_str().unwrap();
+    assert_eq!(webhook, webhook.to_lowercase());
 }
 
 #[tokio::test]
