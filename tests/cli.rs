@@ -232,6 +232,68 @@ async fn demo_once_runs_from_scratch_in_its_own_directory() {
     assert!(data.join("zveno.db").exists() && data.join("zveno.toml").exists());
     let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(entries.len(), 1, "the demo wrote outside its data dir");
+
+    // Scripts and vendor SDKs find the simulators and their credentials in simulators.json.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("simulators.json")).unwrap()).unwrap();
+    assert!(stdout.contains("simulators.json"), "{stdout}");
+    assert_eq!(manifest["config"].as_str().map(std::path::PathBuf::from), data.join("zveno.toml").canonicalize().ok());
+    let sims = manifest["simulators"].as_array().unwrap();
+    let vendors: Vec<&str> = sims.iter().filter_map(|s| s["vendor"].as_str()).collect();
+    assert_eq!(vendors, ["hubspot", "bitrix24", "jira"]);
+    for sim in sims {
+        let url = sim["url"].as_str().unwrap();
+        assert!(url.starts_with("http://127.0.0.1:") && stdout.contains(url), "{sim}");
+        let credentials = sim["credentials"].as_object().unwrap();
+        assert!(!credentials.is_empty() && credentials.values().all(|v| v.as_str().is_some_and(|s| !s.is_empty())));
+        assert!(sim["options"].as_object().is_some_and(|o| o.keys().all(|k| !k.ends_with("_env"))), "{sim}");
+    }
+    // fast-bitrix24 lower-cases what it sends: the demo portal's webhook must already be.
+    let webhook = sims[1]["credentials"]["webhook_url"].as_str().unwrap();
+    assert_eq!(webhook, webhook.to_lowercase());
+}
+
+#[tokio::test]
+async fn a_rejected_token_parks_the_connector_until_its_configuration_changes() {
+    let sandbox = Sandbox::start(20).await;
+    let config = sandbox.config(10);
+    let sync =
+        |token: &str| zveno().arg("--config").arg(&config).args(["sync", "--once"]).env("TV_TOKEN", token).output();
+    let requests = || sandbox.sim.kit().log().total().requests;
+
+    let out = sync("revoked-token").await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tv is now parked") && stderr.contains("zveno connector resume tv"), "{stderr}");
+    assert_eq!(requests(), 1, "one request: a 401 is not retried");
+
+    let out = zveno().arg("--config").arg(&config).args(["connectors", "--json"]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["connector"], "tv");
+    assert_eq!(listed[0]["status"], "parked");
+    assert_eq!(listed[0]["needs_attention"], true);
+    assert!(listed[0]["reason"].as_str().unwrap_or("").contains("401"), "{listed}");
+    let out = zveno().arg("--config").arg(&config).arg("runs").output().await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tv is parked since"));
+
+    // Run again with the same bad token: the vendor is not called.
+    let out = sync("revoked-token").await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tv is parked since"), "{stderr}");
+    assert_eq!(requests(), 1, "a parked connector is not called");
+
+    // The operator fixes the token: the changed secret resumes the connector by itself.
+    let out = sync(TOKEN).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = sandbox.store().await;
+    assert_eq!(
+        store.count_records(Some("tv"), Some(Kind::Client), false).await.unwrap(),
+        sandbox.sim.count(Kind::Client) as u64
+    );
+    let state = store.connector_state("tv").await.unwrap().unwrap();
+    assert_eq!(state.status, zveno::store::ConnectorStatus::Active);
 }
 
 /// Syncs the sandbox once (which also resolves identities) and returns its config.

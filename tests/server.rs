@@ -24,7 +24,7 @@ use zveno::engine::RunSummary;
 use zveno::metrics::Metrics;
 use zveno::resolve::{to_latin, Resolver, Survivorship, Systems};
 use zveno::server::{router, Auth, ServerState, StateParts};
-use zveno::store::{RunOutcome, RunStatus, Store};
+use zveno::store::{ConnectorStatus, RunOutcome, RunStatus, StateChange, Store};
 use zveno::view::connectors::Configured;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{Clock, Cursor, Kind, Page, Secret, SyncMode, SystemClock};
@@ -135,6 +135,7 @@ async fn finished_run(
         throttled: 1,
         retried: 0,
         failed_requests: 0,
+        slowed: 0,
         message: message.map(str::to_string),
     };
     store.finish_run(run, &outcome).await.unwrap();
@@ -363,7 +364,7 @@ async fn the_web_view_speaks_russian_and_english() {
 }
 
 #[tokio::test]
-async fn readyz_lists_connectors_keeps_ready_over_a_failing_one_and_turns_503_without_a_store() {
+async fn readyz_lists_connectors_stays_ready_over_failing_and_parked_ones_and_turns_503_without_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = backends::open(&format!("sqlite://{}", dir.path().join("z.db").display())).await;
     finished_run(
@@ -383,6 +384,27 @@ async fn readyz_lists_connectors_keeps_ready_over_a_failing_one_and_turns_503_wi
     assert_eq!(jira["state"], "failing");
     assert!(jira["reason"].as_str().unwrap().contains("401"));
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+
+    // A connector the scheduler parked is listed as parked, with its reason, and the service
+    // stays ready: one expired token must not take the view of every other system down.
+    let parked = StateChange {
+        status: ConnectorStatus::Parked,
+        reason: Some("auth: 401 from HubSpot — fix the token, then `zveno connector resume hubspot`".into()),
+        next_run_at: None,
+        failures: 1,
+        config_fingerprint: None,
+    };
+    store.set_connector_state("hubspot", &parked).await.unwrap();
+    let ready = get(&app, "/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    let hubspot =
+        ready.json()["connectors"].as_array().unwrap().iter().find(|c| c["name"] == "hubspot").unwrap().clone();
+    assert_eq!(hubspot["state"], "parked");
+    assert!(hubspot["reason"].as_str().unwrap().contains("401 from HubSpot"));
+    let metrics = get(&app, "/metrics").await.body;
+    assert!(metrics.contains("zveno_connector_parked{connector=\"hubspot\"} 1"), "{metrics}");
+    let page = get(&app, "/health").await.body;
+    assert!(page.contains("Parked") && page.contains("401 from HubSpot"));
 
     store.close().await;
     let unready = get(&app, "/readyz").await;
@@ -410,10 +432,11 @@ async fn metrics_parse_as_prometheus_text_and_carry_every_series() {
         tombstoned: 0,
         requests: 3,
         throttled: 1,
+        slowed: 0,
         elapsed_ms: 10,
         error: None,
     };
-    metrics.run_finished(&summary, &HttpStats { requests: 3, throttled: 1, retried: 0, failed: 0 });
+    metrics.run_finished(&summary, &HttpStats { requests: 3, throttled: 1, retried: 0, failed: 0, slowed: 0 });
     metrics.resolved(std::time::Duration::from_millis(12));
     let app = router(state(&store, Auth::default(), metrics));
     assert_eq!(get(&app, "/api/v1/clients?limit=1").await.status, StatusCode::OK);

@@ -4,6 +4,10 @@
 //! config (and the simulators' demo credentials, as files) into the data directory, syncs
 //! everything once, prints what it found and how to explore, then keeps syncing on a short
 //! schedule until Ctrl-C. It writes nothing outside the data directory it names.
+//!
+//! Once the first sync has committed it lists the simulators, their URLs and credentials
+//! in `simulators.json` (removed at start, so an old file never says a new demo is ready):
+//! scripts such as `tests/official_clients` wait for it and point vendor SDKs at them.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,6 +50,13 @@ pub(super) async fn run(args: DemoArgs, _config: Option<&Path>, env: &Env) -> an
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create the demo directory {}: {e}", args.data_dir.display()))?;
     let dir = args.data_dir.canonicalize()?;
+    let simulators_file = dir.join(sandbox::SIMULATORS_FILE);
+    match std::fs::remove_file(&simulators_file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            anyhow::bail!("cannot remove the old {}: {e}", simulators_file.display())
+        }
+        _ => {}
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let systems = registry::simulated_systems();
     let mut spec = WorldSpec::new(args.seed, args.clients, &systems);
@@ -83,7 +94,8 @@ pub(super) async fn run(args: DemoArgs, _config: Option<&Path>, env: &Env) -> an
     if let Some(report) = app.engine.resolve().await? {
         summary::print(app.engine.store(), &config_path, &report, settings.view.timezone).await?;
     }
-    print_explore(&config_path, &sims)?;
+    let simulators_file = sandbox::write_simulators(&dir, &config_path, &sims)?;
+    print_explore(&config_path, &simulators_file, &sims)?;
     let Some(running) = running else { return Ok(ExitCode::SUCCESS) };
     out!("\nWeb view and API (open in a browser): http://{}/", running.addr);
     out!("  health http://{0}/health   metrics http://{0}/metrics   API http://{0}/api/v1/clients", running.addr);
@@ -99,12 +111,15 @@ pub(super) async fn run(args: DemoArgs, _config: Option<&Path>, env: &Env) -> an
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_explore(config: &Path, sims: &[LaunchedSim]) -> anyhow::Result<()> {
+fn print_explore(config: &Path, simulators_file: &Path, sims: &[LaunchedSim]) -> anyhow::Result<()> {
     let config = config.display();
     out!("\nExplore (while the demo runs):");
     out!("  zveno --config {config} runs");
     out!("  zveno --config {config} sync --once");
-    out!("\nSimulated vendors (point your own scripts or a vendor SDK at them):");
+    out!(
+        "\nSimulated vendors (point your own scripts or a vendor SDK at them; as JSON in {}):",
+        simulators_file.display()
+    );
     for sim in sims {
         out!("  {:<10} {}", sim.vendor, sim.server.url());
         for line in sim.help.lines() {

@@ -20,6 +20,7 @@ mod bench;
 mod check;
 mod clients;
 mod completions;
+mod connectors;
 mod demo;
 mod hint;
 mod link;
@@ -109,6 +110,18 @@ pub enum Command {
     /// The daemon: every connector on its schedule until SIGINT/SIGTERM, which stop after
     /// the current page is committed.
     Run,
+    /// Each connector's standing: active, deferred (throttled or backing off, with the next
+    /// run) or parked (credentials or configuration wrong, or a crash), and why.
+    Connectors {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Act on one connector.
+    Connector {
+        #[command(subcommand)]
+        action: ConnectorAction,
+    },
     /// The unified client list: one line per real client, whatever systems it lives in.
     Clients {
         /// Only clients whose name (in either script), domain, e-mail, phone or tax id
@@ -186,6 +199,17 @@ pub enum Command {
     Man,
 }
 
+/// `zveno connector ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConnectorAction {
+    /// Bring a parked (or deferred) connector back: the daemon runs it again within
+    /// seconds. Fix what parked it first (see `zveno connectors`).
+    Resume {
+        /// The connector's name (`[connectors.<name>]`).
+        name: String,
+    },
+}
+
 /// Parses arguments, runs the command, and maps the result to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -235,6 +259,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runs::run(&settings::load_read(cli.config.as_deref(), &env)?, limit, connector.as_deref(), json).await
         }
         Command::Run => serve::daemon(&load()?).await,
+        Command::Connectors { json } => {
+            connectors::list(&settings::load_resolution(cli.config.as_deref(), &env)?, json).await
+        }
+        Command::Connector { action: ConnectorAction::Resume { name } } => {
+            connectors::resume(&settings::load_resolution(cli.config.as_deref(), &env)?, &name).await
+        }
         Command::Clients { search, owner, json } => {
             clients::list(&settings::load_read(cli.config.as_deref(), &env)?, search, owner, json).await
         }

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use super::output;
 use super::store_open::open_existing;
+use super::{connectors, output};
 use crate::settings::ReadSettings;
 use crate::view::ViewTime;
 
@@ -21,6 +21,14 @@ pub(super) async fn run(
         output::json(&runs)?;
     } else {
         output::runs(&runs, &ViewTime::new(settings.view.timezone, Utc::now()))?;
+        let states = store.connector_states().await?;
+        let notes = connectors::standing_notes(&states);
+        if !notes.is_empty() {
+            out!();
+            for note in notes {
+                out!("{note}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ use zveno_connector::SystemClock;
 
 use super::output;
 use crate::app::App;
-use crate::engine::{EngineError, Shutdown};
+use crate::engine::{Admission, EngineError, JobOutcome, Shutdown};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -34,7 +34,21 @@ pub(super) async fn once(
     let mut summaries = Vec::new();
     let mut failed = false;
     for job in &jobs {
-        for result in app.engine.sync_job(job, full, &shutdown).await {
+        // A parked connector is not called: its credentials or configuration are known to
+        // be wrong. (A deferred one runs: the operator asked for a run now.)
+        if let Admission::Parked(state) = app.engine.admit(job).await? {
+            failed = true;
+            let name = job.connector.name();
+            eprintln!(
+                "error: {name} is parked since {}: {}\n  fix it, then run `zveno connector resume {name}` \
+                 (a changed configuration or secret resumes it by itself)",
+                state.since.format("%Y-%m-%d %H:%M:%S UTC"),
+                state.reason.as_deref().unwrap_or("no reason recorded")
+            );
+            continue;
+        }
+        let supervised = app.engine.run_supervised(job, full, &shutdown).await;
+        for result in supervised.results {
             match result {
                 Ok(s) => summaries.push(s),
                 Err(EngineError::Connector { connector, kind, source }) => {
@@ -46,6 +60,17 @@ pub(super) async fn once(
                     eprintln!("error: {e}");
                 }
             }
+        }
+        match supervised.outcome {
+            JobOutcome::Panicked(message) => {
+                failed = true;
+                eprintln!("error: {message}");
+            }
+            JobOutcome::NeedsPerson(_) => {
+                let name = job.connector.name();
+                eprintln!("  {name} is now parked: after fixing it, run `zveno connector resume {name}`");
+            }
+            _ => {}
         }
     }
     // Resolve what the runs changed (even after a failed run: what did land is worth it).

@@ -10,6 +10,7 @@
 //! operator fixes a config in one go. The environment is passed in as an [`Env`] map,
 //! never read from the process here, so tests need not mutate global state.
 
+mod fingerprint;
 mod raw;
 mod reconcile;
 mod server;
@@ -62,15 +63,6 @@ impl Settings {
     pub fn systems(&self) -> Systems {
         Systems::new(self.connectors.values().map(|c| (c.name.as_str(), c.vendor.vendor)))
     }
-
-    /// What identity resolution needs, for the service's admin actions.
-    pub fn resolution(&self) -> ResolutionSettings {
-        ResolutionSettings {
-            store_url: self.store_url.clone(),
-            reconcile: self.reconcile.clone(),
-            systems: self.systems(),
-        }
-    }
 }
 
 /// What the read-only view commands (`clients`, `client`, `tasks`, `runs`) need: the
@@ -93,6 +85,8 @@ pub struct ResolutionSettings {
     pub reconcile: Survivorship,
     /// Each configured connector's vendor.
     pub systems: Systems,
+    /// The configured connectors, name → vendor (for listings).
+    pub connectors: BTreeMap<String, String>,
 }
 
 /// One validated `[connectors.<name>]`.
@@ -215,7 +209,7 @@ pub fn load_resolution(file: Option<&Path>, env: &Env) -> Result<ResolutionSetti
         reconcile::validate(&raw.reconcile, &known_sources(vendors.iter().map(|(c, _)| c.as_str())), &mut problems);
     if problems.is_empty() {
         let systems = Systems::new(vendors.iter().map(|(c, v)| (c.as_str(), v.as_str())));
-        Ok(ResolutionSettings { store_url, reconcile, systems })
+        Ok(ResolutionSettings { store_url, reconcile, systems, connectors: vendors.into_iter().collect() })
     } else {
         Err(ConfigErrors(problems))
     }
@@ -295,6 +289,9 @@ fn validate_connector(
         if let Some(p) = limit.problem() {
             problems.push(ConfigProblem::new(path(&format!("rate_limits.{bucket}")), p));
         }
+    }
+    if let Some((key, problem)) = c.http.problem() {
+        problems.push(ConfigProblem::new(path(&format!("http.{key}")), problem));
     }
     let schedule = c.schedule.unwrap_or(defaults);
     if schedule.interval_secs == 0 || schedule.full_every_secs == 0 {

@@ -1,7 +1,7 @@
-//! The store: source records, cursors, run history and the unified view identity
-//! resolution builds (entities, links, operators' overrides, task attachments, the key
-//! index), in SQLite (the default, one file) or PostgreSQL (several daemon instances
-//! sharing work).
+//! The store: source records, cursors, run history, connector standing (active, deferred,
+//! parked, and why) and the unified view identity resolution builds (entities, links,
+//! operators' overrides, task attachments, the key index), in SQLite (the default, one
+//! file) or PostgreSQL (several daemon instances sharing work).
 //!
 //! There is one code path for both backends: `sqlx::any` with runtime-checked, portable
 //! SQL (`$1` placeholders, `ON CONFLICT ... DO UPDATE`, `RETURNING`), timestamps as
@@ -23,6 +23,7 @@
 //! with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction that
 //! reads first and writes later can fail with `SQLITE_BUSY` without ever waiting.
 
+mod connector_state;
 mod cursors;
 mod entities;
 mod error;
@@ -51,6 +52,7 @@ use sqlx::AnyPool;
 use sqlx::{Any, AnyConnection, Connection, Executor, Transaction};
 use zveno_connector::{Clock, SystemClock};
 
+pub use connector_state::{ConnectorState, ConnectorStatus, StateChange};
 pub use cursors::ScanState;
 pub use entities::{EntityRow, LinkRow, ResolutionWrite, TaskLinkRow};
 pub use error::{StoreError, StoreErrorKind};

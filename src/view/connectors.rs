@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use zveno_connector::Kind;
 
-use crate::store::{KindHealth, RunStatus, Store, StoreError};
+use crate::store::{self, KindHealth, RunStatus, Store, StoreError};
 
 /// A connector as configured: what the views list even before its first run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,10 @@ pub enum ConnectorState {
     Pending,
     /// The latest run of some kind failed; the schedule retries it.
     Failing,
-    /// Stopped until an operator acts (`reason` says why).
+    /// Waiting until `next_run_at`: the vendor throttled it, or it backs off after failures.
+    Deferred,
+    /// Stopped until an operator acts (`zveno connector resume`; `reason` says why), or,
+    /// after a crash, until `next_run_at`.
     Parked,
 }
 
@@ -72,8 +75,10 @@ pub struct ConnectorStatus {
     pub vendor: String,
     /// Overall state.
     pub state: ConnectorState,
-    /// Why it is parked (or failing).
+    /// Why it is parked, deferred or failing.
     pub reason: Option<String>,
+    /// When a deferred (or crashed) connector runs again.
+    pub next_run_at: Option<DateTime<Utc>>,
     /// Per kind.
     pub kinds: Vec<KindStatus>,
 }
@@ -84,26 +89,26 @@ pub async fn statuses(
     configured: &[Configured],
     now: DateTime<Utc>,
 ) -> Result<Vec<ConnectorStatus>, StoreError> {
-    let parked = parked(store).await?;
+    // The scheduler's standing of each connector (parked, deferred), from the store.
+    let standings = store.connector_states().await?;
     let mut out = Vec::with_capacity(configured.len());
     for c in configured {
         let mut kinds = Vec::with_capacity(c.kinds.len());
         for &kind in &c.kinds {
             kinds.push(kind_status(&store.kind_health(&c.name, kind).await?, now));
         }
-        let parked_reason = parked.iter().find(|(name, _)| name == &c.name).map(|(_, reason)| reason.clone());
-        let (state, reason) = state_of(&kinds, parked_reason);
-        out.push(ConnectorStatus { name: c.name.clone(), vendor: c.vendor.clone(), state, reason, kinds });
+        let standing = standings.iter().find(|s| s.connector == c.name);
+        let (state, reason) = state_of(&kinds, standing);
+        out.push(ConnectorStatus {
+            name: c.name.clone(),
+            vendor: c.vendor.clone(),
+            state,
+            reason,
+            next_run_at: standing.and_then(|s| s.next_run_at),
+            kinds,
+        });
     }
     Ok(out)
-}
-
-/// Connectors the scheduler has parked, with the reason. The store keeps no parking state
-/// yet (it comes with the scheduler's connector state table); until then none is parked,
-/// and this is the one function every view asks.
-async fn parked(store: &Store) -> Result<Vec<(String, String)>, StoreError> {
-    let _ = store;
-    Ok(Vec::new())
 }
 
 fn kind_status(h: &KindHealth, now: DateTime<Utc>) -> KindStatus {
@@ -120,11 +125,17 @@ fn kind_status(h: &KindHealth, now: DateTime<Utc>) -> KindStatus {
     }
 }
 
-/// The overall state: parked wins; else failing if any kind's latest finished run failed;
-/// pending until every kind has succeeded once; else ok.
-fn state_of(kinds: &[KindStatus], parked: Option<String>) -> (ConnectorState, Option<String>) {
-    if let Some(reason) = parked {
-        return (ConnectorState::Parked, Some(reason));
+/// The overall state: the scheduler's parked or deferred standing wins; else failing if any
+/// kind's latest finished run failed; pending until every kind has succeeded once; else ok.
+fn state_of(kinds: &[KindStatus], standing: Option<&store::ConnectorState>) -> (ConnectorState, Option<String>) {
+    match standing.map(|s| s.status) {
+        Some(store::ConnectorStatus::Parked) => {
+            return (ConnectorState::Parked, standing.and_then(|s| s.reason.clone()))
+        }
+        Some(store::ConnectorStatus::Deferred) => {
+            return (ConnectorState::Deferred, standing.and_then(|s| s.reason.clone()))
+        }
+        _ => {}
     }
     if let Some(failed) = kinds.iter().find(|k| k.last_run_status == Some(RunStatus::Failed)) {
         return (ConnectorState::Failing, failed.last_error.clone());
@@ -152,21 +163,34 @@ mod tests {
         }
     }
 
+    fn standing(status: store::ConnectorStatus, reason: &str) -> store::ConnectorState {
+        store::ConnectorState {
+            connector: "crm".into(),
+            status,
+            reason: Some(reason.into()),
+            since: Utc::now(),
+            next_run_at: None,
+            failures: 1,
+            config_fingerprint: None,
+            updated_at: Utc::now(),
+        }
+    }
+
     #[test]
-    fn parked_wins_then_failing_then_pending() {
+    fn the_schedulers_standing_wins_then_failing_then_pending() {
         let ok = kind(Some(RunStatus::Ok), true);
         let failed = kind(Some(RunStatus::Failed), true);
         let never = kind(None, false);
         assert_eq!(state_of(std::slice::from_ref(&ok), None), (ConnectorState::Ok, None));
         assert_eq!(state_of(&[ok.clone(), never], None).0, ConnectorState::Pending);
-        assert_eq!(
-            state_of(&[ok.clone(), failed.clone()], None),
-            (ConnectorState::Failing, Some("401 Unauthorized".into()))
-        );
-        assert_eq!(
-            state_of(&[failed], Some("token expired".into())),
-            (ConnectorState::Parked, Some("token expired".into()))
-        );
-        assert_eq!(state_of(&[kind(Some(RunStatus::Running), true)], None).0, ConnectorState::Ok);
+        let failing = state_of(&[ok.clone(), failed.clone()], None);
+        assert_eq!(failing, (ConnectorState::Failing, Some("401 Unauthorized".into())));
+        let parked = standing(store::ConnectorStatus::Parked, "token expired");
+        let state = state_of(std::slice::from_ref(&failed), Some(&parked));
+        assert_eq!(state, (ConnectorState::Parked, Some("token expired".into())));
+        let deferred = standing(store::ConnectorStatus::Deferred, "429");
+        assert_eq!(state_of(&[failed], Some(&deferred)).0, ConnectorState::Deferred);
+        let active = standing(store::ConnectorStatus::Active, "");
+        assert_eq!(state_of(&[kind(Some(RunStatus::Running), true)], Some(&active)).0, ConnectorState::Ok);
     }
 }

@@ -133,7 +133,7 @@ pub struct Texts {
     pub back: &'static str,
     pub no_connectors: &'static str,
     pub fields: [&'static str; 6],
-    pub states: [&'static str; 4],
+    pub states: [&'static str; 5],
     pub statuses: [&'static str; 4],
     pub kinds: [&'static str; 3],
     pub never: &'static str,
@@ -152,7 +152,8 @@ impl Texts {
             ConnectorState::Ok => 0,
             ConnectorState::Pending => 1,
             ConnectorState::Failing => 2,
-            ConnectorState::Parked => 3,
+            ConnectorState::Deferred => 3,
+            ConnectorState::Parked => 4,
         }]
     }
 
@@ -234,7 +235,7 @@ static EN: Texts = Texts {
     back: "Back to clients",
     no_connectors: "No connectors configured.",
     fields: ["Name", "Domains", "E-mails", "Phones", "Tax ID", "Owner"],
-    states: ["OK", "Waiting for its first run", "Failing", "Parked"],
+    states: ["OK", "Waiting for its first run", "Failing", "Deferred", "Parked"],
     statuses: ["To do", "In progress", "Done", "Cancelled"],
     kinds: ["client", "contact", "task"],
     never: "never",
@@ -298,7 +299,7 @@ static RU: Texts = Texts {
     back: "К списку клиентов",
     no_connectors: "Коннекторы не настроены.",
     fields: ["Название", "Домены", "E-mail", "Телефоны", "ИНН", "Ответственный"],
-    states: ["Норма", "Ожидает первого запуска", "Сбои", "Остановлен"],
+    states: ["Норма", "Ожидает первого запуска", "Сбои", "Отложен", "Остановлен"],
     statuses: ["К выполнению", "В работе", "Готово", "Отменена"],
     kinds: ["клиент", "контакт", "задача"],
     never: "никогда",

@@ -97,7 +97,7 @@ pub(super) async fn health(v: Viewer, State(state): State<ServerState>) -> Resul
             div.card.connector id={ "connector-" (c.name) } {
                 div.title-row {
                     h2 { (c.name) " " span.muted { "(" (c.vendor) ")" } }
-                    @let class = match c.state { ConnectorState::Ok => "ok", ConnectorState::Pending => "grey", ConnectorState::Failing => "warn", ConnectorState::Parked => "bad" };
+                    @let class = match c.state { ConnectorState::Ok => "ok", ConnectorState::Pending => "grey", ConnectorState::Failing | ConnectorState::Deferred => "warn", ConnectorState::Parked => "bad" };
                     span class={ "pill " (class) } { (t.state(c.state)) }
                 }
                 @if let Some(reason) = &c.reason { p.reason { (t.reason) ": " (reason) } }
