@@ -31,7 +31,7 @@ impl App {
             let readable = connector.capabilities().read;
             let wanted = if spec.kinds.is_empty() { Kind::ALL.to_vec() } else { spec.kinds.clone() };
             let kinds = Kind::ALL.into_iter().filter(|k| wanted.contains(k) && readable.contains(k)).collect();
-            jobs.push(Job { connector, kinds, schedule: spec.schedule });
+            jobs.push(Job { connector, kinds, schedule: spec.schedule, fingerprint: spec.fingerprint(&settings.env) });
         }
         let resolver = Resolver::new(store.clone(), settings.reconcile.clone(), settings.systems());
         Ok(Self { engine: Engine::new(store, clock).with_resolver(resolver), jobs })

@@ -9,13 +9,24 @@
 //! - [`resolve`]: identity resolution — clients and contacts across systems merged into
 //!   golden records with provenance, tasks attached to clients;
 //! - [`store`]: SQLite or PostgreSQL through one sqlx code path;
+//! - [`view`]: the unified view's shapes and queries, shared by the CLI and the API;
+//! - [`admin`]: operators' identity decisions (link, unlink), shared by the CLI and the API;
+//! - [`metrics`]: the Prometheus series, handed to the engine and the server;
+//! - [`server`]: the HTTP service — API, web view, health and metrics;
 //! - [`cli`]: the commands.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod metrics;
 pub mod registry;
 pub mod resolve;
+pub mod server;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod view;
+
+/// `0.1.0 (3f2a9c1b7e44)`: the version and the commit built from (see `build.rs`).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("ZVENO_COMMIT"), ")");

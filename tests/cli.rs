@@ -48,11 +48,16 @@ impl Sandbox {
 
     /// Writes a config for one test-vendor connector with `page_size`.
     fn config(&self, page_size: usize) -> PathBuf {
+        self.config_with(page_size, "")
+    }
+
+    /// The same, with `extra` TOML appended (after the connector's table: start a section).
+    fn config_with(&self, page_size: usize, extra: &str) -> PathBuf {
         let path = self.dir.path().join("zveno.toml");
         let text = format!(
             "[store]\nurl = \"{}\"\n\n[connectors.tv]\nvendor = \"testvendor\"\nbase_url = \"{}\"\n\
              token_env = \"TV_TOKEN\"\npage_size = {page_size}\nentities = [\"client\"]\n\
-             schedule = {{ interval_secs = 3600, full_every_secs = 86400 }}\n",
+             schedule = {{ interval_secs = 3600, full_every_secs = 86400 }}\n{extra}",
             self.store_url(),
             self.url
         );
@@ -227,6 +232,249 @@ async fn demo_once_runs_from_scratch_in_its_own_directory() {
     assert!(data.join("zveno.db").exists() && data.join("zveno.toml").exists());
     let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(entries.len(), 1, "the demo wrote outside its data dir");
+
+    // Scripts and vendor SDKs find the simulators and their credentials in simulators.json.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("simulators.json")).unwrap()).unwrap();
+    assert!(stdout.contains("simulators.json"), "{stdout}");
+    assert_eq!(manifest["config"].as_str().map(std::path::PathBuf::from), data.join("zveno.toml").canonicalize().ok());
+    let sims = manifest["simulators"].as_array().unwrap();
+    let vendors: Vec<&str> = sims.iter().filter_map(|s| s["vendor"].as_str()).collect();
+    assert_eq!(vendors, ["hubspot", "bitrix24", "jira"]);
+    for sim in sims {
+        let url = sim["url"].as_str().unwrap();
+        assert!(url.starts_with("http://127.0.0.1:") && stdout.contains(url), "{sim}");
+        let credentials = sim["credentials"].as_object().unwrap();
+        assert!(!credentials.is_empty() && credentials.values().all(|v| v.as_str().is_some_and(|s| !s.is_empty())));
+        assert!(sim["options"].as_object().is_some_and(|o| o.keys().all(|k| !k.ends_with("_env"))), "{sim}");
+    }
+    // fast-bitrix24 lower-cases what it sends: the demo portal's webhook must already be.
+    let webhook = sims[1]["credentials"]["webhook_url"].as_str().unwrap();
+    assert_eq!(webhook, webhook.to_lowercase());
+}
+
+#[tokio::test]
+async fn a_rejected_token_parks_the_connector_until_its_configuration_changes() {
+    let sandbox = Sandbox::start(20).await;
+    let config = sandbox.config(10);
+    let sync =
+        |token: &str| zveno().arg("--config").arg(&config).args(["sync", "--once"]).env("TV_TOKEN", token).output();
+    let requests = || sandbox.sim.kit().log().total().requests;
+
+    let out = sync("revoked-token").await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tv is now parked") && stderr.contains("zveno connector resume tv"), "{stderr}");
+    assert_eq!(requests(), 1, "one request: a 401 is not retried");
+
+    let out = zveno().arg("--config").arg(&config).args(["connectors", "--json"]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed[0]["connector"], "tv");
+    assert_eq!(listed[0]["status"], "parked");
+    assert_eq!(listed[0]["needs_attention"], true);
+    assert!(listed[0]["reason"].as_str().unwrap_or("").contains("401"), "{listed}");
+    let out = zveno().arg("--config").arg(&config).arg("runs").output().await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tv is parked since"));
+
+    // Run again with the same bad token: the vendor is not called.
+    let out = sync("revoked-token").await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tv is parked since"), "{stderr}");
+    assert_eq!(requests(), 1, "a parked connector is not called");
+
+    // The operator fixes the token: the changed secret resumes the connector by itself.
+    let out = sync(TOKEN).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = sandbox.store().await;
+    assert_eq!(
+        store.count_records(Some("tv"), Some(Kind::Client), false).await.unwrap(),
+        sandbox.sim.count(Kind::Client) as u64
+    );
+    let state = store.connector_state("tv").await.unwrap().unwrap();
+    assert_eq!(state.status, zveno::store::ConnectorStatus::Active);
+}
+
+/// Syncs the sandbox once (which also resolves identities) and returns its config.
+async fn synced(sandbox: &Sandbox) -> PathBuf {
+    let config = sandbox.config(100);
+    let sync =
+        zveno().arg("--config").arg(&config).args(["sync", "--once"]).env("TV_TOKEN", TOKEN).output().await.unwrap();
+    assert!(sync.status.success(), "{}", String::from_utf8_lossy(&sync.stderr));
+    config
+}
+
+#[tokio::test]
+async fn a_closed_pipe_ends_a_listing_quietly_with_exit_0() {
+    let sandbox = Sandbox::start(400).await;
+    let config = synced(&sandbox).await;
+    for args in ["clients --json", "clients", "tasks --json"] {
+        // Hundreds of kilobytes of JSON: far more than a pipe holds, so zveno is still
+        // writing when `head` exits.
+        let script = format!(
+            "{} --config {} {args} | head -1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+            env!("CARGO_BIN_EXE_zveno"),
+            config.display()
+        );
+        let out = Command::new("bash").args(["-c", &script]).env("RUST_LOG", "warn").output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn read_only_commands_never_create_a_store_and_hint_at_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["clients"][..], &["client", "cl-1"], &["tasks", "--overdue"], &["runs"]] {
+        let out = zveno().current_dir(dir.path()).args(args).output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("no store at data/zveno.db — did you mean --config"), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing was created");
+    // With a config next to it, the hint names it.
+    write(dir.path(), "zveno.toml", "[store]\nurl = \"sqlite://elsewhere/z.db\"\n");
+    let out = zveno().current_dir(dir.path()).arg("clients").output().await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean --config zveno.toml?"));
+}
+
+#[tokio::test]
+async fn the_clis_json_items_are_the_apis_items() {
+    let sandbox = Sandbox::start(60).await;
+    let config = synced(&sandbox).await;
+    let cli = zveno().arg("--config").arg(&config).args(["clients", "--json"]).output().await.unwrap();
+    let cli: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let store = sandbox.store().await;
+    let state = zveno::server::ServerState::new(zveno::server::StateParts {
+        store: store.clone(),
+        resolver: None,
+        connectors: Vec::new(),
+        zone: chrono_tz::UTC,
+        auth: zveno::server::Auth::default(),
+        metrics: Arc::new(zveno::metrics::Metrics::new()),
+        clock: Arc::new(SystemClock::new()),
+        secure_cookies: false,
+    });
+    let response = tower::ServiceExt::oneshot(
+        zveno::server::router(state),
+        axum::http::Request::get("/api/v1/clients?limit=500").body(axum::body::Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let api: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(cli.as_array().unwrap().len() > 10);
+    assert_eq!(api["items"], cli, "same items, same shape, same order");
+}
+
+/// Receives one notification (a datagram) within 20 s.
+async fn notification(socket: &tokio::net::UnixDatagram) -> String {
+    let mut buf = vec![0u8; 4096];
+    let n =
+        tokio::time::timeout(Duration::from_secs(20), socket.recv(&mut buf)).await.expect("no notification").unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// `GET path` on `addr` over plain TCP: the status line.
+async fn http_status(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_tells_systemd_it_is_ready_pings_the_watchdog_and_says_when_it_stops() {
+    let sandbox = Sandbox::start(50).await;
+    let config = sandbox.config_with(50, "\n[server]\nlisten = \"127.0.0.1:0\"\n");
+    let socket_path = sandbox.dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
+    let mut child = zveno()
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("TV_TOKEN", TOKEN)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "400000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = notification(&socket).await;
+    assert!(ready.contains("READY=1"), "{ready}");
+    let addr =
+        ready.split("http://").nth(1).and_then(|s| s.split_whitespace().next()).expect("the status names the address");
+    assert_eq!(http_status(addr, "/healthz").await, "HTTP/1.1 200 OK", "ready means serving");
+    for _ in 0..2 {
+        let ping = notification(&socket).await;
+        assert_eq!(ping, "WATCHDOG=1\n");
+    }
+    let pid = child.id().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().await.unwrap().success());
+    let mut stopping = String::new();
+    for _ in 0..10 {
+        stopping = notification(&socket).await;
+        if stopping != "WATCHDOG=1\n" {
+            break;
+        }
+    }
+    assert_eq!(stopping, "STOPPING=1\n");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn completions_man_page_and_version_come_from_the_binary() {
+    let bash = zveno().args(["completions", "bash"]).output().await.unwrap();
+    assert!(bash.status.success());
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(script.contains("_zveno()") && script.contains("--config"), "{script}");
+    let man = zveno().arg("man").output().await.unwrap();
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(page.starts_with(".ie") || page.contains(".TH zveno"), "{page}");
+    assert!(page.contains("completions"));
+    let version = zveno().arg("--version").output().await.unwrap();
+    let text = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let commit =
+        text.strip_prefix(concat!("zveno ", env!("CARGO_PKG_VERSION"), " (")).and_then(|r| r.strip_suffix(')'));
+    assert!(commit.is_some_and(|c| !c.is_empty()), "{text}");
+}
+
+#[tokio::test]
+async fn check_explains_a_refused_token_and_a_wrong_base_url_in_one_line() {
+    let sandbox = Sandbox::start(5).await;
+    let config = sandbox.config(10);
+    let out =
+        zveno().arg("--config").arg(&config).arg("check").env("TV_TOKEN", "not-the-token").output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    let line = stdout.lines().find(|l| l.starts_with("connector tv")).unwrap();
+    assert!(line.contains("hint: the vendor refused connectors.tv's credentials"), "{stdout}");
+
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace(&sandbox.url, &format!("{}/wrong/prefix", sandbox.url));
+    std::fs::write(&config, text).unwrap();
+    let out = zveno().arg("--config").arg(&config).arg("check").env("TV_TOKEN", TOKEN).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("connector tv")).unwrap();
+    assert!(line.contains("is connectors.tv.base_url the right address?"), "{stdout}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_reports_the_real_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "pg.toml", "[store]\nurl = \"postgres://zveno@127.0.0.1:1/zveno\"\n");
+    let out = zveno().arg("--config").arg(&config).arg("runs").output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("Connection refused") && !stderr.contains("pool timed out"), "{stderr}");
 }
 
 /// Runs `zveno --config <config> <args>`; returns stdout, failing on a non-zero exit.

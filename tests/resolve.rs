@@ -26,7 +26,7 @@ use zveno::resolve::eval::{score_store, Scores};
 use zveno::resolve::explain::{self, Explanation, Outcome};
 use zveno::resolve::review::{self, ReviewKind};
 use zveno::resolve::{to_latin, Mode, ResolveReport, Resolver, Survivorship, Systems};
-use zveno::store::{RecordKey, RunStatus, Store, TaskFilter};
+use zveno::store::{OverdueAt, RecordKey, RunStatus, Store, TaskFilter};
 use zveno_connector::{
     Client, ClientRef, Clock, Contact, Cursor, Domain, Email, Env, Kind, ManualClock, Page, Phone, Priority,
     RecordData, SourceRecord, SyncMode, Task, TaskStatus, TaxId,
@@ -351,7 +351,8 @@ async fn the_unified_view_lists_searches_and_filters_on_both_backends() {
         };
         assert_eq!(tasks(TaskFilter::default()).await, ["30", "31", "32"], "unattached tasks are listed too");
         assert_eq!(
-            tasks(TaskFilter { overdue_at: Some(at(0).timestamp_millis()), ..TaskFilter::default() }).await,
+            tasks(TaskFilter { overdue_at: Some(OverdueAt::utc(at(0).timestamp_millis())), ..TaskFilter::default() })
+                .await,
             ["30"]
         );
         assert_eq!(tasks(TaskFilter { assignee: Some("BOB@team.ru".into()), ..TaskFilter::default() }).await, ["31"]);

@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use serde_json::json;
 use zveno::store::{
-    bench, Backend, DeletedBy, PageOutcome, RunOutcome, RunStatus, Store, StoreErrorKind, StoredRecord,
+    bench, Backend, ConnectorStatus, DeletedBy, PageOutcome, RunOutcome, RunStatus, StateChange, Store, StoreErrorKind,
+    StoredRecord,
 };
 use zveno_connector::{Client, Cursor, Kind, ManualClock, Page, RecordData, RecordError, SourceRecord, SyncMode};
 
@@ -515,6 +516,45 @@ async fn records_of_another_connector_are_refused_with_a_clear_error() {
 }
 
 #[tokio::test]
+async fn connector_standing_is_parked_deferred_and_resumed_with_its_reason() {
+    on_both(|store, _| async move {
+        let b = store.backend();
+        let clock = Arc::new(ManualClock::new(at(0)));
+        let store = store.with_clock(clock.clone());
+        assert!(store.connector_states().await.unwrap().is_empty(), "{b}");
+        assert_eq!(store.resume(CRM).await.unwrap(), None, "nothing to resume before any run: {b}");
+
+        let deferred = StateChange {
+            status: ConnectorStatus::Deferred,
+            reason: Some("transient: HTTP 502".into()),
+            next_run_at: Some(at(600)),
+            failures: 1,
+            config_fingerprint: Some("f1".into()),
+        };
+        let first = store.set_connector_state(CRM, &deferred).await.unwrap();
+        assert_eq!((first.status, first.since, first.next_run_at), (ConnectorStatus::Deferred, at(0), Some(at(600))));
+        clock.advance(std::time::Duration::from_secs(60));
+        let again = store.set_connector_state(CRM, &StateChange { failures: 2, ..deferred.clone() }).await.unwrap();
+        assert_eq!((again.since, again.failures, again.updated_at), (at(0), 2, at(60)), "since stays: {b}");
+
+        let parked = store.park(CRM, "auth: HTTP 401 bad token", None, 3, Some("f1".into())).await.unwrap();
+        assert_eq!((parked.status, parked.since, parked.next_run_at), (ConnectorStatus::Parked, at(60), None), "{b}");
+        assert!(parked.needs_attention(), "{b}");
+        store.set_connector_state("jira", &StateChange::active(None)).await.unwrap();
+        let all = store.connector_states().await.unwrap();
+        assert_eq!(all.iter().map(|s| s.connector.as_str()).collect::<Vec<_>>(), ["crm", "jira"], "{b}");
+        assert_eq!(all[0].reason.as_deref(), Some("auth: HTTP 401 bad token"), "{b}");
+
+        let before = store.resume(CRM).await.unwrap().unwrap();
+        assert_eq!(before.status, ConnectorStatus::Parked, "{b}");
+        let now = store.connector_state(CRM).await.unwrap().unwrap();
+        assert_eq!((now.status, now.reason, now.failures, now.next_run_at), (ConnectorStatus::Active, None, 0, None));
+        assert_eq!(now.config_fingerprint.as_deref(), Some("f1"), "{b}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn run_history_round_trips_newest_first() {
     on_both(|store, _| async move {
         let b = store.backend();
@@ -533,6 +573,7 @@ async fn run_history_round_trips_newest_first() {
             throttled: 1,
             retried: 1,
             failed_requests: 0,
+            slowed: 2,
             message: Some("synced 250 clients".to_string()),
         };
         store.finish_run(first, &done).await.unwrap();
@@ -556,8 +597,8 @@ async fn run_history_round_trips_newest_first() {
         assert_eq!((r.started_at, r.finished_at), (at(100), Some(at(150))), "{b}");
         assert_eq!(r.status, RunStatus::Ok, "{b}");
         assert_eq!(
-            (r.pages, r.records, r.record_errors, r.requests, r.throttled, r.retried, r.failed_requests),
-            (3, 250, 2, 4, 1, 1, 0),
+            (r.pages, r.records, r.record_errors, r.requests, r.throttled, r.retried, r.failed_requests, r.slowed),
+            (3, 250, 2, 4, 1, 1, 0, 2),
             "{b}"
         );
         assert_eq!(r.message.as_deref(), Some("synced 250 clients"), "{b}");
@@ -783,6 +824,7 @@ async fn script(store: Store) -> Vec<String> {
                 throttled: 5,
                 retried: 6,
                 failed_requests: 7,
+                slowed: 8,
                 message: None,
             },
         )

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 
-use super::{output, resolve_bench, sync_bench};
+use super::{api_bench, output, resolve_bench, sync_bench};
 use crate::store::{bench, Store};
 
 /// What to measure.
@@ -18,6 +18,9 @@ pub enum BenchCommand {
     /// throughput in source records/s, peak memory, and an incremental run with 1% of the
     /// records changed against a full re-resolve.
     Resolve(resolve_bench::ResolveBenchArgs),
+    /// The HTTP API and web view under load: p50/p99 latency and throughput of the client
+    /// list, search and card at N concurrent clients, on a store of a generated world.
+    Api(api_bench::ApiBenchArgs),
     /// Store ingest: records/s committing pages (with their cursor) on SQLite and/or PostgreSQL.
     Store {
         /// Records to write.
@@ -61,6 +64,7 @@ pub(super) async fn run(what: BenchCommand) -> anyhow::Result<ExitCode> {
     match what {
         BenchCommand::Sync(args) => sync_bench::run(args).await,
         BenchCommand::Resolve(args) => resolve_bench::run(args).await,
+        BenchCommand::Api(args) => api_bench::run(args).await,
         BenchCommand::Store { records, page_size, backend, sqlite_url, postgres_url, json } => {
             let temp = tempfile::tempdir()?;
             let sqlite = sqlite_url.unwrap_or_else(|| format!("sqlite://{}", temp.path().join("bench.db").display()));
@@ -101,7 +105,7 @@ pub(super) async fn run(what: BenchCommand) -> anyhow::Result<ExitCode> {
                         ]
                     })
                     .collect();
-                output::table(&["BACKEND", "RECORDS", "PAGES", "TIME", "RECORDS/S"], &rows);
+                output::table(&["BACKEND", "RECORDS", "PAGES", "TIME", "RECORDS/S"], &rows)?;
             }
             Ok(ExitCode::SUCCESS)
         }

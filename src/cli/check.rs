@@ -14,25 +14,25 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
         Ok(s) => s,
         Err(e) => match e.downcast::<ConfigErrors>() {
             Ok(problems) => {
-                println!("config: {} problem(s)", problems.0.len());
+                out!("config: {} problem(s)", problems.0.len());
                 for p in &problems.0 {
-                    println!("  ✗ {p}");
+                    out!("  ✗ {p}");
                 }
                 return Ok(ExitCode::from(2));
             }
             Err(other) => return Err(other),
         },
     };
-    println!("config: ok ({} connector(s))", settings.connectors.len());
+    out!("config: ok ({} connector(s))", settings.connectors.len());
     if offline {
         return Ok(ExitCode::SUCCESS);
     }
     let mut healthy = true;
     match Store::connect(&settings.store_url).await {
-        Ok(_) => println!("store: ok ({})", redact_url(&settings.store_url)),
+        Ok(_) => out!("store: ok ({})", redact_url(&settings.store_url)),
         Err(e) => {
             healthy = false;
-            println!("store: ✗ {e}");
+            out!("store: ✗ {e}");
         }
     }
     let clock = Arc::new(SystemClock::new());
@@ -42,10 +42,10 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
             Err(e) => Err(e),
         };
         match result {
-            Ok(()) => println!("connector {} ({}): ok", spec.name, spec.vendor.vendor),
+            Ok(()) => out!("connector {} ({}): ok", spec.name, spec.vendor.vendor),
             Err(e) => {
                 healthy = false;
-                println!("connector {} ({}): ✗ {e}", spec.name, spec.vendor.vendor);
+                out!("connector {} ({}): ✗ {}", spec.name, spec.vendor.vendor, super::hint::connector(&spec.name, &e));
             }
         }
     }

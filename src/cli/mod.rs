@@ -1,21 +1,39 @@
 //! The command line. `anyhow` lives here, at the binary's edge, and nowhere below.
 //!
-//! Exit codes: 0 success, 1 a run or command failed, 2 the configuration is invalid.
+//! Exit codes: 0 success, 1 a run or command failed, 2 the configuration is invalid. A
+//! closed stdout (`zveno clients | head -1`) ends the command quietly with 0.
 
+/// `writeln!` on stdout, returning the error (never panicking on a closed pipe).
+macro_rules! out {
+    () => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout())?
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
+mod api_bench;
 mod bench;
 mod check;
 mod clients;
+mod completions;
+mod connectors;
 mod demo;
+mod hint;
 mod link;
 mod output;
 mod resolve_bench;
 mod runs;
 mod sandbox;
+mod serve;
+mod store_open;
 mod summary;
 mod sync;
 mod sync_bench;
 mod tasks;
-mod view;
 mod why;
 
 use std::path::PathBuf;
@@ -32,7 +50,7 @@ use zveno_connector::Env;
 /// zveno pulls clients, contacts and tasks from HubSpot, Jira, Bitrix24 (and more) into
 /// one store, on a schedule, surviving crashes and vendor throttling.
 #[derive(Debug, Parser)]
-#[command(name = "zveno", version, about, long_about)]
+#[command(name = "zveno", version = crate::VERSION, about, long_about)]
 pub struct Cli {
     /// Config file (TOML), layered over the embedded default and under ZVENO__… variables.
     #[arg(long, global = true, env = "ZVENO_CONFIG", value_name = "PATH")]
@@ -93,6 +111,18 @@ pub enum Command {
     /// The daemon: every connector on its schedule until SIGINT/SIGTERM, which stop after
     /// the current page is committed.
     Run,
+    /// Each connector's standing: active, deferred (throttled or backing off, with the next
+    /// run) or parked (credentials or configuration wrong, or a crash), and why.
+    Connectors {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Act on one connector.
+    Connector {
+        #[command(subcommand)]
+        action: ConnectorAction,
+    },
     /// The unified client list: one line per real client, whatever systems it lives in.
     Clients {
         /// Only clients whose name (in either script), domain, e-mail, phone or tax id
@@ -164,6 +194,24 @@ pub enum Command {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+    /// Print a shell completion script: `zveno completions bash > /etc/bash_completion.d/zveno`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `zveno man > /usr/local/share/man/man1/zveno.1`.
+    Man,
+}
+
+/// `zveno connector ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConnectorAction {
+    /// Bring a parked (or deferred) connector back: the daemon runs it again within
+    /// seconds. Fix what parked it first (see `zveno connectors`).
+    Resume {
+        /// The connector's name (`[connectors.<name>]`).
+        name: String,
+    },
 }
 
 /// Two records, as `link` and `why` take them.
@@ -195,6 +243,7 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             if let Some(config) = e.downcast_ref::<ConfigErrors>() {
                 eprintln!("error: {config}");
@@ -204,6 +253,15 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` is stdout closing under us (the reader of a pipe went away): not a failure.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    let broken = std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == broken)
+            || c.downcast_ref::<serde_json::Error>().is_some_and(|j| j.io_error_kind() == Some(broken))
+    })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -216,17 +274,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sync::once(&load()?, connector.as_deref(), full, json).await
         }
         Command::Runs { limit, connector, json } => {
-            runs::run(&settings::load_store_url(cli.config.as_deref(), &env)?, limit, connector.as_deref(), json).await
+            runs::run(&settings::load_read(cli.config.as_deref(), &env)?, limit, connector.as_deref(), json).await
         }
-        Command::Run => sync::daemon(&load()?).await,
+        Command::Run => serve::daemon(&load()?).await,
+        Command::Connectors { json } => {
+            connectors::list(&settings::load_resolution(cli.config.as_deref(), &env)?, json).await
+        }
+        Command::Connector { action: ConnectorAction::Resume { name } } => {
+            connectors::resume(&settings::load_resolution(cli.config.as_deref(), &env)?, &name).await
+        }
         Command::Clients { search, owner, json } => {
-            let url = settings::load_store_url(cli.config.as_deref(), &env)?;
-            clients::list(&url, search.as_deref(), owner.as_deref(), json).await
+            clients::list(&settings::load_read(cli.config.as_deref(), &env)?, search, owner, json).await
         }
         Command::Client { id, json } => {
-            clients::card(&settings::load_store_url(cli.config.as_deref(), &env)?, &id, json).await
+            clients::card(&settings::load_read(cli.config.as_deref(), &env)?, &id, json).await
         }
-        Command::Tasks(args) => tasks::run(&settings::load_store_url(cli.config.as_deref(), &env)?, args).await,
+        Command::Tasks(args) => tasks::run(&settings::load_read(cli.config.as_deref(), &env)?, args).await,
         Command::Link(Pair { a, b, json }) => {
             link::link(&settings::load_resolution(cli.config.as_deref(), &env)?, &a, &b, json).await
         }
@@ -234,15 +297,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             link::unlink(&settings::load_resolution(cli.config.as_deref(), &env)?, &source, json).await
         }
         Command::Why(Pair { a, b, json }) => {
-            why::why(&settings::load_store_url(cli.config.as_deref(), &env)?, &a, &b, json).await
+            why::why(&settings::load_read(cli.config.as_deref(), &env)?.store_url, &a, &b, json).await
         }
         Command::Review { limit, json } => {
-            why::review(&settings::load_store_url(cli.config.as_deref(), &env)?, limit, json).await
+            why::review(&settings::load_read(cli.config.as_deref(), &env)?.store_url, limit, json).await
         }
         Command::Resolve { full, json } => {
             link::resolve(&settings::load_resolution(cli.config.as_deref(), &env)?, full, json).await
         }
         Command::Demo(args) => demo::run(args, cli.config.as_deref(), &env).await,
         Command::Bench { what } => bench::run(what).await,
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     }
 }

@@ -1,12 +1,19 @@
-//! Printing: aligned tables for people, `--json` for tools.
+//! Printing: tables that fit the terminal for people, `--json` for tools.
+//!
+//! Everything goes through `write!` on stdout (the [`out!`] macro), never `println!`, so a
+//! closed pipe (`zveno clients | head -1`) is an `io::Error` that [`super::main`] turns
+//! into a quiet exit 0 instead of a panic. Colour is used only when stdout is a terminal
+//! and `NO_COLOR` is not set (<https://no-color.org>).
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 
+use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::engine::RunSummary;
 use crate::resolve::ResolveReport;
 use crate::store::RunRow;
+use crate::view::ViewTime;
 
 /// Prints `value` as pretty JSON on stdout.
 pub(super) fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
@@ -16,25 +23,58 @@ pub(super) fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints rows under headers, each column as wide as its widest cell.
-pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(headers.iter().map(ToString::to_string).collect());
-    for row in rows {
-        line(row.clone());
+/// Whether to colour stdout: a terminal, and `NO_COLOR` unset or empty.
+pub(crate) fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `text` in red (bold) when colouring.
+pub(super) fn alert(text: &str) -> String {
+    if colour() {
+        format!("\x1b[1;31m{text}\x1b[0m")
+    } else {
+        text.to_string()
     }
 }
 
-pub(super) fn summaries(summaries: &[RunSummary]) {
+/// The width tables must fit: the terminal's, else `COLUMNS`, else none (a file or a pipe
+/// gets whole lines, which `grep` and `cut` prefer).
+fn width() -> Option<u16> {
+    if std::io::stdout().is_terminal() {
+        if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
+            return Some(w);
+        }
+    }
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+}
+
+/// Prints rows under headers, wrapping the widest columns to fit the terminal.
+pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut t = Table::new();
+    t.load_preset(comfy_table::presets::NOTHING);
+    t.set_header(headers.iter().map(|h| if colour() { format!("\x1b[1m{h}\x1b[0m") } else { (*h).to_string() }));
+    if let Some(w) = width() {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_width(w);
+    }
+    for row in rows {
+        t.add_row(row);
+    }
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    // The first column is the row's id: wrapping it would make it uncopyable.
+    if let Some(first) = t.column_mut(0) {
+        first.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    }
+    let mut out = std::io::stdout().lock();
+    for line in t.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+pub(super) fn summaries(summaries: &[RunSummary]) -> std::io::Result<()> {
     let rows: Vec<Vec<String>> = summaries
         .iter()
         .map(|s| {
@@ -42,7 +82,7 @@ pub(super) fn summaries(summaries: &[RunSummary]) {
                 s.connector.clone(),
                 s.kind.to_string(),
                 s.mode.as_str().to_string(),
-                s.status.to_string(),
+                if s.status.as_str() == "failed" { alert("failed") } else { s.status.to_string() },
                 s.pages.to_string(),
                 s.records.to_string(),
                 s.record_errors.to_string(),
@@ -56,13 +96,10 @@ pub(super) fn summaries(summaries: &[RunSummary]) {
     table(
         &["CONNECTOR", "KIND", "MODE", "STATUS", "PAGES", "RECORDS", "BAD", "DELETED", "REQUESTS", "THROTTLED", "TIME"],
         &rows,
-    );
+    )
 }
 
-pub(super) fn runs(runs: &[RunRow]) {
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map_or_else(|| "-".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-    };
+pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
@@ -71,10 +108,12 @@ pub(super) fn runs(runs: &[RunRow]) {
                 r.connector.clone(),
                 r.kind.to_string(),
                 r.mode.as_str().to_string(),
-                time(Some(r.started_at)),
-                time(r.finished_at),
-                r.status.to_string(),
-                r.pages.to_string(),
+                time.time(Some(r.started_at)),
+                r.finished_at.map_or_else(
+                    || "-".to_string(),
+                    |f| format!("{:.1}s", (f - r.started_at).num_milliseconds() as f64 / 1000.0),
+                ),
+                if r.status.as_str() == "failed" { alert("failed") } else { r.status.to_string() },
                 r.records.to_string(),
                 r.requests.to_string(),
                 r.throttled.to_string(),
@@ -90,9 +129,8 @@ pub(super) fn runs(runs: &[RunRow]) {
             "KIND",
             "MODE",
             "STARTED",
-            "FINISHED",
+            "TOOK",
             "STATUS",
-            "PAGES",
             "RECORDS",
             "REQUESTS",
             "THROTTLED",
@@ -100,14 +138,22 @@ pub(super) fn runs(runs: &[RunRow]) {
             "MESSAGE",
         ],
         &rows,
-    );
+    )
 }
 
 /// One line on what identity resolution did.
-pub(super) fn resolution(r: &ResolveReport) {
-    println!(
+pub(super) fn resolution(r: &ResolveReport) -> std::io::Result<()> {
+    writeln!(
+        std::io::stdout(),
         "resolved ({:?}): {} changed record(s); {} client, {} contact and {} task record(s) into {} entities; \
          {} task(s) unattached; {} ms",
-        r.mode, r.changed, r.clients, r.contacts, r.tasks, r.entities, r.unattached, r.elapsed_ms
-    );
+        r.mode,
+        r.changed,
+        r.clients,
+        r.contacts,
+        r.tasks,
+        r.entities,
+        r.unattached,
+        r.elapsed_ms
+    )
 }

@@ -6,7 +6,7 @@
 //! child process (`--measure CONFIG --step S`), so its peak memory is its own and not the
 //! simulators' or an earlier step's. See `resolve::bench` for what is measured.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -55,6 +55,29 @@ fn parse_step(s: &str) -> Result<Step, String> {
         .ok_or_else(|| format!("unknown step {s:?} (expected first, change, incremental or full)"))
 }
 
+/// Generates a world of `clients` over the simulated vendors, syncs it into a store in
+/// `dir` (simulators on a virtual clock, so vendor rate limits cost no wall time) and
+/// returns the config pointing at that store. Not timed: benchmarks measure what follows.
+pub(super) async fn synced_world(dir: &Path, clients: usize, seed: u64, env: &Env) -> anyhow::Result<PathBuf> {
+    let systems = registry::simulated_systems();
+    let world = World::generate(&WorldSpec::new(seed, clients, &systems));
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(world.spec.now));
+    let mut sims = Vec::new();
+    for system in systems {
+        sims.push(registry::launch_simulator(system, world.system(system), clock.clone(), seed).await?);
+    }
+    let config = sandbox::write_config(dir, &sims)?;
+    let app = App::build(&settings::load(Some(&config), env)?, clock).await?;
+    eprintln!("bench: {clients} clients; syncing them from the simulators (not timed)…");
+    let shutdown = Shutdown::new();
+    for job in &app.jobs {
+        for run in app.engine.sync_job(job, true, &shutdown).await {
+            run?;
+        }
+    }
+    Ok(config)
+}
+
 pub(super) async fn run(args: ResolveBenchArgs) -> anyhow::Result<ExitCode> {
     let env = Env::from_process();
     if let (Some(config), Some(step)) = (&args.measure, args.step) {
@@ -67,24 +90,8 @@ pub(super) async fn run(args: ResolveBenchArgs) -> anyhow::Result<ExitCode> {
     }
 
     let clients = (args.records as f64 / RECORDS_PER_CLIENT).ceil() as usize;
-    let systems = registry::simulated_systems();
-    let world = World::generate(&WorldSpec::new(args.seed, clients, &systems));
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(world.spec.now));
     let dir = tempfile::tempdir()?;
-    let mut sims = Vec::new();
-    for system in systems {
-        sims.push(registry::launch_simulator(system, world.system(system), clock.clone(), args.seed).await?);
-    }
-    let config = sandbox::write_config(dir.path(), &sims)?;
-    let app = App::build(&settings::load(Some(&config), &env)?, clock).await?;
-    eprintln!("bench resolve: {clients} clients; syncing them from the simulators (not timed)…");
-    let shutdown = Shutdown::new();
-    for job in &app.jobs {
-        for run in app.engine.sync_job(job, true, &shutdown).await {
-            run?;
-        }
-    }
-    drop((app, sims, world));
+    let config = synced_world(dir.path(), clients, args.seed, &env).await?;
 
     let mut results = Vec::new();
     for step in STEPS {
@@ -123,6 +130,6 @@ pub(super) async fn run(args: ResolveBenchArgs) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    output::table(&["STEP", "MODE", "RECORDS", "CHANGED", "CLIENTS RESOLVED", "TIME", "RECORDS/S", "PEAK MIB"], &rows);
+    output::table(&["STEP", "MODE", "RECORDS", "CHANGED", "CLIENTS RESOLVED", "TIME", "RECORDS/S", "PEAK MIB"], &rows)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,20 +5,22 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::Utc;
+use chrono_tz::Tz;
 use zveno_connector::Kind;
 
 use super::output;
 use crate::resolve::ResolveReport;
 use crate::store::{Store, TaskFilter};
+use crate::view::ViewTime;
 
 /// Owners listed in the overdue table.
 const OWNERS_SHOWN: usize = 10;
 
-pub(super) async fn print(store: &Store, config: &Path, report: &ResolveReport) -> anyhow::Result<()> {
+pub(super) async fn print(store: &Store, config: &Path, report: &ResolveReport, zone: Tz) -> anyhow::Result<()> {
     let (clients, across) = store.entity_counts(Kind::Client).await?;
-    let overdue =
-        store.tasks(&TaskFilter { overdue_at: Some(Utc::now().timestamp_millis()), ..TaskFilter::default() }).await?;
-    println!(
+    let time = ViewTime::new(zone, Utc::now());
+    let overdue = store.tasks(&TaskFilter { overdue_at: Some(time.overdue_at()), ..TaskFilter::default() }).await?;
+    out!(
         "\nUnified view: {clients} clients, {across} of them found in more than one system; {} tasks, \
          {} attached to no client; {} overdue.",
         report.tasks,
@@ -32,10 +34,10 @@ pub(super) async fn print(store: &Store, config: &Path, report: &ResolveReport) 
     let mut ranked: Vec<(&str, usize)> = per_owner.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     if !ranked.is_empty() {
-        println!("\nOverdue tasks per owner:");
+        out!("\nOverdue tasks per owner:");
         let rows: Vec<Vec<String>> =
             ranked.iter().take(OWNERS_SHOWN).map(|(owner, n)| vec![(*owner).to_string(), n.to_string()]).collect();
-        output::table(&["OWNER", "OVERDUE"], &rows);
+        output::table(&["OWNER", "OVERDUE"], &rows)?;
     }
     let example = store
         .client_entities(&[], None)
@@ -43,13 +45,13 @@ pub(super) async fn print(store: &Store, config: &Path, report: &ResolveReport) 
         .into_iter()
         .max_by(|a, b| a.sources.cmp(&b.sources).then(b.id.cmp(&a.id)));
     let config = config.display();
-    println!("\nExplore the unified view:");
-    println!("  zveno --config {config} clients [--search TEXT] [--owner EMAIL]");
-    println!(
+    out!("\nExplore the unified view:");
+    out!("  zveno --config {config} clients [--search TEXT] [--owner EMAIL]");
+    out!(
         "  zveno --config {config} client {}",
         example.map_or_else(|| "<ID>".to_string(), |e| format!("{}    # {}, from {} records", e.id, e.name, e.sources))
     );
-    println!("  zveno --config {config} tasks --overdue [--assignee EMAIL]");
-    println!("  zveno --config {config} link <SOURCE-A> <SOURCE-B>   /   unlink <SOURCE>");
+    out!("  zveno --config {config} tasks --overdue [--assignee EMAIL]");
+    out!("  zveno --config {config} link <SOURCE-A> <SOURCE-B>   /   unlink <SOURCE>");
     Ok(())
 }

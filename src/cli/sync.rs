@@ -1,5 +1,4 @@
-//! `zveno migrate`, `zveno sync --once` (which resolves identities after pulling) and
-//! `zveno run`.
+//! `zveno migrate` and `zveno sync --once` (which resolves identities after pulling).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,14 +7,14 @@ use zveno_connector::SystemClock;
 
 use super::output;
 use crate::app::App;
-use crate::engine::{run_daemon, Shutdown};
+use crate::engine::{Admission, EngineError, JobOutcome, Shutdown};
 use crate::settings::Settings;
 use crate::store::Store;
 
 pub(super) async fn migrate(store_url: &str) -> anyhow::Result<ExitCode> {
     let store = Store::connect(store_url).await?;
     store.migrate().await?;
-    println!("store migrated ({})", super::check::redact_url(store_url));
+    out!("store migrated ({})", super::check::redact_url(store_url));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -35,14 +34,43 @@ pub(super) async fn once(
     let mut summaries = Vec::new();
     let mut failed = false;
     for job in &jobs {
-        for result in app.engine.sync_job(job, full, &shutdown).await {
+        // A parked connector is not called: its credentials or configuration are known to
+        // be wrong. (A deferred one runs: the operator asked for a run now.)
+        if let Admission::Parked(state) = app.engine.admit(job).await? {
+            failed = true;
+            let name = job.connector.name();
+            eprintln!(
+                "error: {name} is parked since {}: {}\n  fix it, then run `zveno connector resume {name}` \
+                 (a changed configuration or secret resumes it by itself)",
+                state.since.format("%Y-%m-%d %H:%M:%S UTC"),
+                state.reason.as_deref().unwrap_or("no reason recorded")
+            );
+            continue;
+        }
+        let supervised = app.engine.run_supervised(job, full, &shutdown).await;
+        for result in supervised.results {
             match result {
                 Ok(s) => summaries.push(s),
+                Err(EngineError::Connector { connector, kind, source }) => {
+                    failed = true;
+                    eprintln!("error: {connector}/{kind}: {}", super::hint::connector(&connector, &source));
+                }
                 Err(e) => {
                     failed = true;
                     eprintln!("error: {e}");
                 }
             }
+        }
+        match supervised.outcome {
+            JobOutcome::Panicked(message) => {
+                failed = true;
+                eprintln!("error: {message}");
+            }
+            JobOutcome::NeedsPerson(_) => {
+                let name = job.connector.name();
+                eprintln!("  {name} is now parked: after fixing it, run `zveno connector resume {name}`");
+            }
+            _ => {}
         }
     }
     // Resolve what the runs changed (even after a failed run: what did land is worth it).
@@ -50,10 +78,10 @@ pub(super) async fn once(
     if json {
         output::json(&summaries)?;
     } else {
-        output::summaries(&summaries);
+        output::summaries(&summaries)?;
     }
     match resolved {
-        Ok(Some(report)) if !json => output::resolution(&report),
+        Ok(Some(report)) if !json => output::resolution(&report)?,
         Ok(_) => {}
         Err(e) => {
             failed = true;
@@ -61,17 +89,4 @@ pub(super) async fn once(
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
-}
-
-pub(super) async fn daemon(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let app = App::build(settings, Arc::new(SystemClock::new())).await?;
-    if app.jobs.is_empty() {
-        anyhow::bail!("no connectors configured: add [connectors.<name>] to the config (see config/examples/)");
-    }
-    let shutdown = Shutdown::new();
-    shutdown.listen_for_signals();
-    tracing::info!(connectors = app.jobs.len(), "daemon started");
-    run_daemon(app.engine.clone(), app.jobs.clone(), shutdown).await;
-    tracing::info!("daemon stopped");
-    Ok(ExitCode::SUCCESS)
 }

@@ -108,7 +108,7 @@ pub(super) async fn run(args: SyncBenchArgs) -> anyhow::Result<ExitCode> {
         output::table(
             &["KIND", "RECORDS", "STORED", "REQUESTS", "FLOOR", "RATIO", "THROTTLED", "WALL S", "RECORDS/S"],
             &cells,
-        );
+        )?;
     }
     if !complete {
         eprintln!("bench sync: not every record was stored");

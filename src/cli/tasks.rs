@@ -4,17 +4,16 @@
 use std::process::ExitCode;
 
 use chrono::Utc;
-use zveno_connector::TaskStatus;
 
-use super::clients::open;
-use super::output;
-use super::view::{date, status_name, TaskView};
-use crate::store::TaskFilter;
+use super::output::{self, alert};
+use super::store_open::open_existing;
+use crate::settings::ReadSettings;
+use crate::view::{self, status_name, TaskQuery, ViewTime};
 
-/// What `zveno tasks` filters on.
+/// What `zveno tasks` filters on (the API's `/api/v1/tasks` takes the same names).
 #[derive(Debug, clap::Args)]
 pub struct TaskArgs {
-    /// Only open tasks past their due time.
+    /// Only open tasks past due ([view] timezone decides when a due date has ended).
     #[arg(long)]
     overdue: bool,
     /// Only tasks assigned to this person.
@@ -25,30 +24,36 @@ pub struct TaskArgs {
     client: Option<String>,
     /// Only tasks in this status: todo, in_progress, done or cancelled.
     #[arg(long, value_name = "STATUS", value_parser = parse_status)]
-    status: Option<TaskStatus>,
+    status: Option<String>,
     /// Only tasks no client was found for.
     #[arg(long)]
     unattached: bool,
+    /// Only tasks nobody is assigned to.
+    #[arg(long, conflicts_with = "assignee")]
+    unassigned: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
 }
 
-fn parse_status(s: &str) -> Result<TaskStatus, String> {
-    s.parse()
+fn parse_status(s: &str) -> Result<String, String> {
+    s.parse::<zveno_connector::TaskStatus>().map(|_| s.to_string())
 }
 
-pub(super) async fn run(store_url: &str, args: TaskArgs) -> anyhow::Result<ExitCode> {
-    let store = open(store_url).await?;
-    let now = Utc::now();
-    let filter = TaskFilter {
-        overdue_at: args.overdue.then(|| now.timestamp_millis()),
+pub(super) async fn run(settings: &ReadSettings, args: TaskArgs) -> anyhow::Result<ExitCode> {
+    let store = open_existing(&settings.store_url).await?;
+    let time = ViewTime::new(settings.view.timezone, Utc::now());
+    let query = TaskQuery {
+        overdue: args.overdue,
         assignee: args.assignee,
-        client_id: args.client,
+        client: args.client,
         status: args.status,
         unattached: args.unattached,
+        unassigned: args.unassigned,
+        limit: None,
+        cursor: None,
     };
-    let tasks: Vec<TaskView> = store.tasks(&filter).await?.iter().map(|t| TaskView::new(t, now)).collect();
+    let tasks = view::query::tasks(&store, &query, &time, true).await?.items;
     if args.json {
         output::json(&tasks)?;
         return Ok(ExitCode::SUCCESS);
@@ -65,18 +70,19 @@ pub(super) async fn run(store_url: &str, args: TaskArgs) -> anyhow::Result<ExitC
                 None => format!("unattached: {}", t.attached_by.detail),
             };
             vec![
-                t.id.clone(),
-                format!("{}{}", date(t.due), if t.overdue { " !" } else { "" }),
+                t.label().to_string(),
+                format!("{}{}", time.due(t.due), if t.overdue { alert(" overdue") } else { String::new() }),
                 status_name(t.status),
                 t.assignee.clone().unwrap_or_else(|| "-".into()),
                 client,
                 t.title.clone(),
+                t.sources.first().and_then(|s| s.url.clone()).unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    output::table(&["TASK", "DUE", "STATUS", "ASSIGNEE", "CLIENT", "TITLE"], &rows);
+    output::table(&["TASK", &format!("DUE ({})", time.zone), "STATUS", "ASSIGNEE", "CLIENT", "TITLE", "LINK"], &rows)?;
     let overdue = tasks.iter().filter(|t| t.overdue).count();
     let unattached = tasks.iter().filter(|t| t.client_id.is_none()).count();
-    println!("{} task(s), {overdue} overdue (!), {unattached} unattached", tasks.len());
+    out!("{} task(s), {overdue} overdue, {unattached} unattached", tasks.len());
     Ok(ExitCode::SUCCESS)
 }

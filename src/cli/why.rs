@@ -4,29 +4,29 @@
 
 use std::process::ExitCode;
 
-use super::clients::open;
-use super::link::parse_source;
 use super::output;
+use super::store_open::open_existing;
+use crate::admin::parse_source;
 use crate::resolve::explain::{self, Explanation, Side};
 use crate::resolve::review::{self, ReviewKind};
 
 pub(super) async fn why(store_url: &str, a: &str, b: &str, json: bool) -> anyhow::Result<ExitCode> {
     let (a, b) = (parse_source(a).map_err(anyhow::Error::msg)?, parse_source(b).map_err(anyhow::Error::msg)?);
-    let store = open(store_url).await?;
+    let store = open_existing(store_url).await?;
     let e = explain::why(&store, &a, &b).await?;
     if json {
         output::json(&e)?;
     } else {
-        print(&e);
+        print(&e)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print(e: &Explanation) {
+fn print(e: &Explanation) -> std::io::Result<()> {
     for side in [&e.a, &e.b] {
-        println!("{}", describe(side));
+        out!("{}", describe(side));
     }
-    println!();
+    out!();
     let rows: Vec<Vec<String>> = e
         .checks
         .iter()
@@ -43,11 +43,12 @@ fn print(e: &Explanation) {
             ]
         })
         .collect();
-    output::table(&["RULE", "A", "B", "OUTCOME", "SCORE", "VETO"], &rows);
+    output::table(&["RULE", "A", "B", "OUTCOME", "SCORE", "VETO"], &rows)?;
     for d in &e.decisions {
-        println!("\ndecision: {d}");
+        out!("\ndecision: {d}");
     }
-    println!("\n{}", e.verdict);
+    out!("\n{}", e.verdict);
+    Ok(())
 }
 
 fn describe(side: &Side) -> String {
@@ -64,7 +65,7 @@ fn describe(side: &Side) -> String {
 }
 
 pub(super) async fn review(store_url: &str, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
-    let store = open(store_url).await?;
+    let store = open_existing(store_url).await?;
     let items = review::review(&store, limit).await?;
     if json {
         output::json(&items)?;
@@ -75,15 +76,12 @@ pub(super) async fn review(store_url: &str, limit: usize, json: bool) -> anyhow:
             ReviewKind::NamesAgreeApart => "names agree, kept apart",
             ReviewKind::JoinedOnName => "joined on the name alone",
         };
-        println!("{}. {kind} (score {:.2}): {}", n + 1, item.score, item.why);
+        out!("{}. {kind} (score {:.2}): {}", n + 1, item.score, item.why);
         for side in [&item.a, &item.b] {
-            println!("   {} {:?} in {} ({})", side.record, side.record_name, side.client, side.client_name);
+            out!("   {} {:?} in {} ({})", side.record, side.record_name, side.client, side.client_name);
         }
-        println!("   to settle: {}", item.settle);
+        out!("   to settle: {}", item.settle);
     }
-    println!(
-        "{} pair(s) to review; `zveno why A B` explains one, `zveno link` / `zveno unlink` settles it",
-        items.len()
-    );
+    out!("{} pair(s) to review; `zveno why A B` explains one, `zveno link` / `zveno unlink` settles it", items.len());
     Ok(ExitCode::SUCCESS)
 }

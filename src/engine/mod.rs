@@ -6,20 +6,29 @@
 //! read twice (idempotently). A full scan that finishes lets the store tombstone records
 //! it no longer saw; an incremental run never does. After syncing, [`Engine::resolve`]
 //! turns what changed into the unified view (see [`crate::resolve`]).
+//!
+//! What a failed run means for its connector — parked, deferred, backing off — is decided
+//! from the error's kind in [`supervisor`]; the daemon's loop is in `scheduler`.
 
 mod scheduler;
 mod shutdown;
+pub mod supervisor;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt as _;
+use rand::Rng as _;
 use serde::Serialize;
 use zveno_connector::{Clock, Connector, ConnectorError, Kind, SyncMode};
 
 pub use scheduler::run_daemon;
 pub use shutdown::Shutdown;
+pub use supervisor::{Admission, JobOutcome, Supervised};
 
+use crate::metrics::Metrics;
 use crate::resolve::{ResolveError, ResolveReport, Resolver};
 use crate::settings::Schedule;
 use crate::store::{RunOutcome, RunStatus, Store, StoreError};
@@ -33,6 +42,9 @@ pub struct Job {
     pub kinds: Vec<Kind>,
     /// When.
     pub schedule: Schedule,
+    /// Fingerprint of the connector's configuration and referenced secrets: a connector
+    /// parked for them resumes at a start after they changed.
+    pub fingerprint: String,
 }
 
 /// Why a run did not finish.
@@ -55,6 +67,17 @@ pub enum EngineError {
     /// Identity resolution failed (what changed stays queued for the next run).
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// The connector panicked while pulling (a bug, caught so the run is closed and the
+    /// rest of the daemon goes on).
+    #[error("{connector}/{kind}: panicked: {message}")]
+    Panicked {
+        /// Connector name.
+        connector: String,
+        /// Kind being synced.
+        kind: Kind,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// What one run did.
@@ -82,6 +105,8 @@ pub struct RunSummary {
     pub requests: u64,
     /// Throttled answers received.
     pub throttled: u64,
+    /// Requests made smaller or later because the vendor reported nearing a limit.
+    pub slowed: u64,
     /// Wall time.
     pub elapsed_ms: u64,
     /// The error, for failed runs.
@@ -94,12 +119,24 @@ pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
     resolver: Option<Resolver>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Engine {
     /// An engine writing to `store`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, resolver: None }
+        Self { store, clock, resolver: None, metrics: None }
+    }
+
+    /// The same engine, counting runs and resolutions in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The resolver, if any: the service's link/unlink share it (and its lock).
+    pub fn resolver(&self) -> Option<&Resolver> {
+        self.resolver.as_ref()
     }
 
     /// The same engine, resolving identities with `resolver` in [`Engine::resolve`].
@@ -113,6 +150,9 @@ impl Engine {
     pub async fn resolve(&self) -> Result<Option<ResolveReport>, EngineError> {
         let Some(resolver) = &self.resolver else { return Ok(None) };
         let report = resolver.run().await?;
+        if let Some(m) = &self.metrics {
+            m.resolved(Duration::from_millis(report.elapsed_ms));
+        }
         if report.changed > 0 {
             tracing::info!(
                 mode = ?report.mode,
@@ -132,6 +172,11 @@ impl Engine {
         &self.store
     }
 
+    /// The clock runs are timed and scheduled on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// Chooses the mode of the next run: full when asked, when the connector cannot do
     /// incremental pulls, when no full scan has completed yet, or when the last one is
     /// older than `full_every`.
@@ -147,7 +192,10 @@ impl Engine {
         Ok(if due { SyncMode::Full } else { SyncMode::Incremental })
     }
 
-    /// Runs every kind of `job` once. Later kinds still run when an earlier one failed.
+    /// Runs every kind of `job` once. Later kinds still run when an earlier one failed,
+    /// unless the failure concerns the whole connector (credentials, configuration, the
+    /// account's quota, a panic): then the job stops there, and the vendor is not called
+    /// again for nothing.
     pub async fn sync_job(
         &self,
         job: &Job,
@@ -163,7 +211,11 @@ impl Engine {
                 Ok(mode) => self.sync(&job.connector, kind, mode, shutdown).await,
                 Err(e) => Err(e),
             };
+            let stop = result.as_ref().err().is_some_and(JobOutcome::stops_the_job);
             results.push(result);
+            if stop {
+                break;
+            }
         }
         results
     }
@@ -193,6 +245,7 @@ impl Engine {
             tombstoned: 0,
             requests: 0,
             throttled: 0,
+            slowed: 0,
             elapsed_ms: 0,
             error: None,
         };
@@ -209,9 +262,16 @@ impl Engine {
                 summary.status = RunStatus::Interrupted;
                 break Ok(());
             }
-            let page = match connector.pull(kind, mode, &cursor).await {
-                Ok(page) => page,
-                Err(source) => break Err(EngineError::Connector { connector: name.clone(), kind, source }),
+            // A panic in the connector (a bug, or one record it cannot cope with) fails this
+            // run like an error, so the run is closed and the daemon goes on.
+            let pulled = AssertUnwindSafe(connector.pull(kind, mode, &cursor)).catch_unwind().await;
+            let page = match pulled {
+                Ok(Ok(page)) => page,
+                Ok(Err(source)) => break Err(EngineError::Connector { connector: name.clone(), kind, source }),
+                Err(panic) => {
+                    let message = supervisor::panic_message(&*panic);
+                    break Err(EngineError::Panicked { connector: name.clone(), kind, message });
+                }
             };
             for bad in &page.errors {
                 tracing::warn!(external_id = bad.external_id.as_deref().unwrap_or("?"), error = %bad.message, "record skipped");
@@ -242,6 +302,7 @@ impl Engine {
         let http = connector.http_stats().since(&http_before);
         summary.requests = http.requests;
         summary.throttled = http.throttled;
+        summary.slowed = http.slowed;
         summary.elapsed_ms = u64::try_from((self.clock.now() - started).num_milliseconds()).unwrap_or(0);
         if let Err(e) = &result {
             summary.status = RunStatus::Failed;
@@ -257,9 +318,13 @@ impl Engine {
             throttled: http.throttled,
             retried: http.retried,
             failed_requests: http.failed,
+            slowed: http.slowed,
             message: summary.error.clone(),
         };
         self.store.finish_run(run_id, &outcome).await?;
+        if let Some(m) = &self.metrics {
+            m.run_finished(&summary, &http);
+        }
         match result {
             Ok(()) => {
                 tracing::info!(status = %summary.status, pages = summary.pages, records = summary.records, "run finished");
@@ -292,4 +357,9 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// `interval` ±10%, so many instances (and connectors) never align.
+pub(crate) fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(rand::thread_rng().gen_range(0.9..=1.1))
 }

@@ -1,12 +1,23 @@
-//! The daemon's schedule: every connector in its own task, its kinds in order, on its
-//! interval with ±10% jitter (so many instances never align), a full scan whenever the
-//! last completed one is older than `full_every`, identity resolution after each sync.
+//! The daemon's schedule: every connector under a supervisor task of its own, its kinds in
+//! order, on its interval with ±10% jitter (so many instances never align), a full scan
+//! whenever the last completed one is older than `full_every`, identity resolution after
+//! each sync.
+//!
+//! Before each run the supervisor asks the store whether the connector may run (see
+//! [`super::supervisor`]): a deferred connector waits for its time, a parked one waits for
+//! `zveno connector resume` — checked every few seconds, so a resume from another shell or
+//! instance takes effect at once. Waits run on the engine's clock, so tests drive the whole
+//! schedule on virtual time.
 
 use std::time::Duration;
 
-use rand::Rng as _;
+use chrono::Utc;
 
-use super::{Engine, Job, Shutdown};
+use super::supervisor::Admission;
+use super::{jittered, Engine, Job, Shutdown};
+
+/// How often a waiting connector looks at the store for a resume.
+const POLL: Duration = Duration::from_secs(5);
 
 /// Runs every job on its schedule until `shutdown`.
 pub async fn run_daemon(engine: Engine, jobs: Vec<Job>, shutdown: Shutdown) {
@@ -14,40 +25,64 @@ pub async fn run_daemon(engine: Engine, jobs: Vec<Job>, shutdown: Shutdown) {
     for job in jobs {
         let engine = engine.clone();
         let shutdown = shutdown.clone();
-        tasks.spawn(async move { run_job(engine, job, shutdown).await });
+        tasks.spawn(async move { supervise(engine, job, shutdown).await });
     }
     while let Some(joined) = tasks.join_next().await {
         if let Err(e) = joined {
-            tracing::error!(error = %e, "a connector task ended abnormally");
+            // Runs are panic-proof (see `Engine::run_supervised`); this would be a bug in
+            // the loop below, and it must not pass silently.
+            tracing::error!(error = %e, "a connector's supervisor ended abnormally; that connector no longer runs");
         }
     }
 }
 
-async fn run_job(engine: Engine, job: Job, shutdown: Shutdown) {
-    loop {
-        for result in engine.sync_job(&job, false, &shutdown).await {
-            if let Err(e) = result {
-                // The run is recorded as failed in the store; the next tick tries again.
-                tracing::warn!(connector = job.connector.name(), error = %e, "sync failed; will retry on schedule");
+async fn supervise(engine: Engine, job: Job, shutdown: Shutdown) {
+    let name = job.connector.name().to_string();
+    let mut announced = false;
+    while !shutdown.requested() {
+        let pause = match engine.admit(&job).await {
+            Ok(Admission::Run) => {
+                announced = false;
+                let supervised = engine.run_supervised(&job, false, &shutdown).await;
+                if let Err(e) = engine.resolve().await {
+                    // What changed stays in the dirty queue; the next tick resolves it.
+                    tracing::warn!(error = %e, "identity resolution failed; will retry on schedule");
+                }
+                match supervised.state {
+                    // Active: the next run is on schedule. Otherwise the store says when.
+                    Some(state) if state.next_run_at.is_some() || state.needs_attention() => Duration::ZERO,
+                    _ => jittered(job.schedule.interval),
+                }
             }
+            Ok(Admission::Wait { until, .. }) => {
+                let left = (until - engine.clock().now()).to_std().unwrap_or(Duration::ZERO);
+                left.min(POLL)
+            }
+            Ok(Admission::Parked(state)) => {
+                if !announced {
+                    let since = state.since.with_timezone(&Utc).to_rfc3339();
+                    tracing::warn!(
+                        connector = %name,
+                        %since,
+                        "connector is parked: {}; `zveno connector resume {name}` brings it back",
+                        state.reason.as_deref().unwrap_or("no reason recorded")
+                    );
+                    announced = true;
+                }
+                POLL
+            }
+            Err(e) => {
+                tracing::warn!(connector = %name, error = %e, "cannot read the connector's standing; trying again");
+                POLL
+            }
+        };
+        if pause.is_zero() {
+            continue;
         }
-        if let Err(e) = engine.resolve().await {
-            // What changed stays in the dirty queue; the next tick resolves it.
-            tracing::warn!(error = %e, "identity resolution failed; will retry on schedule");
-        }
-        if shutdown.requested() {
-            return;
-        }
-        let wait = jittered(job.schedule.interval);
-        tracing::debug!(connector = job.connector.name(), wait_secs = wait.as_secs(), "sleeping until the next run");
+        tracing::debug!(connector = %name, wait_secs = pause.as_secs(), "waiting until the next run");
         tokio::select! {
-            () = tokio::time::sleep(wait) => {},
+            () = engine.clock().sleep(pause) => {},
             () = shutdown.wait() => return,
         }
     }
-}
-
-fn jittered(interval: Duration) -> Duration {
-    let factor = rand::thread_rng().gen_range(0.9..=1.1);
-    interval.mul_f64(factor)
 }

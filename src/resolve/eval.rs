@@ -2,7 +2,7 @@
 //! compare with the truth an independent generator wrote down.
 //!
 //! The truth names records the way the labelled worlds of `../shared/eval` do —
-//! `"vendor:id"` (`hubspot:5200000003`, `bitrix24:2`, `jira:10002`) — so it can come from
+//! `"vendor:id"` (`crm:5200000003`, `tracker:10002`) — so it can come from
 //! any generator: [`Truth::from_json`] reads a `truth.json`, and tests build one from
 //! zveno's own world. Connector instances map to vendors through [`Systems`].
 //!
@@ -294,7 +294,7 @@ mod tests {
     const TRUTH: &str = r#"{
         "seed": 1,
         "records": {"crm:1": "A", "crm:2": "A", "crm:3": "A", "crm:4": "B", "crm:5": "C"},
-        "tasks": {"jira:7": "A", "jira:8": "B", "jira:9": null, "jira:10": "C"},
+        "tasks": {"tracker:7": "A", "tracker:8": "B", "tracker:9": null, "tracker:10": "C"},
         "decoy_pairs": [["A", "B"], ["A", "C"]]
     }"#;
 
@@ -303,7 +303,7 @@ mod tests {
     }
 
     fn systems() -> Systems {
-        Systems::new([("hs", "crm"), ("trk", "jira")])
+        Systems::new([("hs", "crm"), ("trk", "tracker")])
     }
 
     #[test]
@@ -324,8 +324,8 @@ mod tests {
         assert_eq!(s.decoys_merged, [("A".to_string(), "B".to_string())]);
         assert_eq!(s.records_linked_once, 5);
         assert_eq!(s.split_examples, [vec![vec!["crm:1".to_string(), "crm:2".to_string()], vec!["crm:3".to_string()]]]);
-        // jira:7 on A's holder and jira:9 rightly unattached are right; jira:8 on A's client
-        // and jira:10 unattached although C has a client are wrong.
+        // tracker:7 on A's holder and tracker:9 rightly unattached are right; tracker:8 on
+        // A's client and tracker:10 unattached although C has a client are wrong.
         assert_eq!((s.tasks, s.tasks_listed_once, s.tasks_right), (4, 4, 2));
         assert!(s.to_string().contains("precision 0.5000"), "{s}");
     }

@@ -10,8 +10,10 @@
 //! operator fixes a config in one go. The environment is passed in as an [`Env`] map,
 //! never read from the process here, so tests need not mutate global state.
 
+mod fingerprint;
 mod raw;
 mod reconcile;
+mod server;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +24,7 @@ use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, ConfigProblem, Connector, ConnectorError, Env, Kind};
 
 pub use raw::{ConnectorSettings, RawSettings, ReconcileSettings, ScheduleSettings, StoreSettings};
+pub use server::{RawServer, RawView, ServerSettings, ViewSettings, DEFAULT_LISTEN};
 
 use crate::registry;
 use crate::resolve::{Survivorship, Systems};
@@ -47,6 +50,10 @@ pub struct Settings {
     pub connectors: BTreeMap<String, ConnectorSpec>,
     /// `[reconcile]`: golden-record survivorship.
     pub reconcile: Survivorship,
+    /// `[server]`: the HTTP service.
+    pub server: ServerSettings,
+    /// `[view]`: the zone times are shown in.
+    pub view: ViewSettings,
     /// The environment secrets resolve from.
     pub env: Env,
 }
@@ -56,6 +63,16 @@ impl Settings {
     pub fn systems(&self) -> Systems {
         Systems::new(self.connectors.values().map(|c| (c.name.as_str(), c.vendor.vendor)))
     }
+}
+
+/// What the read-only view commands (`clients`, `client`, `tasks`, `runs`) need: the
+/// store and the zone to show times in. No connector is checked and no secret read.
+#[derive(Debug, Clone)]
+pub struct ReadSettings {
+    /// Store URL.
+    pub store_url: String,
+    /// `[view]`.
+    pub view: ViewSettings,
 }
 
 /// What commands that only resolve identities or read the unified view need: no connector
@@ -68,6 +85,8 @@ pub struct ResolutionSettings {
     pub reconcile: Survivorship,
     /// Each configured connector's vendor.
     pub systems: Systems,
+    /// The configured connectors, name → vendor (for listings).
+    pub connectors: BTreeMap<String, String>,
 }
 
 /// One validated `[connectors.<name>]`.
@@ -152,6 +171,23 @@ pub fn load_store_url(file: Option<&Path>, env: &Env) -> Result<String, ConfigEr
     }
 }
 
+/// Loads what the read-only view commands need (see [`ReadSettings`]).
+pub fn load_read(file: Option<&Path>, env: &Env) -> Result<ReadSettings, ConfigErrors> {
+    let value = raw::layered(file, env).map_err(|p| ConfigErrors(vec![p]))?;
+    let mut problems = Vec::new();
+    let section = |name: &str| value.get(name).cloned().unwrap_or(serde_json::Value::Object(Default::default()));
+    let store = raw::parse_with_paths::<StoreSettings>(&section("store"), "store", &mut problems);
+    let view = raw::parse_with_paths::<RawView>(&section("view"), "view", &mut problems);
+    let (Some(store), Some(view)) = (store, view) else { return Err(ConfigErrors(problems)) };
+    let store_url = validate_store_url(&store, &mut problems);
+    let view = server::validate_view(&view, env, &mut problems);
+    if problems.is_empty() {
+        Ok(ReadSettings { store_url, view })
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
 /// Loads the store URL, `[reconcile]` and the connectors' vendors; connector options and
 /// secrets are not checked (see [`ResolutionSettings`]).
 pub fn load_resolution(file: Option<&Path>, env: &Env) -> Result<ResolutionSettings, ConfigErrors> {
@@ -173,7 +209,7 @@ pub fn load_resolution(file: Option<&Path>, env: &Env) -> Result<ResolutionSetti
         reconcile::validate(&raw.reconcile, &known_sources(vendors.iter().map(|(c, _)| c.as_str())), &mut problems);
     if problems.is_empty() {
         let systems = Systems::new(vendors.iter().map(|(c, v)| (c.as_str(), v.as_str())));
-        Ok(ResolutionSettings { store_url, reconcile, systems })
+        Ok(ResolutionSettings { store_url, reconcile, systems, connectors: vendors.into_iter().collect() })
     } else {
         Err(ConfigErrors(problems))
     }
@@ -206,7 +242,9 @@ fn validate(raw: &RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> 
     }
     let reconcile =
         reconcile::validate(&raw.reconcile, &known_sources(raw.connectors.keys().map(String::as_str)), problems);
-    Settings { store_url, connectors, reconcile, env: env.clone() }
+    let server = server::validate_server(&raw.server, env, problems);
+    let view = server::validate_view(&raw.view, env, problems);
+    Settings { store_url, connectors, reconcile, server, view, env: env.clone() }
 }
 
 fn validate_connector(
@@ -251,6 +289,9 @@ fn validate_connector(
         if let Some(p) = limit.problem() {
             problems.push(ConfigProblem::new(path(&format!("rate_limits.{bucket}")), p));
         }
+    }
+    if let Some((key, problem)) = c.http.problem() {
+        problems.push(ConfigProblem::new(path(&format!("http.{key}")), problem));
     }
     let schedule = c.schedule.unwrap_or(defaults);
     if schedule.interval_secs == 0 || schedule.full_every_secs == 0 {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use zveno_connector::http::{HttpOptions, RateLimit};
 use zveno_connector::{ConfigProblem, Env};
 
+use super::server::{RawServer, RawView};
 use super::DEFAULT_CONFIG;
 
 /// The whole file.
@@ -24,6 +25,12 @@ pub struct RawSettings {
     /// `[reconcile]`: how golden records are merged.
     #[serde(default)]
     pub reconcile: ReconcileSettings,
+    /// `[server]`: the HTTP service.
+    #[serde(default)]
+    pub server: RawServer,
+    /// `[view]`: how the unified view shows time.
+    #[serde(default)]
+    pub view: RawView,
 }
 
 /// `[reconcile]`: survivorship of golden-record fields.

@@ -42,7 +42,8 @@ fn every_problem_is_reported_with_its_path() {
         dir.path(),
         "[store]\nurl = \"mysql://nope\"\nsize = 3\n\n[schedul]\ninterval_secs = 1\n\n\
          [connectors.a]\nvendor = \"testvendor\"\nbase_url = \"not a url\"\ntoken_env = \"A_TOKEN\"\n\
-         entities = [\"client\", \"deal\"]\nrate_limits.default = { requests = 0, per_secs = 10 }\n\n\
+         entities = [\"client\", \"deal\"]\nrate_limits.default = { requests = 0, per_secs = 10 }\n\
+         http = { max_attempts = 0 }\n\n\
          [connectors.b]\nvendor = \"salesforce\"\n",
     );
     let found = problems(load(Some(&file), &Env::default()));
@@ -53,6 +54,7 @@ fn every_problem_is_reported_with_its_path() {
         "connectors.a.base_url: \"not a url\" is not a URL",
         "connectors.a.entities[1]: unknown kind \"deal\"",
         "connectors.a.rate_limits.default: requests and per_secs must be at least 1",
+        "connectors.a.http.max_attempts: must be at least 1",
         "connectors.a.token_env: A_TOKEN is not set",
         "connectors.b.vendor: unknown vendor \"salesforce\"",
     ] {
@@ -105,11 +107,11 @@ fn every_shipped_example_config_is_valid() {
             .map(|var| {
                 // A Bitrix24 webhook URL is a URL whose path holds the secret.
                 let value = if var.contains("URL") {
-                    "https://acme.bitrix24.ru/rest/1/abcdef0123456789/"
+                    "https://acme.bitrix24.ru/rest/1/abcdef0123456789/".to_string()
                 } else {
-                    "example-secret"
+                    format!("example-secret-{var}")
                 };
-                (var.to_string(), value.to_string())
+                (var.to_string(), value)
             })
             .collect();
         if let Err(e) = load(Some(&path), &Env::from_pairs(vars)) {
@@ -132,4 +134,26 @@ fn vendor_option_keys_keep_their_case() {
     let settings = load(Some(&file), &Env::from_pairs([("T", "x")])).unwrap_or_else(|e| panic!("{e}"));
     let options = &settings.connectors["t"].options;
     assert_eq!(options["status_map"]["Won't Do"], "cancelled", "{options}");
+}
+
+#[test]
+fn the_fingerprint_changes_with_the_settings_and_with_the_secrets_they_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = |interval: u64| {
+        format!(
+            "[connectors.a]\nvendor = \"testvendor\"\nbase_url = \"http://127.0.0.1:1\"\n\
+             token_env = \"A_TOKEN\"\nschedule = {{ interval_secs = {interval}, full_every_secs = 3600 }}\n"
+        )
+    };
+    let fingerprint = |interval: u64, token: &str| {
+        let file = write(dir.path(), &text(interval));
+        let env = Env::from_pairs([("A_TOKEN", token)]);
+        let settings = load(Some(&file), &env).unwrap();
+        settings.connectors["a"].fingerprint(&env)
+    };
+    let base = fingerprint(60, "token-1");
+    assert_eq!(base, fingerprint(60, "token-1"), "stable");
+    assert_ne!(base, fingerprint(61, "token-1"), "a setting changed");
+    assert_ne!(base, fingerprint(60, "token-2"), "the referenced secret changed");
+    assert!(!base.contains("token"), "{base}");
 }

@@ -42,6 +42,16 @@ const SQLITE: &[Embedded] = &[
         sql: include_str!("migrations/sqlite/0002_entities_links_overrides.sql"),
     },
     Embedded {
+        version: 3,
+        description: "connector state",
+        sql: include_str!("migrations/sqlite/0003_connector_state.sql"),
+    },
+    Embedded {
+        version: 4,
+        description: "entities search index",
+        sql: include_str!("migrations/sqlite/0004_entities_search_index.sql"),
+    },
+    Embedded {
         version: 5,
         description: "reresolve with new matching keys",
         sql: include_str!("migrations/sqlite/0005_reresolve_with_new_matching_keys.sql"),
@@ -58,6 +68,16 @@ const POSTGRES: &[Embedded] = &[
         version: 2,
         description: "entities links overrides",
         sql: include_str!("migrations/postgres/0002_entities_links_overrides.sql"),
+    },
+    Embedded {
+        version: 3,
+        description: "connector state",
+        sql: include_str!("migrations/postgres/0003_connector_state.sql"),
+    },
+    Embedded {
+        version: 4,
+        description: "entities search index",
+        sql: include_str!("migrations/postgres/0004_entities_search_index.sql"),
     },
     Embedded {
         version: 5,

@@ -1,7 +1,7 @@
-//! The store: source records, cursors, run history and the unified view identity
-//! resolution builds (entities, links, operators' overrides, task attachments, the key
-//! index), in SQLite (the default, one file) or PostgreSQL (several daemon instances
-//! sharing work).
+//! The store: source records, cursors, run history, connector standing (active, deferred,
+//! parked, and why) and the unified view identity resolution builds (entities, links,
+//! operators' overrides, task attachments, the key index), in SQLite (the default, one
+//! file) or PostgreSQL (several daemon instances sharing work).
 //!
 //! There is one code path for both backends: `sqlx::any` with runtime-checked, portable
 //! SQL (`$1` placeholders, `ON CONFLICT ... DO UPDATE`, `RETURNING`), timestamps as
@@ -23,6 +23,7 @@
 //! with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction that
 //! reads first and writes later can fail with `SQLITE_BUSY` without ever waiting.
 
+mod connector_state;
 mod cursors;
 mod entities;
 mod error;
@@ -33,6 +34,7 @@ mod page;
 mod records;
 mod resolution;
 mod resolve_keys;
+mod run_health;
 mod runs;
 mod sql;
 mod verdict;
@@ -47,9 +49,10 @@ use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
-use sqlx::{Any, Executor, Transaction};
+use sqlx::{Any, AnyConnection, Connection, Executor, Transaction};
 use zveno_connector::{Clock, SystemClock};
 
+pub use connector_state::{ConnectorState, ConnectorStatus, StateChange};
 pub use cursors::ScanState;
 pub use entities::{EntityRow, LinkRow, ResolutionWrite, TaskLinkRow};
 pub use error::{StoreError, StoreErrorKind};
@@ -58,8 +61,9 @@ pub use page::PageOutcome;
 pub use records::{DeletedBy, RecordKey, RecordVersion, StoredRecord};
 pub use resolution::ResolutionRow;
 pub use resolve_keys::KeyMembers;
+pub use run_health::{KindHealth, RECENT_RUNS};
 pub use runs::{RunOutcome, RunRow, RunStatus};
-pub use views::TaskFilter;
+pub use views::{ClientFilter, OverdueAt, TaskFilter, TaskKey, DAY_END_MS, DAY_MS};
 
 /// How long a SQLite connection waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,6 +73,8 @@ const SQLITE_MAX_CONNECTIONS: u32 = 4;
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 /// How long to wait for a pooled connection before reporting the store unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the first PostgreSQL connection may take before `connect` gives up.
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,14 +145,41 @@ impl Store {
                 }
                 pool
             }
-            TargetKind::Postgres => AnyPoolOptions::new()
-                .max_connections(POSTGRES_MAX_CONNECTIONS)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect(&target.connect_url)
-                .await
-                .map_err(connect_err)?,
+            TargetKind::Postgres => {
+                // One direct connection first: the pool retries a refused connection
+                // until its acquire timeout and then reports only "pool timed out"; the
+                // operator needs the real cause (refused, unknown host, bad password)
+                // within seconds.
+                match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, AnyConnection::connect(&target.connect_url)).await {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                    }
+                    Ok(Err(e)) => return Err(connect_err(e)),
+                    Err(_) => {
+                        return Err(connect_err(sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("no answer within {} s", FIRST_CONNECT_TIMEOUT.as_secs()),
+                        ))))
+                    }
+                }
+                AnyPoolOptions::new()
+                    .max_connections(POSTGRES_MAX_CONNECTIONS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect(&target.connect_url)
+                    .await
+                    .map_err(connect_err)?
+            }
         };
         Ok(Store { pool, backend: target.backend(), clock: Arc::new(SystemClock::new()) })
+    }
+
+    /// The database file a `sqlite:` URL names (`None` for PostgreSQL, in-memory
+    /// databases and unparsable URLs), so read-only commands can refuse to create one.
+    pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+        match Target::parse(url).ok()?.kind {
+            TargetKind::Sqlite { file } => file,
+            TargetKind::Postgres => None,
+        }
     }
 
     /// The same store reading time (`first_seen_at`, `synced_at`, cursor times) from

@@ -79,6 +79,8 @@ pub struct RunOutcome {
     pub retried: u64,
     /// Requests that finally failed.
     pub failed_requests: u64,
+    /// Requests made smaller or later because the vendor reported nearing a limit.
+    pub slowed: u64,
     /// A human-readable summary or the error.
     pub message: Option<String>,
 }
@@ -114,12 +116,14 @@ pub struct RunRow {
     pub retried: u64,
     /// Requests that finally failed.
     pub failed_requests: u64,
+    /// Requests made smaller or later because the vendor reported nearing a limit.
+    pub slowed: u64,
     /// Summary or error.
     pub message: Option<String>,
 }
 
-const RUN_COLUMNS: &str = "id, connector, kind, mode, started_at, finished_at, status, pages, \
-     records, record_errors, requests, throttled, retried, failed_requests, message";
+pub(super) const RUN_COLUMNS: &str = "id, connector, kind, mode, started_at, finished_at, status, pages, \
+     records, record_errors, requests, throttled, retried, failed_requests, slowed, message";
 
 impl Store {
     /// Opens a run (status `running`) and returns its id.
@@ -153,7 +157,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE runs SET status = $2, finished_at = $3, pages = $4, records = $5, \
              record_errors = $6, requests = $7, throttled = $8, retried = $9, \
-             failed_requests = $10, message = $11 WHERE id = $1",
+             failed_requests = $10, message = $11, slowed = $12 WHERE id = $1",
         )
         .bind(run_id)
         .bind(outcome.status.as_str())
@@ -166,6 +170,7 @@ impl Store {
         .bind(to_i64(outcome.retried))
         .bind(to_i64(outcome.failed_requests))
         .bind(outcome.message.as_deref())
+        .bind(to_i64(outcome.slowed))
         .execute(&self.pool)
         .await
         .map_err(StoreError::query(OP, &target))?;
@@ -213,7 +218,7 @@ impl Store {
     }
 }
 
-fn decode_run(row: &AnyRow) -> Result<RunRow, StoreError> {
+pub(super) fn decode_run(row: &AnyRow) -> Result<RunRow, StoreError> {
     const OP: &str = "runs";
     let id: i64 = row.try_get("id").map_err(|e| StoreError::corrupt(OP, "runs", e))?;
     let target = format!("run {id}");
@@ -239,6 +244,7 @@ fn decode_run(row: &AnyRow) -> Result<RunRow, StoreError> {
         throttled: to_u64(get_i64("throttled")?),
         retried: to_u64(get_i64("retried")?),
         failed_requests: to_u64(get_i64("failed_requests")?),
+        slowed: to_u64(get_i64("slowed")?),
         message: row.try_get("message").map_err(|e| bad(format!("column message: {e}")))?,
     })
 }

@@ -1,19 +1,23 @@
 //! The unified view as the CLI (and later the API) reads it: client entities with their
 //! links, a client's contacts, tasks filtered in SQL, and the counts `zveno demo` prints.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 use zveno_connector::{Kind, Priority, TaskStatus};
 
 use super::entities::{status_str, EntityRow, TaskLinkRow};
 use super::links::{decode_entity, ENTITY_COLUMNS};
-use super::sql;
+use super::sql::{self, LOOKUPS_PER_STATEMENT};
 use super::{Store, StoreError};
 
 /// Which tasks `zveno tasks` lists. Empty fields filter nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskFilter {
-    /// Only open tasks due before this instant (epoch ms).
-    pub overdue_at: Option<i64>,
+    /// Only open tasks overdue at this instant (epoch ms): due before it, or, for a
+    /// date-only due date, once that day has ended in the view's zone (see
+    /// [`OverdueAt`]).
+    pub overdue_at: Option<OverdueAt>,
     /// Only this assignee (compared lower-case).
     pub assignee: Option<String>,
     /// Only tasks of this client entity.
@@ -22,6 +26,75 @@ pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     /// Only tasks no client was found for.
     pub unattached: bool,
+    /// Only tasks without an assignee.
+    pub unassigned: bool,
+    /// Only tasks after this one in the listing order (keyset pagination).
+    pub after: Option<TaskKey>,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
+/// When a task counts as overdue.
+///
+/// Connectors that read a date-only due date without knowing the account's zone store the
+/// end of that day in UTC (`23:59:59Z`). Such a task is overdue once that *day* has ended
+/// in the view's zone — not at 23:59:59 UTC, earlier east of Greenwich and later west of
+/// it: `date_only_cutoff` is the latest such due time whose day has ended (now, shifted
+/// by the zone's current offset). Any other due time is overdue once `now` passes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverdueAt {
+    /// Now, epoch ms: anything due before is overdue.
+    pub now: i64,
+    /// Date-only (`23:59:59Z`) due times at or before this are overdue too.
+    pub date_only_cutoff: i64,
+}
+
+impl OverdueAt {
+    /// At `now` with no zone shift (UTC days).
+    pub fn utc(now: i64) -> Self {
+        Self { now, date_only_cutoff: now - 1000 }
+    }
+}
+
+/// A task's place in the listing order: due (undated last), connector, id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TaskKey {
+    /// Due, epoch ms (`i64::MAX` for undated).
+    pub due: i64,
+    /// Connector.
+    pub connector: String,
+    /// Vendor id.
+    pub external_id: String,
+}
+
+/// Milliseconds in a day, and the offset of 23:59:59 within it: how a date-only due time
+/// stored in UTC is recognised.
+pub const DAY_MS: i64 = 86_400_000;
+/// See [`DAY_MS`].
+pub const DAY_END_MS: i64 = DAY_MS - 1000;
+
+/// SQL for "open and overdue" with `$now` and `$cutoff` placeholders.
+fn overdue_sql(now: usize, cutoff: usize) -> String {
+    format!(
+        "status IN ('todo', 'in_progress') AND ((due % {DAY_MS} <> {DAY_END_MS} AND due < ${now}) \
+         OR (due % {DAY_MS} = {DAY_END_MS} AND due <= ${cutoff}))"
+    )
+}
+
+/// The listing order's first key: due, undated last.
+const DUE_KEY: &str = "COALESCE(due, 9223372036854775807)";
+
+/// Which clients a listing shows. Empty fields filter nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientFilter {
+    /// Lower-case substrings of the search text, any of which matches.
+    pub search: Vec<String>,
+    /// Only this owner (compared lower-case).
+    pub owner: Option<String>,
+    /// Only clients after this (name, id) in the listing order.
+    pub after: Option<(String, String)>,
+    /// At most this many.
+    pub limit: Option<u32>,
 }
 
 const TASK_COLUMNS: &str =
@@ -31,11 +104,22 @@ impl Store {
     /// Client entities whose search text contains any of `search` (lower-case substrings;
     /// none: all) and, when given, whose owner is `owner`; by name.
     pub async fn client_entities(&self, search: &[String], owner: Option<&str>) -> Result<Vec<EntityRow>, StoreError> {
+        self.client_page(&ClientFilter {
+            search: search.to_vec(),
+            owner: owner.map(str::to_string),
+            ..ClientFilter::default()
+        })
+        .await
+    }
+
+    /// One page of client entities matching `filter`, by name then id.
+    pub async fn client_page(&self, filter: &ClientFilter) -> Result<Vec<EntityRow>, StoreError> {
         const OP: &str = "client_entities";
         let mut sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE kind = 'client'");
         let mut n = 0;
-        if !search.is_empty() {
-            let alternatives: Vec<String> = search
+        if !filter.search.is_empty() {
+            let alternatives: Vec<String> = filter
+                .search
                 .iter()
                 .map(|_| {
                     n += 1;
@@ -44,17 +128,30 @@ impl Store {
                 .collect();
             sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
         }
-        if owner.is_some() {
+        if filter.owner.is_some() {
             n += 1;
             sql.push_str(&format!(" AND owner = ${n}"));
         }
+        if filter.after.is_some() {
+            sql.push_str(&format!(" AND (name, id) > (${}, ${})", n + 1, n + 2));
+            n += 2;
+        }
         sql.push_str(" ORDER BY name, id");
+        if filter.limit.is_some() {
+            sql.push_str(&format!(" LIMIT ${}", n + 1));
+        }
         let mut query = sqlx::query(&sql);
-        for s in search {
+        for s in &filter.search {
             query = query.bind(format!("%{}%", escape_like(s)));
         }
-        if let Some(owner) = owner {
+        if let Some(owner) = &filter.owner {
             query = query.bind(owner.to_lowercase());
+        }
+        if let Some((name, id)) = &filter.after {
+            query = query.bind(name).bind(id);
+        }
+        if let Some(limit) = filter.limit {
+            query = query.bind(i64::from(limit));
         }
         let rows = query.fetch_all(&self.pool).await.map_err(StoreError::query(OP, "entities"))?;
         rows.iter().map(|row| decode_entity(row).map_err(|e| StoreError::corrupt(OP, "entities", e))).collect()
@@ -72,7 +169,7 @@ impl Store {
     pub async fn contacts_of(&self, client_id: &str) -> Result<Vec<EntityRow>, StoreError> {
         const OP: &str = "contacts_of";
         let sql = format!(
-            "SELECT {ENTITY_COLUMNS} FROM entities WHERE kind = 'contact' AND id IN \
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE id IN \
              (SELECT entity_id FROM links WHERE kind = 'contact' AND client_id = $1) ORDER BY name, id"
         );
         let rows =
@@ -90,7 +187,8 @@ impl Store {
             n
         };
         if filter.overdue_at.is_some() {
-            sql.push_str(&format!(" AND status IN ('todo', 'in_progress') AND due < ${}", next()));
+            let (now, cutoff) = (next(), next());
+            sql.push_str(&format!(" AND {}", overdue_sql(now, cutoff)));
         }
         if filter.assignee.is_some() {
             sql.push_str(&format!(" AND assignee = ${}", next()));
@@ -104,10 +202,20 @@ impl Store {
         if filter.unattached {
             sql.push_str(" AND client_id IS NULL");
         }
-        sql.push_str(" ORDER BY due IS NULL, due, connector, external_id");
+        if filter.unassigned {
+            sql.push_str(" AND assignee IS NULL");
+        }
+        if filter.after.is_some() {
+            let (a, b, c) = (next(), next(), next());
+            sql.push_str(&format!(" AND ({DUE_KEY}, connector, external_id) > (${a}, ${b}, ${c})"));
+        }
+        sql.push_str(&format!(" ORDER BY {DUE_KEY}, connector, external_id"));
+        if filter.limit.is_some() {
+            sql.push_str(&format!(" LIMIT ${}", next()));
+        }
         let mut query = sqlx::query(&sql);
         if let Some(at) = filter.overdue_at {
-            query = query.bind(at);
+            query = query.bind(at.now).bind(at.date_only_cutoff);
         }
         if let Some(a) = &filter.assignee {
             query = query.bind(a.to_lowercase());
@@ -118,8 +226,87 @@ impl Store {
         if let Some(s) = filter.status {
             query = query.bind(status_str(s));
         }
+        if let Some(after) = &filter.after {
+            query = query.bind(after.due).bind(&after.connector).bind(&after.external_id);
+        }
+        if let Some(limit) = filter.limit {
+            query = query.bind(i64::from(limit));
+        }
         let rows = query.fetch_all(&self.pool).await.map_err(StoreError::query(OP, "task_links"))?;
         rows.iter().map(|row| decode_task(row).map_err(|e| StoreError::corrupt(OP, "task_links", e))).collect()
+    }
+
+    /// Open and overdue task counts of each of `clients` (clients without tasks are absent).
+    pub async fn task_counts(
+        &self,
+        clients: &[String],
+        at: OverdueAt,
+    ) -> Result<HashMap<String, (u64, u64)>, StoreError> {
+        const OP: &str = "task_counts";
+        let mut out = HashMap::new();
+        for chunk in clients.chunks(LOOKUPS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT client_id, SUM(CASE WHEN status IN ('todo', 'in_progress') THEN 1 ELSE 0 END) AS open, \
+                 SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS overdue FROM task_links \
+                 WHERE client_id IN ({}) GROUP BY client_id",
+                overdue_sql(1, 2),
+                sql::placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(at.now).bind(at.date_only_cutoff);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await.map_err(StoreError::query(OP, "task_links"))? {
+                let corrupt = |e: sqlx::Error| StoreError::corrupt(OP, "task_links", e);
+                let id: String = row.try_get("client_id").map_err(corrupt)?;
+                let open: i64 = row.try_get("open").map_err(corrupt)?;
+                let overdue: i64 = row.try_get("overdue").map_err(corrupt)?;
+                out.insert(id, (sql::to_u64(open), sql::to_u64(overdue)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Assignees with overdue tasks and how many each has, most first (`None`: unassigned).
+    pub async fn overdue_by_assignee(&self, at: OverdueAt) -> Result<Vec<(Option<String>, u64)>, StoreError> {
+        const OP: &str = "overdue_by_assignee";
+        let sql = format!(
+            "SELECT assignee, COUNT(*) AS n FROM task_links WHERE {} GROUP BY assignee ORDER BY n DESC, assignee",
+            overdue_sql(1, 2)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(at.now)
+            .bind(at.date_only_cutoff)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(OP, "task_links"))?;
+        rows.iter()
+            .map(|row| {
+                let corrupt = |e: sqlx::Error| StoreError::corrupt(OP, "task_links", e);
+                let n: i64 = row.try_get("n").map_err(corrupt)?;
+                Ok((row.try_get("assignee").map_err(corrupt)?, sql::to_u64(n)))
+            })
+            .collect()
+    }
+
+    /// How many tasks are open, and how many of those overdue.
+    pub async fn task_totals(&self, at: OverdueAt) -> Result<(u64, u64), StoreError> {
+        const OP: &str = "task_totals";
+        let sql = format!(
+            "SELECT COALESCE(SUM(CASE WHEN status IN ('todo', 'in_progress') THEN 1 ELSE 0 END), 0) AS open, \
+             COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS overdue FROM task_links",
+            overdue_sql(1, 2)
+        );
+        let row = sqlx::query(&sql)
+            .bind(at.now)
+            .bind(at.date_only_cutoff)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::query(OP, "task_links"))?;
+        let corrupt = |e: sqlx::Error| StoreError::corrupt(OP, "task_links", e);
+        let open: i64 = row.try_get("open").map_err(corrupt)?;
+        let overdue: i64 = row.try_get("overdue").map_err(corrupt)?;
+        Ok((sql::to_u64(open), sql::to_u64(overdue)))
     }
 
     /// How many entities of `kind` exist, and how many of them join records from more

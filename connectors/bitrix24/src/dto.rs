@@ -20,6 +20,9 @@ pub struct Time {
     /// (`2026-05-14T10:26:32+02:00`): how the connector learns the portal's zone.
     #[serde(default)]
     pub date_start: Option<String>,
+    /// Seconds the call (or the whole batch) took.
+    #[serde(default)]
+    pub duration: Option<f64>,
     /// Seconds this method has run for this webhook in the last ten minutes.
     #[serde(default)]
     pub operating: Option<f64>,

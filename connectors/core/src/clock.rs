@@ -77,7 +77,7 @@ impl ManualClock {
 
     /// Moves time forward without counting it as slept.
     pub fn advance(&self, by: Duration) {
-        self.with(|s| s.offset += by);
+        self.with(|s| s.offset = s.offset.saturating_add(by));
     }
 
     /// Total virtual time spent in [`Clock::sleep`].
@@ -95,15 +95,18 @@ impl ManualClock {
 #[async_trait]
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        self.with(|s| s.origin + s.offset)
+        self.with(|s| {
+            let offset = chrono::TimeDelta::from_std(s.offset).unwrap_or(chrono::TimeDelta::MAX);
+            s.origin.checked_add_signed(offset).unwrap_or(DateTime::<Utc>::MAX_UTC)
+        })
     }
     fn elapsed(&self) -> Duration {
         self.with(|s| s.offset)
     }
     async fn sleep(&self, duration: Duration) {
         self.with(|s| {
-            s.offset += duration;
-            s.slept += duration;
+            s.offset = s.offset.saturating_add(duration);
+            s.slept = s.slept.saturating_add(duration);
         });
         // Let other tasks (the simulator's server) run, as a real sleep would.
         tokio::task::yield_now().await;

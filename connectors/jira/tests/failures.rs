@@ -75,7 +75,7 @@ async fn an_over_budget_connector_is_throttled_by_jira_and_still_completes() {
 #[tokio::test]
 async fn server_errors_and_dropped_connections_are_retried() {
     let (h, _) = harness(30, SimOptions { fields_page: 10, ..SimOptions::default() }).await;
-    h.sim.kit().faults().set(FaultConfig { server_errors: 0.3, latency_ms: 0, malformed: 0.0, dropped: 0.1 });
+    h.sim.kit().faults().set(FaultConfig { server_errors: 0.3, dropped: 0.1, ..FaultConfig::NONE });
     let c = h.connector();
     let run = drain(c.as_ref(), SyncMode::Full, Cursor::default()).await;
     assert_eq!(run.records.len(), h.sim.count());

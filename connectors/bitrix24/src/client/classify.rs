@@ -4,12 +4,18 @@
 //! (<https://apidocs.bitrix24.com/limits.html>, vendor note §8):
 //! - the leaky bucket answers **503** `QUERY_LIMIT_EXCEEDED`, not 429, and sends no
 //!   `Retry-After`: it is throttling, waited out with a growing pause;
-//! - a blocked portal sometimes answers a 5xx with an **HTML** page: throttling too;
+//! - a blocked portal sometimes answers a 5xx with an **HTML** page: waited out like
+//!   throttling, but it may come from a gateway *after* the portal ran the request, so it is
+//!   [`Verdict::Overloaded`]: a batch that creates records is never resent on it;
 //! - **503** `OVERLOAD_LIMIT` is a manual block by Bitrix24 support: retrying only digs deeper,
 //!   so it stops the connector (as an auth-kind error, which the scheduler never retries)
 //!   until a person talks to support;
-//! - a 200 whose body is cut off or is a proxy's HTML page is not a success: it is retried
-//!   (for reads) instead of failing the page on a JSON error.
+//! - a 200 whose body is a proxy's HTML page is not a success: it is retried (for reads)
+//!   instead of failing the page on a JSON error. A body cut off in transit is the shared
+//!   client's business: it parses every answer once and retries what is not whole JSON.
+//!
+//! Only error answers are parsed here (for their `error` code): a 200 batch answer is read
+//! once, by the client, into its final type.
 //!
 //! `429 OPERATION_TIME_LIMIT` (a method over its execution-time budget) is throttling as well;
 //! the connector only calls methods through `batch`, where that limit shows up per command in
@@ -56,48 +62,52 @@ fn api_error(body: &[u8]) -> Option<ApiError> {
 
 impl Bitrix24Classifier {
     fn throttled(&self, retry_after: Option<Duration>, reason: String) -> Verdict {
+        Verdict::Throttled {
+            retry_after: Some(retry_after.unwrap_or_else(|| self.growing())),
+            whole_bucket: true,
+            reason,
+        }
+    }
+
+    /// The next pause while the portal keeps refusing: 1 s, 2 s, 4 s, ... up to 32 s.
+    fn growing(&self) -> Duration {
         let n = self.consecutive_throttles.fetch_add(1, Ordering::Relaxed);
-        let growing = FIRST_PAUSE.saturating_mul(1 << n.min(6)).min(MAX_PAUSE);
-        Verdict::Throttled { retry_after: Some(retry_after.unwrap_or(growing)), whole_bucket: true, reason }
+        FIRST_PAUSE.saturating_mul(1 << n.min(6)).min(MAX_PAUSE)
     }
 }
 
 impl ResponseClassifier for Bitrix24Classifier {
     fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8], _now: DateTime<Utc>) -> Option<Verdict> {
         let code = status.as_u16();
-        let error = api_error(body);
+        let error = if status.is_success() { None } else { api_error(body) };
         let error_code = error.as_ref().map(|e| e.error.as_str()).unwrap_or("");
-        let verdict =
-            match (code, error_code) {
-                (503, "QUERY_LIMIT_EXCEEDED") => Some(
-                    self.throttled(None, "503 QUERY_LIMIT_EXCEEDED: the portal's request bucket is full".to_string()),
-                ),
-                (429, "OPERATION_TIME_LIMIT") => Some(self.throttled(
-                    Some(OPERATING_PAUSE),
-                    "429 OPERATION_TIME_LIMIT: the method used up its execution time".to_string(),
-                )),
-                (503, "OVERLOAD_LIMIT") => Some(Verdict::Auth(
-                    "503 OVERLOAD_LIMIT: Bitrix24 support has blocked REST calls to this portal; \
+        let verdict = match (code, error_code) {
+            (503, "QUERY_LIMIT_EXCEEDED") => {
+                Some(self.throttled(None, "503 QUERY_LIMIT_EXCEEDED: the portal's request bucket is full".to_string()))
+            }
+            (429, "OPERATION_TIME_LIMIT") => Some(self.throttled(
+                Some(OPERATING_PAUSE),
+                "429 OPERATION_TIME_LIMIT: the method used up its execution time".to_string(),
+            )),
+            (503, "OVERLOAD_LIMIT") => Some(Verdict::Auth(
+                "503 OVERLOAD_LIMIT: Bitrix24 support has blocked REST calls to this portal; \
                  ask Bitrix24 support to lift the block"
-                        .to_string(),
-                )),
-                (500, "PORTAL_DELETED") => Some(Verdict::NotFound(
-                    "500 PORTAL_DELETED: the portal was deleted or its public part is closed".to_string(),
-                )),
-                (500..=599, _) if is_html(headers, body) => Some(self.throttled(
-                    None,
-                    format!("HTTP {code} with an HTML page (Bitrix24 blocking): {}", body_snippet(body)),
-                )),
-                (200..=299, _) if is_html(headers, body) => Some(Verdict::Transient(format!(
-                    "HTTP {code} with an HTML page instead of JSON: {}",
-                    body_snippet(body)
-                ))),
-                (200..=299, _) if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() => {
-                    Some(Verdict::Transient(format!("HTTP {code} with a malformed JSON body ({} bytes)", body.len())))
-                }
-                _ => None,
-            };
-        if !matches!(verdict, Some(Verdict::Throttled { .. })) {
+                    .to_string(),
+            )),
+            (500, "PORTAL_DELETED") => Some(Verdict::NotFound(
+                "500 PORTAL_DELETED: the portal was deleted or its public part is closed".to_string(),
+            )),
+            (500..=599, _) if is_html(headers, body) => Some(Verdict::Overloaded {
+                retry_after: Some(self.growing()),
+                reason: format!("HTTP {code} with an HTML page (Bitrix24 blocking): {}", body_snippet(body)),
+            }),
+            (200..=299, _) if is_html(headers, body) => Some(Verdict::Transient(format!(
+                "HTTP {code} with an HTML page instead of JSON: {}",
+                body_snippet(body)
+            ))),
+            _ => None,
+        };
+        if !matches!(verdict, Some(Verdict::Throttled { .. } | Verdict::Overloaded { .. })) {
             self.consecutive_throttles.store(0, Ordering::Relaxed);
         }
         verdict
@@ -119,7 +129,7 @@ mod tests {
 
     fn wait(v: Option<Verdict>) -> Option<Duration> {
         v.and_then(|v| match v {
-            Verdict::Throttled { retry_after, .. } => retry_after,
+            Verdict::Throttled { retry_after, .. } | Verdict::Overloaded { retry_after, .. } => retry_after,
             _ => None,
         })
     }
@@ -142,11 +152,11 @@ mod tests {
     }
 
     #[test]
-    fn html_on_a_5xx_is_throttling_but_a_json_5xx_is_left_to_http_semantics() {
+    fn html_on_a_5xx_is_overloaded_but_a_json_5xx_is_left_to_http_semantics() {
         let c = Bitrix24Classifier::default();
         let page = "<html><body>503 Service Temporarily Unavailable</body></html>";
-        assert!(matches!(classify(&c, 503, "text/html", page), Some(Verdict::Throttled { .. })));
-        assert!(matches!(classify(&c, 502, "", page), Some(Verdict::Throttled { .. })));
+        assert!(matches!(classify(&c, 503, "text/html", page), Some(Verdict::Overloaded { .. })));
+        assert_eq!(wait(classify(&c, 502, "", page)), Some(Duration::from_secs(2)), "the pause grows");
         assert_eq!(classify(&c, 500, "application/json", r#"{"error":"INTERNAL_SERVER_ERROR"}"#), None);
     }
 
@@ -168,12 +178,12 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_or_html_200_is_transient() {
+    fn an_html_200_is_transient_and_json_200s_are_left_to_the_client() {
         let c = Bitrix24Classifier::default();
-        assert!(matches!(
-            classify(&c, 200, "application/json", r#"{"result":[{"ID":"1""#),
-            Some(Verdict::Transient(_))
-        ));
         assert!(matches!(classify(&c, 200, "text/html", "<html>login</html>"), Some(Verdict::Transient(_))));
+        // Cut-short bodies are the client's to retry (it parses each answer once).
+        assert_eq!(classify(&c, 200, "application/json", r#"{"result":[{"ID":"1""#), None);
+        // A 200 is never parsed for an error code, even when it looks like one.
+        assert_eq!(classify(&c, 200, "application/json", LIMIT), None);
     }
 }

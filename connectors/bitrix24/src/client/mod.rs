@@ -13,9 +13,17 @@
 //! - **The portal's clock.** Filters on `DATE_MODIFY` / `CHANGED_DATE` are written in the
 //!   portal's zone with its offset; the offset comes from `portal_timezone`, else from the
 //!   `time.date_start` of the latest answer.
+//! - **Batches that fit the portal's pace** ([`pace`]): batches run with a 90 s default
+//!   timeout (a 50-call batch may take up to a minute), and list batches carry fewer calls
+//!   only while the `time` blocks show a request or execution-time limit coming near. Every
+//!   shortened batch is logged (once per change) and counted as `slowed`.
 //! - **Command errors as connector errors**, by code, so callers branch on kinds.
+//!
+//! Every batch answer is parsed once, by the shared client, straight into [`BatchEnvelope`]:
+//! an answer cut short is retried there (for reads), never parsed twice.
 
 mod classify;
+mod pace;
 mod query;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -24,11 +32,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Offset as _, TimeZone as _, Utc};
-use zveno_connector::http::{Call, HttpClient, HttpStats, NoAuth, RateLimit, VendorHttp};
+use zveno_connector::http::{wait_from_secs, Call, HttpClient, HttpStats, NoAuth, RateLimit, VendorHttp};
 use zveno_connector::{BuildContext, Clock, ConnectorError, Redactor};
 
 pub use classify::{Bitrix24Classifier, OPERATING_PAUSE};
+pub use pace::{OPERATING_LIMIT_SECS, PORTAL_REQUEST_LIMIT};
 pub use query::{key, row_reference, Command};
+
+use pace::{MethodPace, OPERATING_SOFT_LIMIT_SECS};
 
 use crate::dto::{ApiError, BatchEnvelope, BatchResult, Time};
 use crate::webhook::Webhook;
@@ -63,8 +74,10 @@ pub const PORTAL_BUCKET: RateLimit = RateLimit::leaky_bucket(2, 45);
 /// ever waits when blocked.
 const PAUSE_ONLY: RateLimit = RateLimit::leaky_bucket(1000, 1000);
 
-/// Share of the execution-time budget at which a method is paused before Bitrix24 blocks it.
-const OPERATING_SOFT_LIMIT_SECS: f64 = 0.9 * 480.0;
+/// A batch's timeout unless `http.timeout_secs` says otherwise: Bitrix24 answers a batch of
+/// 50 list calls in up to a minute on a real portal and cuts requests off at 60 s itself, so
+/// its own answer (or an on-premise portal's slower one) gets time to arrive.
+pub const BATCH_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Default limits: the portal bucket (`default`) and one pause bucket per method.
 pub fn default_rate_limits() -> BTreeMap<String, RateLimit> {
@@ -99,12 +112,6 @@ impl PortalZone {
     }
 }
 
-/// Execution time a method has used, from its latest `result_time`.
-#[derive(Debug, Clone, Copy)]
-struct Operating {
-    reset_at: f64,
-}
-
 /// A Bitrix24 portal, reached through an inbound webhook.
 #[derive(Debug, Clone)]
 pub struct BitrixClient {
@@ -116,7 +123,7 @@ struct Inner {
     http: HttpClient,
     webhook: Webhook,
     zone: PortalZone,
-    operating: Mutex<HashMap<&'static str, Operating>>,
+    pace: Mutex<HashMap<&'static str, MethodPace>>,
 }
 
 impl BitrixClient {
@@ -134,7 +141,7 @@ impl BitrixClient {
                 http,
                 webhook,
                 zone: PortalZone { configured: timezone, detected: AtomicI32::new(i32::MIN) },
-                operating: Mutex::new(HashMap::new()),
+                pace: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -182,25 +189,36 @@ impl BitrixClient {
         let cmd: serde_json::Map<String, serde_json::Value> =
             commands.iter().map(|c| (c.key.clone(), serde_json::Value::String(c.text()))).collect();
         let body = serde_json::json!({"halt": 0, "cmd": cmd});
-        let call = Call::post_json(self.inner.webhook.method_url("batch"), &body).idempotent(read);
-        let response = self.inner.http.send(call).await?;
-        let envelope: BatchEnvelope = response.json()?;
+        let call = Call::post_json(self.inner.webhook.method_url("batch"), &body)
+            .idempotent(read)
+            .default_timeout(BATCH_TIMEOUT);
+        let envelope: BatchEnvelope = self.inner.http.send_json(call).await?;
         if let Some(time) = &envelope.time {
             self.inner.zone.observe(time);
         }
+        let overall = envelope.time.as_ref().and_then(|t| t.duration).map(|d| d / commands.len() as f64);
         for c in commands {
             if let Some(time) = envelope.result.result_time.get(&c.key) {
-                self.observe_operating(c.method, time);
+                self.observe(c.method, time, overall);
             }
         }
         Ok(envelope.result)
     }
 
-    fn observe_operating(&self, method: &'static str, time: &Time) {
+    /// Learns from one command's `time`: what a call of `method` costs (the larger of its
+    /// own duration and its share of the batch's), and how much of its budget is used.
+    fn observe(&self, method: &'static str, time: &Time, share_of_batch: Option<f64>) {
+        let mut paces = self.inner.pace.lock().unwrap_or_else(PoisonError::into_inner);
+        let pace = paces.entry(method).or_default();
+        if let Some(cost) = time.duration.into_iter().chain(share_of_batch).reduce(f64::max) {
+            pace.observe_cost(cost);
+        }
         let (Some(used), Some(reset_at)) = (time.operating, time.operating_reset_at) else {
             return;
         };
-        self.inner.operating.lock().unwrap_or_else(PoisonError::into_inner).insert(method, Operating { reset_at });
+        pace.used = used;
+        pace.reset_at = reset_at;
+        drop(paces);
         if used >= OPERATING_SOFT_LIMIT_SECS {
             let wait = self.until(reset_at).unwrap_or(OPERATING_PAUSE);
             tracing::warn!(
@@ -213,18 +231,64 @@ impl BitrixClient {
         }
     }
 
+    /// The wait until `unix_secs` (a vendor's `operating_reset_at`), saturating, and clamped
+    /// to `http.max_wait_secs`: a reset in year 9999 is a long pause, never a panic.
     fn until(&self, unix_secs: f64) -> Option<Duration> {
-        let now = self.clock().now().timestamp_millis() as f64 / 1000.0;
-        let wait = unix_secs - now;
-        (wait.is_finite() && wait > 0.0).then(|| Duration::from_secs_f64(wait))
+        let wait = wait_from_secs(unix_secs - self.unix_now()).filter(|w| !w.is_zero())?;
+        Some(self.inner.http.clamp_wait(wait))
+    }
+
+    fn unix_now(&self) -> f64 {
+        self.clock().now().timestamp_millis() as f64 / 1000.0
+    }
+
+    /// How many calls of `method` the next batch may carry, at most `wanted`: fewer only
+    /// while the portal's answers show its request or execution-time limit coming near. A
+    /// shortened batch counts as `slowed`; a change of the limit is logged once.
+    pub fn batch_limit(&self, method: &'static str, wanted: usize) -> usize {
+        let timeout = self
+            .inner
+            .http
+            .timeout_for(&Call::get(self.inner.webhook.method_url("batch")).default_timeout(BATCH_TIMEOUT));
+        let mut paces = self.inner.pace.lock().unwrap_or_else(PoisonError::into_inner);
+        let pace = paces.entry(method).or_default();
+        let (limit, cause) = pace.limit(self.unix_now(), timeout);
+        let granted = wanted.clamp(1, limit);
+        if pace.reported != Some(limit) {
+            match cause {
+                Some(cause) if pace.reported.is_none_or(|r| limit < r) => tracing::warn!(
+                    method,
+                    calls_per_batch = limit,
+                    "Bitrix24 is slow: batches shortened to {limit} calls because {cause}"
+                ),
+                Some(cause) => {
+                    tracing::info!(method, calls_per_batch = limit, "batches lengthened to {limit} calls ({cause})")
+                }
+                None if pace.reported.is_some() => {
+                    tracing::info!(method, calls_per_batch = limit, "Bitrix24 is fast again: full batches")
+                }
+                None => {}
+            }
+            pace.reported = Some(limit);
+        }
+        if granted < wanted {
+            self.inner.http.count_slowed();
+        }
+        granted
     }
 
     /// Pauses `method` after Bitrix24 blocked it (`OPERATION_TIME_LIMIT`): until the
     /// `operating_reset_at` of its last successful answer, or for a minute when that is
     /// unknown or past (the docs: retry at the reset, else wait for the next basket).
     pub fn pause_method(&self, method: &'static str) -> Duration {
-        let reset_at =
-            self.inner.operating.lock().unwrap_or_else(PoisonError::into_inner).get(method).map(|o| o.reset_at);
+        let reset_at = self
+            .inner
+            .pace
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(method)
+            .map(|p| p.reset_at)
+            .filter(|at| *at > 0.0);
         let wait = reset_at.and_then(|at| self.until(at)).unwrap_or(OPERATING_PAUSE);
         self.inner.http.limiter().block(method, wait);
         wait

@@ -211,7 +211,8 @@ pub struct Chain {
     pub saturated: bool,
 }
 
-/// Runs `length` chained list calls of `spec` after `after_id` in one batch.
+/// Runs `length` chained list calls of `spec` after `after_id` in one batch (fewer while the
+/// portal is slow, see [`BitrixClient::batch_limit`]).
 ///
 /// An error in the first call fails the scan (its kind tells the scheduler what to do); an
 /// error in a later call ends the chain there, so the rows before it still count and the next
@@ -223,7 +224,8 @@ pub async fn chain(
     window: Option<&Window>,
     length: usize,
 ) -> Result<Chain, ConnectorError> {
-    let length = length.clamp(1, MAX_COMMANDS);
+    // Fewer calls only while the portal's `time` blocks show one of its limits coming near.
+    let length = client.batch_limit(spec.method, length.clamp(1, MAX_COMMANDS));
     let commands: Vec<Command> = (0..length).map(|k| spec.command(k, after_id, window)).collect();
     let reply = client.batch(&commands, true).await?;
     let mut out = Chain::default();

@@ -33,7 +33,7 @@ pub async fn for_companies(client: &BitrixClient, ids: &[u64]) -> Result<HashMap
     let mut found: HashMap<u64, Vec<Value>> = ids.iter().map(|id| (*id, Vec::new())).collect();
     let chunks: Vec<&[u64]> = ids.chunks(PAGE_ROWS).collect();
     let mut again = Vec::new();
-    for batch in chunks.chunks(MAX_COMMANDS) {
+    for batch in chunks.chunks(client.batch_limit(METHOD, MAX_COMMANDS)) {
         let commands: Vec<Command> = batch
             .iter()
             .enumerate()
@@ -56,7 +56,7 @@ pub async fn for_companies(client: &BitrixClient, ids: &[u64]) -> Result<HashMap
             again.extend(unsettled);
         }
     }
-    for batch in again.chunks(MAX_COMMANDS) {
+    for batch in again.chunks(client.batch_limit(METHOD, MAX_COMMANDS)) {
         let commands: Vec<Command> = batch
             .iter()
             .enumerate()

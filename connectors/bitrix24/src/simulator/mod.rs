@@ -90,7 +90,9 @@ struct SimState {
     operating: Mutex<Operating>,
     throttle_next: AtomicBool,
     html_next: AtomicBool,
+    gateway_after_write: AtomicBool,
     writes: AtomicU64,
+    refused: AtomicU64,
     calls: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -109,6 +111,8 @@ impl Bitrix24Sim {
                 operating: Mutex::new(Operating::default()),
                 throttle_next: AtomicBool::new(false),
                 html_next: AtomicBool::new(false),
+                gateway_after_write: AtomicBool::new(false),
+                refused: AtomicU64::new(0),
                 writes: AtomicU64::new(0),
                 calls: Mutex::new(BTreeMap::new()),
             }),
@@ -264,6 +268,17 @@ impl Bitrix24Sim {
         self.inner.html_next.store(true, Ordering::SeqCst);
     }
 
+    /// Makes the next batch that writes run as usual, then reach the client as a gateway's
+    /// HTML 502: the write happened, and the client cannot know it.
+    pub fn gateway_error_after_next_write(&self) {
+        self.inner.gateway_after_write.store(true, Ordering::SeqCst);
+    }
+
+    /// Commands refused with `OPERATION_TIME_LIMIT` so far.
+    pub fn refused(&self) -> u64 {
+        self.inner.refused.load(Ordering::Relaxed)
+    }
+
     /// Calls of write methods received (directly or inside batches), accepted or not.
     pub fn writes(&self) -> u64 {
         self.inner.writes.load(Ordering::Relaxed)
@@ -312,7 +327,11 @@ impl Bitrix24Sim {
             self.inner.writes.fetch_add(1, Ordering::Relaxed);
         }
         *self.inner.calls.lock().unwrap_or_else(PoisonError::into_inner).entry(method.to_string()).or_default() += 1;
-        methods::accounted(store, operating, method, params, self.context())
+        let (answer, time) = methods::accounted(store, operating, method, params, self.context());
+        if matches!(&answer, Answer::Err { error, .. } if error == "OPERATION_TIME_LIMIT") {
+            self.inner.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        (answer, time)
     }
 }
 
@@ -363,7 +382,16 @@ async fn handle(
             Ok(request) => request,
             Err(e) => return json_response(StatusCode::BAD_REQUEST, &Answer::error_body("", &e), &method),
         };
+        let writes = sim.writes();
         let result = methods::batch(&request, |m, p| sim.run(&mut store, &mut operating, m, p));
+        if sim.writes() > writes && sim.inner.gateway_after_write.swap(false, Ordering::SeqCst) {
+            let page = "<html><head><title>502 Bad Gateway</title></head>\
+                        <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
+            let mut response = (StatusCode::BAD_GATEWAY, page).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            response.extensions_mut().insert(Endpoint(method));
+            return response;
+        }
         return json_response(StatusCode::OK, &json!({"result": result, "time": ctx.time(None)}), &method);
     }
     let params = match wire::params(uri.query(), kind, &body) {

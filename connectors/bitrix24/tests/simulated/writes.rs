@@ -180,3 +180,22 @@ async fn check_reads_every_scope_and_never_writes() {
     assert_eq!(h.sim().calls("tasks.task.list"), 1);
     assert_eq!(c.push(Kind::Contact, &[]).await.err().map(|e| e.kind()), Some(zveno_connector::ErrorKind::Unsupported));
 }
+
+#[tokio::test]
+async fn a_create_batch_answered_with_a_gateway_502_is_sent_once() {
+    let h = portal(&world(5)).await;
+    let c = fast(&h);
+    let ops = [create("op-502", RecordData::Client(client("ООО «Шлюз»")))];
+    // The portal runs the add; a gateway in front of it answers an HTML 502.
+    h.sim().gateway_error_after_next_write();
+    let err = c.push(Kind::Client, &ops).await.expect_err("the answer never arrived");
+    assert_eq!(err.kind(), zveno_connector::ErrorKind::Transient);
+    assert!(err.message().contains("not resent"), "{err}");
+    assert_eq!(h.sim().calls("crm.company.add"), 1, "a create that may have run is never resent");
+    assert_eq!(h.sim().count(Kind::Client), 6, "it did run");
+    // Pushing the op again finds it by its ORIGIN_ID instead of creating it twice.
+    let again = c.push(Kind::Client, &ops).await.unwrap();
+    assert_eq!(again[0].result, Ok("6".to_string()));
+    assert_eq!(h.sim().calls("crm.company.add"), 1);
+    assert_eq!(h.sim().count(Kind::Client), 6);
+}

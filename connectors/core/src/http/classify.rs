@@ -5,12 +5,22 @@
 //! answers **503** `QUERY_LIMIT_EXCEEDED` (not 429), HubSpot's 429 body names a `policyName`
 //! whose right wait differs (`TEN_SECONDLY_ROLLING` vs `DAILY`), Jira sends
 //! `X-RateLimit-Reset`. The retry loop then branches on the [`Verdict`] alone.
+//!
+//! Two verdicts wait: [`Verdict::Throttled`] means the vendor refused the request before
+//! doing anything (a 429, Bitrix24's `QUERY_LIMIT_EXCEEDED`), so even a create may be sent
+//! again; [`Verdict::Overloaded`] means something in front of the vendor failed (a gateway's
+//! HTML 502) and the request may have been processed, so only idempotent calls are resent.
+//!
+//! Waits read from headers are saturating: `Retry-After: 1e20` or a reset in year 9999 is a
+//! very long wait, never a panic; the client clamps it.
 
 use std::fmt::Debug;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
+
+use super::retry::wait_from_secs;
 
 /// What the retry loop should do with a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +37,16 @@ pub enum Verdict {
         /// The vendor's reason, for logs.
         reason: String,
     },
-    /// A temporary failure worth retrying (5xx, 408).
+    /// The server, or a gateway in front of it, is overloaded or failing (an HTML 502 or 503
+    /// from a proxy): wait like throttling (the whole bucket pauses), but the request may
+    /// have reached the vendor, so it is resent only when it is idempotent.
+    Overloaded {
+        /// The wait the server asked for, if any (else the client backs off).
+        retry_after: Option<Duration>,
+        /// What the answer said, for logs.
+        reason: String,
+    },
+    /// A temporary failure worth retrying (5xx, 408). Resent only when idempotent.
     Transient(String),
     /// Credentials rejected. Not retried (except once after an auth refresh).
     Auth(String),
@@ -82,12 +101,13 @@ pub fn default_verdict(status: StatusCode, headers: &HeaderMap, body: &[u8], now
 }
 
 /// The wait a response asks for: `Retry-After` in seconds or as an HTTP date, else an
-/// `X-RateLimit-Reset` given as an ISO-8601 instant (Jira) or epoch seconds.
+/// `X-RateLimit-Reset` given as an ISO-8601 instant (Jira) or epoch seconds. Saturating:
+/// absurd values (`1e20`, year 9999) come back as very long waits, which the client clamps.
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(value) = header("retry-after") {
         if let Ok(secs) = value.parse::<f64>() {
-            return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+            return wait_from_secs(secs);
         }
         if let Ok(at) = DateTime::parse_from_rfc2822(value) {
             return Some((at.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO));
@@ -152,6 +172,16 @@ mod tests {
         );
         assert_eq!(retry_after(&headers(&[]), now()), None);
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now()), None);
+    }
+
+    #[test]
+    fn absurd_waits_saturate_instead_of_panicking() {
+        assert_eq!(retry_after(&headers(&[("retry-after", "1e20")]), now()), Some(Duration::MAX));
+        assert_eq!(retry_after(&headers(&[("retry-after", "-5")]), now()), None);
+        let year_9999 = retry_after(&headers(&[("x-ratelimit-reset", "9999-12-31T23:59Z")]), now());
+        assert!(year_9999.is_some_and(|w| w > Duration::from_secs(7_000 * 365 * 86_400)), "{year_9999:?}");
+        let epoch_9999 = retry_after(&headers(&[("x-ratelimit-reset", "253402300799")]), now());
+        assert!(epoch_9999.is_some_and(|w| w > Duration::from_secs(7_000 * 365 * 86_400)), "{epoch_9999:?}");
     }
 
     #[test]

@@ -152,7 +152,7 @@ impl Limiter {
     /// Stops every request on `bucket` for `wait` (the vendor said so).
     pub fn block(&self, bucket: &str, wait: Duration) {
         if let Some(b) = self.buckets.get(bucket) {
-            let until = self.clock.elapsed() + wait;
+            let until = self.clock.elapsed().saturating_add(wait);
             let mut guard = b.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             *guard = (*guard).max(until);
         }

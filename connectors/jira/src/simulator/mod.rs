@@ -4,9 +4,11 @@
 //! `nextPageToken`/`isLast`, `maxResults` ceilings of 5,000 ids or 100 issues with fields,
 //! `reconcileIssues`), the removed `search` (410), `myself` (with a configurable `timeZone`),
 //! `user/search`, `issue` (create), `issue/bulk`, `issue/{id}` (GET, PUT), and
-//! `issue/{id}/transitions` (GET, POST). Basic auth (`email:api_token`) guards everything;
-//! a wrong token gets 401. Rate limits and 429s follow [`limits`], search lags behind
-//! writes by a configurable virtual delay ([`site`]), and the zveno-sim kit adds faults.
+//! `issue/{id}/transitions` (GET, POST); and the small REST v2 subset older clients need
+//! ([`v2`]: `serverInfo`, `field`, `myself`, `search/jql`, `issue/{id}`). Basic auth
+//! (`email:api_token`) guards everything but `serverInfo`; a wrong token gets 401. Rate
+//! limits and 429s follow [`limits`], search lags behind writes by a configurable virtual
+//! delay ([`site`]), and the zveno-sim kit adds faults.
 //!
 //! The site is seeded from a world's [`SystemData`]: tasks become issues spread over the
 //! projects, statuses become workflow statuses (cancelled ones are "Won't Do", a
@@ -21,6 +23,7 @@ mod render;
 mod reply;
 mod search;
 mod site;
+mod v2;
 mod writes;
 
 use std::collections::HashMap;
@@ -313,14 +316,18 @@ fn router(state: Shared) -> Router {
         .route("/rest/api/3/issue/bulk", post(writes::create_bulk))
         .route("/rest/api/3/issue/{id}", get(get_issue).put(writes::update))
         .route("/rest/api/3/issue/{id}/transitions", get(writes::list_transitions).post(writes::transition))
+        .merge(v2::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
 
-/// Names the endpoint, checks Basic auth, then the burst limits.
+/// Names the endpoint, checks Basic auth (an anonymous request is let through where Jira
+/// allows one; wrong credentials never are), then the burst limits.
 async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let endpoint = endpoint_name(request.method(), request.uri().path());
-    let mut response = if !state.authorized(request.headers()) {
+    let anonymous =
+        v2::is_anonymous(request.uri().path()) && !request.headers().contains_key(http::header::AUTHORIZATION);
+    let mut response = if !anonymous && !state.authorized(request.headers()) {
         // Jira Cloud answers a bad API token with 401 and an ErrorCollection (wording
         // unverified).
         reply::error(
@@ -342,9 +349,14 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
 }
 
 fn endpoint_name(method: &http::Method, path: &str) -> String {
-    let rest = path.trim_start_matches("/rest/api/3/");
+    let (version, rest) = match path.strip_prefix("/rest/api/2/") {
+        Some(rest) => ("v2 ", rest),
+        None => ("", path.trim_start_matches("/rest/api/3/")),
+    };
     let parts: Vec<&str> = rest.split('/').collect();
     let name = match (method.as_str(), parts.as_slice()) {
+        (_, ["serverInfo"]) => "serverInfo",
+        (_, ["field"]) => "field",
         (_, ["search", "jql"]) => "search/jql",
         (_, ["search"]) => "search (removed)",
         (_, ["myself"]) => "myself",
@@ -357,7 +369,7 @@ fn endpoint_name(method: &http::Method, path: &str) -> String {
         ("POST", ["issue", _, "transitions"]) => "transition issue",
         _ => return format!("{method} {path}"),
     };
-    name.to_string()
+    format!("{version}{name}")
 }
 
 async fn myself(State(state): State<Shared>) -> Response {
@@ -408,5 +420,7 @@ mod tests {
         assert_eq!(endpoint_name(&http::Method::PUT, "/rest/api/3/issue/10001"), "edit issue");
         assert_eq!(endpoint_name(&http::Method::POST, "/rest/api/3/issue/OPS-1/transitions"), "transition issue");
         assert_eq!(endpoint_name(&http::Method::GET, "/other"), "GET /other");
+        assert_eq!(endpoint_name(&http::Method::GET, "/rest/api/2/serverInfo"), "v2 serverInfo");
+        assert_eq!(endpoint_name(&http::Method::GET, "/rest/api/2/issue/OPS-1"), "v2 get issue");
     }
 }

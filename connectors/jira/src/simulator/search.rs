@@ -6,11 +6,10 @@
 //! `isLast: true` and no token. `maxResults` is a ceiling: 5,000 when only ids/keys are
 //! requested, 100 with fields.
 
-use std::collections::HashMap;
 use std::hash::{Hash as _, Hasher as _};
 
 use axum::body::Bytes;
-use axum::extract::{Query as QueryParams, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -40,18 +39,30 @@ pub async fn post(State(shared): State<Shared>, body: Bytes) -> Response {
 }
 
 /// `GET /rest/api/3/search/jql?jql=...&fields=a,b&nextPageToken=...&maxResults=...`.
-pub async fn get(State(shared): State<Shared>, QueryParams(params): QueryParams<HashMap<String, String>>) -> Response {
+/// List parameters come comma-separated, repeated (`fields=a&fields=b`, as Python's
+/// `requests` sends a list), or both.
+pub async fn get(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    respond(&shared, &query_request(query.as_deref().unwrap_or("")))
+}
+
+fn query_request(query: &str) -> SearchRequest {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let one = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let list = |name: &str| -> Vec<String> {
-        params.get(name).map(|v| v.split(',').map(|s| s.trim().to_string()).collect()).unwrap_or_default()
+        params
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_string()))
+            .filter(|s| !s.is_empty())
+            .collect()
     };
-    let request = SearchRequest {
-        jql: params.get("jql").cloned().unwrap_or_default(),
-        max_results: params.get("maxResults").and_then(|m| m.parse().ok()),
+    SearchRequest {
+        jql: one("jql").unwrap_or_default(),
+        max_results: one("maxResults").and_then(|m| m.parse().ok()),
         fields: list("fields"),
-        next_page_token: params.get("nextPageToken").cloned(),
+        next_page_token: one("nextPageToken"),
         reconcile_issues: list("reconcileIssues").iter().filter_map(|i| i.parse().ok()).collect(),
-    };
-    respond(&shared, &request)
+    }
 }
 
 /// The removed `GET|POST /rest/api/3/search` (CHANGE-2046).
@@ -209,6 +220,16 @@ mod tests {
         let back = decode_token(&encode_token(&t));
         assert_eq!(back.map(|b| (b.q, b.after, b.at)), Some((7, (1, 2, "OPS-1".to_string(), 10000), 3)));
         assert!(decode_token("CAEaAggD").is_none());
+    }
+
+    #[test]
+    fn query_lists_may_be_repeated_or_comma_separated() {
+        let r =
+            query_request("jql=project%3DOPS&fields=summary&fields=status,labels&maxResults=20&reconcileIssues=1,2");
+        assert_eq!(r.jql, "project=OPS");
+        assert_eq!(r.fields, ["summary", "status", "labels"]);
+        assert_eq!((r.max_results, r.reconcile_issues), (Some(20), vec![1, 2]));
+        assert_eq!(query_request("").fields, Vec::<String>::new());
     }
 
     #[test]

@@ -359,7 +359,7 @@ pub async fn server_errors_and_timeouts_are_retried<V: SimulatedVendor>() {
         );
     }
 
-    let options = HttpOptions { timeout_secs: 1, max_attempts: 2, ..HttpOptions::default() };
+    let options = HttpOptions { timeout_secs: Some(1), max_attempts: 2, ..HttpOptions::default() };
     let Some(slow) = v.connector_with_http(options) else {
         eprintln!(
             "server_errors_and_timeouts_are_retried: the harness has no connector_with_http; timeouts were not checked"

@@ -129,6 +129,11 @@ async fn kit_middleware(State(kit): State<Kit>, request: Request, next: Next) ->
         let status = http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         return (status, axum::Json(serde_json::json!({"message": "simulated server error"}))).into_response();
     }
+    if let Some(Fault::Unauthorized) = fault {
+        kit.log().record(&fallback, false, false);
+        let body = serde_json::json!({"message": "simulated: the credentials were revoked"});
+        return (http::StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
     let response = next.run(request).await;
     let endpoint = response.extensions().get::<Endpoint>().map_or(fallback, |e| e.0.clone());
     let throttled = response.extensions().get::<Throttled>().is_some();
