@@ -34,13 +34,16 @@ use zveno_connector::{
 pub type Batches = Vec<(String, Kind, Vec<SourceRecord>)>;
 
 /// The labelled world the issue names, wherever this checkout sits: `ZVENO_EVAL_WORLD`,
-/// else `shared/eval/world-1001` next to the checkout or one level further up (worktrees).
+/// else `shared/eval/world-1001` next to the checkout or a level or two further up
+/// (worktrees), else where the project machine keeps it (`/work/shared`, for a fresh
+/// clone elsewhere, as CI makes).
 pub fn locate() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("ZVENO_EVAL_WORLD") {
         return Some(PathBuf::from(dir));
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.ancestors().skip(1).take(3).map(|up| up.join("shared/eval/world-1001")).find(|p| p.is_dir())
+    let near = manifest.ancestors().skip(1).take(3).map(|up| up.join("shared/eval/world-1001"));
+    near.chain([PathBuf::from("/work/shared/eval/world-1001")]).find(|p| p.is_dir())
 }
 
 /// A world's records and truth.
