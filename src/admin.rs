@@ -1,6 +1,7 @@
-//! An operator's decisions about identity — `link` (two records are one client or
-//! contact) and `unlink` (a record stands alone) — shared by `zveno link`/`unlink` and
-//! `POST /api/v1/admin/link`/`unlink`, so both check and report the same way.
+//! An operator's decisions — `link` (two records are one client or contact), `unlink` (a
+//! record stands alone) and `approve_census` (a held mass deletion is real) — shared by
+//! `zveno link`/`unlink`/`census approve` and `POST /api/v1/admin/...`, so both check and
+//! report the same way.
 //!
 //! Records are named `connector:kind:external_id` (`hubspot:client:512`,
 //! `bitrix24:contact:77`) or, for clients, `connector:external_id` (`hubspot:512`) — the
@@ -79,6 +80,34 @@ pub async fn link(resolver: &Resolver, a: &str, b: &str) -> Result<Decision, Adm
         async move { store.add_link(&a, &b).await }
     })
     .await
+}
+
+/// What releasing a held census did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CensusApproval {
+    /// The connector.
+    pub connector: String,
+    /// The kind.
+    #[schema(value_type = String)]
+    pub kind: Kind,
+    /// Records tombstoned (held records a later pull stored again are kept).
+    pub tombstoned: u64,
+    /// The re-resolution the tombstones caused.
+    #[schema(value_type = Object)]
+    pub report: ResolveReport,
+}
+
+/// Releases the held census of `connector`/`kind` (see `store::census`): its records are
+/// tombstoned and the unified view re-resolved.
+pub async fn approve_census(resolver: &Resolver, connector: &str, kind: &str) -> Result<CensusApproval, AdminError> {
+    let kind: Kind = kind.parse().map_err(AdminError::BadRequest)?;
+    let Some(tombstoned) = resolver.store().approve_census(connector, kind).await? else {
+        return Err(AdminError::NotFound(format!(
+            "no census of {connector}/{kind} is held (`zveno connectors` lists the held ones)"
+        )));
+    };
+    let report = resolver.run().await?;
+    Ok(CensusApproval { connector: connector.to_string(), kind, tombstoned, report })
 }
 
 /// Takes record `source` out of its client (or contact), and re-resolves it.

@@ -53,7 +53,7 @@ impl Fixture {
     }
 
     fn job(connector: Arc<dyn Connector>) -> Job {
-        let schedule = Schedule { interval: INTERVAL, full_every: Duration::from_secs(86_400) };
+        let schedule = Schedule { interval: INTERVAL, full_every: Duration::from_secs(86_400), census_every: None };
         Job { connector, kinds: Kind::ALL.to_vec(), schedule, fingerprint: "fingerprint-1".into() }
     }
 

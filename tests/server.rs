@@ -136,6 +136,9 @@ async fn finished_run(
         retried: 0,
         failed_requests: 0,
         slowed: 0,
+        census_requests: 0,
+        tombstoned: 0,
+        held: 0,
         message: message.map(str::to_string),
     };
     store.finish_run(run, &outcome).await.unwrap();
@@ -430,6 +433,8 @@ async fn metrics_parse_as_prometheus_text_and_carry_every_series() {
         records: 40,
         record_errors: 0,
         tombstoned: 0,
+        held: 0,
+        census_requests: 0,
         requests: 3,
         throttled: 1,
         slowed: 0,

@@ -85,7 +85,7 @@ async fn full_scan(store: &Store, pages: &[&[&str]], complete: bool) -> PageOutc
 }
 
 fn outcome(inserted: u64, updated: u64, unchanged: u64, stale: u64, tombstoned: u64) -> PageOutcome {
-    PageOutcome { inserted, updated, unchanged, stale, tombstoned }
+    PageOutcome { inserted, updated, unchanged, stale, tombstoned, held: 0 }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -574,6 +574,9 @@ async fn run_history_round_trips_newest_first() {
             retried: 1,
             failed_requests: 0,
             slowed: 2,
+            census_requests: 3,
+            tombstoned: 7,
+            held: 0,
             message: Some("synced 250 clients".to_string()),
         };
         store.finish_run(first, &done).await.unwrap();
@@ -601,6 +604,7 @@ async fn run_history_round_trips_newest_first() {
             (3, 250, 2, 4, 1, 1, 0, 2),
             "{b}"
         );
+        assert_eq!((r.census_requests, r.tombstoned, r.held), (3, 7, 0), "{b}");
         assert_eq!(r.message.as_deref(), Some("synced 250 clients"), "{b}");
         assert_eq!(runs[1].status, RunStatus::Failed, "{b}");
 
@@ -825,6 +829,9 @@ async fn script(store: Store) -> Vec<String> {
                 retried: 6,
                 failed_requests: 7,
                 slowed: 8,
+                census_requests: 9,
+                tombstoned: 10,
+                held: 11,
                 message: None,
             },
         )

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::output;
 use crate::settings::ResolutionSettings;
-use crate::store::{ConnectorState, ConnectorStatus, Store};
+use crate::store::{CensusHold, ConnectorState, ConnectorStatus, Store};
 
 /// One line of `zveno connectors`.
 #[derive(Debug, Serialize)]
@@ -23,6 +23,8 @@ struct ConnectorLine {
     next_run_at: Option<DateTime<Utc>>,
     failures: u32,
     needs_attention: bool,
+    /// Censuses whose deletions wait for `zveno census approve`.
+    census_held: Vec<CensusHold>,
 }
 
 impl ConnectorLine {
@@ -37,6 +39,7 @@ impl ConnectorLine {
             next_run_at: state.and_then(|s| s.next_run_at),
             failures: state.map_or(0, |s| s.failures),
             needs_attention: state.is_some_and(ConnectorState::needs_attention),
+            census_held: Vec::new(),
         }
     }
 }
@@ -62,6 +65,10 @@ pub(super) async fn list(settings: &ResolutionSettings, json: bool) -> anyhow::R
             .filter(|s| !settings.connectors.contains_key(&s.connector))
             .map(|s| ConnectorLine::new(&s.connector, None, Some(s))),
     );
+    let holds = store.census_holds().await?;
+    for line in &mut lines {
+        line.census_held = holds.iter().filter(|h| h.connector == line.connector).cloned().collect();
+    }
     if json {
         output::json(&lines)?;
         return Ok(ExitCode::SUCCESS);
@@ -85,6 +92,9 @@ pub(super) async fn list(settings: &ResolutionSettings, json: bool) -> anyhow::R
     output::table(&["CONNECTOR", "VENDOR", "STATE", "SINCE (UTC)", "NEXT RUN (UTC)", "FAILURES", "REASON"], &rows)?;
     for line in lines.iter().filter(|l| l.needs_attention) {
         out!("\n{0} is parked: fix the cause, then `zveno connector resume {0}`", line.connector);
+    }
+    for hold in &holds {
+        out!("\ncensus held: {}", hold.describe());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `zveno link`, `zveno unlink` (an operator's decisions, which every later run respects;
-//! see [`crate::admin`], which the API shares) and `zveno resolve` (resolve identities now).
+//! see [`crate::admin`], which the API shares), `zveno census approve` (a held mass
+//! deletion is real) and `zveno resolve` (resolve identities now).
 
 use std::process::ExitCode;
 
@@ -46,6 +47,28 @@ pub(super) async fn unlink(settings: &ResolutionSettings, source: &str, json: bo
             shown(&outcome.after[0]),
             shown(&outcome.before[0]),
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn approve_census(
+    settings: &ResolutionSettings,
+    connector: &str,
+    kind: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let resolver = resolver(settings).await?;
+    let approval = admin::approve_census(&resolver, connector, kind).await?;
+    if json {
+        output::json(&approval)?;
+    } else {
+        out!(
+            "census of {}/{} approved: {} record(s) tombstoned (held ones stored again since were kept)",
+            approval.connector,
+            approval.kind,
+            approval.tombstoned
+        );
+        output::resolution(&approval.report)?;
     }
     Ok(ExitCode::SUCCESS)
 }

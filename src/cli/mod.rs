@@ -123,6 +123,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConnectorAction,
     },
+    /// Deletions the id census found: release one held for an operator.
+    Census {
+        #[command(subcommand)]
+        action: CensusAction,
+    },
     /// The unified client list: one line per real client, whatever systems it lives in.
     Clients {
         /// Only clients whose name (in either script), domain, e-mail, phone or tax id
@@ -214,6 +219,23 @@ pub enum ConnectorAction {
     },
 }
 
+/// `zveno census ...`.
+#[derive(Debug, Subcommand)]
+pub enum CensusAction {
+    /// Tombstone the records a held census found gone. A census that would remove more
+    /// than max(5% of a kind's live records, 50) waits for this (`zveno connectors` lists
+    /// held ones): check first that the connector's token has not lost access.
+    Approve {
+        /// The connector's name (`[connectors.<name>]`).
+        connector: String,
+        /// `client`, `contact` or `task`.
+        kind: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// Two records, as `link` and `why` take them.
 #[derive(Debug, clap::Args)]
 pub struct Pair {
@@ -282,6 +304,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Connector { action: ConnectorAction::Resume { name } } => {
             connectors::resume(&settings::load_resolution(cli.config.as_deref(), &env)?, &name).await
+        }
+        Command::Census { action: CensusAction::Approve { connector, kind, json } } => {
+            link::approve_census(&settings::load_resolution(cli.config.as_deref(), &env)?, &connector, &kind, json)
+                .await
         }
         Command::Clients { search, owner, json } => {
             clients::list(&settings::load_read(cli.config.as_deref(), &env)?, search, owner, json).await

@@ -86,17 +86,40 @@ pub(super) fn summaries(summaries: &[RunSummary]) -> std::io::Result<()> {
                 s.pages.to_string(),
                 s.records.to_string(),
                 s.record_errors.to_string(),
-                s.tombstoned.to_string(),
+                deleted(s.tombstoned, s.held),
                 s.requests.to_string(),
+                s.census_requests.to_string(),
                 s.throttled.to_string(),
                 format!("{:.1}s", s.elapsed_ms as f64 / 1000.0),
             ]
         })
         .collect();
     table(
-        &["CONNECTOR", "KIND", "MODE", "STATUS", "PAGES", "RECORDS", "BAD", "DELETED", "REQUESTS", "THROTTLED", "TIME"],
+        &[
+            "CONNECTOR",
+            "KIND",
+            "MODE",
+            "STATUS",
+            "PAGES",
+            "RECORDS",
+            "BAD",
+            "DELETED",
+            "REQUESTS",
+            "CENSUS REQ",
+            "THROTTLED",
+            "TIME",
+        ],
         &rows,
     )
+}
+
+/// Records tombstoned, and those held for an operator when there are any.
+fn deleted(tombstoned: u64, held: u64) -> String {
+    if held > 0 {
+        alert(&format!("{tombstoned} ({held} held)"))
+    } else {
+        tombstoned.to_string()
+    }
 }
 
 pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
@@ -115,7 +138,9 @@ pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
                 ),
                 if r.status.as_str() == "failed" { alert("failed") } else { r.status.to_string() },
                 r.records.to_string(),
+                deleted(r.tombstoned, r.held),
                 r.requests.to_string(),
+                r.census_requests.to_string(),
                 r.throttled.to_string(),
                 r.record_errors.to_string(),
                 r.message.clone().unwrap_or_default(),
@@ -132,7 +157,9 @@ pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
             "TOOK",
             "STATUS",
             "RECORDS",
+            "DELETED",
             "REQUESTS",
+            "CENSUS REQ",
             "THROTTLED",
             "ERRORS",
             "MESSAGE",

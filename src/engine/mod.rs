@@ -4,12 +4,14 @@
 //! the cursor that follows it (in one store transaction), so a crash or a stop between
 //! pages resumes from the last committed page: nothing is lost and at most one page is
 //! read twice (idempotently). A full scan that finishes lets the store tombstone records
-//! it no longer saw; an incremental run never does. After syncing, [`Engine::resolve`]
+//! it no longer saw; an incremental pull never does, but the id census that follows it
+//! when due does (see [`census`]). After syncing, [`Engine::resolve`]
 //! turns what changed into the unified view (see [`crate::resolve`]).
 //!
 //! What a failed run means for its connector — parked, deferred, backing off — is decided
 //! from the error's kind in [`supervisor`]; the daemon's loop is in `scheduler`.
 
+mod census;
 mod scheduler;
 mod shutdown;
 pub mod supervisor;
@@ -24,6 +26,7 @@ use rand::Rng as _;
 use serde::Serialize;
 use zveno_connector::{Clock, Connector, ConnectorError, Kind, SyncMode};
 
+pub use census::CensusReport;
 pub use scheduler::run_daemon;
 pub use shutdown::Shutdown;
 pub use supervisor::{Admission, JobOutcome, Supervised};
@@ -99,8 +102,12 @@ pub struct RunSummary {
     pub records: u64,
     /// Records that could not be normalised.
     pub record_errors: u64,
-    /// Records tombstoned by a completed full scan.
+    /// Records tombstoned: by a completed full scan, or by the id census after the run.
     pub tombstoned: u64,
+    /// Records a census would have tombstoned, held for an operator (`zveno census approve`).
+    pub held: u64,
+    /// HTTP requests of the id census and its lookups, apart from `requests`.
+    pub census_requests: u64,
     /// HTTP requests made.
     pub requests: u64,
     /// Throttled answers received.
@@ -207,10 +214,17 @@ impl Engine {
             if shutdown.requested() {
                 break;
             }
-            let result = match self.next_mode(job, kind, force_full).await {
+            let mut result = match self.next_mode(job, kind, force_full).await {
                 Ok(mode) => self.sync(&job.connector, kind, mode, shutdown).await,
                 Err(e) => Err(e),
             };
+            // A full scan is a census of its own; after an incremental pull the id census
+            // runs when due, so deletes show within one cycle.
+            if let Ok(summary) = &mut result {
+                if summary.mode == SyncMode::Incremental && summary.status == RunStatus::Ok {
+                    self.census_after_run(job, summary, shutdown).await;
+                }
+            }
             let stop = result.as_ref().err().is_some_and(JobOutcome::stops_the_job);
             results.push(result);
             if stop {
@@ -243,6 +257,8 @@ impl Engine {
             records: 0,
             record_errors: 0,
             tombstoned: 0,
+            held: 0,
+            census_requests: 0,
             requests: 0,
             throttled: 0,
             slowed: 0,
@@ -284,6 +300,7 @@ impl Engine {
             summary.records += page.records.len() as u64;
             summary.record_errors += page.errors.len() as u64;
             summary.tombstoned += outcome.tombstoned;
+            summary.held += outcome.held;
             tracing::info!(
                 page = summary.pages,
                 records = summary.records,
@@ -319,6 +336,9 @@ impl Engine {
             retried: http.retried,
             failed_requests: http.failed,
             slowed: http.slowed,
+            census_requests: 0,
+            tombstoned: summary.tombstoned,
+            held: summary.held,
             message: summary.error.clone(),
         };
         self.store.finish_run(run_id, &outcome).await?;

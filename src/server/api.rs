@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::auth::{Admin, Reader};
 use super::error::ApiError;
 use super::ServerState;
-use crate::admin::{self, Decision};
+use crate::admin::{self, CensusApproval, Decision};
 use crate::store::RunRow;
 use crate::view::connectors::{self, ConnectorStatus};
 use crate::view::{self, Card, ClientQuery, ClientView, ListPage, RunQuery, TaskQuery, TaskView};
@@ -124,6 +124,16 @@ pub(super) struct UnlinkRequest {
     source: String,
 }
 
+/// `POST /api/v1/admin/census/approve` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CensusApproveRequest {
+    /// The connector whose census is held.
+    connector: String,
+    /// `client`, `contact` or `task`.
+    kind: String,
+}
+
 fn resolver(state: &ServerState) -> Result<&crate::resolve::Resolver, ApiError> {
     state.0.resolver.as_ref().ok_or_else(|| ApiError::Unavailable("identity resolution is not running here".into()))
 }
@@ -153,6 +163,22 @@ pub(super) async fn unlink(
     let decision = admin::unlink(resolver(&state)?, &req.source).await?;
     tracing::info!(records = ?decision.records, "unlinked through the API");
     Ok(Json(decision))
+}
+
+/// `POST /api/v1/admin/census/approve`: a held census's deletions are real; tombstone them.
+#[utoipa::path(post, path = "/api/v1/admin/census/approve", request_body = CensusApproveRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = CensusApproval), (status = 403, body = super::error::ErrorBody),
+               (status = 404, body = super::error::ErrorBody)))]
+pub(super) async fn approve_census(
+    _: Admin,
+    State(state): State<ServerState>,
+    Body(req): Body<CensusApproveRequest>,
+) -> Result<Json<CensusApproval>, ApiError> {
+    let approval = admin::approve_census(resolver(&state)?, &req.connector, &req.kind).await?;
+    tracing::info!(connector = %approval.connector, kind = %approval.kind, tombstoned = approval.tombstoned,
+        "held census approved through the API");
+    Ok(Json(approval))
 }
 
 /// Any other path.

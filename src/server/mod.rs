@@ -12,6 +12,7 @@
 //! | `GET /healthz`, `/readyz`, `/metrics` | anyone | liveness, readiness (503 when the store is unreachable), Prometheus text |
 //! | `GET /api/v1/{clients,clients/{id},tasks,runs,connectors}` | read token | the unified view as JSON |
 //! | `POST /api/v1/admin/{link,unlink}` | admin token | an operator's identity decisions |
+//! | `POST /api/v1/admin/census/approve` | admin token | release a held census (a mass deletion that is real) |
 //! | `GET /api/v1/openapi.json` | anyone | the API's OpenAPI document |
 //! | `GET /`, `/clients`, `/clients/{id}`, `/overdue`, `/health` | signed in | the web view (Russian and English) |
 
@@ -116,6 +117,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/connectors", get(api::connectors))
         .route("/api/v1/admin/link", post(api::link))
         .route("/api/v1/admin/unlink", post(api::unlink))
+        .route("/api/v1/admin/census/approve", post(api::approve_census))
         .merge(web::routes())
         .fallback(api::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), measure))

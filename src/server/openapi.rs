@@ -7,17 +7,20 @@ use utoipa::{Modify, OpenApi};
 
 use super::api;
 use super::error::{ErrorBody, ErrorDetail};
-use crate::admin::Decision;
+use crate::admin::{CensusApproval, Decision};
+use crate::store::CensusHold;
 use crate::view::connectors::{ConnectorState, ConnectorStatus, KindStatus};
 use crate::view::{AttachedBy, Card, CardSource, ClientView, FieldView, SourceView, TaskView};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "zveno", description = "One picture of every client across CRMs and trackers: the unified view as JSON."),
-    paths(api::clients, api::client, api::tasks, api::runs, api::connectors, api::link, api::unlink),
+    paths(api::clients, api::client, api::tasks, api::runs, api::connectors, api::link, api::unlink,
+        api::approve_census),
     components(schemas(
         ClientView, SourceView, Card, CardSource, FieldView, TaskView, AttachedBy, ConnectorStatus, KindStatus,
-        ConnectorState, Decision, ErrorBody, ErrorDetail, api::LinkRequest, api::UnlinkRequest
+        ConnectorState, Decision, ErrorBody, ErrorDetail, api::LinkRequest, api::UnlinkRequest,
+        api::CensusApproveRequest, CensusApproval, CensusHold
     )),
     modifiers(&BearerAuth)
 )]

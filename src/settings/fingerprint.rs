@@ -17,7 +17,7 @@ use super::ConnectorSpec;
 impl ConnectorSpec {
     /// The fingerprint of this connector's configuration and referenced secrets (hex).
     pub fn fingerprint(&self, env: &Env) -> String {
-        let settings = serde_json::json!({
+        let mut settings = serde_json::json!({
             "name": self.name,
             "vendor": self.vendor.vendor,
             "base_url": self.base_url.as_ref().map(url::Url::as_str),
@@ -28,6 +28,11 @@ impl ConnectorSpec {
             "http": self.http,
             "options": self.options,
         });
+        // Added only when set, so configurations written before the key keep their
+        // fingerprint (a changed fingerprint resumes a parked connector).
+        if let (Some(every), Some(map)) = (self.schedule.census_every, settings.as_object_mut()) {
+            map.insert("census_every_secs".into(), every.as_secs().into());
+        }
         let mut hash = Sha256::new();
         // serde_json maps are sorted, so equal settings give equal text.
         hash.update(settings.to_string().as_bytes());

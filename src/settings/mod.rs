@@ -117,6 +117,9 @@ pub struct Schedule {
     pub interval: Duration,
     /// Between full scans (which also detect deletes).
     pub full_every: Duration,
+    /// Between id censuses; `None` means the connector's own default
+    /// (`Connector::census_plan`).
+    pub census_every: Option<Duration>,
 }
 
 impl ConnectorSpec {
@@ -306,6 +309,7 @@ fn validate_connector(
         schedule: Schedule {
             interval: Duration::from_secs(schedule.interval_secs),
             full_every: Duration::from_secs(schedule.full_every_secs),
+            census_every: schedule.census_every_secs.map(Duration::from_secs),
         },
         rate_limits: c.rate_limits,
         http: c.http,

@@ -59,11 +59,14 @@ pub struct ScheduleSettings {
     pub interval_secs: u64,
     /// Seconds between full scans, which also detect deletes.
     pub full_every_secs: u64,
+    /// Seconds between id censuses (deletes within one cycle) for connectors that have one;
+    /// unset means the vendor's default (every incremental cycle where a census is cheap).
+    pub census_every_secs: Option<u64>,
 }
 
 impl Default for ScheduleSettings {
     fn default() -> Self {
-        Self { interval_secs: 300, full_every_secs: 86_400 }
+        Self { interval_secs: 300, full_every_secs: 86_400, census_every_secs: None }
     }
 }
 

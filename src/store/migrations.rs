@@ -56,6 +56,7 @@ const SQLITE: &[Embedded] = &[
         description: "reresolve with new matching keys",
         sql: include_str!("migrations/sqlite/0005_reresolve_with_new_matching_keys.sql"),
     },
+    Embedded { version: 8, description: "census", sql: include_str!("migrations/sqlite/0008_census.sql") },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -84,6 +85,7 @@ const POSTGRES: &[Embedded] = &[
         description: "reresolve with new matching keys",
         sql: include_str!("migrations/postgres/0005_reresolve_with_new_matching_keys.sql"),
     },
+    Embedded { version: 8, description: "census", sql: include_str!("migrations/postgres/0008_census.sql") },
 ];
 
 #[derive(Debug)]

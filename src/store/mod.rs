@@ -23,6 +23,7 @@
 //! with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction that
 //! reads first and writes later can fail with `SQLITE_BUSY` without ever waiting.
 
+mod census;
 mod connector_state;
 mod cursors;
 mod entities;
@@ -52,6 +53,7 @@ use sqlx::AnyPool;
 use sqlx::{Any, AnyConnection, Connection, Executor, Transaction};
 use zveno_connector::{Clock, SystemClock};
 
+pub use census::{hold_threshold, CensusHold, Settled};
 pub use connector_state::{ConnectorState, ConnectorStatus, StateChange};
 pub use cursors::ScanState;
 pub use entities::{EntityRow, LinkRow, ResolutionWrite, TaskLinkRow};

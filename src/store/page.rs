@@ -29,6 +29,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use zveno_connector::{Kind, Page, SourceRecord, SyncMode};
 
+use super::census::{settle, Settled};
 use super::cursors::{self, CursorRow};
 use super::records::DeletedBy;
 use super::sql::{keyed_update_sql, lookup_sql, ms, placeholders, LOOKUPS_PER_STATEMENT, ROWS_PER_STATEMENT};
@@ -55,6 +56,9 @@ pub struct PageOutcome {
     pub stale: u64,
     /// Records the census of a completed full scan marked deleted.
     pub tombstoned: u64,
+    /// Records the census of a completed full scan would have marked deleted, held for an
+    /// operator because they were too many (see `census::hold_threshold`).
+    pub held: u64,
 }
 
 impl PageOutcome {
@@ -71,6 +75,7 @@ impl AddAssign for PageOutcome {
         self.unchanged += other.unchanged;
         self.stale += other.stale;
         self.tombstoned += other.tombstoned;
+        self.held += other.held;
     }
 }
 
@@ -207,7 +212,10 @@ impl Store {
 
         let next = if full && !page.more {
             if cursor.anonymous_errors == 0 {
-                outcome.tombstoned = census(&mut tx, connector, kind, cursor.scan_id, now).await.map_err(q)?;
+                match census(&mut tx, connector, kind, cursor.scan_id, now).await.map_err(q)? {
+                    Settled::Tombstoned(n) => outcome.tombstoned = n,
+                    Settled::Held(n) => outcome.held = n,
+                }
             } else {
                 tracing::warn!(
                     connector,
@@ -393,7 +401,8 @@ async fn mark_seen(
 }
 
 /// The census of a completed scan: live records it did not see miss one more scan, and
-/// those that have now missed two become tombstones. Returns how many.
+/// those that have now missed two become tombstones — unless they are too many, when they
+/// are held for an operator (see `census::settle`).
 ///
 /// A scan that saw *nothing* is not evidence of mass deletion: an expired permission or a
 /// narrowed JQL makes a vendor return an empty list just as cleanly. Such a scan skips the
@@ -404,7 +413,7 @@ async fn census(
     kind: Kind,
     scan_id: i64,
     now: i64,
-) -> Result<u64, sqlx::Error> {
+) -> Result<Settled, sqlx::Error> {
     let seen: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM source_records WHERE connector = $1 AND kind = $2 AND last_scan_id = $3",
     )
@@ -420,7 +429,7 @@ async fn census(
             scan_id,
             "full scan listed no records at all; not treating that as deletes (check permissions and filters)"
         );
-        return Ok(0);
+        return Ok(Settled::Tombstoned(0));
     }
     sqlx::query(
         "UPDATE source_records SET missed_scans = missed_scans + 1 \
@@ -432,18 +441,21 @@ async fn census(
     .bind(scan_id)
     .execute(&mut *conn)
     .await?;
-    let tombstoned = sqlx::query(
-        "UPDATE source_records SET deleted = 1, deleted_by = 'census', dirty = 1, \
-         revision = revision + 1, synced_at = $3 \
-         WHERE connector = $1 AND kind = $2 AND deleted = 0 AND missed_scans >= 2",
+    let live: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM source_records WHERE connector = $1 AND kind = $2 AND deleted = 0")
+            .bind(connector)
+            .bind(kind.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+    let gone: Vec<String> = sqlx::query_scalar(
+        "SELECT external_id FROM source_records \
+         WHERE connector = $1 AND kind = $2 AND deleted = 0 AND missed_scans >= 2 ORDER BY external_id",
     )
     .bind(connector)
     .bind(kind.as_str())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(tombstoned)
+    .fetch_all(&mut *conn)
+    .await?;
+    settle(conn, connector, kind, &gone, u64::try_from(live).unwrap_or(0), now).await
 }
 
 #[cfg(test)]

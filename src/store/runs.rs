@@ -81,6 +81,12 @@ pub struct RunOutcome {
     pub failed_requests: u64,
     /// Requests made smaller or later because the vendor reported nearing a limit.
     pub slowed: u64,
+    /// Requests of the id census and its confirming lookups (not counted in `requests`).
+    pub census_requests: u64,
+    /// Records tombstoned as deleted (by the id census or a completed full scan).
+    pub tombstoned: u64,
+    /// Records a census would have tombstoned, held for an operator.
+    pub held: u64,
     /// A human-readable summary or the error.
     pub message: Option<String>,
 }
@@ -118,12 +124,19 @@ pub struct RunRow {
     pub failed_requests: u64,
     /// Requests made smaller or later because the vendor reported nearing a limit.
     pub slowed: u64,
+    /// Requests of the id census and its confirming lookups (not counted in `requests`).
+    pub census_requests: u64,
+    /// Records tombstoned as deleted.
+    pub tombstoned: u64,
+    /// Records a census would have tombstoned, held for an operator.
+    pub held: u64,
     /// Summary or error.
     pub message: Option<String>,
 }
 
 pub(super) const RUN_COLUMNS: &str = "id, connector, kind, mode, started_at, finished_at, status, pages, \
-     records, record_errors, requests, throttled, retried, failed_requests, slowed, message";
+     records, record_errors, requests, throttled, retried, failed_requests, slowed, census_requests, tombstoned, held, \
+     message";
 
 impl Store {
     /// Opens a run (status `running`) and returns its id.
@@ -157,7 +170,8 @@ impl Store {
         let done = sqlx::query(
             "UPDATE runs SET status = $2, finished_at = $3, pages = $4, records = $5, \
              record_errors = $6, requests = $7, throttled = $8, retried = $9, \
-             failed_requests = $10, message = $11, slowed = $12 WHERE id = $1",
+             failed_requests = $10, message = $11, slowed = $12, census_requests = $13, tombstoned = $14, \
+             held = $15 WHERE id = $1",
         )
         .bind(run_id)
         .bind(outcome.status.as_str())
@@ -171,12 +185,50 @@ impl Store {
         .bind(to_i64(outcome.failed_requests))
         .bind(outcome.message.as_deref())
         .bind(to_i64(outcome.slowed))
+        .bind(to_i64(outcome.census_requests))
+        .bind(to_i64(outcome.tombstoned))
+        .bind(to_i64(outcome.held))
         .execute(&self.pool)
         .await
         .map_err(StoreError::query(OP, &target))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { op: OP, target });
         }
+        Ok(())
+    }
+
+    /// Adds what the id census after run `run_id` cost and did to its row.
+    pub async fn record_census(
+        &self,
+        run_id: i64,
+        requests: u64,
+        tombstoned: u64,
+        held: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET census_requests = census_requests + $2, tombstoned = tombstoned + $3, held = $4 \
+             WHERE id = $1",
+        )
+        .bind(run_id)
+        .bind(to_i64(requests))
+        .bind(to_i64(tombstoned))
+        .bind(to_i64(held))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("record_census", format!("run {run_id}")))?;
+        Ok(())
+    }
+
+    /// Appends `note` to run `run_id`'s message (a census that failed after an ok pull).
+    pub async fn annotate_run(&self, run_id: i64, note: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET message = CASE WHEN message IS NULL THEN $2 ELSE message || '; ' || $2 END WHERE id = $1",
+        )
+        .bind(run_id)
+        .bind(note)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("annotate_run", format!("run {run_id}")))?;
         Ok(())
     }
 
@@ -245,6 +297,9 @@ pub(super) fn decode_run(row: &AnyRow) -> Result<RunRow, StoreError> {
         retried: to_u64(get_i64("retried")?),
         failed_requests: to_u64(get_i64("failed_requests")?),
         slowed: to_u64(get_i64("slowed")?),
+        census_requests: to_u64(get_i64("census_requests")?),
+        tombstoned: to_u64(get_i64("tombstoned")?),
+        held: to_u64(get_i64("held")?),
         message: row.try_get("message").map_err(|e| bad(format!("column message: {e}")))?,
     })
 }

@@ -6,14 +6,15 @@
 //! it is right after a restart and the same whichever instance answers. A connector the
 //! scheduler has parked (credentials rejected, config wrong) is `parked` with its reason
 //! and does not make the service unready: one expired token must not take the view of
-//! every other system down.
+//! every other system down. A census held for an operator (too many deletions at once)
+//! shows on its kind and, when nothing else is wrong, as the connector's reason.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use zveno_connector::Kind;
 
-use crate::store::{self, KindHealth, RunStatus, Store, StoreError};
+use crate::store::{self, CensusHold, KindHealth, RunStatus, Store, StoreError};
 
 /// A connector as configured: what the views list even before its first run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +65,8 @@ pub struct KindStatus {
     pub throttled_recently: u64,
     /// Failed runs among the recent runs.
     pub failed_recently: u64,
+    /// A census whose deletions wait for an operator (`zveno census approve`), if any.
+    pub census_held: Option<CensusHold>,
 }
 
 /// A connector and its kinds.
@@ -91,14 +94,21 @@ pub async fn statuses(
 ) -> Result<Vec<ConnectorStatus>, StoreError> {
     // The scheduler's standing of each connector (parked, deferred), from the store.
     let standings = store.connector_states().await?;
+    let holds = store.census_holds().await?;
     let mut out = Vec::with_capacity(configured.len());
     for c in configured {
         let mut kinds = Vec::with_capacity(c.kinds.len());
         for &kind in &c.kinds {
-            kinds.push(kind_status(&store.kind_health(&c.name, kind).await?, now));
+            let held = holds.iter().find(|h| h.connector == c.name && h.kind == kind).cloned();
+            kinds.push(kind_status(&store.kind_health(&c.name, kind).await?, held, now));
         }
         let standing = standings.iter().find(|s| s.connector == c.name);
-        let (state, reason) = state_of(&kinds, standing);
+        let (state, mut reason) = state_of(&kinds, standing);
+        // A held census does not stop the connector, but it needs a person: say so where
+        // nothing more urgent is said.
+        if reason.is_none() {
+            reason = kinds.iter().find_map(|k| k.census_held.as_ref()).map(CensusHold::describe);
+        }
         out.push(ConnectorStatus {
             name: c.name.clone(),
             vendor: c.vendor.clone(),
@@ -111,7 +121,7 @@ pub async fn statuses(
     Ok(out)
 }
 
-fn kind_status(h: &KindHealth, now: DateTime<Utc>) -> KindStatus {
+fn kind_status(h: &KindHealth, census_held: Option<CensusHold>, now: DateTime<Utc>) -> KindStatus {
     let last = h.last_run.as_ref();
     KindStatus {
         kind: h.kind,
@@ -122,6 +132,7 @@ fn kind_status(h: &KindHealth, now: DateTime<Utc>) -> KindStatus {
         lag_seconds: h.last_success.map(|at| (now - at).num_seconds().max(0)),
         throttled_recently: h.throttled_recently,
         failed_recently: h.failed_recently,
+        census_held,
     }
 }
 
@@ -160,6 +171,7 @@ mod tests {
             lag_seconds: None,
             throttled_recently: 0,
             failed_recently: 0,
+            census_held: None,
         }
     }
 

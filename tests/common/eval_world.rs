@@ -9,10 +9,6 @@
 //!   persons and activities the way /work/shared/vendors/pipedrive.md describes them
 //!   (website → domain, the INN custom field, `org_id` links). Replace it with the crate's
 //!   mapper when it lands.
-//! - **Bitrix24 INNs**: the connector reads requisites *or* the `tax_id_field` user field
-//!   (issue 11 asks for both, first valid wins). Until it does, each company is mapped
-//!   with its requisites and, when they give no tax id, mapped again with
-//!   `tax_id_field = "UF_CRM_INN"` and that tax id taken — both through the real mapper.
 //!
 //! Connector instances are named after their vendors, so the truth's `vendor:id` names
 //! are the stored records' `connector:external_id`.
@@ -151,7 +147,7 @@ fn hubspot(data: &Value, world: &mut EvalWorld) {
     let mapper = Mapper::new(MapperSettings {
         connector: "hubspot".into(),
         // The portal's custom tax-id property, and the region a Russian portal sets.
-        tax_id_property: Some("inn".into()),
+        tax_id_properties: vec!["inn".into()],
         region: Phone::region("RU").ok(),
         portal_id: Some(1001),
         ..MapperSettings::default()
@@ -183,11 +179,11 @@ fn bitrix24(data: &Value, world: &mut EvalWorld) {
         webhook_user: 1,
         region: Phone::region("RU").unwrap_or_else(|e| panic!("{e}")),
         country: "RU",
-        tax_id_field: None,
+        // The portal keeps INNs in requisites and in this user field: both are read.
+        tax_id_fields: &["UF_CRM_INN".to_string()],
         statuses: &statuses,
         people: &people,
     };
-    let with_field = MapContext { tax_id_field: Some("UF_CRM_INN"), ..ctx };
     let mut requisites: HashMap<String, Vec<Value>> = HashMap::new();
     // Requisites of companies only (`ENTITY_TYPE_ID` 4), as the connector asks for them:
     // a contact's requisite (3) can carry the same `ENTITY_ID` as an unrelated company.
@@ -201,15 +197,7 @@ fn bitrix24(data: &Value, world: &mut EvalWorld) {
         let id = row.get("ID").and_then(Value::as_str).unwrap_or_default();
         let reqs = requisites.get(id).map(Vec::as_slice).unwrap_or_default();
         match company(row, Some(reqs), &ctx) {
-            Ok(mut record) => {
-                // STAND-IN until the connector reads both sources (see the module docs).
-                if let Some(RecordData::Client(c)) = &mut record.data {
-                    if c.tax_id.is_none() {
-                        c.tax_id = field_tax_id(row, &with_field);
-                    }
-                }
-                companies.push(record);
-            }
+            Ok(record) => companies.push(record),
             Err(e) => world.errors.push(format!("bitrix24 company: {e:?}")),
         }
     }
@@ -218,14 +206,6 @@ fn bitrix24(data: &Value, world: &mut EvalWorld) {
     world.batches.push(("bitrix24".into(), Kind::Contact, contacts));
     let tasks = list(data, "tasks").iter().filter_map(|r| keep(task(r, &ctx), world)).collect();
     world.batches.push(("bitrix24".into(), Kind::Task, tasks));
-}
-
-/// The tax id the real mapper reads from the configured user field.
-fn field_tax_id(row: &Value, ctx: &zveno_bitrix24::mapping::MapContext<'_>) -> Option<TaxId> {
-    match zveno_bitrix24::mapping::company(row, None, ctx).ok()?.data? {
-        RecordData::Client(c) => c.tax_id,
-        _ => None,
-    }
 }
 
 fn keep(mapped: Result<SourceRecord, zveno_connector::RecordError>, world: &mut EvalWorld) -> Option<SourceRecord> {

@@ -31,10 +31,11 @@ pub struct Bitrix24Config {
     /// File holding the inbound webhook URL (instead of `webhook_url_env`).
     #[serde(default)]
     pub webhook_url_file: Option<PathBuf>,
-    /// A company user field holding the tax id (`UF_CRM_INN`), for portals that keep it
-    /// there instead of in requisites. When set, requisites are not read at all.
-    #[serde(default)]
-    pub tax_id_field: Option<String>,
+    /// Company user fields holding the tax id (`"UF_CRM_INN"` or a list), for portals that
+    /// keep it there as well as, or instead of, in requisites. Requisites are read either
+    /// way: the first valid tax id wins, requisites first, then these fields in order.
+    #[serde(default, deserialize_with = "zveno_connector::one_or_many")]
+    pub tax_id_field: Vec<String>,
     /// Region for national phone formats (`8 (495) 123-45-67`) and the tax-id scheme.
     #[serde(default = "default_region")]
     pub default_region: String,
@@ -75,8 +76,8 @@ const MAX_OVERLAP_SECS: u64 = 7 * 24 * 3600;
 pub struct Settings {
     /// Where and how to call the portal.
     pub webhook: Webhook,
-    /// The company user field holding the tax id, if the portal keeps it there.
-    pub tax_id_field: Option<String>,
+    /// Company user fields holding the tax id, read after requisites, in order.
+    pub tax_id_fields: Vec<String>,
     /// Region for national phone numbers.
     pub region: Region,
     /// ISO code of `region`, the country tax ids are read for.
@@ -122,7 +123,7 @@ impl Bitrix24Config {
                 None
             }
         };
-        if let Some(field) = &self.tax_id_field {
+        for field in &self.tax_id_field {
             if !is_user_field_name(field) {
                 problems.push(ConfigProblem::new(
                     ctx.path("tax_id_field"),
@@ -175,7 +176,7 @@ impl Bitrix24Config {
         match (webhook, region, statuses) {
             (Some(webhook), Some(region), Ok(statuses)) if problems.is_empty() => Ok(Settings {
                 webhook,
-                tax_id_field: self.tax_id_field.clone(),
+                tax_id_fields: self.tax_id_field.clone(),
                 region,
                 country: self.default_region.trim().to_ascii_uppercase(),
                 statuses,
@@ -309,7 +310,21 @@ mod tests {
         assert_eq!(s.country, "RU");
         assert_eq!(s.overlap, Duration::from_secs(300));
         assert_eq!(s.statuses, StatusTable::default());
-        assert!(s.tax_id_field.is_none() && s.timezone.is_none());
+        assert!(s.tax_id_fields.is_empty() && s.timezone.is_none());
+    }
+
+    #[test]
+    fn tax_id_field_takes_one_name_or_a_list() {
+        let env = [("B24", URL)];
+        let one = config(serde_json::json!({"webhook_url_env": "B24", "tax_id_field": "UF_CRM_INN"}));
+        let fields = one.settings(&ctx(&env)).map(|s| s.tax_id_fields).unwrap_or_default();
+        assert_eq!(fields, ["UF_CRM_INN"]);
+        let many = config(serde_json::json!({"webhook_url_env": "B24", "tax_id_field": ["UF_CRM_INN", "UF_CRM_VAT"]}));
+        let fields = many.settings(&ctx(&env)).map(|s| s.tax_id_fields).unwrap_or_default();
+        assert_eq!(fields, ["UF_CRM_INN", "UF_CRM_VAT"]);
+        let wrong: Result<Bitrix24Config, _> =
+            serde_json::from_value(serde_json::json!({"webhook_url_env": "B24", "tax_id_field": 7}));
+        assert!(wrong.is_err());
     }
 
     #[test]

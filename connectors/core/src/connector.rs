@@ -103,6 +103,39 @@ pub enum DeleteDetection {
     None,
 }
 
+/// How a connector's id census runs for a kind (see [`Connector::census`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CensusPlan {
+    /// The vendor's default time between censuses when the operator sets no
+    /// `census_every_secs`: zero runs one with every incremental cycle (Jira and Bitrix24,
+    /// whose id-only listings are cheap); a vendor whose census costs a full listing or a
+    /// metered quota names a longer interval.
+    pub every: std::time::Duration,
+}
+
+/// One page of an id census: the ids of live records, nothing else.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CensusPage {
+    /// Ids of records that exist, as `pull` names them (`external_id`).
+    pub ids: Vec<String>,
+    /// Where the next page starts; ignored when `more` is false.
+    pub cursor: Cursor,
+    /// Whether another page follows.
+    pub more: bool,
+}
+
+/// What a lookup by id found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fetched {
+    /// The records found, mapped as `pull` maps them.
+    pub records: Vec<SourceRecord>,
+    /// Records found but not normalised.
+    pub errors: Vec<RecordError>,
+    /// Ids the vendor does not know (deleted, or out of the token's reach: a lookup cannot
+    /// tell the two apart).
+    pub missing: Vec<String>,
+}
+
 /// What a connector can do, so the engine plans without trial and error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Capabilities {
@@ -221,6 +254,30 @@ pub trait Connector: Send + Sync + Debug {
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
         let _ = request;
         Err(ConnectorError::unsupported(format!("{} webhooks are not supported", self.vendor())))
+    }
+
+    /// Reads records of `kind` by id, in the vendor's batches. Ids the vendor does not know
+    /// come back in [`Fetched::missing`]; the census confirms deletions with it.
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        let _ = ids;
+        Err(ConnectorError::unsupported(format!("{} cannot read {kind} records by id", self.vendor())))
+    }
+
+    /// How this connector runs an id census of `kind`, or `None` (the default) when it has
+    /// none and only completed full scans reveal deletions.
+    fn census_plan(&self, kind: Kind) -> Option<CensusPlan> {
+        let _ = kind;
+        None
+    }
+
+    /// One page of the id census of `kind` from `cursor` (the starting cursor for the first
+    /// page): every live record's id, as cheaply as the vendor allows (ids only, the
+    /// largest pages). Only a census that ran to its last page is used; the engine then
+    /// confirms each stored record it did not list with [`Connector::fetch`] before
+    /// tombstoning it.
+    async fn census(&self, kind: Kind, cursor: &Cursor) -> Result<CensusPage, ConnectorError> {
+        let _ = cursor;
+        Err(ConnectorError::unsupported(format!("{} has no id census of {kind} records", self.vendor())))
     }
 
     /// The incremental cursor that reads changes made after `since`. The engine asks for it

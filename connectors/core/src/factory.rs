@@ -113,6 +113,22 @@ impl SecretRef {
     }
 }
 
+/// Deserialises an option that takes a list of names where one name also does: `"inn"` and
+/// `["inn", "vat"]` both work, so a config written when the option took one string keeps
+/// working after it learnt to take several. Use with `#[serde(default, deserialize_with)]`.
+pub fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
 /// Everything a factory needs to build a connector instance, besides its own options.
 #[derive(Debug, Clone)]
 pub struct BuildContext {

@@ -23,11 +23,11 @@ pub mod secret;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connector::{
-    Capabilities, ChangeHint, Connector, Cursor, DeleteDetection, Page, RecordError, SyncMode, WebhookRequest,
-    WriteAction, WriteOp, WriteOutcome,
+    Capabilities, CensusPage, CensusPlan, ChangeHint, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError,
+    SyncMode, WebhookRequest, WriteAction, WriteOp, WriteOutcome,
 };
 pub use error::{ConnectorError, ErrorKind};
-pub use factory::{BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
+pub use factory::{one_or_many, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
 pub use model::{
     Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,
 };

@@ -4,8 +4,8 @@
 //! [connectors.crm]
 //! vendor = "hubspot"
 //! token_env = "HUBSPOT_TOKEN"        # or token_file = "/etc/zveno/hubspot.token"
-//! tax_id_property = "inn"            # custom company property holding the tax id
-//! default_region = "RU"              # for phones typed without a country code
+//! tax_id_property = "inn"            # custom company property (or a list) holding the tax id
+//! default_region = "RU"              # for phones typed without a country code (default RU)
 //! portal_id = 62515                  # for deep links into app.hubspot.com
 //! search_overlap_secs = 300          # re-read this much before the watermark
 //! daily_reserve_percent = 10         # slow down below this share of the daily quota
@@ -34,15 +34,17 @@ pub struct HubSpotConfig {
     /// File holding the private-app token.
     #[serde(default)]
     pub token_file: Option<PathBuf>,
-    /// Internal name of the custom company property holding the tax id (none by default:
-    /// HubSpot has no standard one).
-    #[serde(default)]
-    pub tax_id_property: Option<String>,
-    /// ISO region for phone numbers typed without a country code. None by default: a
-    /// wrong guess turns a foreign national number into a valid-looking wrong E.164
-    /// number, which is worse for matching than dropping it with a warning.
-    #[serde(default)]
-    pub default_region: Option<String>,
+    /// Internal names of the custom company properties holding the tax id (`"inn"` or a
+    /// list; none by default: HubSpot has no standard one). The first valid value wins.
+    #[serde(default, deserialize_with = "zveno_connector::one_or_many")]
+    pub tax_id_property: Vec<String>,
+    /// ISO region for phone numbers typed without a country code (`8 (812) 466-69-81`).
+    /// `RU` by default, as for Bitrix24: the clients zveno serves are mostly Russian, and
+    /// without a region every national number a manager typed is dropped, which loses the
+    /// phone matches across CRMs. `""` turns it off (national numbers are then dropped
+    /// with a warning, never guessed).
+    #[serde(default = "default_region")]
+    pub default_region: String,
     /// The portal (hub) id, for deep links; without it records carry no URL.
     #[serde(default)]
     pub portal_id: Option<u64>,
@@ -65,6 +67,10 @@ fn default_overlap() -> u64 {
     300
 }
 
+fn default_region() -> String {
+    "RU".to_string()
+}
+
 fn default_reserve() -> u8 {
     10
 }
@@ -75,13 +81,22 @@ impl HubSpotConfig {
         SecretRef::new(self.token_env.clone(), self.token_file.clone())
     }
 
+    /// The region national phone numbers are read in; `None` when turned off with `""`.
+    pub fn region(&self) -> Result<Option<phonenumber::country::Id>, zveno_connector::model::ParseError> {
+        let code = self.default_region.trim();
+        if code.is_empty() {
+            return Ok(None);
+        }
+        Phone::region(code).map(Some)
+    }
+
     /// Every problem with these options in `ctx`, without network access.
     pub fn problems(&self, ctx: &BuildContext) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if let Err(p) = self.token().resolve(&ctx.path("token"), &ctx.env) {
             problems.push(p);
         }
-        if let Some(prop) = &self.tax_id_property {
+        for prop in &self.tax_id_property {
             let valid =
                 !prop.is_empty() && prop.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !valid {
@@ -91,10 +106,8 @@ impl HubSpotConfig {
                 ));
             }
         }
-        if let Some(region) = &self.default_region {
-            if let Err(e) = Phone::region(region) {
-                problems.push(ConfigProblem::new(ctx.path("default_region"), e.to_string()));
-            }
+        if let Err(e) = self.region() {
+            problems.push(ConfigProblem::new(ctx.path("default_region"), e.to_string()));
         }
         if self.portal_id == Some(0) {
             problems.push(ConfigProblem::new(ctx.path("portal_id"), "must be a portal (hub) id, not 0"));
@@ -157,7 +170,14 @@ mod tests {
         assert!(c.problems(&ctx(&[("HS", "pat-na1-secret")])).is_empty());
         assert_eq!(c.search_overlap_secs, 300);
         assert_eq!(c.daily_reserve_percent, 10);
-        assert_eq!(c.default_region, None);
+        assert_eq!(c.region().ok().flatten().map(|r| format!("{r:?}")).as_deref(), Some("RU"));
+        assert!(c.tax_id_property.is_empty());
+        let off = config(serde_json::json!({"token_env": "HS", "default_region": "", "tax_id_property": "inn"}));
+        assert_eq!(off.region().ok(), Some(None), "\"\" turns national numbers off");
+        assert_eq!(off.tax_id_property, ["inn"], "a single property is a one-item list");
+        let many = config(serde_json::json!({"token_env": "HS", "tax_id_property": ["inn", "vat_id"]}));
+        assert!(many.problems(&ctx(&[("HS", "pat-na1-secret")])).is_empty());
+        assert_eq!(many.tax_id_property, ["inn", "vat_id"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zveno_connector::http::{Authenticator, BearerToken, HttpClient, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor};
+use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Redactor};
 
 use crate::client::HubSpotClient;
 use crate::config::HubSpotConfig;
@@ -42,13 +42,8 @@ impl ConnectorFactory for HubSpotFactory {
     fn build(config: HubSpotConfig, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
         let problem = |p: ConfigProblem| ConnectorError::config(p.to_string());
         let token = config.token().resolve(&ctx.path("token"), &ctx.env).map_err(problem)?;
-        let region = match &config.default_region {
-            Some(code) => Some(
-                Phone::region(code)
-                    .map_err(|e| problem(ConfigProblem::new(ctx.path("default_region"), e.to_string())))?,
-            ),
-            None => None,
-        };
+        let region =
+            config.region().map_err(|e| problem(ConfigProblem::new(ctx.path("default_region"), e.to_string())))?;
         let mut base = ctx
             .base_url
             .clone()
@@ -79,7 +74,7 @@ impl ConnectorFactory for HubSpotFactory {
         let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
         let mapper = Mapper::new(MapperSettings {
             connector: ctx.name.clone(),
-            tax_id_property: config.tax_id_property.clone(),
+            tax_id_properties: config.tax_id_property.clone(),
             region,
             portal_id: config.portal_id,
             status_map: config.status_map.clone(),

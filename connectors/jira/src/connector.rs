@@ -11,9 +11,9 @@
 //! **Full runs** list every issue of the JQL ordered by `created ASC, key ASC` (an order
 //! that edits do not disturb) with all fields. A full run that completes is the census the
 //! engine diffs against the store to find deleted issues. An id-only census
-//! (`fields=id`, 5,000 per page) would cost 50× fewer requests, but a full pull must return
-//! records with their data, and the engine has no id-only mode; with fields, Jira returns
-//! at most 100 issues per page.
+//! (`fields=id`, 5,000 per page) costs 50× fewer requests: the engine runs one after
+//! incremental runs (see `census`), so a deleted issue is gone within one cycle; with
+//! fields, Jira returns at most 100 issues per page.
 //!
 //! Both modes ask for `maxResults = 5000`, the endpoint's ceiling, and take what the site
 //! returns: "maxResults is a ceiling, not a promise".
@@ -25,8 +25,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp,
-    WriteOutcome,
+    Capabilities, CensusPage, CensusPlan, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page,
+    SyncMode, WriteOp, WriteOutcome,
 };
 
 use crate::client::JiraClient;
@@ -252,6 +252,15 @@ impl Connector for JiraConnector {
             )));
         }
         crate::write::push(self, ops).await
+    }
+
+    /// Every incremental cycle: the id census costs ceil(issues / 5,000) requests.
+    fn census_plan(&self, kind: Kind) -> Option<CensusPlan> {
+        (kind == Kind::Task).then_some(CensusPlan { every: std::time::Duration::ZERO })
+    }
+
+    async fn census(&self, kind: Kind, cursor: &Cursor) -> Result<CensusPage, ConnectorError> {
+        self.census_page(kind, cursor).await
     }
 
     /// A full scan that began at `since` read every issue updated before it, so the

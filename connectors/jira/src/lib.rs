@@ -10,7 +10,8 @@
 //!   windows and de-duplicates by `(id, updated)`;
 //! - the old `/rest/api/3/search` is gone (410); `/search/jql` pages by `nextPageToken`
 //!   with no total, returns ids only unless fields are named, and lags behind writes;
-//! - there is no "deleted since": a completed full run is the census deletes come from;
+//! - there is no "deleted since": an id-only search ([`census`], 5,000 ids a page) lists
+//!   what exists, and a completed full run is a census too;
 //! - descriptions are Atlassian Document Format ([`adf`]), timestamps use `+0000` offsets,
 //!   e-mails may be hidden, status names are per workflow ([`mapping`]);
 //! - status changes go through workflow transitions ([`write`]).
@@ -20,6 +21,7 @@
 //! [`cursor`], [`connector`], [`write`], and behind the `simulator` feature, `simulator`.
 
 pub mod adf;
+mod census;
 pub mod client;
 pub mod config;
 pub mod connector;

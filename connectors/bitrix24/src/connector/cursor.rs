@@ -4,7 +4,9 @@
 //! over). Incremental pulls read a closed window `since - overlap <= modified <= until`, where
 //! `until` is fixed when the window opens, paging it by `>ID` too; when the window is done the
 //! cursor keeps `until` as the next window's `since`. A record modified during a scan moves
-//! past `until` and is read by the next window, so nothing falls between windows.
+//! past `until` and is read by the next window, so nothing falls between windows. A company
+//! window then pages the requisites modified in the same window (`requisites`), whose edits
+//! do not move the company's own `DATE_MODIFY`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,6 +36,10 @@ pub struct CursorState {
     /// Incremental: commands to chain in the next batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<usize>,
+    /// Incremental companies: the window's companies are read, and `after_id` pages the
+    /// requisites changed in it (see `ListSpec::company_requisites`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requisites: bool,
 }
 
 impl CursorState {
@@ -77,6 +83,7 @@ mod tests {
             since: DateTime::from_timestamp(1_790_000_000, 0),
             until: DateTime::from_timestamp(1_790_000_600, 0),
             chain: Some(8),
+            requisites: true,
         };
         let cursor = state.encode().unwrap_or_default();
         assert_eq!(CursorState::read(&cursor, SyncMode::Incremental).ok(), Some(state));

@@ -2,9 +2,11 @@
 //!
 //! Reads are keyset scans packed into `batch` (see [`list`]); a page is one batch of up to
 //! 50 list calls — 2,500 records — plus, for companies, one batch of requisite lookups.
-//! Deletes are found by the engine diffing completed full scans (a census): Bitrix24 lists no
-//! deleted records, and its delete events are never retried.
+//! Deletes are found by the engine's id census (see [`census`]) after incremental runs, and
+//! by diffing completed full scans: Bitrix24 lists no deleted records, and its delete
+//! events are never retried.
 
+mod census;
 mod cursor;
 mod list;
 mod pull;
@@ -15,7 +17,8 @@ mod users;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp, WriteOutcome,
+    Capabilities, CensusPage, CensusPlan, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode,
+    WriteOp, WriteOutcome,
 };
 
 use crate::client::{BitrixClient, Command, MAX_COMMANDS, PAGE_ROWS};
@@ -87,7 +90,7 @@ impl Connector for Bitrix24Connector {
                 Kind::Contact => "crm.contact.list",
                 Kind::Task => "tasks.task.list",
             });
-            if *kind == Kind::Client && self.settings.tax_id_field.is_none() {
+            if *kind == Kind::Client {
                 methods.push("crm.requisite.list");
             }
         }
@@ -115,6 +118,16 @@ impl Connector for Bitrix24Connector {
             Kind::Task => self.push_tasks(ops).await,
             Kind::Contact => Err(ConnectorError::unsupported("bitrix24 does not write contacts")),
         }
+    }
+
+    /// Every incremental cycle: the id census costs ceil(records / 2,500) requests.
+    fn census_plan(&self, kind: Kind) -> Option<CensusPlan> {
+        self.kinds.contains(&kind).then_some(CensusPlan { every: std::time::Duration::ZERO })
+    }
+
+    async fn census(&self, kind: Kind, cursor: &Cursor) -> Result<CensusPage, ConnectorError> {
+        self.ensure_kind(kind)?;
+        self.census_page(kind, cursor).await
     }
 
     fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {

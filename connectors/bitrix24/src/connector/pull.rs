@@ -1,5 +1,9 @@
 //! One page of a pull: a chained batch of list calls (up to 2,500 rows), the requisites of
 //! the companies in it, the users they name, mapped into records.
+//!
+//! An incremental company window has a second phase: the requisites modified in the window
+//! (by their own `DATE_MODIFY`), whose companies are read again by ID — editing a
+//! requisite's INN leaves the company's `DATE_MODIFY` as it was, and would go unseen.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -8,7 +12,7 @@ use serde_json::Value;
 use zveno_connector::{ConnectorError, Cursor, Kind, Page, RecordError, SourceRecord, SyncMode};
 
 use super::cursor::{grown, CursorState, FIRST_CHAIN};
-use super::list::{chain, ListSpec, Window};
+use super::list::{by_ids, chain, ListSpec, Window};
 use super::{requisites, Bitrix24Connector};
 use crate::dto::id_of;
 use crate::mapping::{self, MapContext};
@@ -20,10 +24,12 @@ impl Bitrix24Connector {
         // window below is written in.
         self.users.loaded(&self.client).await?;
         let spec = match kind {
-            Kind::Client => ListSpec::companies(self.settings.tax_id_field.as_deref()),
+            Kind::Client => ListSpec::companies(&self.settings.tax_id_fields),
             Kind::Contact => ListSpec::contacts(),
             Kind::Task => ListSpec::tasks(),
         };
+        let requisite_phase = kind == Kind::Client && mode == SyncMode::Incremental && state.requisites;
+        let scanned = if requisite_phase { ListSpec::company_requisites() } else { spec.clone() };
         let most = self.settings.calls_per_batch;
         let (window, length) = match mode {
             SyncMode::Full => (None, most),
@@ -38,15 +44,26 @@ impl Bitrix24Connector {
                 (Some(window), state.chain.unwrap_or(FIRST_CHAIN).min(most))
             }
         };
-        let page = chain(&self.client, &spec, state.after_id, window.as_ref(), length).await?;
-        let (records, errors) = self.map_rows(kind, &spec, &page.rows).await?;
-        let more = !page.complete;
+        let page = chain(&self.client, &scanned, state.after_id, window.as_ref(), length).await?;
+        let (records, errors) = if requisite_phase {
+            let companies: BTreeSet<u64> = page.rows.iter().filter_map(|r| id_of(r.get("ENTITY_ID"))).collect();
+            let rows = by_ids(&self.client, &spec, &companies.into_iter().collect::<Vec<_>>()).await?;
+            self.map_rows(kind, &spec, &rows).await?
+        } else {
+            self.map_rows(kind, &spec, &page.rows).await?
+        };
+        let mut more = !page.complete;
         if more {
             state.after_id = page.last_id.unwrap_or(state.after_id);
             if mode == SyncMode::Incremental {
                 let next = if page.saturated { grown(length, most) } else { length };
                 state.chain = Some(next);
             }
+        } else if kind == Kind::Client && mode == SyncMode::Incremental && !state.requisites && state.since.is_some() {
+            // A window with a lower bound read only changed companies: now the companies
+            // whose requisites changed in it. (Without one, it read every company.)
+            state = CursorState { requisites: true, after_id: 0, chain: None, ..state };
+            more = true;
         } else {
             // A finished full scan starts over next time; a finished window hands its end
             // to the next window as the watermark.
@@ -69,8 +86,8 @@ impl Bitrix24Connector {
         let user_ids: BTreeSet<u64> =
             rows.iter().flat_map(|r| person_keys.iter().filter_map(|k| id_of(r.get(*k)))).collect();
         let people = self.users.covering(&self.client, user_ids).await?;
-        let requisites: Option<HashMap<u64, Vec<Value>>> = match (kind, &self.settings.tax_id_field) {
-            (Kind::Client, None) => {
+        let requisites: Option<HashMap<u64, Vec<Value>>> = match kind {
+            Kind::Client => {
                 let ids: Vec<u64> = rows.iter().filter_map(|r| spec.row_id(r)).collect();
                 Some(requisites::for_companies(&self.client, &ids).await?)
             }
@@ -83,7 +100,7 @@ impl Bitrix24Connector {
             webhook_user: self.client.webhook().user_id(),
             region: settings.region,
             country: &settings.country,
-            tax_id_field: settings.tax_id_field.as_deref(),
+            tax_id_fields: &settings.tax_id_fields,
             statuses: &settings.statuses,
             people: &people,
         };

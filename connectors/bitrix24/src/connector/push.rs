@@ -312,13 +312,14 @@ impl Bitrix24Connector {
         out
     }
 
-    /// Owner and (with `tax_id_field`) tax id fields, for adds and updates.
+    /// Owner and (with `tax_id_field`) tax id fields, for adds and updates: the tax id goes
+    /// to the first configured field, the one read first after requisites.
     fn company_common(&self, client: &Client, people: &People) -> Vec<(String, String)> {
         let mut fields = Vec::new();
         if let Some(owner) = client.owner.as_deref().and_then(|o| user_id(o, people)) {
             fields.push(("fields[ASSIGNED_BY_ID]".to_string(), owner.to_string()));
         }
-        if let (Some(field), Some(tax_id)) = (&self.settings.tax_id_field, &client.tax_id) {
+        if let (Some(field), Some(tax_id)) = (self.settings.tax_id_fields.first(), &client.tax_id) {
             fields.push((format!("fields[{field}]"), tax_id.as_str().to_string()));
         }
         fields

@@ -1,9 +1,12 @@
 //! `crm.company.list` rows (and their requisites) → clients.
 //!
-//! Companies carry no tax id: it lives in requisites (`crm.requisite.list`, `RQ_INN`,
-//! `RQ_VAT_ID`), which the connector reads alongside and passes in here; or, on portals that
-//! keep it on the company, in a user field named by `tax_id_field`. A wrong-checksum INN is
-//! dropped with a warning rather than stored: a wrong tax id would veto a true match.
+//! Companies carry no tax id of their own: it lives in requisites (`crm.requisite.list`,
+//! `RQ_INN`, `RQ_VAT_ID`), which the connector reads alongside and passes in here, and on
+//! many portals also in company user fields named by `tax_id_field`. Portals commonly keep
+//! it in both places, some companies in one and some in the other, so every source is read:
+//! the first valid tax id wins (requisites by ID, then the fields in configured order), and
+//! sources that disagree leave a warning on the record. A wrong-checksum INN is dropped with
+//! a warning rather than stored: a wrong tax id would veto a true match.
 
 use serde_json::Value;
 use zveno_connector::{Client, RecordData, RecordError, SourceRecord, TaxId};
@@ -13,8 +16,7 @@ use super::{datetime, identity_text, object, record_id, text, MapContext};
 use crate::dto::id_of;
 
 /// Maps one company row. `requisites` are the company's requisite rows when they were read
-/// (`None` when the tax id comes from `tax_id_field`); they are kept in the raw payload
-/// under `REQUISITES`.
+/// (`None` when they were not); they are kept in the raw payload under `REQUISITES`.
 pub fn company(row: &Value, requisites: Option<&[Value]>, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordError> {
     let record = object(row)?;
     let id = record_id(record, "ID")?;
@@ -23,13 +25,15 @@ pub fn company(row: &Value, requisites: Option<&[Value]>, ctx: &MapContext<'_>) 
     if name.is_empty() {
         warnings.push("TITLE: empty".to_string());
     }
-    let tax_id = match (ctx.tax_id_field, requisites) {
-        (Some(key), _) => text(record, key, &mut warnings).and_then(|raw| {
+    let mut found = requisites.map(|r| requisite_tax_ids(r, ctx.country, &mut warnings)).unwrap_or_default();
+    for key in ctx.tax_id_fields {
+        let parsed = text(record, key, &mut warnings).and_then(|raw| {
             TaxId::parse(&raw, Some(ctx.country)).map_err(|e| warnings.push(format!("{key}: {e}"))).ok()
-        }),
-        (None, Some(requisites)) => requisite_tax_id(requisites, ctx.country, &mut warnings),
-        (None, None) => None,
-    };
+        });
+        found.extend(parsed.map(|id| (key.clone(), id)));
+    }
+    let (tax_id, conflict) = TaxId::first_of(found);
+    warnings.extend(conflict);
     let client = Client {
         name,
         domains: domains(record, &mut warnings),
@@ -51,12 +55,12 @@ pub fn company(row: &Value, requisites: Option<&[Value]>, ctx: &MapContext<'_>) 
     Ok(source)
 }
 
-/// The tax id of a company's requisites: the INN (`RQ_INN`) of the first requisite (lowest id)
-/// that has a valid one, else its VAT id (`RQ_VAT_ID`).
-fn requisite_tax_id(requisites: &[Value], country: &str, warnings: &mut Vec<String>) -> Option<TaxId> {
+/// The valid tax ids of a company's requisites, each named by where it came from, lowest
+/// requisite ID first: per requisite its INN (`RQ_INN`), else its VAT id (`RQ_VAT_ID`).
+fn requisite_tax_ids(requisites: &[Value], country: &str, warnings: &mut Vec<String>) -> Vec<(String, TaxId)> {
     let mut ordered: Vec<&Value> = requisites.iter().collect();
     ordered.sort_by_key(|r| id_of(r.get("ID")).unwrap_or(u64::MAX));
-    let mut found: Vec<(u64, TaxId)> = Vec::new();
+    let mut found = Vec::new();
     for requisite in &ordered {
         let rq_id = id_of(requisite.get("ID")).unwrap_or(0);
         for (key, scheme) in [("RQ_INN", Some(country)), ("RQ_VAT_ID", None)] {
@@ -65,18 +69,14 @@ fn requisite_tax_id(requisites: &[Value], country: &str, warnings: &mut Vec<Stri
             };
             match TaxId::parse(raw, scheme) {
                 Ok(id) => {
-                    found.push((rq_id, id));
+                    found.push((format!("requisite {rq_id}"), id));
                     break;
                 }
                 Err(e) => warnings.push(format!("requisite {rq_id} {key}: {e}")),
             }
         }
     }
-    let (first_rq, first) = found.first().cloned()?;
-    if found.iter().any(|(_, other)| *other != first) {
-        warnings.push(format!("requisites hold different tax ids; using {first} of requisite {first_rq}"));
-    }
-    Some(first)
+    found
 }
 
 #[cfg(test)]
@@ -180,16 +180,40 @@ mod tests {
     #[test]
     fn a_user_field_tax_id_is_used_when_configured() {
         let (portal, people, statuses) = (portal(), people(), StatusTable::default());
-        let mut ctx = context(&portal, &people, &statuses);
-        ctx.tax_id_field = Some("UF_CRM_INN");
+        let fields = ["UF_CRM_INN".to_string()];
+        let ctx = MapContext { tax_id_fields: &fields, ..context(&portal, &people, &statuses) };
         let mut r = row();
         r["UF_CRM_INN"] = json!("500100732259");
-        let record = company(&r, None, &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let record = company(&r, Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(client(&record).tax_id.map(|t| t.to_string()), Some("500100732259".into()));
         r["UF_CRM_INN"] = json!("500100732258");
-        let record = company(&r, None, &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let record = company(&r, Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(client(&record).tax_id, None);
         assert!(record.warnings.iter().any(|w| w.starts_with("UF_CRM_INN")));
+    }
+
+    #[test]
+    fn requisites_and_user_fields_are_all_read_and_the_first_valid_tax_id_wins() {
+        let (portal, people, statuses) = (portal(), people(), StatusTable::default());
+        let fields = ["UF_CRM_INN".to_string(), "UF_CRM_TAX".to_string()];
+        let ctx = MapContext { tax_id_fields: &fields, ..context(&portal, &people, &statuses) };
+        let mut r = row();
+        r["UF_CRM_INN"] = json!("");
+        r["UF_CRM_TAX"] = json!("500100732259");
+        let only_field = company(&r, Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(client(&only_field).tax_id.map(|t| t.to_string()), Some("500100732259".into()));
+        assert!(!only_field.warnings.iter().any(|w| w.contains("different")), "{:?}", only_field.warnings);
+        let requisites = [json!({"ID": "4", "RQ_INN": "7707083893"})];
+        let both = company(&r, Some(&requisites), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(client(&both).tax_id.map(|t| t.to_string()), Some("7707083893".into()), "requisites first");
+        let conflict = both.warnings.iter().find(|w| w.contains("different tax ids"));
+        assert_eq!(
+            conflict.map(String::as_str),
+            Some("different tax ids: 500100732259 in UF_CRM_TAX; using 7707083893 of requisite 4")
+        );
+        r["UF_CRM_TAX"] = json!("7707083893");
+        let agreeing = company(&r, Some(&requisites), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!agreeing.warnings.iter().any(|w| w.contains("different")), "{:?}", agreeing.warnings);
     }
 
     #[test]

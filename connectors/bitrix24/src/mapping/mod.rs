@@ -41,8 +41,8 @@ pub struct MapContext<'a> {
     pub region: Region,
     /// Country tax ids are read for (`RU`: INN with check digits).
     pub country: &'a str,
-    /// The company user field holding the tax id, when configured.
-    pub tax_id_field: Option<&'a str>,
+    /// Company user fields holding the tax id, read after requisites.
+    pub tax_id_fields: &'a [String],
     /// Task status table.
     pub statuses: &'a StatusTable,
     /// Users' e-mails.
@@ -160,7 +160,7 @@ pub(crate) mod testing {
             webhook_user: 1,
             region: zveno_connector::Phone::region("RU").unwrap_or_else(|e| panic!("{e}")),
             country: "RU",
-            tax_id_field: None,
+            tax_id_fields: &[],
             statuses,
             people,
         }

@@ -245,6 +245,23 @@ impl Bitrix24Sim {
         self.store().add_requisite(company, "Реквизит", tax_id, now)
     }
 
+    /// Sets user field `field` of company `company` (`UF_CRM_INN`) without touching its
+    /// `DATE_MODIFY`; `false` if there is no such company.
+    pub fn set_company_field(&self, company: u64, field: &str, value: &str) -> bool {
+        let mut store = self.store();
+        let Some(c) = store.companies.get_mut(&company) else { return false };
+        c.user_fields.insert(field.to_string(), value.to_string());
+        true
+    }
+
+    /// Removes every requisite of company `company`; returns how many there were.
+    pub fn clear_requisites(&self, company: u64) -> usize {
+        let mut store = self.store();
+        let before = store.requisites.len();
+        store.requisites.retain(|_, r| r.entity_id != company);
+        before - store.requisites.len()
+    }
+
     /// A company as `crm.company.list` returns it with every field and multi-field.
     pub fn company(&self, id: u64) -> Option<Value> {
         let select: Vec<String> = ["*", "UF_*", "PHONE", "EMAIL", "WEB"].map(String::from).to_vec();

@@ -92,15 +92,67 @@ async fn a_company_with_more_requisites_than_a_page_still_gets_its_inn() {
     assert!(h.sim().calls("crm.requisite.list") > 2, "the crowded company was read again");
 }
 
+fn tax_ids(records: &[zveno_connector::SourceRecord]) -> std::collections::BTreeMap<u64, String> {
+    records
+        .iter()
+        .filter_map(|r| match &r.data {
+            Some(RecordData::Client(c)) => Some((r.external_id.parse().ok()?, c.tax_id.as_ref()?.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn a_tax_id_user_field_replaces_requisites() {
+async fn with_a_tax_id_field_set_requisite_inns_are_still_read() {
+    // A portal that keeps INNs in both places: companies 1-10 only in requisites, 11-20
+    // only in the user field, 21-30 in both, one of them (22) with a different INN there.
     let h = portal(&world(60)).await;
-    let c = connector(&h, &json!({"calls_per_batch": 50, "tax_id_field": "UF_CRM_INN"}));
+    for id in 1..=10 {
+        h.sim().set_company_field(id, "UF_CRM_INN", "");
+    }
+    for id in 11..=20 {
+        h.sim().clear_requisites(id);
+    }
+    h.sim().set_company_field(22, "UF_CRM_INN", &inn(23));
+    let c = connector(&h, &json!({"calls_per_batch": 50, "tax_id_field": ["UF_CRM_INN"]}));
     let out = drain(c.as_ref(), Kind::Client, SyncMode::Full, Cursor::default()).await;
-    let with_tax =
-        out.records.iter().filter(|r| matches!(&r.data, Some(RecordData::Client(c)) if c.tax_id.is_some())).count();
-    assert_eq!(with_tax, 40);
-    assert_eq!(h.sim().calls("crm.requisite.list"), 0);
+    let found = tax_ids(&out.records);
+    for id in (1..=30).filter(|id| id % 3 != 0) {
+        assert_eq!(found.get(&id), Some(&inn(id)), "company {id}");
+    }
+    assert_eq!(found.len(), 40, "every company with an INN anywhere has one");
+    let conflicted = out.records.iter().find(|r| r.external_id == "22").map(|r| r.warnings.clone());
+    let warning = conflicted.unwrap_or_default().into_iter().find(|w| w.contains("different tax ids"));
+    assert_eq!(
+        warning,
+        Some(format!("different tax ids: {} in UF_CRM_INN; using {} of requisite 15", inn(23), inn(22)))
+    );
+    assert!(h.sim().calls("crm.requisite.list") > 0);
+}
+
+#[tokio::test]
+async fn an_incremental_run_sees_a_requisite_edit_that_left_the_company_untouched() {
+    let h = portal(&world(60)).await;
+    let c = fast(&h);
+    let full = drain(c.as_ref(), Kind::Client, SyncMode::Full, Cursor::default()).await;
+    assert_eq!(tax_ids(&full.records).get(&3), None, "company 3 has no INN yet");
+    let since = h.clock().now();
+    let Some(start) = c.incremental_cursor(Kind::Client, since) else { panic!("no incremental cursor") };
+    h.clock().advance(std::time::Duration::from_secs(60));
+    h.sim().add_requisite(3, &inn(3));
+    let out = drain(c.as_ref(), Kind::Client, SyncMode::Incremental, start).await;
+    assert_eq!(out.ids(), [3], "only the company whose requisite changed");
+    assert_eq!(tax_ids(&out.records).get(&3), Some(&inn(3)));
+    // The next window's overlap still reaches back to the edit; the one after does not.
+    let mut cursor = out.cursor.clone();
+    let mut windows = Vec::new();
+    for _ in 0..2 {
+        h.clock().advance(std::time::Duration::from_secs(600));
+        let window = drain(c.as_ref(), Kind::Client, SyncMode::Incremental, cursor).await;
+        windows.push(window.ids());
+        cursor = window.cursor;
+    }
+    assert_eq!(windows, [vec![3], vec![]], "re-read within the overlap, then quiet");
 }
 
 #[tokio::test]

@@ -34,6 +34,21 @@ fn check_digit(digits: &[u32], weights: &[u32]) -> u32 {
 }
 
 impl TaxId {
+    /// The first of the tax ids a record's sources hold (`(where, tax id)`, in the order
+    /// the connector trusts them), and a warning naming every source that disagrees with
+    /// it. Records that keep a tax id in several places (Bitrix24 requisites and user
+    /// fields, several HubSpot properties) take the first; a disagreement is for a person
+    /// to settle, so it is surfaced rather than silently resolved.
+    pub fn first_of(found: impl IntoIterator<Item = (String, TaxId)>) -> (Option<Self>, Option<String>) {
+        let mut found = found.into_iter();
+        let Some((source, first)) = found.next() else { return (None, None) };
+        let others: Vec<String> =
+            found.filter(|(_, id)| *id != first).map(|(at, id)| format!("{id} in {at}")).collect();
+        let warning = (!others.is_empty())
+            .then(|| format!("different tax ids: {}; using {first} of {source}", others.join(", ")));
+        (Some(first), warning)
+    }
+
     /// Parses a tax id. `country` (ISO code) selects the scheme; with `RU`, or with no
     /// country and a 10/12-digit value, it must be a valid INN.
     pub fn parse(raw: &str, country: Option<&str>) -> Result<Self, ParseError> {
@@ -104,6 +119,18 @@ impl fmt::Display for TaxId {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_first_source_wins_and_disagreeing_ones_are_named() {
+        let inn = |s: &str| TaxId::parse(s, Some("RU")).unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = (inn("7707083893"), inn("500100732259"));
+        assert_eq!(TaxId::first_of(Vec::new()), (None, None));
+        let agreeing = [("x".to_string(), a.clone()), ("y".to_string(), a.clone())];
+        assert_eq!(TaxId::first_of(agreeing), (Some(a.clone()), None));
+        let (first, warning) = TaxId::first_of([("x".to_string(), a.clone()), ("y".to_string(), b)]);
+        assert_eq!(first, Some(a));
+        assert_eq!(warning.as_deref(), Some("different tax ids: 500100732259 in y; using 7707083893 of x"));
+    }
+
     use super::*;
 
     #[test]

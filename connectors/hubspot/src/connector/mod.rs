@@ -83,8 +83,8 @@ impl HubSpotConnector {
     fn properties(&self, object: Object) -> Vec<String> {
         let mut props: Vec<String> = object.properties().iter().map(|p| p.to_string()).collect();
         props.push("hs_object_id".into());
-        if let (Object::Companies, Some(tax)) = (object, self.mapper.tax_id_property()) {
-            props.push(tax.to_string());
+        if object == Object::Companies {
+            props.extend(self.mapper.tax_id_properties().iter().cloned());
         }
         props
     }

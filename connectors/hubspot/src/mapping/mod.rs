@@ -26,7 +26,7 @@ pub use write::WriteInput;
 #[derive(Debug, Clone)]
 pub struct Mapper {
     connector: String,
-    tax_id_property: Option<String>,
+    tax_id_properties: Vec<String>,
     region: Option<Region>,
     portal_id: Option<u64>,
     statuses: StatusTable,
@@ -38,8 +38,8 @@ pub struct Mapper {
 pub struct MapperSettings {
     /// The connector instance name records are stamped with.
     pub connector: String,
-    /// The company property holding the tax id (e.g. `inn`), if the portal has one.
-    pub tax_id_property: Option<String>,
+    /// The company properties holding the tax id (e.g. `inn`), first trusted first.
+    pub tax_id_properties: Vec<String>,
     /// Region for phone numbers written without a country code.
     pub region: Option<Region>,
     /// The portal (hub) id, for deep links.
@@ -57,14 +57,14 @@ impl Mapper {
             statuses: status_table(&settings.status_map),
             priorities: priority_table(&settings.priority_map),
             connector: settings.connector,
-            tax_id_property: settings.tax_id_property,
+            tax_id_properties: settings.tax_id_properties,
             region: settings.region,
             portal_id: settings.portal_id,
         }
     }
 
-    /// The custom tax-id property, if configured (pulls ask for it by name).
-    pub fn tax_id_property(&self) -> Option<&str> {
-        self.tax_id_property.as_deref()
+    /// The custom tax-id properties (pulls ask for them by name).
+    pub fn tax_id_properties(&self) -> &[String] {
+        &self.tax_id_properties
     }
 }

@@ -123,16 +123,22 @@ impl Mapper {
         f.each("website", &mut domains, Domain::parse);
         let mut phones = Vec::new();
         f.each("phone", &mut phones, |p| Phone::parse(p, self.region));
-        let tax_id = self.tax_id_property.as_deref().and_then(|prop| {
-            let raw = match f.dto.text_lenient(prop) {
-                Ok(v) => v,
-                Err(why) => {
-                    f.warnings.push(format!("{prop} dropped: {why}"));
-                    None
-                }
-            }?;
-            f.parsed(prop, &raw, |v| TaxId::parse(v, None))
-        });
+        let found: Vec<(String, TaxId)> = self
+            .tax_id_properties
+            .iter()
+            .filter_map(|prop| {
+                let raw = match f.dto.text_lenient(prop) {
+                    Ok(v) => v,
+                    Err(why) => {
+                        f.warnings.push(format!("{prop} dropped: {why}"));
+                        None
+                    }
+                }?;
+                f.parsed(prop, &raw, |v| TaxId::parse(v, None)).map(|id| (prop.clone(), id))
+            })
+            .collect();
+        let (tax_id, conflict) = TaxId::first_of(found);
+        f.warnings.extend(conflict);
         Client { name, domains, emails: Vec::new(), phones, tax_id, owner: self.owner(f, owners) }
     }
 
@@ -243,7 +249,7 @@ mod tests {
     fn mapper(tax: Option<&str>, region: Option<&str>) -> Mapper {
         Mapper::new(MapperSettings {
             connector: "crm".into(),
-            tax_id_property: tax.map(Into::into),
+            tax_id_properties: tax.map(Into::into).into_iter().collect(),
             region: region.and_then(|r| Phone::region(r).ok()),
             portal_id: Some(62515),
             status_map: BTreeMap::from([("ON_HOLD".to_string(), TaskStatus::InProgress)]),
@@ -378,6 +384,21 @@ mod tests {
         let (c, warnings) = client(&mapper(None, None), &json!({"name": "A", "inn": "7707083893"}));
         assert_eq!(c.tax_id, None);
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn several_tax_id_properties_are_read_and_the_first_valid_one_wins() {
+        let m = Mapper::new(MapperSettings {
+            connector: "crm".into(),
+            tax_id_properties: vec!["inn".into(), "tax_number".into()],
+            ..MapperSettings::default()
+        });
+        let (c, warnings) = client(&m, &json!({"name": "A", "inn": "", "tax_number": "7707083893"}));
+        assert_eq!(c.tax_id.map(|t| t.to_string()), Some("7707083893".into()));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (c, warnings) = client(&m, &json!({"name": "A", "inn": "500100732259", "tax_number": "7707083893"}));
+        assert_eq!(c.tax_id.map(|t| t.to_string()), Some("500100732259".into()));
+        assert_eq!(warnings, ["different tax ids: 7707083893 in tax_number; using 500100732259 of inn"]);
     }
 
     #[test]

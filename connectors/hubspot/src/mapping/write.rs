@@ -66,7 +66,7 @@ impl Mapper {
                 if let Some(p) = c.phones.first() {
                     set(&mut input, "phone", p.to_string());
                 }
-                if let (Some(prop), Some(tax)) = (self.tax_id_property.as_deref(), &c.tax_id) {
+                if let (Some(prop), Some(tax)) = (self.tax_id_properties.first(), &c.tax_id) {
                     set(&mut input, prop, tax.to_string());
                 }
                 if let Some(id) = owner(&mut input, c.owner.as_ref()) {
@@ -127,7 +127,7 @@ mod tests {
     fn mapper() -> Mapper {
         Mapper::new(MapperSettings {
             connector: "crm".into(),
-            tax_id_property: Some("inn".into()),
+            tax_id_properties: vec!["inn".into()],
             ..MapperSettings::default()
         })
     }
