@@ -356,6 +356,8 @@ async fn the_clis_json_items_are_the_apis_items() {
         metrics: Arc::new(zveno::metrics::Metrics::new()),
         clock: Arc::new(SystemClock::new()),
         secure_cookies: false,
+        public_url: None,
+        webhooks: None,
     });
     let response = tower::ServiceExt::oneshot(
         zveno::server::router(state),

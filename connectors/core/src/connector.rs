@@ -9,11 +9,11 @@
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
 use crate::model::{Kind, RecordData, SourceRecord};
+use crate::webhook::{ChangeHint, WebhookRequest};
 
 /// Full scans list everything (and, when they complete, prove what is gone); incremental
 /// pulls read only what changed since the cursor's watermark.
@@ -91,6 +91,17 @@ pub struct Page {
     pub more: bool,
 }
 
+/// What [`Connector::fetch`] read (interim copy of the kit's type until it lands on main).
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// Records found.
+    pub records: Vec<SourceRecord>,
+    /// Records found that could not be normalised.
+    pub errors: Vec<RecordError>,
+    /// Requested ids the vendor did not return.
+    pub missing: Vec<String>,
+}
+
 /// How a connector finds out about deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -165,31 +176,6 @@ pub struct WriteOutcome {
     pub result: Result<String, String>,
 }
 
-/// An incoming webhook delivery, as raw as the engine's HTTP server saw it, so the
-/// connector can verify signatures over the exact bytes.
-#[derive(Debug, Clone)]
-pub struct WebhookRequest {
-    /// HTTP method.
-    pub method: String,
-    /// The full URL the vendor called.
-    pub url: String,
-    /// Headers, names lower-cased.
-    pub headers: Vec<(String, String)>,
-    /// The raw body.
-    pub body: Bytes,
-}
-
-/// A record a webhook says changed: the engine re-pulls it rather than trusting the event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangeHint {
-    /// Kind of the changed record.
-    pub kind: Kind,
-    /// Its vendor id.
-    pub external_id: String,
-    /// Whether the event says it was deleted.
-    pub deleted: bool,
-}
-
 /// A configured vendor instance. Object-safe; the engine holds `Arc<dyn Connector>`.
 ///
 /// Connectors do no sleeping, retrying or rate limiting of their own: the shared
@@ -211,13 +197,23 @@ pub trait Connector: Send + Sync + Debug {
     /// Pulls one page of `kind` from `cursor`.
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError>;
 
+    /// Reads records of `kind` by their vendor ids (interim, see [`Fetched`]).
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        let _ = ids;
+        Err(ConnectorError::unsupported(format!("{} cannot read {kind} records by id", self.vendor())))
+    }
+
     /// Writes `ops` of `kind`, one outcome per op.
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
         let _ = ops;
         Err(ConnectorError::unsupported(format!("{} cannot write {kind} records", self.vendor())))
     }
 
-    /// Verifies and parses a webhook delivery into records to re-pull.
+    /// Verifies a webhook delivery (signature, token or credentials, freshness) and parses
+    /// it into hints: records to re-pull, delete or re-point. A delivery that fails
+    /// verification is an [`crate::ErrorKind::Auth`] error and yields nothing; one that
+    /// verifies but cannot be read is [`crate::ErrorKind::InvalidData`]. See
+    /// [`crate::webhook`] for the shared checks.
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
         let _ = request;
         Err(ConnectorError::unsupported(format!("{} webhooks are not supported", self.vendor())))
