@@ -28,6 +28,7 @@ use zveno_connector::webhook::hmac_sha256;
 use zveno_connector::{Client, Clock, Env, Kind, ManualClock, Phone, RecordData, WriteAction, WriteOp};
 use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
+use zveno_pipedrive::PipedriveSim;
 use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{System, World, WorldSpec};
 
@@ -36,6 +37,8 @@ const PUBLIC_URL: &str = "https://zveno.example.com/hub";
 const HUBSPOT_SECRET: &str = "hubspot-app-client-secret";
 const JIRA_SECRET: &str = "jira-admin-webhook-secret";
 const BITRIX_TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
+const PIPEDRIVE_TOKEN: &str = "pipedrive-webhooks-test";
+const PIPEDRIVE_BASIC: &str = "zveno:pipedrive-hook-password";
 
 /// A `[connectors.<name>]` table: vendor, base URL, the simulator's own options and the
 /// webhook secret's variable (none for `plain`).
@@ -56,6 +59,7 @@ struct Service {
     hubspot: HubSpotSim,
     _bitrix: LaunchedSim,
     _jira: JiraSim,
+    _pipedrive: PipedriveSim,
     app: App,
     metrics: Arc<Metrics>,
     router: Router,
@@ -66,7 +70,7 @@ impl Service {
     async fn start(seed: u64) -> Service {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let mut spec = WorldSpec::new(seed, 40, &[System::HubSpot, System::Bitrix24, System::Jira]);
+        let mut spec = WorldSpec::new(seed, 40, &[System::HubSpot, System::Bitrix24, System::Jira, System::Pipedrive]);
         spec.now = clock.now() - chrono::Duration::days(1);
         let world = World::generate(&spec);
         let hubspot = HubSpotSim::start(
@@ -83,6 +87,14 @@ impl Service {
             JiraSim::start(world.system(System::Jira), dyn_clock.clone(), seed, zveno_jira::SimOptions::default())
                 .await
                 .unwrap();
+        let pipedrive = PipedriveSim::start(
+            &world.system(System::Pipedrive),
+            dyn_clock.clone(),
+            seed,
+            zveno_pipedrive::SimOptions::new(PIPEDRIVE_TOKEN),
+        )
+        .await
+        .unwrap();
 
         let dir = tempfile::tempdir().unwrap();
         let mut connectors = toml::Table::new();
@@ -93,6 +105,10 @@ impl Service {
             connector("bitrix24", &bitrix.server.url(), bitrix.options.clone(), Some("B24_HOOK")),
         );
         connectors.insert("jira".into(), connector("jira", &jira.url(), jira.connector_options(), Some("JIRA_HOOK")));
+        connectors.insert(
+            "pd".into(),
+            connector("pipedrive", &pipedrive.url(), pipedrive.connector_options(), Some("PD_HOOK")),
+        );
         let tables = toml::Table::from_iter([("connectors".to_string(), toml::Value::Table(connectors))]);
         let config = format!(
             "[store]\nurl = \"sqlite://{}\"\n\n[server]\npublic_url = \"{PUBLIC_URL}\"\n\n{}",
@@ -108,6 +124,8 @@ impl Service {
             ("HS_HOOK".to_string(), HUBSPOT_SECRET.to_string()),
             ("JIRA_HOOK".to_string(), JIRA_SECRET.to_string()),
             ("B24_HOOK".to_string(), BITRIX_TOKEN.to_string()),
+            (zveno_pipedrive::simulator::TOKEN_ENV.to_string(), PIPEDRIVE_TOKEN.to_string()),
+            ("PD_HOOK".to_string(), PIPEDRIVE_BASIC.to_string()),
         ]);
         let settings = settings::load(Some(&path), &Env::from_pairs(vars)).unwrap();
         let metrics = Arc::new(Metrics::new());
@@ -135,7 +153,17 @@ impl Service {
             public_url: settings.server.public_url.clone(),
             webhooks: Some(webhooks),
         });
-        Service { clock, hubspot, _bitrix: bitrix, _jira: jira, app, metrics, router: router(state), _dir: dir }
+        Service {
+            clock,
+            hubspot,
+            _bitrix: bitrix,
+            _jira: jira,
+            _pipedrive: pipedrive,
+            app,
+            metrics,
+            router: router(state),
+            _dir: dir,
+        }
     }
 
     async fn call(&self, request: Request<Body>) -> (StatusCode, Value) {
@@ -172,9 +200,9 @@ impl Service {
         self.app.engine.store().record(connector, kind, id).await.unwrap().expect("stored")
     }
 
-    /// The client entity record `id` of the HubSpot connector belongs to.
-    async fn entity_of(&self, id: &str) -> Option<String> {
-        let key = RecordKey { connector: "hs".into(), kind: Kind::Client, external_id: id.into() };
+    /// The client entity record `id` of `connector` belongs to.
+    async fn entity_of(&self, connector: &str, id: &str) -> Option<String> {
+        let key = RecordKey { connector: connector.into(), kind: Kind::Client, external_id: id.into() };
         self.app.engine.store().links_of(&[key]).await.unwrap().first().map(|l| l.entity_id.clone())
     }
 
@@ -221,6 +249,12 @@ fn hubspot_event(clock: &ManualClock, id: u64, kind: &str, object: &str) -> Valu
     json!({"eventId": id, "subscriptionId": 12345, "portalId": 62515, "occurredAt": clock.now().timestamp_millis(),
            "subscriptionType": kind, "attemptNumber": 0, "objectId": object.parse::<u64>().unwrap(),
            "changeSource": "CRM", "appId": 54321})
+}
+
+/// Two stored records of `connector`'s clients.
+async fn two_clients(s: &Service, connector: &str) -> (String, String) {
+    let stored = s.app.engine.store().list_records(connector, Kind::Client, None, 2).await.unwrap();
+    (stored[0].record.external_id.clone(), stored[1].record.external_id.clone())
 }
 
 /// Two live HubSpot companies of the world.
@@ -282,7 +316,7 @@ async fn a_replayed_event_id_is_dropped() {
 async fn a_verified_event_re_pulls_its_record_into_the_client_card() {
     let s = Service::start(33).await;
     let (company, _) = two_companies(&s).await;
-    let entity = s.entity_of(&company).await.expect("resolved");
+    let entity = s.entity_of("hs", &company).await.expect("resolved");
     let phone = Phone::parse("+7 495 111-22-33", None).unwrap();
     assert!(!s.card(&entity).await.contains(phone.as_str()));
 
@@ -318,7 +352,7 @@ async fn a_delete_tombstones_at_once_and_a_merge_re_points_without_a_tombstone()
     assert!(!s.record("hs", Kind::Client, &merged).await.record.deleted, "a merged client is never tombstoned");
 
     eventually("the merged record with its survivor", || async {
-        let (a, b) = (s.entity_of(&merged).await, s.entity_of(&survivor).await);
+        let (a, b) = (s.entity_of("hs", &merged).await, s.entity_of("hs", &survivor).await);
         a.is_some() && a == b
     })
     .await;
@@ -365,4 +399,43 @@ async fn jira_and_bitrix24_deliveries_need_their_secrets() {
 
     let unknown = Request::post("/webhooks/nobody").body(Body::from("{}")).unwrap();
     assert_eq!(s.call(unknown).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipedrive_deliveries_need_the_basic_credentials_and_merges_re_point() {
+    let s = Service::start(36).await;
+    let (merged, survivor) = two_clients(&s, "pd").await;
+    let delivery = |credentials: &str, meta: Value| {
+        let body = json!({"meta": meta, "data": null, "previous": {"id": merged.parse::<u64>().unwrap()}});
+        let basic = base64::engine::general_purpose::STANDARD.encode(credentials);
+        Request::post("/webhooks/pd")
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let merge = json!({"action": "delete", "entity": "organization", "entity_id": merged, "id": "pd-ev-1",
+                       "merged_to_id": survivor, "timestamp": s.clock.now(), "version": "2.0"});
+    let (status, _) = s.call(delivery("zveno:guess", merge.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_ne!(s.entity_of("pd", &merged).await, s.entity_of("pd", &survivor).await, "nothing changed");
+
+    let (status, body) = s.call(delivery(PIPEDRIVE_BASIC, merge.clone())).await;
+    assert_eq!(
+        (status, body["merged"].as_u64(), body["deleted"].as_u64()),
+        (StatusCode::OK, Some(1), Some(0)),
+        "{body}"
+    );
+    assert!(!s.record("pd", Kind::Client, &merged).await.record.deleted, "a merged organization is not tombstoned");
+    eventually("the merged organization with its survivor", || async {
+        let (a, b) = (s.entity_of("pd", &merged).await, s.entity_of("pd", &survivor).await);
+        a.is_some() && a == b
+    })
+    .await;
+    let (_, again) = s.call(delivery(PIPEDRIVE_BASIC, merge)).await;
+    assert_eq!(again["replayed"].as_u64(), Some(1), "meta.id is the replay key: {again}");
+    assert_eq!(
+        (s.counted("pd", "unauthorized"), s.counted("pd", "accepted"), s.counted("pd", "replayed")),
+        (1.0, 1.0, 1.0)
+    );
 }
