@@ -110,7 +110,7 @@ mod tests {
         }
     }
 
-    fn event(action: &str, entity: &str, extra: Value) -> Value {
+    fn event(action: &str, entity: &str, extra: &Value) -> Value {
         let mut meta = json!({"action": action, "entity": entity, "entity_id": "746", "id": "ev-1",
                               "timestamp": "2026-05-15T18:00:00.000Z", "version": "2.0"});
         if let (Some(meta), Some(extra)) = (meta.as_object_mut(), extra.as_object()) {
@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn basic_credentials_must_match_the_configured_user_and_password() {
-        let body = event("change", "organization", json!({}));
+        let body = event("change", "organization", &json!({}));
         let secret = Secret::new("zveno:s3cret");
         assert!(verify_credentials(&delivery("zveno:s3cret", &body), &secret).is_ok());
         let err = verify_credentials(&delivery("zveno:guess", &body), &secret).unwrap_err();
@@ -133,19 +133,19 @@ mod tests {
 
     #[test]
     fn changes_deletes_and_merges_become_hints_with_the_event_id() {
-        let hints = parse(event("change", "organization", json!({})).to_string().as_bytes(), &Kind::ALL).unwrap();
+        let hints = parse(event("change", "organization", &json!({})).to_string().as_bytes(), &Kind::ALL).unwrap();
         assert_eq!(hints.len(), 1);
         assert_eq!((hints[0].event_id.as_deref(), hints[0].kind), (Some("ev-1"), Kind::Client));
         assert_eq!((hints[0].external_id.as_str(), &hints[0].change), ("746", &Change::Changed));
-        let deleted = parse(event("delete", "person", json!({})).to_string().as_bytes(), &Kind::ALL).unwrap();
+        let deleted = parse(event("delete", "person", &json!({})).to_string().as_bytes(), &Kind::ALL).unwrap();
         assert_eq!((deleted[0].kind, &deleted[0].change), (Kind::Contact, &Change::Deleted));
         assert_eq!(deleted[0].at, Some("2026-05-15T18:00:00Z".parse().unwrap()));
-        let merged = event("delete", "organization", json!({"merged_to_id": 800}));
+        let merged = event("delete", "organization", &json!({"merged_to_id": 800}));
         let merged = parse(merged.to_string().as_bytes(), &Kind::ALL).unwrap();
         assert_eq!(merged[0].change, Change::MergedInto { survivor: "800".into() });
-        let deal = event("change", "deal", json!({}));
+        let deal = event("change", "deal", &json!({}));
         assert!(parse(deal.to_string().as_bytes(), &Kind::ALL).unwrap().is_empty());
-        let unsynced = event("change", "activity", json!({}));
+        let unsynced = event("change", "activity", &json!({}));
         assert!(parse(unsynced.to_string().as_bytes(), &[Kind::Client]).unwrap().is_empty());
         assert_eq!(parse(b"{}", &Kind::ALL).unwrap_err().kind(), ErrorKind::InvalidData);
     }
