@@ -142,6 +142,7 @@ pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
                 r.requests.to_string(),
                 r.census_requests.to_string(),
                 r.throttled.to_string(),
+                r.slowed.to_string(),
                 r.record_errors.to_string(),
                 r.message.clone().unwrap_or_default(),
             ]
@@ -161,6 +162,7 @@ pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
             "REQUESTS",
             "CENSUS REQ",
             "THROTTLED",
+            "SLOWED",
             "ERRORS",
             "MESSAGE",
         ],
