@@ -91,6 +91,51 @@ pub struct Page {
     pub more: bool,
 }
 
+/// What [`Connector::fetch`] read: the records found, mapped exactly as `pull` maps them,
+/// the ones that could not be normalised, and the ids the vendor does not return.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// Records found (never tombstones: a deleted or archived record is missing).
+    pub records: Vec<SourceRecord>,
+    /// Records found that could not be normalised.
+    pub errors: Vec<RecordError>,
+    /// Requested ids the vendor did not return: deleted, archived, never existed, or out of
+    /// the credentials' sight. Callers that tombstone on this (the census) should know the
+    /// last case looks the same.
+    pub missing: Vec<String>,
+}
+
+impl Fetched {
+    /// Appends one vendor batch's answer.
+    pub fn extend(&mut self, other: Fetched) {
+        self.records.extend(other.records);
+        self.errors.extend(other.errors);
+        self.missing.extend(other.missing);
+    }
+
+    /// Lists as missing every id of `requested` that came back neither as a record nor as
+    /// a record error (and is not listed yet). Vendors differ in how, or whether, they
+    /// name the ids they do not know; what did come back is the one reliable answer.
+    pub fn settle_missing(&mut self, requested: &[String]) {
+        let answered: std::collections::BTreeSet<&str> = self
+            .records
+            .iter()
+            .map(|r| r.external_id.as_str())
+            .chain(self.errors.iter().filter_map(|e| e.external_id.as_deref()))
+            .chain(self.missing.iter().map(String::as_str))
+            .collect();
+        let unanswered: Vec<String> =
+            distinct(requested).into_iter().filter(|id| !answered.contains(id.as_str())).collect();
+        self.missing.extend(unanswered);
+    }
+}
+
+/// `ids` without repeats, in first-seen order: a fetch asks the vendor once per id.
+pub fn distinct(ids: &[String]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+}
+
 /// How a connector finds out about deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -210,6 +255,21 @@ pub trait Connector: Send + Sync + Debug {
 
     /// Pulls one page of `kind` from `cursor`.
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError>;
+
+    /// Reads records of `kind` by their vendor ids, in the vendor's own batches (HubSpot
+    /// `batch/read`, Jira `issue/bulkfetch`, Bitrix24 `get` calls chained in `batch`).
+    /// Found records come back mapped exactly as [`Connector::pull`] maps them; ids the
+    /// vendor does not return are listed in [`Fetched::missing`], not reported as errors.
+    ///
+    /// The deletion census confirms that a record gone from a scan is really gone, webhook
+    /// deliveries re-read the records they name, and write-back reads back what it wrote:
+    /// all three need records by id, and a full scan would cost thousands of requests.
+    /// Every vendor implements it (the conformance suite checks it); the default exists
+    /// only so that test doubles need not.
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        let _ = ids;
+        Err(ConnectorError::unsupported(format!("{} cannot read {kind} records by id", self.vendor())))
+    }
 
     /// Writes `ops` of `kind`, one outcome per op.
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {

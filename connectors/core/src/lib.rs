@@ -23,7 +23,7 @@ pub mod secret;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connector::{
-    Capabilities, ChangeHint, Connector, Cursor, DeleteDetection, Page, RecordError, SyncMode, WebhookRequest,
+    Capabilities, ChangeHint, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode, WebhookRequest,
     WriteAction, WriteOp, WriteOutcome,
 };
 pub use error::{ConnectorError, ErrorKind};
