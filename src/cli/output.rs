@@ -117,6 +117,7 @@ pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
                 r.records.to_string(),
                 r.requests.to_string(),
                 r.throttled.to_string(),
+                r.slowed.to_string(),
                 r.record_errors.to_string(),
                 r.message.clone().unwrap_or_default(),
             ]
@@ -134,6 +135,7 @@ pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
             "RECORDS",
             "REQUESTS",
             "THROTTLED",
+            "SLOWED",
             "ERRORS",
             "MESSAGE",
         ],

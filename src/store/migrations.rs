@@ -56,6 +56,11 @@ const SQLITE: &[Embedded] = &[
         description: "reresolve with new matching keys",
         sql: include_str!("migrations/sqlite/0005_reresolve_with_new_matching_keys.sql"),
     },
+    Embedded {
+        version: 10,
+        description: "webhook events",
+        sql: include_str!("migrations/sqlite/0010_webhook_events.sql"),
+    },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -83,6 +88,11 @@ const POSTGRES: &[Embedded] = &[
         version: 5,
         description: "reresolve with new matching keys",
         sql: include_str!("migrations/postgres/0005_reresolve_with_new_matching_keys.sql"),
+    },
+    Embedded {
+        version: 10,
+        description: "webhook events",
+        sql: include_str!("migrations/postgres/0010_webhook_events.sql"),
     },
 ];
 

@@ -39,6 +39,7 @@ mod runs;
 mod sql;
 mod verdict;
 mod views;
+mod webhook_events;
 
 pub mod bench;
 

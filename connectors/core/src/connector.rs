@@ -9,11 +9,11 @@
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
 use crate::model::{Kind, RecordData, SourceRecord};
+use crate::webhook::{ChangeHint, WebhookRequest};
 
 /// Full scans list everything (and, when they complete, prove what is gone); incremental
 /// pulls read only what changed since the cursor's watermark.
@@ -210,31 +210,6 @@ pub struct WriteOutcome {
     pub result: Result<String, String>,
 }
 
-/// An incoming webhook delivery, as raw as the engine's HTTP server saw it, so the
-/// connector can verify signatures over the exact bytes.
-#[derive(Debug, Clone)]
-pub struct WebhookRequest {
-    /// HTTP method.
-    pub method: String,
-    /// The full URL the vendor called.
-    pub url: String,
-    /// Headers, names lower-cased.
-    pub headers: Vec<(String, String)>,
-    /// The raw body.
-    pub body: Bytes,
-}
-
-/// A record a webhook says changed: the engine re-pulls it rather than trusting the event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangeHint {
-    /// Kind of the changed record.
-    pub kind: Kind,
-    /// Its vendor id.
-    pub external_id: String,
-    /// Whether the event says it was deleted.
-    pub deleted: bool,
-}
-
 /// A configured vendor instance. Object-safe; the engine holds `Arc<dyn Connector>`.
 ///
 /// Connectors do no sleeping, retrying or rate limiting of their own: the shared
@@ -277,7 +252,11 @@ pub trait Connector: Send + Sync + Debug {
         Err(ConnectorError::unsupported(format!("{} cannot write {kind} records", self.vendor())))
     }
 
-    /// Verifies and parses a webhook delivery into records to re-pull.
+    /// Verifies a webhook delivery (signature, token or credentials, freshness) and parses
+    /// it into hints: records to re-pull, delete or re-point. A delivery that fails
+    /// verification is an [`crate::ErrorKind::Auth`] error and yields nothing; one that
+    /// verifies but cannot be read is [`crate::ErrorKind::InvalidData`]. See
+    /// [`crate::webhook`] for the shared checks.
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
         let _ = request;
         Err(ConnectorError::unsupported(format!("{} webhooks are not supported", self.vendor())))

@@ -20,11 +20,12 @@ pub mod factory;
 pub mod http;
 pub mod model;
 pub mod secret;
+pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connector::{
-    Capabilities, ChangeHint, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode, WebhookRequest,
-    WriteAction, WriteOp, WriteOutcome,
+    Capabilities, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode, WriteAction, WriteOp,
+    WriteOutcome,
 };
 pub use error::{ConnectorError, ErrorKind};
 pub use factory::{BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
@@ -32,3 +33,4 @@ pub use model::{
     Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,
 };
 pub use secret::{Redactor, Secret};
+pub use webhook::{Change, ChangeHint, WebhookRequest};
