@@ -16,6 +16,7 @@ pub fn vendors() -> Vec<VendorEntry> {
         VendorEntry::of::<zveno_hubspot::HubSpotFactory>(),
         VendorEntry::of::<zveno_bitrix24::Bitrix24Factory>(),
         VendorEntry::of::<zveno_jira::JiraFactory>(),
+        VendorEntry::of::<zveno_pipedrive::PipedriveFactory>(),
         // zveno's own minimal vendor: its simulator drives the engine's tests and the demo.
         VendorEntry::of::<zveno_sim::testvendor::TestVendorFactory>(),
     ]
@@ -28,7 +29,7 @@ pub fn vendor(vendor: &str) -> Option<VendorEntry> {
 
 /// The world systems `zveno demo` simulates, in the order their connectors sync.
 pub fn simulated_systems() -> Vec<System> {
-    vec![System::HubSpot, System::Bitrix24, System::Jira]
+    vec![System::HubSpot, System::Bitrix24, System::Pipedrive, System::Jira]
 }
 
 /// The vendor name (`vendor = "..."`) of a simulated system.
@@ -53,7 +54,7 @@ pub async fn launch_simulator(
         System::HubSpot => zveno_hubspot::launch(data, clock, seed).await,
         System::Bitrix24 => zveno_bitrix24::simulator::launch(data, clock, seed).await,
         System::Jira => zveno_jira::launch(data, clock, seed).await,
+        System::Pipedrive => zveno_pipedrive::launch(data, clock, seed).await,
         System::TestVendor => zveno_sim::testvendor::launch(&data, clock, seed).await.map(|(launched, _)| launched),
-        other => Err(std::io::Error::other(format!("no simulator for {other:?} in this build"))),
     }
 }

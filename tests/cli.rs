@@ -241,7 +241,7 @@ async fn demo_once_runs_from_scratch_in_its_own_directory() {
     assert_eq!(manifest["config"].as_str().map(std::path::PathBuf::from), data.join("zveno.toml").canonicalize().ok());
     let sims = manifest["simulators"].as_array().unwrap();
     let vendors: Vec<&str> = sims.iter().filter_map(|s| s["vendor"].as_str()).collect();
-    assert_eq!(vendors, ["hubspot", "bitrix24", "jira"]);
+    assert_eq!(vendors, ["hubspot", "bitrix24", "pipedrive", "jira"]);
     for sim in sims {
         let url = sim["url"].as_str().unwrap();
         assert!(url.starts_with("http://127.0.0.1:") && stdout.contains(url), "{sim}");

@@ -120,6 +120,15 @@ mod tests {
     }
 
     #[test]
+    fn a_pipedrive_connector_is_named_by_its_instance_or_its_vendor() {
+        let systems = Systems::new([("hubspot", "hubspot"), ("pd", "pipedrive")]);
+        let record = Hint::Record(vec![("pd".into(), "123".into())]);
+        assert_eq!(Hint::parse("pipedrive:123", &systems), record);
+        assert_eq!(Hint::parse("pd:123", &systems), record);
+        assert_eq!(Hint::parse("Pipedrive:123", &systems).keys(), ["r:pd:123"]);
+    }
+
+    #[test]
     fn websites_are_domains_and_everything_else_is_a_name() {
         for raw in [
             "romashka.ru",

@@ -1,14 +1,11 @@
 //! A labelled evaluation world (`../shared/eval/world-*`: vendor API list responses and a
 //! `truth.json`) turned into the [`SourceRecord`]s zveno stores, through the vendors' own
-//! mapping code — `zveno_hubspot::mapping`, `zveno_bitrix24::mapping`, `zveno_jira::mapping`
-//! — exactly as their connectors call it on a pulled page.
+//! mapping code — `zveno_hubspot::mapping`, `zveno_bitrix24::mapping`,
+//! `zveno_pipedrive::mapping`, `zveno_jira::mapping` — exactly as their connectors call it on
+//! a pulled page.
 //!
-//! Two things are NOT the real connectors yet, and are marked where they happen:
+//! One thing is NOT the real connector yet, and is marked where it happens:
 //!
-//! - **Pipedrive** has no crate yet: a small STAND-IN below maps API v2 organizations,
-//!   persons and activities the way /work/shared/vendors/pipedrive.md describes them
-//!   (website → domain, the INN custom field, `org_id` links). Replace it with the crate's
-//!   mapper when it lands.
 //! - **Bitrix24 INNs**: the connector reads requisites *or* the `tax_id_field` user field
 //!   (issue 11 asks for both, first valid wins). Until it does, each company is mapped
 //!   with its requisites and, when they give no tax id, mapped again with
@@ -22,13 +19,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::Value;
 use zveno::resolve::eval::Truth;
-use zveno_connector::{
-    BuildContext, Client, ClientRef, Contact, Domain, Email, Env, Kind, ManualClock, Phone, RecordData, SourceRecord,
-    Task, TaskStatus, TaxId,
-};
+use zveno_connector::{BuildContext, Env, Kind, ManualClock, Phone, RecordData, SourceRecord, TaxId};
 
 /// `(connector, kind, records)`, in the order a sync would store them.
 pub type Batches = Vec<(String, Kind, Vec<SourceRecord>)>;
@@ -259,87 +253,29 @@ fn jira(data: &Value, client_field: &str, world: &mut EvalWorld) {
     world.batches.push(("jira".into(), Kind::Task, tasks));
 }
 
-// ---------------------------------------------------------------------------------------
-// PIPEDRIVE STAND-IN (no crate yet): API v2 list items → records, per pipedrive.md §3.
-
 fn pipedrive(data: &Value, inn_field: &str, world: &mut EvalWorld) {
-    fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-        v.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    use zveno_pipedrive::entity::Entity;
+    use zveno_pipedrive::mapping::{Mapper, MapperSettings, Users};
+    let mapper = Mapper::new(MapperSettings {
+        connector: "pipedrive".into(),
+        // The company's INN custom field (a 40-character key), and the region a Russian
+        // company's phones are typed in.
+        tax_id_field: Some(inn_field.to_string()).filter(|f| !f.is_empty()),
+        region: Phone::region("RU").ok(),
+        company_domain: Some("eval".into()),
+        ..MapperSettings::default()
+    });
+    let users = Users::default();
+    for (key, entity) in
+        [("organizations", Entity::Organizations), ("persons", Entity::Persons), ("activities", Entity::Activities)]
+    {
+        let mut records = Vec::new();
+        for raw in list(data, key) {
+            match mapper.read(entity, raw.clone(), &users) {
+                Ok(record) => records.push(record),
+                Err(e) => world.errors.push(format!("pipedrive {key}: {e:?}")),
+            }
+        }
+        world.batches.push(("pipedrive".into(), entity.kind(), records));
     }
-    let id = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).map(|n| n.to_string());
-    let time = |v: &Value, key: &str| {
-        text(v, key).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc))
-    };
-    let ru = Phone::region("RU").ok();
-    let record = |v: &Value, data: RecordData| {
-        let external = id(v, "id").unwrap_or_default();
-        let url = format!("https://eval.pipedrive.com/{external}");
-        SourceRecord::new("pipedrive", external, data, v.clone())
-            .with_times(time(v, "add_time"), time(v, "update_time"))
-            .with_url(url)
-    };
-    let values = |v: &Value, key: &str| -> Vec<String> {
-        v.get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| text(e, "value").map(str::to_string))
-            .collect()
-    };
-    let organizations = list(data, "organizations")
-        .iter()
-        .filter(|o| o.get("is_deleted") != Some(&Value::Bool(true)))
-        .map(|o| {
-            let tax = o.get("custom_fields").and_then(|c| c.get(inn_field)).and_then(Value::as_str);
-            let client = Client {
-                name: text(o, "name").unwrap_or_default().to_string(),
-                domains: text(o, "website").and_then(|w| Domain::parse(w).ok()).into_iter().collect(),
-                tax_id: tax.and_then(|t| TaxId::parse(t, None).ok()),
-                owner: id(o, "owner_id"),
-                ..Client::default()
-            };
-            record(o, RecordData::Client(client))
-        })
-        .collect();
-    let persons = list(data, "persons")
-        .iter()
-        .map(|p| {
-            let contact = Contact {
-                name: text(p, "name").unwrap_or_default().to_string(),
-                emails: values(p, "emails").iter().filter_map(|e| Email::parse(e).ok()).collect(),
-                phones: values(p, "phones").iter().filter_map(|e| Phone::parse(e, ru).ok()).collect(),
-                client_ids: id(p, "org_id").into_iter().collect(),
-                owner: id(p, "owner_id"),
-            };
-            record(p, RecordData::Contact(contact))
-        })
-        .collect();
-    let activities = list(data, "activities")
-        .iter()
-        .map(|a| {
-            let due = text(a, "due_date")
-                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .and_then(|d| d.and_hms_opt(23, 59, 59))
-                .map(|d| d.and_utc());
-            let done = a.get("done").and_then(Value::as_bool).unwrap_or(false);
-            let task = Task {
-                title: text(a, "subject").unwrap_or_default().to_string(),
-                description: None,
-                status: if done { TaskStatus::Done } else { TaskStatus::Todo },
-                status_name: None,
-                priority: None,
-                assignee: id(a, "owner_id"),
-                reporter: None,
-                due,
-                resolved_at: None,
-                labels: Vec::new(),
-                clients: id(a, "org_id").map(ClientRef::External).into_iter().collect(),
-                contact_ids: id(a, "person_id").into_iter().collect(),
-            };
-            record(a, RecordData::Task(task))
-        })
-        .collect();
-    world.batches.push(("pipedrive".into(), Kind::Client, organizations));
-    world.batches.push(("pipedrive".into(), Kind::Contact, persons));
-    world.batches.push(("pipedrive".into(), Kind::Task, activities));
 }

@@ -47,6 +47,15 @@ impl RollingWindow {
     pub fn limit(&self) -> usize {
         self.limit
     }
+
+    /// How long until the oldest request in the window leaves it (zero when the window is
+    /// empty), for reset headers that count in seconds left (Pipedrive's
+    /// `x-ratelimit-reset`).
+    pub fn reset(&self) -> Duration {
+        let now = self.clock.elapsed();
+        let hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
+        hits.iter().find(|t| **t + self.window > now).map_or(Duration::ZERO, |t| (*t + self.window).saturating_sub(now))
+    }
 }
 
 /// A leaky bucket: each request adds one, the level drains `drain_per_sec`, and a request
@@ -98,6 +107,7 @@ mod tests {
         c.advance(Duration::from_secs(4));
         assert!(w.try_acquire().is_ok() && w.try_acquire().is_ok());
         assert_eq!(w.try_acquire(), Err(Duration::from_secs(6)));
+        assert_eq!(w.reset(), Duration::from_secs(6));
         c.advance(Duration::from_secs(6));
         assert!(w.try_acquire().is_ok());
     }

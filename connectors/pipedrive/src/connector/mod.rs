@@ -1,0 +1,129 @@
+//! [`PipedriveConnector`]: the [`Connector`] implementation.
+//!
+//! - **Pulls** read one v2 list page per call ([`cursor`] explains full scans by id and
+//!   incremental windows on `update_time`), 500 records a page: a page costs the same
+//!   tokens whatever its size. The user directory is read once per half hour.
+//! - **Deletes**: Pipedrive lists no deleted organizations, persons or activities, so a
+//!   completed full scan is the census the store diffs (`DeleteDetection::Census`).
+//! - **Pushes** create (`POST`) and update (`PATCH`) organizations and activities one
+//!   request per op (v2 has no batch writes), each with its own outcome; see [`push`].
+//! - The **token ledger** is asked before every request; when zveno's share of the daily
+//!   budget is spent the pull stops at a page boundary with a `RateLimited` status.
+
+pub mod cursor;
+mod pull;
+mod push;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use zveno_connector::http::HttpStats;
+use zveno_connector::{
+    Capabilities, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp,
+    WriteOutcome,
+};
+
+use crate::client::{ListQuery, PipedriveClient, LIST_LIMIT};
+use crate::entity::Entity;
+use crate::mapping::Mapper;
+use users::UserDirectory;
+
+/// A configured Pipedrive company.
+#[derive(Debug)]
+pub struct PipedriveConnector {
+    name: String,
+    kinds: Vec<Kind>,
+    client: PipedriveClient,
+    mapper: Mapper,
+    overlap: Duration,
+    clock: Arc<dyn Clock>,
+    users: UserDirectory,
+}
+
+impl PipedriveConnector {
+    /// A connector named `name` reading `kinds` through `client`.
+    pub fn new(
+        name: &str,
+        kinds: Vec<Kind>,
+        client: PipedriveClient,
+        mapper: Mapper,
+        overlap: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { name: name.to_string(), kinds, client, mapper, overlap, clock, users: UserDirectory::default() }
+    }
+
+    fn entity(&self, kind: Kind) -> Result<Entity, ConnectorError> {
+        if self.kinds.contains(&kind) {
+            Ok(Entity::of(kind))
+        } else {
+            Err(ConnectorError::unsupported(format!(
+                "connector {} is not configured to sync {kind} records",
+                self.name
+            )))
+        }
+    }
+
+    /// Tokens zveno spent today by its own ledger (no Pipedrive header reports it).
+    pub fn tokens_spent(&self) -> u64 {
+        self.client.ledger().spent(self.clock.now())
+    }
+}
+
+#[async_trait]
+impl Connector for PipedriveConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn vendor(&self) -> &str {
+        crate::VENDOR
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            read: self.kinds.clone(),
+            write: self.kinds.iter().copied().filter(|k| matches!(k, Kind::Client | Kind::Task)).collect(),
+            incremental: true,
+            deletes: DeleteDetection::Census,
+            page_size: LIST_LIMIT as usize,
+            write_batch: 1,
+            webhooks: false,
+        }
+    }
+
+    /// Reads the user directory (which also proves the token) and one record of each kind.
+    async fn check(&self) -> Result<(), ConnectorError> {
+        self.client.users().await?;
+        for kind in &self.kinds {
+            self.client.list(Entity::of(*kind), &ListQuery { limit: 1, ..ListQuery::default() }).await?;
+        }
+        Ok(())
+    }
+
+    async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
+        let entity = self.entity(kind)?;
+        self.pull_page(entity, mode, cursor).await
+    }
+
+    async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        let entity = self.entity(kind)?;
+        if entity == Entity::Persons {
+            return Err(ConnectorError::unsupported("zveno does not write Pipedrive persons"));
+        }
+        self.push_ops(entity, ops).await
+    }
+
+    /// A full scan that began at `since` saw everything updated before it.
+    fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
+        self.entity(kind).ok()?;
+        let state = cursor::CursorState { watermark: Some(cursor::to_second(since)), run: None };
+        Cursor::encode(&state).ok()
+    }
+
+    fn http_stats(&self) -> HttpStats {
+        self.client.stats()
+    }
+}
