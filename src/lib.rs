@@ -13,6 +13,7 @@
 //! - [`admin`]: operators' identity decisions (link, unlink), shared by the CLI and the API;
 //! - [`metrics`]: the Prometheus series, handed to the engine and the server;
 //! - [`server`]: the HTTP service — API, web view, health and metrics;
+//! - [`webhooks`]: vendor webhook deliveries turned into tombstones, merges and re-pulls;
 //! - [`cli`]: the commands.
 
 pub mod admin;
@@ -27,6 +28,7 @@ pub mod settings;
 pub mod store;
 pub mod telemetry;
 pub mod view;
+pub mod webhooks;
 
 /// `0.1.0 (3f2a9c1b7e44)`: the version and the commit built from (see `build.rs`).
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("ZVENO_COMMIT"), ")");

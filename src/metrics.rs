@@ -47,6 +47,12 @@ struct StatusLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    connector: String,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: String,
 }
@@ -80,6 +86,7 @@ pub struct Metrics {
     clients: Gauge,
     tasks: Family<StateLabels, Gauge>,
     http_duration: Family<RouteLabels, Histogram, HistogramMaker>,
+    webhooks: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -104,6 +111,7 @@ impl Metrics {
             clients: Gauge::default(),
             tasks: Family::default(),
             http_duration: Family::new_with_constructor(http_histogram as HistogramMaker),
+            webhooks: Family::default(),
             registry: Registry::default(),
         };
         registry.register("zveno_sync_runs", "Sync runs finished, by connector, kind and status", m.sync_runs.clone());
@@ -142,6 +150,12 @@ impl Metrics {
             "HTTP requests served, by route and status",
             m.http_duration.clone(),
         );
+        registry.register(
+            "zveno_webhooks",
+            "Webhook deliveries, by connector and outcome (accepted, replayed, unauthorized, invalid, not_enabled, \
+             failed)",
+            m.webhooks.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -177,6 +191,13 @@ impl Metrics {
         self.http_duration
             .get_or_create(&RouteLabels { route: route.to_string(), status: status.to_string() })
             .observe(took.as_secs_f64());
+    }
+
+    /// Counts one webhook delivery to a configured connector by its outcome.
+    pub fn webhook(&self, connector: &str, outcome: &str) {
+        self.webhooks
+            .get_or_create(&OutcomeLabels { connector: connector.to_string(), outcome: outcome.to_string() })
+            .inc();
     }
 
     /// Sets the state gauges from what the store says now.

@@ -214,6 +214,15 @@ async fn runs_lists_history_as_json() {
     assert_eq!(run["status"], "ok");
     assert_eq!(run["records"].as_u64(), Some(sandbox.sim.count(Kind::Client) as u64));
     assert!(run["requests"].as_u64().unwrap_or(0) >= 1);
+    assert_eq!(run["slowed"].as_u64(), Some(0));
+
+    // The human table has the same columns, SLOWED (requests made smaller or later because
+    // the vendor warned of a limit) beside THROTTLED.
+    let out = zveno().arg("--config").arg(&config).args(["runs"]).env("COLUMNS", "200").output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header = text.lines().find(|l| l.contains("THROTTLED")).unwrap_or_else(|| panic!("{text}"));
+    let columns: Vec<&str> = header.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_uppercase())).collect();
+    assert_eq!(columns[columns.iter().position(|c| *c == "THROTTLED").unwrap() + 1], "SLOWED", "{header}");
 }
 
 #[tokio::test]
@@ -357,6 +366,8 @@ async fn the_clis_json_items_are_the_apis_items() {
         metrics: Arc::new(zveno::metrics::Metrics::new()),
         clock: Arc::new(SystemClock::new()),
         secure_cookies: false,
+        public_url: None,
+        webhooks: None,
     });
     let response = tower::ServiceExt::oneshot(
         zveno::server::router(state),

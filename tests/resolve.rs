@@ -35,6 +35,8 @@ use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{System, World, WorldSpec};
 
 const SYSTEMS: [System; 3] = [System::HubSpot, System::Bitrix24, System::Jira];
+/// The four vendors zveno promises, in one world.
+const FOUR: [System; 4] = [System::HubSpot, System::Bitrix24, System::Pipedrive, System::Jira];
 
 /// A store holding every record of `world`, committed as full scans in pages of 500.
 async fn seeded(world: &World) -> (tempfile::TempDir, Store) {
@@ -517,7 +519,7 @@ async fn why_explains_joins_and_vetoes_and_review_lists_names_kept_apart() {
 // ---------------------------------------------------------------------------------------
 // Through the vendors' simulators and connectors
 
-/// The daemon pointed at the HubSpot, Bitrix24 and Jira simulators holding `world`, on a
+/// The daemon pointed at the simulators of `world`'s systems holding their data, on a
 /// virtual clock (vendor rate limits cost no wall time), writing to `store_url`.
 struct Simulated {
     app: App,
@@ -528,7 +530,7 @@ struct Simulated {
 async fn simulated(world: &World, store_url: &str, clock: Arc<dyn Clock>) -> Simulated {
     let mut connectors = toml::Table::new();
     let (mut env, mut sims) = (Vec::new(), Vec::new());
-    for system in SYSTEMS {
+    for system in world.spec.systems.iter().copied() {
         let sim = registry::launch_simulator(system, world.system(system), clock.clone(), 1).await.unwrap();
         let mut table = toml::Table::new();
         table.insert("vendor".into(), sim.vendor.into());
@@ -581,6 +583,31 @@ async fn the_vendor_connectors_and_the_test_adapter_resolve_a_world_identically(
     println!("1,000 clients through the HubSpot, Bitrix24 and Jira simulators: {}", q);
     assert!(q.precision >= 0.99 && q.recall >= 0.97 && q.decoys_merged.is_empty(), "{q}");
     assert!(q.task_accuracy() >= 0.99, "{q}");
+
+    let (_adapter_dir, adapted) = seeded(&world).await;
+    resolver(adapted.clone()).run().await.unwrap();
+    assert_eq!(decisions(store).await, decisions(&adapted).await, "the adapter maps records as the connectors do");
+}
+
+#[tokio::test]
+async fn four_vendors_through_their_simulators_resolve_a_world_as_the_adapter_does() {
+    let world = World::generate(&WorldSpec::new(2027, 1_000, &FOUR));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("zveno.db").display());
+    let through_vendors = simulated(&world, &url, Arc::new(ManualClock::new(world.spec.now))).await;
+    through_vendors.sync().await;
+    let store = through_vendors.app.engine.store();
+    let q = measure(&world, store).await;
+    println!("1,000 clients through the HubSpot, Bitrix24, Pipedrive and Jira simulators: {}", q);
+    assert!(q.precision >= 0.99 && q.recall >= 0.97 && q.decoys_merged.is_empty(), "{q}");
+    // Measured 0.978: a fourth CRM spreads each company over more records (Pipedrive
+    // organizations carry no phones or e-mails), so more of them stay split, and a task
+    // counts as right only on the client holding most of its company. The same generator
+    // gives 0.9895 on three vendors with this seed and 0.9965 on Pipedrive and Jira alone.
+    assert!(q.task_accuracy() >= 0.97, "{q}");
+    let jira = world.system(System::Jira);
+    let hints = jira.tasks.iter().filter_map(|t| t.client_hint.as_deref());
+    assert!(hints.filter(|h| h.starts_with("pipedrive:")).count() > 0, "Jira issues name Pipedrive ids");
 
     let (_adapter_dir, adapted) = seeded(&world).await;
     resolver(adapted.clone()).run().await.unwrap();

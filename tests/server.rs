@@ -68,6 +68,8 @@ fn state(store: &Store, auth: Auth, metrics: Arc<Metrics>) -> ServerState {
         metrics,
         clock: Arc::new(SystemClock::new()),
         secure_cookies: false,
+        public_url: None,
+        webhooks: None,
     })
 }
 

@@ -857,3 +857,45 @@ async fn sqlite_and_postgres_give_identical_results_for_a_scripted_sequence() {
     }
     assert_eq!(from_sqlite.len(), from_postgres.len());
 }
+
+// ---------------------------------------------------------------------------------------
+// Webhooks
+
+#[tokio::test]
+async fn webhook_event_ids_are_claimed_once_per_connector_until_they_expire() {
+    on_both(|store, _| async move {
+        let clock = Arc::new(ManualClock::new(at(0)));
+        let store = store.with_clock(clock.clone());
+        let keep = std::time::Duration::from_secs(3600);
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let claimed = store.claim_webhook_events(CRM, &ids(&["e1", "e2", "e1"]), keep).await.unwrap();
+        assert_eq!(claimed, ids(&["e1", "e2"]), "{}: a repeat within one delivery claims once", store.backend());
+        let claimed = store.claim_webhook_events(CRM, &ids(&["e2", "e3"]), keep).await.unwrap();
+        assert_eq!(claimed, ids(&["e3"]), "{}", store.backend());
+        let claimed = store.claim_webhook_events("other", &ids(&["e1"]), keep).await.unwrap();
+        assert_eq!(claimed, ids(&["e1"]), "{}: ids are per connector", store.backend());
+        clock.advance(keep);
+        let claimed = store.claim_webhook_events(CRM, &ids(&["e1", "e4"]), keep).await.unwrap();
+        assert_eq!(claimed, ids(&["e1", "e4"]), "{}: an expired id is new again", store.backend());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn records_committed_outside_a_pull_keep_the_never_older_rule_and_no_cursor() {
+    on_both(|store, _| async move {
+        incremental(&store, vec![client("1", "Romashka", Some(10)), client("2", "Lyutik", Some(10))]).await;
+        let cursor = store.cursor(CRM, Kind::Client, SyncMode::Incremental).await.unwrap();
+        let outcome = store
+            .commit_records(CRM, Kind::Client, &[tombstone("1", Some(20)), client("2", "Lyutik old", Some(5))])
+            .await
+            .unwrap();
+        assert_eq!((outcome.updated, outcome.stale), (1, 1), "{}", store.backend());
+        assert!(get(&store, "1").await.unwrap().record.deleted);
+        assert_eq!(get(&store, "2").await.unwrap().record.updated_at, Some(at(10)));
+        assert_eq!(store.cursor(CRM, Kind::Client, SyncMode::Incremental).await.unwrap(), cursor);
+        let err = store.commit_records("other", Kind::Client, &[client("3", "X", None)]).await.unwrap_err();
+        assert!(err.to_string().contains("belongs to connector"), "{err}");
+    })
+    .await;
+}

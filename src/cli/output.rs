@@ -118,6 +118,7 @@ pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
                 r.tombstoned.to_string(),
                 r.requests.to_string(),
                 r.throttled.to_string(),
+                r.slowed.to_string(),
                 r.record_errors.to_string(),
                 r.message.clone().unwrap_or_default(),
             ]
@@ -136,6 +137,7 @@ pub(super) fn runs(runs: &[RunRow], time: &ViewTime) -> std::io::Result<()> {
             "DELETED",
             "REQUESTS",
             "THROTTLED",
+            "SLOWED",
             "ERRORS",
             "MESSAGE",
         ],

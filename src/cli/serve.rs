@@ -14,10 +14,14 @@ use crate::metrics::Metrics;
 use crate::server::{self, notify, Auth, ServerState, StateParts};
 use crate::settings::Settings;
 use crate::view::connectors::Configured;
+use crate::webhooks::Webhooks;
 
 /// The service's state over `app`'s store and connectors, counting into `metrics`.
+/// Starts the webhook re-pull worker, so it needs a runtime.
 pub(super) fn state(app: &App, settings: &Settings, metrics: Arc<Metrics>, clock: Arc<dyn Clock>) -> ServerState {
     let server = &settings.server;
+    let connectors = app.jobs.iter().map(|j| j.connector.clone()).collect();
+    let webhooks = Webhooks::start(connectors, app.engine.clone(), metrics.clone());
     ServerState::new(StateParts {
         store: app.engine.store().clone(),
         resolver: app.engine.resolver().cloned(),
@@ -35,6 +39,8 @@ pub(super) fn state(app: &App, settings: &Settings, metrics: Arc<Metrics>, clock
         metrics,
         clock,
         secure_cookies: server.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
+        public_url: server.public_url.clone(),
+        webhooks: Some(webhooks),
     })
 }
 

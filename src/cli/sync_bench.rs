@@ -23,7 +23,7 @@ use crate::{registry, settings};
 /// Options of `zveno bench sync`.
 #[derive(Debug, clap::Args)]
 pub struct SyncBenchArgs {
-    /// Which vendor's simulator: hubspot, jira, bitrix24.
+    /// Which vendor's simulator: hubspot, jira, bitrix24, pipedrive.
     #[arg(long)]
     vendor: String,
     /// Clients in the generated world (Jira: the world's issues follow from it).

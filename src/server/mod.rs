@@ -14,6 +14,7 @@
 //! | `POST /api/v1/admin/{link,unlink}` | admin token | an operator's identity decisions |
 //! | `GET /api/v1/openapi.json` | anyone | the API's OpenAPI document |
 //! | `GET /`, `/clients`, `/clients/{id}`, `/overdue`, `/health` | signed in | the web view (Russian and English) |
+//! | `POST /webhooks/{connector}` | vendors | deliveries, verified by the vendor's signature or token ([`crate::webhooks`]) |
 
 mod api;
 pub mod auth;
@@ -22,6 +23,7 @@ mod health;
 pub mod notify;
 mod openapi;
 mod web;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +46,7 @@ use crate::resolve::Resolver;
 use crate::store::Store;
 use crate::view::connectors::Configured;
 use crate::view::ViewTime;
+use crate::webhooks::Webhooks;
 
 /// What every handler reads. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -59,6 +62,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
     secure_cookies: bool,
+    public_url: Option<url::Url>,
+    webhooks: Option<Webhooks>,
 }
 
 /// How to build a [`ServerState`].
@@ -80,13 +85,39 @@ pub struct StateParts {
     pub clock: Arc<dyn Clock>,
     /// Mark cookies `Secure` (the service is reached over https).
     pub secure_cookies: bool,
+    /// `[server] public_url`: what vendors call (HubSpot signs it).
+    pub public_url: Option<url::Url>,
+    /// Where webhook deliveries go (absent: `/webhooks/…` answers 404).
+    pub webhooks: Option<Webhooks>,
 }
 
 impl ServerState {
     /// The state from its parts.
     pub fn new(parts: StateParts) -> Self {
-        let StateParts { store, resolver, connectors, zone, auth, metrics, clock, secure_cookies } = parts;
-        Self(Arc::new(Inner { store, resolver, connectors, zone, auth, metrics, clock, secure_cookies }))
+        let StateParts {
+            store,
+            resolver,
+            connectors,
+            zone,
+            auth,
+            metrics,
+            clock,
+            secure_cookies,
+            public_url,
+            webhooks,
+        } = parts;
+        Self(Arc::new(Inner {
+            store,
+            resolver,
+            connectors,
+            zone,
+            auth,
+            metrics,
+            clock,
+            secure_cookies,
+            public_url,
+            webhooks,
+        }))
     }
 
     fn store(&self) -> &Store {
@@ -116,6 +147,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/connectors", get(api::connectors))
         .route("/api/v1/admin/link", post(api::link))
         .route("/api/v1/admin/unlink", post(api::unlink))
+        .route("/webhooks/{connector}", post(webhooks::receive))
         .merge(web::routes())
         .fallback(api::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), measure))

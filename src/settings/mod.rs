@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zveno_connector::factory::VendorEntry;
-use zveno_connector::{BuildContext, Clock, ConfigProblem, Connector, ConnectorError, Env, Kind};
+use zveno_connector::{BuildContext, Clock, ConfigProblem, Connector, ConnectorError, Env, Kind, Secret, SecretRef};
 
 pub use raw::{ConnectorSettings, EngineSettings, RawSettings, ReconcileSettings, ScheduleSettings, StoreSettings};
 pub use server::{RawServer, RawView, ServerSettings, ViewSettings, DEFAULT_LISTEN};
@@ -111,6 +111,8 @@ pub struct ConnectorSpec {
     pub rate_limits: BTreeMap<String, zveno_connector::http::RateLimit>,
     /// HTTP options.
     pub http: zveno_connector::http::HttpOptions,
+    /// What webhook deliveries are verified with (`None`: they are refused).
+    pub webhook_secret: Option<Secret>,
 }
 
 /// How often a connector syncs.
@@ -137,6 +139,7 @@ impl ConnectorSpec {
             http: self.http,
             clock,
             env: env.clone(),
+            webhook_secret: self.webhook_secret.clone(),
         }
     }
 }
@@ -339,6 +342,13 @@ fn validate_connector(
     if let Some((key, problem)) = c.http.problem() {
         problems.push(ConfigProblem::new(path(&format!("http.{key}")), problem));
     }
+    let webhook_secret = match (&c.webhook_secret_env, &c.webhook_secret_file) {
+        (None, None) => None,
+        (var, file) => SecretRef::new(var.clone(), file.clone())
+            .resolve(&path("webhook_secret"), env)
+            .map_err(|p| problems.push(p))
+            .ok(),
+    };
     let schedule = c.schedule.unwrap_or(defaults);
     if schedule.interval_secs == 0 || schedule.full_every_secs == 0 {
         problems.push(ConfigProblem::new(path("schedule"), "interval_secs and full_every_secs must be at least 1"));
@@ -355,6 +365,7 @@ fn validate_connector(
         },
         rate_limits: c.rate_limits,
         http: c.http,
+        webhook_secret,
     };
     let ctx = spec.context(env, Arc::new(zveno_connector::SystemClock::new()));
     // A malformed base_url is already reported; the vendor would only add "missing".

@@ -90,7 +90,8 @@ impl Default for ScheduleSettings {
 }
 
 /// The keys of `[connectors.<name>]` every vendor shares.
-pub const SHARED_KEYS: [&str; 6] = ["vendor", "base_url", "entities", "schedule", "rate_limits", "http"];
+pub const SHARED_KEYS: [&str; 8] =
+    ["vendor", "base_url", "entities", "schedule", "rate_limits", "http", "webhook_secret_env", "webhook_secret_file"];
 
 /// `[connectors.<name>]`: the keys every vendor shares; the rest belong to the vendor.
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +111,13 @@ pub struct ConnectorSettings {
     /// Timeouts and retries.
     #[serde(default)]
     pub http: HttpOptions,
+    /// The secret `POST /webhooks/<name>` deliveries are verified with, from an
+    /// environment variable… (HubSpot: the app's client secret; Jira: the admin webhook's
+    /// secret; Bitrix24: the outgoing webhook's application token; Pipedrive:
+    /// `user:password` of the webhook's HTTP Basic credentials.)
+    pub webhook_secret_env: Option<String>,
+    /// …or a file. Neither: the connector's webhooks are refused.
+    pub webhook_secret_file: Option<std::path::PathBuf>,
     /// Vendor-specific options (every other key); the vendor's factory validates them.
     #[serde(skip)]
     pub options: serde_json::Map<String, serde_json::Value>,

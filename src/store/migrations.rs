@@ -57,6 +57,11 @@ const SQLITE: &[Embedded] = &[
         sql: include_str!("migrations/sqlite/0005_reresolve_with_new_matching_keys.sql"),
     },
     Embedded { version: 6, description: "leases", sql: include_str!("migrations/sqlite/0006_leases.sql") },
+    Embedded {
+        version: 10,
+        description: "webhook events",
+        sql: include_str!("migrations/sqlite/0010_webhook_events.sql"),
+    },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -86,6 +91,11 @@ const POSTGRES: &[Embedded] = &[
         sql: include_str!("migrations/postgres/0005_reresolve_with_new_matching_keys.sql"),
     },
     Embedded { version: 6, description: "leases", sql: include_str!("migrations/postgres/0006_leases.sql") },
+    Embedded {
+        version: 10,
+        description: "webhook events",
+        sql: include_str!("migrations/postgres/0010_webhook_events.sql"),
+    },
 ];
 
 #[derive(Debug)]

@@ -40,6 +40,7 @@ mod runs;
 mod sql;
 mod verdict;
 mod views;
+mod webhook_events;
 
 pub mod bench;
 

@@ -141,9 +141,9 @@ fn fenced(target: &str, reason: impl std::fmt::Display) -> StoreError {
 }
 
 /// Refuses records that do not belong in this commit, before anything is written.
-fn validate(connector: &str, kind: Kind, page: &Page) -> Result<(), StoreError> {
+fn validate(connector: &str, kind: Kind, records: &[SourceRecord]) -> Result<(), StoreError> {
     let target = format!("{connector}/{kind}");
-    for r in &page.records {
+    for r in records {
         let problem = if r.connector != connector {
             Some(format!("belongs to connector {:?}", r.connector))
         } else if r.kind != kind {
@@ -212,7 +212,7 @@ impl Store {
         page: &Page,
         fence: Option<&Fence<'_>>,
     ) -> Result<PageOutcome, StoreError> {
-        validate(connector, kind, page)?;
+        validate(connector, kind, &page.records)?;
         let target = format!("{connector}/{kind}");
         let q = |cause| StoreError::Query { op: OP, target: target.clone(), cause };
         let now = self.now_ms();
@@ -275,6 +275,30 @@ impl Store {
         cursors::write(&mut tx, connector, kind, mode, &next, now).await.map_err(q)?;
         tx.commit().await.map_err(q)?;
         Ok(outcome)
+    }
+}
+
+impl Store {
+    /// Writes records read outside a pull — fetched by id after a webhook, or tombstones a
+    /// webhook reported — under the same never-older rule as a page, without touching any
+    /// cursor or scan: they prove nothing about what a scan saw.
+    pub async fn commit_records(
+        &self,
+        connector: &str,
+        kind: Kind,
+        records: &[SourceRecord],
+    ) -> Result<PageOutcome, StoreError> {
+        validate(connector, kind, records)?;
+        let target = format!("{connector}/{kind}");
+        let q = |cause| StoreError::Query { op: OP, target: target.clone(), cause };
+        let ids: Vec<&str> =
+            records.iter().map(|r| r.external_id.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut tx = self.begin_write().await.map_err(q)?;
+        let stored = load_stored(&mut tx, connector, kind, &ids).await.map_err(q)?;
+        let plan = plan(records, &stored);
+        upsert(&mut tx, connector, kind, self.now_ms(), None, &plan.writes, &target).await?;
+        tx.commit().await.map_err(q)?;
+        Ok(plan.outcome)
     }
 }
 
@@ -547,11 +571,11 @@ mod tests {
     #[test]
     fn records_of_another_connector_or_kind_are_refused() {
         let mut page = Page { records: vec![live("a", 1, "x")], ..Page::default() };
-        assert!(validate("c", Kind::Client, &page).is_ok());
-        let err = validate("other", Kind::Client, &page).err().map(|e| e.to_string());
+        assert!(validate("c", Kind::Client, &page.records).is_ok());
+        let err = validate("other", Kind::Client, &page.records).err().map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("commit_page other/client: record \"a\" belongs to connector \"c\""));
-        assert!(validate("c", Kind::Task, &page).is_err());
+        assert!(validate("c", Kind::Task, &page.records).is_err());
         page.records[0].data = None;
-        assert!(validate("c", Kind::Client, &page).is_err());
+        assert!(validate("c", Kind::Client, &page.records).is_err());
     }
 }

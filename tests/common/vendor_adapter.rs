@@ -1,4 +1,4 @@
-//! TEST ADAPTER, not a connector: turns the world's HubSpot, Bitrix24 and Jira
+//! TEST ADAPTER, not a connector: turns the world's HubSpot, Bitrix24, Pipedrive and Jira
 //! `SystemData` into the [`SourceRecord`]s those vendors' connectors produce, without
 //! servers, so resolution can be measured on a large world in seconds.
 //!
@@ -13,6 +13,9 @@
 //! - Bitrix24 companies: title, every phone, e-mail and website, the tax id from the
 //!   requisite (`RQ_INN` read as a Russian INN, else `RQ_VAT_ID`); contacts with their
 //!   `COMPANY_ID`; tasks with `UF_CRM_TASK` `CO_<id>` (an association to the company).
+//! - Pipedrive organizations: name, the website, the INN custom field, no phones and no
+//!   e-mails (organizations have neither); persons with every e-mail and phone and their
+//!   `org_id`; activities linked to their organization (and person).
 //! - Jira issues (external id `10000 + n`): the client field kept verbatim as a hint, or,
 //!   on three issues in ten, a `client:` label, where spaces became underscores.
 //!
@@ -26,8 +29,12 @@ use zveno_connector::{Client, ClientRef, Contact, Domain, Email, Kind, Phone, Re
 use zveno_sim::world::{SimCompany, SimContact, SimTask, System, World};
 
 /// Connector instance names the adapter uses (each named after its vendor).
-pub const CONNECTORS: [(&str, System); 3] =
-    [("hubspot", System::HubSpot), ("bitrix24", System::Bitrix24), ("jira", System::Jira)];
+pub const CONNECTORS: [(&str, System); 4] = [
+    ("hubspot", System::HubSpot),
+    ("bitrix24", System::Bitrix24),
+    ("pipedrive", System::Pipedrive),
+    ("jira", System::Jira),
+];
 
 /// `(connector, kind, records)` for every system of `world` the adapter knows.
 pub fn records(world: &World) -> Vec<(String, Kind, Vec<SourceRecord>)> {
@@ -81,6 +88,7 @@ impl Cx<'_> {
         let ru = Phone::region("RU").ok();
         let phones: Vec<&String> = match self.system {
             System::HubSpot => c.phones.iter().take(1).collect(),
+            System::Pipedrive => Vec::new(),
             _ => c.phones.iter().collect(),
         };
         let tax_id = c.tax_id.as_deref().and_then(|raw| {
@@ -95,7 +103,7 @@ impl Cx<'_> {
             name: c.name.clone(),
             domains: c.website.iter().filter_map(|w| Domain::parse(w).ok()).collect(),
             emails: match self.system {
-                System::HubSpot => Vec::new(),
+                System::HubSpot | System::Pipedrive => Vec::new(),
                 _ => unique(c.emails.iter().filter_map(|e| Email::parse(e).ok())),
             },
             phones: unique(phones.into_iter().filter_map(|p| Phone::parse(p, ru).ok())),
@@ -110,7 +118,12 @@ impl Cx<'_> {
         let contact = Contact {
             name: format!("{} {}", c.first_name, c.last_name).trim().to_string(),
             emails: unique(c.emails.iter().filter_map(|e| Email::parse(e).ok())),
-            phones: unique(c.phones.iter().take(2).filter_map(|p| Phone::parse(p, ru).ok())),
+            phones: unique(
+                c.phones
+                    .iter()
+                    .take(if self.system == System::Pipedrive { usize::MAX } else { 2 })
+                    .filter_map(|p| Phone::parse(p, ru).ok()),
+            ),
             client_ids: c.company_id.map(|id| id.to_string()).into_iter().collect(),
             owner: self.owner(c.owner_id),
         };

@@ -9,6 +9,7 @@ simulator, each driving the vendor's official client library:
     hubspot   hubspot-api-client (PyPI)   checks/hubspot_check.py
     jira      jira, pycontribs (PyPI)     checks/jira_check.py
     bitrix24  fast-bitrix24 (PyPI)        checks/bitrix24_check.py
+    pipedrive pipedrive (npm, Node.js)    checks/pipedrive_check.mjs
 
 A check gets its simulator's entry of `simulators.json` (url, options, credentials) as JSON
 on stdin, makes its own assertions (paging, reads by id, search, batch, 401 and 404
@@ -46,6 +47,7 @@ CHECKS: dict[str, list[str]] = {
     "hubspot": [sys.executable, "hubspot_check.py"],
     "jira": [sys.executable, "jira_check.py"],
     "bitrix24": [sys.executable, "bitrix24_check.py"],
+    "pipedrive": ["node", "pipedrive_check.mjs"],
 }
 
 READY_TIMEOUT_SECS = 180

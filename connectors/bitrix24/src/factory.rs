@@ -36,6 +36,9 @@ impl ConnectorFactory for Bitrix24Factory {
             ConnectorError::config(text.join("; "))
         })?;
         let client = BitrixClient::new(settings.webhook.clone(), settings.timezone, &ctx)?;
-        Ok(Arc::new(Bitrix24Connector::new(&ctx.name, ctx.kinds.clone(), settings, client)))
+        Ok(Arc::new(
+            Bitrix24Connector::new(&ctx.name, ctx.kinds.clone(), settings, client)
+                .with_webhook_secret(ctx.webhook_secret.clone()),
+        ))
     }
 }

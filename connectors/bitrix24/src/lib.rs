@@ -10,6 +10,7 @@
 //! honour Bitrix24's execution-time budget (`OPERATION_TIME_LIMIT`).
 //!
 //! Modules, by role: [`config`] (options and validation), [`webhook`] (the credential URL),
+//! [`events`] (outgoing-webhook events into change hints),
 //! `client` (batch calls, throttling signals, the portal's clock), `dto` (response shapes),
 //! [`mapping`] (records → the common model, pure), `connector` (the [`Connector`] impl:
 //! pulls, requisites, users, writes), [`factory`], and `simulator`.
@@ -20,6 +21,7 @@ pub mod client;
 pub mod config;
 mod connector;
 mod dto;
+pub mod events;
 pub mod factory;
 pub mod mapping;
 pub mod webhook;

@@ -9,11 +9,11 @@
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
 use crate::model::{Kind, RecordData, SourceRecord};
+use crate::webhook::{ChangeHint, WebhookRequest};
 
 /// Full scans list everything (and, when they complete, prove what is gone); incremental
 /// pulls read only what changed since the cursor's watermark.
@@ -91,6 +91,51 @@ pub struct Page {
     pub more: bool,
 }
 
+/// What [`Connector::fetch`] read: the records found, mapped exactly as `pull` maps them,
+/// the ones that could not be normalised, and the ids the vendor does not return.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// Records found (never tombstones: a deleted or archived record is missing).
+    pub records: Vec<SourceRecord>,
+    /// Records found that could not be normalised.
+    pub errors: Vec<RecordError>,
+    /// Requested ids the vendor did not return: deleted, archived, never existed, or out of
+    /// the credentials' sight. Callers that tombstone on this (the census) should know the
+    /// last case looks the same.
+    pub missing: Vec<String>,
+}
+
+impl Fetched {
+    /// Appends one vendor batch's answer.
+    pub fn extend(&mut self, other: Fetched) {
+        self.records.extend(other.records);
+        self.errors.extend(other.errors);
+        self.missing.extend(other.missing);
+    }
+
+    /// Lists as missing every id of `requested` that came back neither as a record nor as
+    /// a record error (and is not listed yet). Vendors differ in how, or whether, they
+    /// name the ids they do not know; what did come back is the one reliable answer.
+    pub fn settle_missing(&mut self, requested: &[String]) {
+        let answered: std::collections::BTreeSet<&str> = self
+            .records
+            .iter()
+            .map(|r| r.external_id.as_str())
+            .chain(self.errors.iter().filter_map(|e| e.external_id.as_deref()))
+            .chain(self.missing.iter().map(String::as_str))
+            .collect();
+        let unanswered: Vec<String> =
+            distinct(requested).into_iter().filter(|id| !answered.contains(id.as_str())).collect();
+        self.missing.extend(unanswered);
+    }
+}
+
+/// `ids` without repeats, in first-seen order: a fetch asks the vendor once per id.
+pub fn distinct(ids: &[String]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+}
+
 /// How a connector finds out about deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -165,31 +210,6 @@ pub struct WriteOutcome {
     pub result: Result<String, String>,
 }
 
-/// An incoming webhook delivery, as raw as the engine's HTTP server saw it, so the
-/// connector can verify signatures over the exact bytes.
-#[derive(Debug, Clone)]
-pub struct WebhookRequest {
-    /// HTTP method.
-    pub method: String,
-    /// The full URL the vendor called.
-    pub url: String,
-    /// Headers, names lower-cased.
-    pub headers: Vec<(String, String)>,
-    /// The raw body.
-    pub body: Bytes,
-}
-
-/// A record a webhook says changed: the engine re-pulls it rather than trusting the event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangeHint {
-    /// Kind of the changed record.
-    pub kind: Kind,
-    /// Its vendor id.
-    pub external_id: String,
-    /// Whether the event says it was deleted.
-    pub deleted: bool,
-}
-
 /// A configured vendor instance. Object-safe; the engine holds `Arc<dyn Connector>`.
 ///
 /// Connectors do no sleeping, retrying or rate limiting of their own: the shared
@@ -211,13 +231,32 @@ pub trait Connector: Send + Sync + Debug {
     /// Pulls one page of `kind` from `cursor`.
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError>;
 
+    /// Reads records of `kind` by their vendor ids, in the vendor's own batches (HubSpot
+    /// `batch/read`, Jira `issue/bulkfetch`, Bitrix24 `get` calls chained in `batch`).
+    /// Found records come back mapped exactly as [`Connector::pull`] maps them; ids the
+    /// vendor does not return are listed in [`Fetched::missing`], not reported as errors.
+    ///
+    /// The deletion census confirms that a record gone from a scan is really gone, webhook
+    /// deliveries re-read the records they name, and write-back reads back what it wrote:
+    /// all three need records by id, and a full scan would cost thousands of requests.
+    /// Every vendor implements it (the conformance suite checks it); the default exists
+    /// only so that test doubles need not.
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        let _ = ids;
+        Err(ConnectorError::unsupported(format!("{} cannot read {kind} records by id", self.vendor())))
+    }
+
     /// Writes `ops` of `kind`, one outcome per op.
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
         let _ = ops;
         Err(ConnectorError::unsupported(format!("{} cannot write {kind} records", self.vendor())))
     }
 
-    /// Verifies and parses a webhook delivery into records to re-pull.
+    /// Verifies a webhook delivery (signature, token or credentials, freshness) and parses
+    /// it into hints: records to re-pull, delete or re-point. A delivery that fails
+    /// verification is an [`crate::ErrorKind::Auth`] error and yields nothing; one that
+    /// verifies but cannot be read is [`crate::ErrorKind::InvalidData`]. See
+    /// [`crate::webhook`] for the shared checks.
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
         let _ = request;
         Err(ConnectorError::unsupported(format!("{} webhooks are not supported", self.vendor())))

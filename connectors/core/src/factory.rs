@@ -139,6 +139,9 @@ pub struct BuildContext {
     pub clock: Arc<dyn Clock>,
     /// The environment secrets are resolved from.
     pub env: Env,
+    /// The secret webhook deliveries are verified with (`webhook_secret_env`/`_file`, a
+    /// key every vendor shares); `None`: webhooks are refused. See [`crate::webhook`].
+    pub webhook_secret: Option<Secret>,
 }
 
 impl BuildContext {
@@ -152,6 +155,7 @@ impl BuildContext {
             http: HttpOptions::default(),
             clock,
             env: Env::default(),
+            webhook_secret: None,
         }
     }
 

@@ -21,11 +21,12 @@ pub mod http;
 pub mod model;
 pub mod redact;
 pub mod secret;
+pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connector::{
-    Capabilities, ChangeHint, Connector, Cursor, DeleteDetection, Page, RecordError, SyncMode, WebhookRequest,
-    WriteAction, WriteOp, WriteOutcome,
+    Capabilities, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode, WriteAction, WriteOp,
+    WriteOutcome,
 };
 pub use error::{ConnectorError, ErrorKind};
 pub use factory::{BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
@@ -34,3 +35,4 @@ pub use model::{
 };
 pub use redact::redact_text;
 pub use secret::{Redactor, Secret};
+pub use webhook::{Change, ChangeHint, WebhookRequest};

@@ -85,14 +85,17 @@ impl ConnectorFactory for HubSpotFactory {
             status_map: config.status_map.clone(),
             priority_map: config.priority_map.clone(),
         });
-        Ok(Arc::new(HubSpotConnector::new(
-            &ctx.name,
-            ctx.kinds.clone(),
-            HubSpotClient::new(http, base, budget),
-            mapper,
-            Duration::from_secs(config.search_overlap_secs),
-            ctx.clock.clone(),
-        )))
+        Ok(Arc::new(
+            HubSpotConnector::new(
+                &ctx.name,
+                ctx.kinds.clone(),
+                HubSpotClient::new(http, base, budget),
+                mapper,
+                Duration::from_secs(config.search_overlap_secs),
+                ctx.clock.clone(),
+            )
+            .with_webhook_secret(ctx.webhook_secret.clone()),
+        ))
     }
 }
 

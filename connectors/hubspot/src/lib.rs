@@ -12,6 +12,7 @@
 //! - [`limits`]: default rate limits, reading 429s by `policyName`, the daily quota;
 //! - [`dto`]: JSON shapes; [`mapping`]: records ↔ the common model (pure);
 //! - [`connector`]: the `Connector` (pull windows and cursors, batch pushes);
+//! - [`webhook`]: v3-signed webhook deliveries into change hints (pure);
 //! - `simulator` (feature `simulator`): the same API, served from a `zveno-sim` world.
 
 pub mod client;
@@ -24,6 +25,7 @@ pub mod mapping;
 pub mod object;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod webhook;
 
 pub use config::HubSpotConfig;
 pub use connector::HubSpotConnector;

@@ -25,8 +25,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp,
-    WriteOutcome,
+    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, Secret, SyncMode,
+    WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::JiraClient;
@@ -57,6 +57,8 @@ pub struct JiraConnector {
     pub(crate) zone: Mutex<Option<Option<Tz>>>,
     /// Ids of issues this instance wrote recently, with when, for `reconcileIssues`.
     pub(crate) recent_writes: Mutex<Vec<(u64, DateTime<Utc>)>>,
+    /// The admin webhook's secret (`None`: deliveries are refused).
+    webhook_secret: Option<Secret>,
 }
 
 impl JiraConnector {
@@ -70,7 +72,14 @@ impl JiraConnector {
             clock,
             zone: Mutex::new(None),
             recent_writes: Mutex::new(Vec::new()),
+            webhook_secret: None,
         }
+    }
+
+    /// The same connector, verifying webhook deliveries with the admin webhook's secret.
+    pub fn with_webhook_secret(mut self, secret: Option<Secret>) -> Self {
+        self.webhook_secret = secret;
+        self
     }
 
     fn overlap_ms(&self) -> i64 {
@@ -177,13 +186,19 @@ impl Connector for JiraConnector {
             deletes: DeleteDetection::Census,
             page_size: FIELDS_PAGE_SIZE,
             write_batch: crate::write::BULK_CREATE_LIMIT,
-            webhooks: false,
+            webhooks: true,
         }
     }
 
     /// Reads `/myself`: proves the credentials and reachability, writes nothing.
     async fn check(&self) -> Result<(), ConnectorError> {
         self.read_zone().await.map(|_| ())
+    }
+
+    async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
+        let secret = zveno_connector::webhook::secret(self.webhook_secret.as_ref(), &self.name)?;
+        crate::webhook::verify_signature(request, secret)?;
+        crate::webhook::parse(request)
     }
 
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {

@@ -32,6 +32,9 @@ impl ConnectorFactory for JiraFactory {
             ConnectorError::config(text.join("; "))
         })?;
         let client = JiraClient::new(&settings, &ctx)?;
-        Ok(Arc::new(JiraConnector::new(&ctx.name, settings, client, ctx.clock.clone())))
+        Ok(Arc::new(
+            JiraConnector::new(&ctx.name, settings, client, ctx.clock.clone())
+                .with_webhook_secret(ctx.webhook_secret.clone()),
+        ))
     }
 }

@@ -13,11 +13,12 @@
 //! - there is no "deleted since": a completed full run is the census deletes come from;
 //! - descriptions are Atlassian Document Format ([`adf`]), timestamps use `+0000` offsets,
 //!   e-mails may be hidden, status names are per workflow ([`mapping`]);
-//! - status changes go through workflow transitions ([`write`]).
+//! - status changes go through workflow transitions ([`write`]);
+//! - admin webhooks are signed with `X-Hub-Signature` ([`webhook`]).
 //!
 //! Module map: [`config`] (options, validation), [`factory`] ([`JiraFactory`]),
 //! [`client`] (typed REST calls, 429 reading), [`dto`] (wire shapes), [`mapping`],
-//! [`cursor`], [`connector`], [`write`], and behind the `simulator` feature, `simulator`.
+//! [`cursor`], [`connector`], [`write`], [`webhook`], and behind the `simulator` feature, `simulator`.
 
 pub mod adf;
 pub mod client;
@@ -30,6 +31,7 @@ pub mod mapping;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod time;
+pub mod webhook;
 pub mod write;
 
 pub use config::JiraConfig;

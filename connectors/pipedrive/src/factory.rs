@@ -69,14 +69,17 @@ impl ConnectorFactory for PipedriveFactory {
             company_domain: config.company_domain.clone(),
             status_map: config.status_map.clone(),
         });
-        Ok(Arc::new(PipedriveConnector::new(
-            &ctx.name,
-            ctx.kinds.clone(),
-            PipedriveClient::new(http, base, ledger),
-            mapper,
-            Duration::from_secs(config.overlap_secs),
-            ctx.clock.clone(),
-        )))
+        Ok(Arc::new(
+            PipedriveConnector::new(
+                &ctx.name,
+                ctx.kinds.clone(),
+                PipedriveClient::new(http, base, ledger),
+                mapper,
+                Duration::from_secs(config.overlap_secs),
+                ctx.clock.clone(),
+            )
+            .with_webhook_secret(ctx.webhook_secret.clone()),
+        ))
     }
 }
 

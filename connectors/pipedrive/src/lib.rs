@@ -12,6 +12,7 @@
 //! - [`client`]: Pipedrive's endpoints as typed calls, auth, and the daily token ledger;
 //! - [`dto`]: JSON shapes; [`mapping`]: records ↔ the common model (pure);
 //! - [`connector`]: the `Connector` (pull cursors, pushes);
+//! - [`webhook`]: v2 webhook deliveries (HTTP Basic credentials) into change hints (pure);
 //! - `simulator` (feature `simulator`): the same API, served from a `zveno-sim` world.
 
 pub mod client;
@@ -23,6 +24,7 @@ pub mod factory;
 pub mod mapping;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod webhook;
 
 pub use config::PipedriveConfig;
 pub use connector::PipedriveConnector;

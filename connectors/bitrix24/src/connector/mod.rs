@@ -15,7 +15,8 @@ mod users;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp, WriteOutcome,
+    Capabilities, ChangeHint, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, Secret, SyncMode,
+    WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::{BitrixClient, Command, MAX_COMMANDS, PAGE_ROWS};
@@ -31,6 +32,8 @@ pub struct Bitrix24Connector {
     settings: Settings,
     client: BitrixClient,
     users: Users,
+    /// The outgoing webhook's application token (`None`: events are refused).
+    application_token: Option<Secret>,
 }
 
 /// Kinds the connector writes.
@@ -39,7 +42,13 @@ const WRITABLE: [Kind; 2] = [Kind::Client, Kind::Task];
 impl Bitrix24Connector {
     /// A connector named `name` reading `kinds`.
     pub fn new(name: &str, kinds: Vec<Kind>, settings: Settings, client: BitrixClient) -> Self {
-        Self { name: name.to_string(), kinds, settings, client, users: Users::default() }
+        Self { name: name.to_string(), kinds, settings, client, users: Users::default(), application_token: None }
+    }
+
+    /// The same connector, accepting events that carry this application token.
+    pub fn with_webhook_secret(mut self, token: Option<Secret>) -> Self {
+        self.application_token = token;
+        self
     }
 
     fn ensure_kind(&self, kind: Kind) -> Result<(), ConnectorError> {
@@ -72,7 +81,7 @@ impl Connector for Bitrix24Connector {
             deletes: DeleteDetection::Census,
             page_size: MAX_COMMANDS * PAGE_ROWS,
             write_batch: MAX_COMMANDS,
-            webhooks: false,
+            webhooks: true,
         }
     }
 
@@ -101,6 +110,11 @@ impl Connector for Bitrix24Connector {
             }
         }
         Ok(())
+    }
+
+    async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
+        let token = zveno_connector::webhook::secret(self.application_token.as_ref(), &self.name)?;
+        crate::events::parse(request, token, &self.kinds)
     }
 
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {

@@ -25,8 +25,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp,
-    WriteOutcome,
+    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, Secret, SyncMode,
+    WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::{HubSpotClient, BATCH_LIMIT, SEARCH_LIMIT};
@@ -44,6 +44,7 @@ pub struct HubSpotConnector {
     clock: Arc<dyn Clock>,
     owners: owners::OwnerCache,
     association_types: Mutex<BTreeMap<(Object, Object), u32>>,
+    webhook_secret: Option<Secret>,
 }
 
 impl HubSpotConnector {
@@ -65,7 +66,14 @@ impl HubSpotConnector {
             clock,
             owners: owners::OwnerCache::default(),
             association_types: Mutex::new(BTreeMap::new()),
+            webhook_secret: None,
         }
+    }
+
+    /// The same connector, verifying webhook deliveries with the app's client secret.
+    pub fn with_webhook_secret(mut self, secret: Option<Secret>) -> Self {
+        self.webhook_secret = secret;
+        self
     }
 
     fn object(&self, kind: Kind) -> Result<Object, ConnectorError> {
@@ -119,7 +127,7 @@ impl Connector for HubSpotConnector {
             deletes: DeleteDetection::Listed,
             page_size: SEARCH_LIMIT as usize,
             write_batch: BATCH_LIMIT,
-            webhooks: false,
+            webhooks: true,
         }
     }
 
@@ -133,6 +141,12 @@ impl Connector for HubSpotConnector {
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
         let object = self.object(kind)?;
         self.pull_page(object, mode, cursor).await
+    }
+
+    async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
+        let secret = zveno_connector::webhook::secret(self.webhook_secret.as_ref(), &self.name)?;
+        crate::webhook::verify_signature(request, secret, self.clock.now())?;
+        crate::webhook::parse(&request.body, &self.kinds)
     }
 
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {

@@ -4,7 +4,8 @@
 //!   incremental windows on `update_time`), 500 records a page: a page costs the same
 //!   tokens whatever its size. The user directory is read once per half hour.
 //! - **Deletes**: Pipedrive lists no deleted organizations, persons or activities, so a
-//!   completed full scan is the census the store diffs (`DeleteDetection::Census`).
+//!   completed full scan is the census the store diffs (`DeleteDetection::Census`);
+//!   webhooks report deletes and merges at once ([`crate::webhook`]).
 //! - **Pushes** create (`POST`) and update (`PATCH`) organizations and activities one
 //!   request per op (v2 has no batch writes), each with its own outcome; see [`push`].
 //! - The **token ledger** is asked before every request; when zveno's share of the daily
@@ -21,8 +22,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, SyncMode, WriteOp,
-    WriteOutcome,
+    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, Secret, SyncMode,
+    WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::{ListQuery, PipedriveClient, LIST_LIMIT};
@@ -40,6 +41,8 @@ pub struct PipedriveConnector {
     overlap: Duration,
     clock: Arc<dyn Clock>,
     users: UserDirectory,
+    /// The webhook's HTTP Basic `user:password` (`None`: deliveries are refused).
+    webhook_credentials: Option<Secret>,
 }
 
 impl PipedriveConnector {
@@ -52,7 +55,23 @@ impl PipedriveConnector {
         overlap: Duration,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { name: name.to_string(), kinds, client, mapper, overlap, clock, users: UserDirectory::default() }
+        Self {
+            name: name.to_string(),
+            kinds,
+            client,
+            mapper,
+            overlap,
+            clock,
+            users: UserDirectory::default(),
+            webhook_credentials: None,
+        }
+    }
+
+    /// The same connector, accepting webhook deliveries with these `user:password` HTTP
+    /// Basic credentials (those registered with the webhook).
+    pub fn with_webhook_secret(mut self, credentials: Option<Secret>) -> Self {
+        self.webhook_credentials = credentials;
+        self
     }
 
     fn entity(&self, kind: Kind) -> Result<Entity, ConnectorError> {
@@ -90,7 +109,7 @@ impl Connector for PipedriveConnector {
             deletes: DeleteDetection::Census,
             page_size: LIST_LIMIT as usize,
             write_batch: 1,
-            webhooks: false,
+            webhooks: true,
         }
     }
 
@@ -106,6 +125,12 @@ impl Connector for PipedriveConnector {
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
         let entity = self.entity(kind)?;
         self.pull_page(entity, mode, cursor).await
+    }
+
+    async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
+        let credentials = zveno_connector::webhook::secret(self.webhook_credentials.as_ref(), &self.name)?;
+        crate::webhook::verify_credentials(request, credentials)?;
+        crate::webhook::parse(&request.body, &self.kinds)
     }
 
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {

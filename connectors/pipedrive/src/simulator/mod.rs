@@ -125,6 +125,20 @@ impl PipedriveSim {
         })
     }
 
+    /// Adds `n` records of `kind` now, copies of live ones under new ids (as a person
+    /// duplicating entries would); returns their ids.
+    pub fn add(&self, kind: Kind, n: usize) -> Vec<String> {
+        let entity = Entity::of(kind);
+        let now = self.company.now();
+        let mut db = self.company.db();
+        let models: Vec<serde_json::Map<String, Value>> = db
+            .pick(entity, n)
+            .iter()
+            .filter_map(|id| db.tables.get(&entity)?.get(id).map(|r| r.fields.clone()))
+            .collect();
+        models.into_iter().map(|fields| db.insert(entity, fields, now).to_string()).collect()
+    }
+
     /// Deletes `n` live records of `kind` (they leave every list); returns their ids.
     pub fn delete(&self, kind: Kind, n: usize) -> Vec<String> {
         self.change(kind, n, |row, now| {
