@@ -137,7 +137,9 @@ async fn partition(config: &Path) -> BTreeSet<BTreeSet<String>> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|s| format!("{}:{}", s["connector"].as_str().unwrap_or(""), s["external_id"].as_str().unwrap_or("")))
+                .map(|s| {
+                    format!("{}:{}", s["connector"].as_str().unwrap_or(""), s["external_id"].as_str().unwrap_or(""))
+                })
                 .collect()
         })
         .collect()
