@@ -15,6 +15,7 @@
 //! | `POST /api/v1/admin/census/approve` | admin token | release a held census (a mass deletion that is real) |
 //! | `GET /api/v1/openapi.json` | anyone | the API's OpenAPI document |
 //! | `GET /`, `/clients`, `/clients/{id}`, `/overdue`, `/health` | signed in | the web view (Russian and English) |
+//! | `GET /review`, `POST /admin/{link,unlink}` | signed-in admin | the review queue and the card's link/unlink forms |
 //! | `POST /webhooks/{connector}` | vendors | deliveries, verified by the vendor's signature or token ([`crate::webhooks`]) |
 
 mod api;

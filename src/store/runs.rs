@@ -71,6 +71,9 @@ pub struct RunOutcome {
     pub records: u64,
     /// Records that could not be normalised.
     pub record_errors: u64,
+    /// Records tombstoned: by the census of a completed full scan, or by the id census
+    /// after the run.
+    pub tombstoned: u64,
     /// HTTP requests sent.
     pub requests: u64,
     /// Throttling responses received.
@@ -83,8 +86,6 @@ pub struct RunOutcome {
     pub slowed: u64,
     /// Requests of the id census and its confirming lookups (not counted in `requests`).
     pub census_requests: u64,
-    /// Records tombstoned as deleted (by the id census or a completed full scan).
-    pub tombstoned: u64,
     /// Records a census would have tombstoned, held for an operator.
     pub held: u64,
     /// A human-readable summary or the error.
@@ -114,6 +115,9 @@ pub struct RunRow {
     pub records: u64,
     /// Records that could not be normalised.
     pub record_errors: u64,
+    /// Records tombstoned: by the census of a completed full scan, or by the id census
+    /// after the run.
+    pub tombstoned: u64,
     /// HTTP requests sent.
     pub requests: u64,
     /// Throttling responses received.
@@ -126,8 +130,6 @@ pub struct RunRow {
     pub slowed: u64,
     /// Requests of the id census and its confirming lookups (not counted in `requests`).
     pub census_requests: u64,
-    /// Records tombstoned as deleted.
-    pub tombstoned: u64,
     /// Records a census would have tombstoned, held for an operator.
     pub held: u64,
     /// Summary or error.
@@ -135,7 +137,7 @@ pub struct RunRow {
 }
 
 pub(super) const RUN_COLUMNS: &str = "id, connector, kind, mode, started_at, finished_at, status, pages, \
-     records, record_errors, requests, throttled, retried, failed_requests, slowed, census_requests, tombstoned, held, \
+     records, record_errors, tombstoned, requests, throttled, retried, failed_requests, slowed, census_requests, held, \
      message";
 
 impl Store {
@@ -170,7 +172,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE runs SET status = $2, finished_at = $3, pages = $4, records = $5, \
              record_errors = $6, requests = $7, throttled = $8, retried = $9, \
-             failed_requests = $10, message = $11, slowed = $12, census_requests = $13, tombstoned = $14, \
+             failed_requests = $10, message = $11, slowed = $12, tombstoned = $13, census_requests = $14, \
              held = $15 WHERE id = $1",
         )
         .bind(run_id)
@@ -185,8 +187,8 @@ impl Store {
         .bind(to_i64(outcome.failed_requests))
         .bind(outcome.message.as_deref())
         .bind(to_i64(outcome.slowed))
-        .bind(to_i64(outcome.census_requests))
         .bind(to_i64(outcome.tombstoned))
+        .bind(to_i64(outcome.census_requests))
         .bind(to_i64(outcome.held))
         .execute(&self.pool)
         .await
@@ -292,13 +294,13 @@ pub(super) fn decode_run(row: &AnyRow) -> Result<RunRow, StoreError> {
         pages: to_u64(get_i64("pages")?),
         records: to_u64(get_i64("records")?),
         record_errors: to_u64(get_i64("record_errors")?),
+        tombstoned: to_u64(get_i64("tombstoned")?),
         requests: to_u64(get_i64("requests")?),
         throttled: to_u64(get_i64("throttled")?),
         retried: to_u64(get_i64("retried")?),
         failed_requests: to_u64(get_i64("failed_requests")?),
         slowed: to_u64(get_i64("slowed")?),
         census_requests: to_u64(get_i64("census_requests")?),
-        tombstoned: to_u64(get_i64("tombstoned")?),
         held: to_u64(get_i64("held")?),
         message: row.try_get("message").map_err(|e| bad(format!("column message: {e}")))?,
     })

@@ -50,6 +50,8 @@ pub struct ListSpec {
     prefix: &'static str,
     /// Filters every call carries (`filter[ENTITY_TYPE_ID]=4`).
     fixed: &'static [(&'static str, &'static str)],
+    /// The method that reads one record by id, when there is one.
+    get: Option<&'static str>,
 }
 
 impl ListSpec {
@@ -78,6 +80,7 @@ impl ListSpec {
             modified: Some("DATE_MODIFY"),
             prefix: "c",
             fixed: &[],
+            get: Some("crm.company.get"),
         }
     }
 
@@ -92,6 +95,7 @@ impl ListSpec {
             modified: Some("DATE_MODIFY"),
             prefix: "q",
             fixed: &[("filter[ENTITY_TYPE_ID]", "4")],
+            get: None,
         }
     }
 
@@ -125,6 +129,7 @@ impl ListSpec {
             modified: Some("DATE_MODIFY"),
             prefix: "p",
             fixed: &[],
+            get: Some("crm.contact.get"),
         }
     }
 
@@ -154,12 +159,21 @@ impl ListSpec {
             modified: Some("CHANGED_DATE"),
             prefix: "t",
             fixed: &[],
+            get: Some("tasks.task.get"),
         }
     }
 
     /// `user.get`.
     pub fn users() -> Self {
-        Self { method: "user.get", style: Style::Users, select: Vec::new(), modified: None, prefix: "u", fixed: &[] }
+        Self {
+            method: "user.get",
+            style: Style::Users,
+            select: Vec::new(),
+            modified: None,
+            prefix: "u",
+            fixed: &[],
+            get: None,
+        }
     }
 
     fn rows_under(&self) -> Option<&'static str> {
@@ -216,6 +230,28 @@ impl ListSpec {
             Some(under) => result.get(under)?.as_array(),
             None => result.as_array(),
         }
+    }
+
+    /// The method that reads one record by id (`crm.company.get`, `tasks.task.get`).
+    pub fn get_method(&self) -> Option<&'static str> {
+        self.get
+    }
+
+    /// The call reading record `id`, at position `k` of a batch. A CRM `get` returns every
+    /// field (multi-fields and user fields included); a task `get` takes the list's select.
+    pub fn get_command(&self, k: usize, id: u64) -> Option<Command> {
+        let cmd = Command::new("g", k, self.get?);
+        Some(match self.style {
+            Style::Tasks => cmd.param("taskId", id.to_string()).list("select", &self.select),
+            _ => cmd.param("id", id.to_string()),
+        })
+    }
+
+    /// The record in a `get` call's result: tasks come wrapped (`{"task": {...}}`, or `[]`
+    /// when the task does not exist or is hidden from the webhook's user), CRM rows bare.
+    pub fn got_row<'a>(&self, result: &'a Value) -> Option<&'a Value> {
+        let row = if self.style == Style::Tasks { result.get("task")? } else { result };
+        row.is_object().then_some(row)
     }
 
     /// The ID of a row, when readable.

@@ -19,8 +19,7 @@ CREATE TABLE census (
     PRIMARY KEY (connector, kind)
 );
 
--- What a run's deletion detection did and cost, apart from the pull's own counters:
--- requests of the id census and its confirming lookups, records tombstoned, records held.
+-- What a run's id census cost, apart from the pull's own requests (its tombstones join the
+-- run's `tombstoned`, 0006), and the records a census held for an operator.
 ALTER TABLE runs ADD COLUMN census_requests INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE runs ADD COLUMN tombstoned INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
