@@ -335,6 +335,77 @@ async fn the_web_view_signs_people_in_with_a_strict_http_only_cookie() {
 }
 
 #[tokio::test]
+async fn signed_in_admins_settle_the_review_queue_and_link_or_unlink_from_the_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backends::open(&format!("sqlite://{}", dir.path().join("z.db").display())).await;
+    seed(&store, 60).await;
+    let app = router(state(&store, tokens(), Arc::new(Metrics::new())));
+    let sign_in = |token: &str| {
+        Request::post("/signin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={}&next=%2Fclients", encode(token))))
+            .unwrap()
+    };
+    let session = |answer: &Answer| {
+        answer.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string()
+    };
+    let admin = session(&call(&app, sign_in(ADMIN)).await);
+    let reader = session(&call(&app, sign_in(READ)).await);
+    let page = |uri: &str, cookie: &str| Request::get(uri).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+
+    assert_eq!(call(&app, page("/review", &reader)).await.status, StatusCode::FORBIDDEN);
+    let queue = call(&app, page("/review", &admin)).await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
+    assert!(queue.body.contains("href=\"/review\""), "admins see the Review tab");
+
+    let links = store.all_links(Kind::Client).await.unwrap();
+    let a = links.iter().find(|l| l.key.connector == "hubspot").unwrap();
+    let b = links.iter().find(|l| l.key.connector == "bitrix24" && l.entity_id != a.entity_id).unwrap();
+    let card = format!("/clients/{}", a.entity_id);
+    let as_admin = call(&app, page(&card, &admin)).await;
+    assert!(as_admin.body.contains("action=\"/admin/link\"") && as_admin.body.contains("action=\"/admin/unlink\""));
+    let as_reader = call(&app, page(&card, &reader)).await;
+    assert!(
+        !as_reader.body.contains("/admin/") && !as_reader.body.contains("href=\"/review\""),
+        "readers get no forms"
+    );
+
+    let link = |cookie: &str, origin: &str| {
+        let form = format!(
+            "a={}&b={}&next={}",
+            encode(&format!("hubspot:{}", a.key.external_id)),
+            encode(&format!("bitrix24:{}", b.key.external_id)),
+            encode(&card)
+        );
+        Request::post("/admin/link")
+            .header(header::COOKIE, cookie)
+            .header(header::HOST, "127.0.0.1:9470")
+            .header(header::ORIGIN, origin)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap()
+    };
+    assert_eq!(call(&app, link(&reader, "http://127.0.0.1:9470")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(call(&app, link(&admin, "https://evil.example")).await.status, StatusCode::FORBIDDEN);
+    let apart = store.links_of(&[a.key.clone(), b.key.clone()]).await.unwrap();
+    assert_ne!(apart[0].entity_id, apart[1].entity_id, "refused posts change nothing");
+    let done = call(&app, link(&admin, "http://127.0.0.1:9470")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.headers.get(header::LOCATION).unwrap().to_str().unwrap(), card);
+    let joined = store.links_of(&[a.key.clone(), b.key.clone()]).await.unwrap();
+    assert_eq!(joined[0].entity_id, joined[1].entity_id);
+
+    let unknown = Request::post("/admin/unlink")
+        .header(header::COOKIE, admin.as_str())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("source=hubspot%3A999999&next=%2Freview"))
+        .unwrap();
+    let unknown = call(&app, unknown).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.body.contains("hubspot:client:999999"), "the page says what failed: {}", unknown.body);
+}
+
+#[tokio::test]
 async fn the_web_view_speaks_russian_and_english() {
     let dir = tempfile::tempdir().unwrap();
     let store = backends::open(&format!("sqlite://{}", dir.path().join("z.db").display())).await;

@@ -124,7 +124,7 @@ pub(super) struct UnlinkRequest {
     source: String,
 }
 
-fn resolver(state: &ServerState) -> Result<&crate::resolve::Resolver, ApiError> {
+pub(super) fn resolver(state: &ServerState) -> Result<&crate::resolve::Resolver, ApiError> {
     state.0.resolver.as_ref().ok_or_else(|| ApiError::Unavailable("identity resolution is not running here".into()))
 }
 

@@ -14,6 +14,7 @@
 //! | `POST /api/v1/admin/{link,unlink}` | admin token | an operator's identity decisions |
 //! | `GET /api/v1/openapi.json` | anyone | the API's OpenAPI document |
 //! | `GET /`, `/clients`, `/clients/{id}`, `/overdue`, `/health` | signed in | the web view (Russian and English) |
+//! | `GET /review`, `POST /admin/{link,unlink}` | signed-in admin | the review queue and the card's link/unlink forms |
 //! | `POST /webhooks/{connector}` | vendors | deliveries, verified by the vendor's signature or token ([`crate::webhooks`]) |
 
 mod api;

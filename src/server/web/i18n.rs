@@ -137,6 +137,16 @@ pub struct Texts {
     pub statuses: [&'static str; 4],
     pub kinds: [&'static str; 3],
     pub never: &'static str,
+    pub review: &'static str,
+    pub review_intro: &'static str,
+    pub no_review: &'static str,
+    pub review_kinds: [&'static str; 2],
+    pub link: &'static str,
+    pub unlink: &'static str,
+    pub link_record: &'static str,
+    pub link_record_hint: &'static str,
+    pub admins_only: &'static str,
+    pub decision_failed: &'static str,
 }
 
 impl Texts {
@@ -164,6 +174,14 @@ impl Texts {
             TaskStatus::InProgress => 1,
             TaskStatus::Done => 2,
             TaskStatus::Cancelled => 3,
+        }]
+    }
+
+    /// A review case's label.
+    pub fn review_kind(&self, k: crate::resolve::review::ReviewKind) -> &'static str {
+        self.review_kinds[match k {
+            crate::resolve::review::ReviewKind::NamesAgreeApart => 0,
+            crate::resolve::review::ReviewKind::JoinedOnName => 1,
         }]
     }
 
@@ -239,6 +257,18 @@ static EN: Texts = Texts {
     statuses: ["To do", "In progress", "Done", "Cancelled"],
     kinds: ["client", "contact", "task"],
     never: "never",
+    review: "Review",
+    review_intro:
+        "Pairs identity resolution would not decide alone. Link them if they are one client; unlink a record \
+                   that does not belong. Your decision is kept by every later run.",
+    no_review: "Nothing to review.",
+    review_kinds: ["Names agree, kept apart", "Joined on the name alone"],
+    link: "Link",
+    unlink: "Unlink",
+    link_record: "Link a record to this client",
+    link_record_hint: "connector:id, e.g. hubspot:512",
+    admins_only: "Only an admin can do this: sign in with the admin token.",
+    decision_failed: "The decision was not recorded",
 };
 
 static RU: Texts = Texts {
@@ -303,6 +333,17 @@ static RU: Texts = Texts {
     statuses: ["К выполнению", "В работе", "Готово", "Отменена"],
     kinds: ["клиент", "контакт", "задача"],
     never: "никогда",
+    review: "Проверка",
+    review_intro: "Пары, которые сопоставление не решилось объединить или разделить само. Свяжите, если это один \
+                   клиент; отвяжите запись, которая сюда не относится. Решение сохраняется во всех следующих запусках.",
+    no_review: "Проверять нечего.",
+    review_kinds: ["Названия совпадают, но разделены", "Объединены только по названию"],
+    link: "Связать",
+    unlink: "Отвязать",
+    link_record: "Привязать запись к этому клиенту",
+    link_record_hint: "коннектор:id, например hubspot:512",
+    admins_only: "Это может только администратор: войдите с токеном администратора.",
+    decision_failed: "Решение не сохранено",
 };
 
 #[cfg(test)]

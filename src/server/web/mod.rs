@@ -5,8 +5,10 @@
 //! - [`pages`]: the client list with search (Cyrillic or Latin) and the client card;
 //! - [`ops`]: overdue tasks per owner and the sync health page;
 //! - [`signin`]: signing in with a token (when the server has tokens) and the language switch;
+//! - [`admin`]: the review queue and the link/unlink forms, for signed-in admins;
 //! - [`i18n`]: Russian and English.
 
+mod admin;
 mod i18n;
 mod ops;
 mod pages;
@@ -22,6 +24,7 @@ use maud::{html, Markup, DOCTYPE};
 
 pub use i18n::Lang;
 
+use super::auth::Role;
 use super::ServerState;
 use crate::view::ViewTime;
 
@@ -33,6 +36,9 @@ pub(super) fn routes() -> Router<ServerState> {
         .route("/clients/{id}", get(pages::card))
         .route("/overdue", get(ops::overdue))
         .route("/health", get(ops::health))
+        .route("/review", get(admin::queue))
+        .route("/admin/link", axum::routing::post(admin::link))
+        .route("/admin/unlink", axum::routing::post(admin::unlink))
         .route("/signin", get(signin::form).post(signin::submit))
         .route("/signout", axum::routing::post(signin::signout))
         .route("/lang/{code}", get(signin::switch_language))
@@ -53,6 +59,8 @@ pub(super) struct Viewer {
     tokens: bool,
     /// The path and query, for the language switch and sign-in to return to.
     here: String,
+    /// What the signed-in person may do (admins see the review queue and the forms).
+    role: Role,
 }
 
 impl FromRequestParts<ServerState> for Viewer {
@@ -63,7 +71,7 @@ impl FromRequestParts<ServerState> for Viewer {
         let asked = query_param(parts.uri.query(), "lang");
         let lang = Lang::negotiate(asked.as_deref(), &parts.headers);
         match state.auth().role_of(&parts.headers) {
-            Ok(_) => Ok(Viewer { lang, tokens: !state.auth().is_open(), here }),
+            Ok(role) => Ok(Viewer { lang, tokens: !state.auth().is_open(), here, role }),
             Err(_) => Err(Redirect::to(&format!("/signin?next={}", encode(&here))).into_response()),
         }
     }
@@ -93,6 +101,7 @@ enum Nav {
     Clients,
     Overdue,
     Health,
+    Review,
     None,
 }
 
@@ -121,6 +130,7 @@ fn page(v: &Viewer, time: &ViewTime, title: &str, nav: Nav, body: &Markup) -> Re
                         (tab(Nav::Clients, "/clients", t.clients))
                         (tab(Nav::Overdue, "/overdue", t.overdue))
                         (tab(Nav::Health, "/health", t.health))
+                        @if v.role == Role::Admin { (tab(Nav::Review, "/review", t.review)) }
                     }
                     div.right {
                         span title=(time.zone.name()) { (t.times_in) " " (time.now.with_timezone(&time.zone).format("%Z")) }

@@ -7,11 +7,12 @@ use axum::response::Response;
 use chrono::DateTime;
 use maud::{html, Markup};
 use serde::Deserialize;
+use zveno_connector::Kind;
 
 use super::super::api::Params;
 use super::super::error::ApiError;
 use super::super::ServerState;
-use super::{encode, not_found, page, system_pill, Nav, Viewer};
+use super::{admin, encode, not_found, page, system_pill, Nav, Viewer};
 use crate::resolve::Field;
 use crate::view::{self, Card, ClientQuery, ClientView, TaskView, ViewTime};
 
@@ -179,11 +180,16 @@ fn card_body(v: &Viewer, card: &Card, time: &ViewTime) -> Markup {
                                 @if r.via.is_some() { " " span.muted { (format!("{:.2}", r.score)) } }
                                 @if !r.evidence.is_empty() { " · " span.mono { (r.evidence) } }
                             }
-                            td { @if let Some(url) = &r.url { a href=(url) target="_blank" rel="noopener" { (t.open_in) " ↗" } } }
+                            td {
+                                @if let Some(url) = &r.url { a href=(url) target="_blank" rel="noopener" { (t.open_in) " ↗" } }
+                                (admin::unlink_button(v, &c.id, &format!("{}:{}:{}", r.connector, r.kind, r.external_id)))
+                            }
                         }
                     }
                 }
             }
+            @let anchor = card.records.iter().find(|r| r.kind == Kind::Client);
+            (admin::link_form(v, &c.id, anchor.map(|r| format!("{}:{}", r.connector, r.external_id)).as_deref()))
         }
         div.card id="tasks" {
             h2 { (t.open_tasks) " " span.muted { "(" (card.open_tasks.len()) " " (t.open) ", " (card.closed_tasks) " " (t.closed) ")" } }
