@@ -34,7 +34,10 @@ impl App {
             jobs.push(Job { connector, kinds, schedule: spec.schedule, fingerprint: spec.fingerprint(&settings.env) });
         }
         let resolver = Resolver::new(store.clone(), settings.reconcile.clone(), settings.systems());
-        Ok(Self { engine: Engine::new(store, clock).with_resolver(resolver), jobs })
+        Ok(Self {
+            engine: Engine::new(store, clock).with_options(settings.engine.clone()).with_resolver(resolver),
+            jobs,
+        })
     }
 
     /// The jobs, or only the one named `connector`.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use zveno::engine::{Engine, Shutdown};
+use zveno::engine::{Engine, EngineError, EngineOptions, PaginationError, Shutdown};
 use zveno::store::{RunStatus, Store};
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
@@ -45,11 +45,14 @@ impl Fixture {
     }
 }
 
-/// What the connector does at its N-th pull: fail as a crash would, or ask for a stop.
+/// What the connector does at its N-th pull: fail as a crash would, or ask for a stop;
+/// or, from the first pull on, hand out the same cursor forever (as a vendor repeating its
+/// `nextPageToken` does).
 #[derive(Debug, Clone, Copy)]
 enum Trip {
     Crash,
     Stop,
+    Repeat,
 }
 
 /// Delegates to a real connector, but trips after `pages` successful pulls.
@@ -82,7 +85,11 @@ impl Connector for TripAfter {
                 return Err(ConnectorError::transient("simulated crash"));
             }
         }
-        let page = self.inner.pull(kind, mode, cursor).await?;
+        let mut page = self.inner.pull(kind, mode, cursor).await?;
+        if let Trip::Repeat = self.trip {
+            page.cursor = Cursor(serde_json::json!({ "nextPageToken": "same" }));
+            page.more = true;
+        }
         self.pages.store(left.saturating_sub(1), Ordering::SeqCst);
         if left == 1 {
             if let Trip::Stop = self.trip {
@@ -205,4 +212,76 @@ async fn incremental_runs_read_only_what_changed() {
             "{id} has the new version"
         );
     }
+}
+
+#[tokio::test]
+async fn a_vendor_repeating_its_cursor_ends_the_run_with_a_clear_error_instead_of_looping() {
+    let f = fixture(16).await;
+    let looping = Arc::new(TripAfter {
+        inner: f.harness.connector(),
+        pages: AtomicUsize::new(100),
+        trip: Trip::Repeat,
+        shutdown: Shutdown::new(),
+    });
+    let connector: Arc<dyn Connector> = looping.clone();
+    let err = f.engine.sync(&connector, Kind::Client, SyncMode::Full, &Shutdown::new()).await.expect_err("a loop");
+    assert!(matches!(err, EngineError::Pagination { source: PaginationError::RepeatedCursor { .. }, .. }), "{err}");
+    assert_eq!(100 - looping.pages.load(Ordering::SeqCst), 2, "stopped at the first repetition");
+    let run = &f.store().runs(1, Some("tv")).await.unwrap()[0];
+    assert_eq!((run.status, run.pages), (RunStatus::Failed, 1), "the first page is kept, the run closed");
+    assert!(run.message.as_deref().unwrap_or("").contains("already gave"), "{run:?}");
+    let cursor = f.store().cursor("tv", Kind::Client, SyncMode::Full).await.unwrap();
+    assert_eq!(cursor, Cursor(serde_json::json!({ "nextPageToken": "same" })), "resumes where it stopped");
+}
+
+#[tokio::test]
+async fn the_page_cap_stops_a_run_and_the_next_run_goes_on_from_there() {
+    let f = fixture(17).await;
+    let options = EngineOptions { max_pages_per_run: 2, ..EngineOptions::default() };
+    let engine = f.engine.clone().with_options(options);
+    let total = f.harness.count(Kind::Client) as u64;
+    let err = engine.sync(&f.harness.connector(), Kind::Client, SyncMode::Full, &Shutdown::new()).await;
+    let err = err.expect_err("capped");
+    assert!(matches!(err, EngineError::Pagination { source: PaginationError::PageCap { cap: 2 }, .. }), "{err}");
+    let capped = f.stored(Kind::Client).await;
+    assert!(capped > 0 && capped < total, "{capped} of {total}");
+    f.engine.sync(&f.harness.connector(), Kind::Client, SyncMode::Full, &Shutdown::new()).await.unwrap();
+    assert_eq!(f.stored(Kind::Client).await, total);
+}
+
+#[tokio::test]
+async fn a_kind_another_instance_holds_is_skipped_without_a_run() {
+    let f = fixture(18).await;
+    let other = f.store().acquire_lease("tv", Kind::Client, "other-instance", Duration::from_secs(60)).await.unwrap();
+    assert!(other.is_ok());
+    let err = f.engine.sync(&f.harness.connector(), Kind::Client, SyncMode::Full, &Shutdown::new()).await;
+    let err = err.expect_err("held");
+    assert!(matches!(err, EngineError::Leased { ref holder, .. } if holder == "other-instance"), "{err}");
+    assert!(err.lost_lease(), "not the connector's failure");
+    assert!(f.store().runs(10, Some("tv")).await.unwrap().is_empty(), "no run opened");
+    let contacts = f.engine.sync(&f.harness.connector(), Kind::Contact, SyncMode::Full, &Shutdown::new()).await;
+    assert_eq!(contacts.unwrap().status, RunStatus::Ok, "other kinds run");
+    let leases = f.store().leases().await.unwrap();
+    let contact = leases.iter().find(|l| l.kind == "contact").expect("a lease row");
+    assert_eq!(contact.holder, None, "released after the run");
+}
+
+#[tokio::test]
+async fn a_run_is_closed_even_when_it_fails_before_its_first_page() {
+    let f = fixture(19).await;
+    // A cursor that is not JSON: reading it fails right after the run opened.
+    let url = format!("sqlite:{}", f._dir.path().join("zveno.db").display());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO cursors (connector, kind, mode, cursor, scan_id, scan_anonymous_errors, updated_at) \
+         VALUES ('tv', 'client', 'full', '{not json', 0, 0, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let err = f.engine.sync(&f.harness.connector(), Kind::Client, SyncMode::Full, &Shutdown::new()).await;
+    assert!(matches!(err, Err(EngineError::Store(_))), "{err:?}");
+    let run = &f.store().runs(1, Some("tv")).await.unwrap()[0];
+    assert_eq!(run.status, RunStatus::Failed, "{run:?}");
+    assert!(run.finished_at.is_some());
 }

@@ -133,6 +133,7 @@ async fn finished_run(
         pages: 1,
         records: 40,
         record_errors: 0,
+        tombstoned: 0,
         requests: 3,
         throttled: 1,
         retried: 0,

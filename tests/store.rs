@@ -569,6 +569,7 @@ async fn run_history_round_trips_newest_first() {
             pages: 3,
             records: 250,
             record_errors: 2,
+            tombstoned: 5,
             requests: 4,
             throttled: 1,
             retried: 1,
@@ -601,6 +602,7 @@ async fn run_history_round_trips_newest_first() {
             (3, 250, 2, 4, 1, 1, 0, 2),
             "{b}"
         );
+        assert_eq!(r.tombstoned, 5, "{b}");
         assert_eq!(r.message.as_deref(), Some("synced 250 clients"), "{b}");
         assert_eq!(runs[1].status, RunStatus::Failed, "{b}");
 
@@ -820,6 +822,7 @@ async fn script(store: Store) -> Vec<String> {
                 pages: 1,
                 records: 2,
                 record_errors: 3,
+                tombstoned: 9,
                 requests: 4,
                 throttled: 5,
                 retried: 6,

@@ -29,7 +29,7 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
     }
     let mut healthy = true;
     match Store::connect(&settings.store_url).await {
-        Ok(_) => out!("store: ok ({})", redact_url(&settings.store_url)),
+        Ok(_) => out!("store: ok ({})", zveno_connector::redact_text(&settings.store_url)),
         Err(e) => {
             healthy = false;
             out!("store: ✗ {e}");
@@ -50,15 +50,4 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
         }
     }
     Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// A store URL without its password, for printing.
-pub(super) fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => raw.to_string(),
-    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use zveno_connector::Kind;
 
 use super::output;
 use crate::settings::ResolutionSettings;
@@ -108,6 +109,26 @@ pub(super) async fn resume(settings: &ResolutionSettings, name: &str) -> anyhow:
             before.since.format("%Y-%m-%d %H:%M:%S UTC"),
             before.reason.as_deref().unwrap_or("no reason recorded")
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn reset_cursor(
+    settings: &ResolutionSettings,
+    name: &str,
+    kind: Option<Kind>,
+) -> anyhow::Result<ExitCode> {
+    let store = open(settings).await?;
+    let reset = store.reset_cursors(name, kind).await?;
+    let what = kind.map_or_else(|| name.to_string(), |k| format!("{name}/{k}"));
+    if reset == 0 {
+        if !settings.connectors.contains_key(name) {
+            let known: Vec<&str> = settings.connectors.keys().map(String::as_str).collect();
+            anyhow::bail!("no connector named {name:?} (configured: {})", known.join(", "));
+        }
+        out!("{what} has no stored cursor: its next run starts from the beginning anyway");
+    } else {
+        out!("{what}: {reset} cursor(s) reset; the next run is a full scan from the first page");
     }
     Ok(ExitCode::SUCCESS)
 }

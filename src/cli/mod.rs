@@ -123,6 +123,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConnectorAction,
     },
+    /// Act on a connector's cursors.
+    Cursor {
+        #[command(subcommand)]
+        action: CursorAction,
+    },
     /// The unified client list: one line per real client, whatever systems it lives in.
     Clients {
         /// Only clients whose name (in either script), domain, e-mail, phone or tax id
@@ -214,6 +219,20 @@ pub enum ConnectorAction {
     },
 }
 
+/// `zveno cursor ...`.
+#[derive(Debug, Subcommand)]
+pub enum CursorAction {
+    /// Start a connector's kinds (or one kind) over from the beginning: the next run is a
+    /// full scan from the first page, and the incremental stream starts again after it. A
+    /// run in progress on another instance stops at its next page (its cursor moved).
+    Reset {
+        /// The connector's name (`[connectors.<name>]`).
+        connector: String,
+        /// Only this kind (`client`, `contact` or `task`).
+        kind: Option<zveno_connector::Kind>,
+    },
+}
+
 /// Two records, as `link` and `why` take them.
 #[derive(Debug, clap::Args)]
 pub struct Pair {
@@ -282,6 +301,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Connector { action: ConnectorAction::Resume { name } } => {
             connectors::resume(&settings::load_resolution(cli.config.as_deref(), &env)?, &name).await
+        }
+        Command::Cursor { action: CursorAction::Reset { connector, kind } } => {
+            connectors::reset_cursor(&settings::load_resolution(cli.config.as_deref(), &env)?, &connector, kind).await
         }
         Command::Clients { search, owner, json } => {
             clients::list(&settings::load_read(cli.config.as_deref(), &env)?, search, owner, json).await

@@ -14,7 +14,7 @@ use crate::store::Store;
 pub(super) async fn migrate(store_url: &str) -> anyhow::Result<ExitCode> {
     let store = Store::connect(store_url).await?;
     store.migrate().await?;
-    out!("store migrated ({})", super::check::redact_url(store_url));
+    out!("store migrated ({})", zveno_connector::redact_text(store_url));
     Ok(ExitCode::SUCCESS)
 }
 

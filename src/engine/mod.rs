@@ -10,6 +10,8 @@
 //! What a failed run means for its connector — parked, deferred, backing off — is decided
 //! from the error's kind in [`supervisor`]; the daemon's loop is in `scheduler`.
 
+mod guards;
+mod instance;
 mod scheduler;
 mod shutdown;
 pub mod supervisor;
@@ -24,6 +26,8 @@ use rand::Rng as _;
 use serde::Serialize;
 use zveno_connector::{Clock, Connector, ConnectorError, Kind, SyncMode};
 
+pub use guards::PaginationError;
+pub use instance::instance_id;
 pub use scheduler::run_daemon;
 pub use shutdown::Shutdown;
 pub use supervisor::{Admission, JobOutcome, Supervised};
@@ -31,7 +35,8 @@ pub use supervisor::{Admission, JobOutcome, Supervised};
 use crate::metrics::Metrics;
 use crate::resolve::{ResolveError, ResolveReport, Resolver};
 use crate::settings::Schedule;
-use crate::store::{RunOutcome, RunStatus, Store, StoreError};
+use crate::store::{Fence, Heartbeat, Lease, RunOutcome, RunStatus, Store, StoreError};
+use guards::Pagination;
 
 /// A connector as the engine runs it.
 #[derive(Debug, Clone)]
@@ -67,6 +72,40 @@ pub enum EngineError {
     /// Identity resolution failed (what changed stays queued for the next run).
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// Another instance holds the lease on this connector and kind: it is pulling it now.
+    #[error("{connector}/{kind}: being pulled by instance {holder} (lease until {until}); skipped")]
+    Leased {
+        /// Connector name.
+        connector: String,
+        /// Kind.
+        kind: Kind,
+        /// The instance holding the lease.
+        holder: String,
+        /// When its lease expires unless renewed.
+        until: DateTime<Utc>,
+    },
+    /// This run lost its lease (or the cursor moved under it): its last page was refused
+    /// and nothing of it written.
+    #[error("{connector}/{kind}: stopped, the run no longer owns the cursor: {reason}")]
+    LeaseLost {
+        /// Connector name.
+        connector: String,
+        /// Kind.
+        kind: Kind,
+        /// Which check failed.
+        reason: String,
+    },
+    /// Pagination went wrong (a repeated cursor, too many pages).
+    #[error("{connector}/{kind}: {source}")]
+    Pagination {
+        /// Connector name.
+        connector: String,
+        /// Kind.
+        kind: Kind,
+        /// What happened.
+        #[source]
+        source: PaginationError,
+    },
     /// The connector panicked while pulling (a bug, caught so the run is closed and the
     /// rest of the daemon goes on).
     #[error("{connector}/{kind}: panicked: {message}")]
@@ -78,6 +117,14 @@ pub enum EngineError {
         /// The panic's message.
         message: String,
     },
+}
+
+impl EngineError {
+    /// Whether the run stopped because another instance owns its connector and kind now
+    /// (not a failure of the connector: its next run is on schedule).
+    pub fn lost_lease(&self) -> bool {
+        matches!(self, Self::Leased { .. } | Self::LeaseLost { .. })
+    }
 }
 
 /// What one run did.
@@ -113,6 +160,32 @@ pub struct RunSummary {
     pub error: Option<String>,
 }
 
+/// How the engine shares a store with other instances and guards its runs (`[engine]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// This instance's name in lease rows: unique per process.
+    pub instance: String,
+    /// How long a lease lasts without a heartbeat: how soon another instance takes over
+    /// the connectors of one that died.
+    pub lease_ttl: Duration,
+    /// Pages one run may pull before it is stopped as a runaway.
+    pub max_pages_per_run: u64,
+    /// Full scans failing in a row after which the kind alternates with incremental runs,
+    /// so changes keep flowing while the full scan keeps failing.
+    pub full_failures_before_fallback: u32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            instance: instance_id(),
+            lease_ttl: Duration::from_secs(120),
+            max_pages_per_run: 100_000,
+            full_failures_before_fallback: 3,
+        }
+    }
+}
+
 /// Pulls connectors into the store, and resolves identities when given a [`Resolver`].
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -120,12 +193,35 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     resolver: Option<Resolver>,
     metrics: Option<Arc<Metrics>>,
+    options: EngineOptions,
+}
+
+/// One run in progress, as `pull_pages` needs it.
+struct Run<'a> {
+    connector: &'a Arc<dyn Connector>,
+    kind: Kind,
+    mode: SyncMode,
+    started: DateTime<Utc>,
+    shutdown: &'a Shutdown,
+    lease: &'a Lease,
+    heartbeat: &'a Heartbeat,
 }
 
 impl Engine {
     /// An engine writing to `store`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, resolver: None, metrics: None }
+        Self { store, clock, resolver: None, metrics: None, options: EngineOptions::default() }
+    }
+
+    /// The same engine with `options`.
+    pub fn with_options(mut self, options: EngineOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How this engine shares the store.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
     }
 
     /// The same engine, counting runs and resolutions in `metrics`.
@@ -179,7 +275,7 @@ impl Engine {
 
     /// Chooses the mode of the next run: full when asked, when the connector cannot do
     /// incremental pulls, when no full scan has completed yet, or when the last one is
-    /// older than `full_every`.
+    /// older than `full_every` — unless full scans keep failing (see below).
     pub async fn next_mode(&self, job: &Job, kind: Kind, force_full: bool) -> Result<SyncMode, EngineError> {
         if force_full || !job.connector.capabilities().incremental {
             return Ok(SyncMode::Full);
@@ -189,7 +285,25 @@ impl Engine {
             let age = self.clock.now().signed_duration_since(at).to_std().unwrap_or(Duration::ZERO);
             age >= job.schedule.full_every
         });
-        Ok(if due { SyncMode::Full } else { SyncMode::Incremental })
+        if !due {
+            return Ok(SyncMode::Incremental);
+        }
+        // A full scan that keeps failing (one page the vendor never serves) would otherwise
+        // hold the kind at that page forever: after a few failures in a row, every other
+        // run is incremental, so changes keep flowing while the scan keeps being retried.
+        let (failed, newest) = self.store.failed_full_scans(job.connector.name(), kind).await?;
+        if failed >= self.options.full_failures_before_fallback && newest {
+            tracing::warn!(
+                connector = job.connector.name(),
+                %kind,
+                failed,
+                "the full scan failed {failed} times in a row; running incremental this time \
+                 (`zveno cursor reset {} {kind}` restarts the scan from the beginning)",
+                job.connector.name()
+            );
+            return Ok(SyncMode::Incremental);
+        }
+        Ok(SyncMode::Full)
     }
 
     /// Runs every kind of `job` once. Later kinds still run when an earlier one failed,
@@ -221,13 +335,59 @@ impl Engine {
     }
 
     /// One run of `kind` in `mode`, page by page until the connector says there is no more,
-    /// the connector fails, or `shutdown` is requested (checked between pages).
+    /// the connector fails, the lease is lost, or `shutdown` is requested (checked between
+    /// pages).
+    ///
+    /// The run first takes the lease on `connector`/`kind` ([`EngineError::Leased`] while
+    /// another instance holds it), keeps it alive while it pulls, and commits every page
+    /// fenced by it and by the cursor the page came from. Once opened, the run row is
+    /// closed on every path out (ok, failed or interrupted); a run whose process died is
+    /// closed as `interrupted` by whoever takes its lease next.
     pub async fn sync(
         &self,
         connector: &Arc<dyn Connector>,
         kind: Kind,
         mode: SyncMode,
         shutdown: &Shutdown,
+    ) -> Result<RunSummary, EngineError> {
+        let name = connector.name();
+        let (me, ttl) = (&self.options.instance, self.options.lease_ttl);
+        let taken = match self.store.acquire_lease(name, kind, me, ttl).await? {
+            Err(held) if instance::died_here(&held.holder) => {
+                tracing::info!(connector = name, %kind, dead = %held.holder, "taking over the lease of a dead instance");
+                self.store.take_over_lease(name, kind, me, ttl, &held.holder).await?
+            }
+            taken => taken,
+        };
+        let lease = match taken {
+            Ok(lease) => lease,
+            Err(held) => {
+                return Err(EngineError::Leased {
+                    connector: name.to_string(),
+                    kind,
+                    holder: held.holder,
+                    until: held.expires_at,
+                })
+            }
+        };
+        let heartbeat = Heartbeat::start(self.store.clone(), lease.clone());
+        let result = self.sync_leased(connector, kind, mode, shutdown, &lease, &heartbeat).await;
+        drop(heartbeat);
+        if let Err(e) = self.store.release_lease(&lease).await {
+            // It expires by itself; another instance waits a little longer.
+            tracing::warn!(connector = name, %kind, error = %e, "cannot release the lease");
+        }
+        result
+    }
+
+    async fn sync_leased(
+        &self,
+        connector: &Arc<dyn Connector>,
+        kind: Kind,
+        mode: SyncMode,
+        shutdown: &Shutdown,
+        lease: &Lease,
+        heartbeat: &Heartbeat,
     ) -> Result<RunSummary, EngineError> {
         let name = connector.name().to_string();
         let started = self.clock.now();
@@ -251,62 +411,20 @@ impl Engine {
         };
         let span = tracing::info_span!("sync", connector = %name, %kind, mode = mode.as_str(), run_id);
         let _entered = span.enter();
-        tracing::info!("run started");
-        let mut cursor = self.store.cursor(&name, kind, mode).await?;
-        let resumed = !cursor.is_start();
-        if resumed {
-            tracing::info!("resuming from the last committed page");
-        }
-        let result = loop {
-            if shutdown.requested() {
-                summary.status = RunStatus::Interrupted;
-                break Ok(());
-            }
-            // A panic in the connector (a bug, or one record it cannot cope with) fails this
-            // run like an error, so the run is closed and the daemon goes on.
-            let pulled = AssertUnwindSafe(connector.pull(kind, mode, &cursor)).catch_unwind().await;
-            let page = match pulled {
-                Ok(Ok(page)) => page,
-                Ok(Err(source)) => break Err(EngineError::Connector { connector: name.clone(), kind, source }),
-                Err(panic) => {
-                    let message = supervisor::panic_message(&*panic);
-                    break Err(EngineError::Panicked { connector: name.clone(), kind, message });
-                }
-            };
-            for bad in &page.errors {
-                tracing::warn!(external_id = bad.external_id.as_deref().unwrap_or("?"), error = %bad.message, "record skipped");
-            }
-            let outcome = match self.store.commit_page(&name, kind, mode, &page).await {
-                Ok(o) => o,
-                Err(e) => break Err(e.into()),
-            };
-            summary.pages += 1;
-            summary.records += page.records.len() as u64;
-            summary.record_errors += page.errors.len() as u64;
-            summary.tombstoned += outcome.tombstoned;
-            tracing::info!(
-                page = summary.pages,
-                records = summary.records,
-                inserted = outcome.inserted,
-                updated = outcome.updated,
-                "page committed"
-            );
-            if !page.more {
-                if mode == SyncMode::Full {
-                    self.seed_incremental(connector, kind, started, resumed).await?;
-                }
-                break Ok(());
-            }
-            cursor = page.cursor;
-        };
+        tracing::info!(lease = lease.token, "run started");
+        let run = Run { connector, kind, mode, started, shutdown, lease, heartbeat };
+        // Everything that can fail is inside `pull_pages`, so the run row is closed below
+        // on every path.
+        let result = self.pull_pages(&run, &mut summary).await;
         let http = connector.http_stats().since(&http_before);
         summary.requests = http.requests;
         summary.throttled = http.throttled;
         summary.slowed = http.slowed;
         summary.elapsed_ms = u64::try_from((self.clock.now() - started).num_milliseconds()).unwrap_or(0);
         if let Err(e) = &result {
-            summary.status = RunStatus::Failed;
-            summary.error = Some(e.to_string());
+            summary.status = if e.lost_lease() { RunStatus::Interrupted } else { RunStatus::Failed };
+            // Vendor answers quoted in errors may carry credentials: never into the store.
+            summary.error = Some(zveno_connector::redact_text(&e.to_string()));
         }
         let outcome = RunOutcome {
             status: summary.status,
@@ -314,6 +432,7 @@ impl Engine {
             pages: summary.pages,
             records: summary.records,
             record_errors: summary.record_errors,
+            tombstoned: summary.tombstoned,
             requests: http.requests,
             throttled: http.throttled,
             retried: http.retried,
@@ -334,6 +453,78 @@ impl Engine {
                 tracing::error!(error = %e, "run failed");
                 Err(e)
             }
+        }
+    }
+
+    /// The pages of one run, committed one by one under the run's lease.
+    async fn pull_pages(&self, run: &Run<'_>, summary: &mut RunSummary) -> Result<(), EngineError> {
+        let Run { connector, kind, mode, .. } = *run;
+        let name = connector.name();
+        let mut cursor = self.store.cursor(name, kind, mode).await?;
+        let resumed = !cursor.is_start();
+        if resumed {
+            tracing::info!("resuming from the last committed page");
+        }
+        let mut pagination = Pagination::new(&cursor, self.options.max_pages_per_run);
+        loop {
+            if run.shutdown.requested() {
+                summary.status = RunStatus::Interrupted;
+                return Ok(());
+            }
+            if run.heartbeat.lost() {
+                return Err(EngineError::LeaseLost {
+                    connector: name.to_string(),
+                    kind,
+                    reason: "another instance took the lease over".to_string(),
+                });
+            }
+            // A panic in the connector (a bug, or one record it cannot cope with) fails this
+            // run like an error, so the run is closed and the daemon goes on.
+            let pulled = AssertUnwindSafe(connector.pull(kind, mode, &cursor)).catch_unwind().await;
+            let page = match pulled {
+                Ok(Ok(page)) => page,
+                Ok(Err(source)) => return Err(EngineError::Connector { connector: name.to_string(), kind, source }),
+                Err(panic) => {
+                    let message = supervisor::panic_message(&*panic);
+                    return Err(EngineError::Panicked { connector: name.to_string(), kind, message });
+                }
+            };
+            if page.more {
+                pagination.next(&page.cursor).map_err(|source| EngineError::Pagination {
+                    connector: name.to_string(),
+                    kind,
+                    source,
+                })?;
+            }
+            for bad in &page.errors {
+                tracing::warn!(external_id = bad.external_id.as_deref().unwrap_or("?"), error = %bad.message, "record skipped");
+            }
+            let fence = Fence { lease: run.lease, from: &cursor };
+            let outcome = match self.store.commit_fenced(name, kind, mode, &page, &fence).await {
+                Ok(outcome) => outcome,
+                Err(StoreError::Fenced { reason, .. }) => {
+                    return Err(EngineError::LeaseLost { connector: name.to_string(), kind, reason })
+                }
+                Err(e) => return Err(e.into()),
+            };
+            summary.pages += 1;
+            summary.records += page.records.len() as u64;
+            summary.record_errors += page.errors.len() as u64;
+            summary.tombstoned += outcome.tombstoned;
+            tracing::info!(
+                page = summary.pages,
+                records = summary.records,
+                inserted = outcome.inserted,
+                updated = outcome.updated,
+                "page committed"
+            );
+            if !page.more {
+                if mode == SyncMode::Full {
+                    self.seed_incremental(connector, kind, run.started, resumed).await?;
+                }
+                return Ok(());
+            }
+            cursor = page.cursor;
         }
     }
 

@@ -89,7 +89,9 @@ impl JobOutcome {
                 ErrorKind::RateLimited { retry_after } => Self::RateLimited { retry_after, message },
                 _ => Self::Failed(message),
             },
-            EngineError::Store(_) | EngineError::Resolve(_) => Self::Failed(message),
+            // Another instance pulls it: nothing is wrong with the connector.
+            EngineError::Leased { .. } | EngineError::LeaseLost { .. } => Self::Ok,
+            EngineError::Store(_) | EngineError::Resolve(_) | EngineError::Pagination { .. } => Self::Failed(message),
         }
     }
 

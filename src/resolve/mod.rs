@@ -41,6 +41,7 @@ mod ids;
 mod incremental;
 mod keys;
 mod load;
+mod lock;
 mod model;
 mod names;
 mod rules;
@@ -60,6 +61,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::store::{RecordKey, Store, StoreError};
+use lock::StoreLock;
 
 pub use batch::source_name;
 pub use golden::{domain_unicode, Field, Golden, Survival, Survivorship, Won};
@@ -145,19 +147,24 @@ impl ResolveReport {
 }
 
 /// Resolves identities in a store. Cloning is cheap; clones share one lock, so runs of
-/// one process never overlap (two runs would race for the same clusters).
+/// one process never overlap (two runs would race for the same clusters), and every run
+/// also holds the store-wide resolution lock, so runs of other instances and CLI commands
+/// never overlap with it either (see `lock.rs`).
 #[derive(Debug, Clone)]
 pub struct Resolver {
     store: Store,
     survivorship: Survivorship,
     systems: Systems,
     lock: Arc<Mutex<()>>,
+    /// This process's name in the store-wide lock.
+    holder: Arc<str>,
 }
 
 impl Resolver {
     /// A resolver over `store`, merging by `survivorship`, knowing connectors' vendors.
     pub fn new(store: Store, survivorship: Survivorship, systems: Systems) -> Self {
-        Self { store, survivorship, systems, lock: Arc::new(Mutex::new(())) }
+        let holder = crate::engine::instance_id().into();
+        Self { store, survivorship, systems, lock: Arc::new(Mutex::new(())), holder }
     }
 
     /// The store.
@@ -169,17 +176,33 @@ impl Resolver {
         batch::Context { survivorship: &self.survivorship, systems: &self.systems }
     }
 
+    /// Runs `work` holding this process's mutex and the store-wide lock.
+    async fn locked<F, Fut>(&self, work: F) -> Result<ResolveReport, ResolveError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<ResolveReport, ResolveError>>,
+    {
+        let _running = self.lock.lock().await;
+        let store_lock = StoreLock::acquire(&self.store, &self.holder).await?;
+        let result = work().await;
+        store_lock.release().await;
+        result
+    }
+
     /// Resolves what changed since the last run: incrementally, or in one full pass when
     /// at least a quarter of the live records changed.
     pub async fn run(&self) -> Result<ResolveReport, ResolveError> {
-        let _running = self.lock.lock().await;
+        self.locked(|| self.changed()).await
+    }
+
+    async fn changed(&self) -> Result<ResolveReport, ResolveError> {
         let dirty = self.store.count_dirty().await?;
         let live = self.store.count_records(None, None, false).await?;
         if dirty == 0 {
             return Ok(ResolveReport::new(Mode::Incremental));
         }
         if dirty as f64 >= live as f64 * FULL_SHARE {
-            return self.full_locked().await;
+            return self.everything().await;
         }
         let started = Instant::now();
         let mut report = ResolveReport::new(Mode::Incremental);
@@ -199,11 +222,10 @@ impl Resolver {
 
     /// Re-resolves the whole store (after changing `[reconcile]`, or to measure).
     pub async fn run_full(&self) -> Result<ResolveReport, ResolveError> {
-        let _running = self.lock.lock().await;
-        self.full_locked().await
+        self.locked(|| self.everything()).await
     }
 
-    async fn full_locked(&self) -> Result<ResolveReport, ResolveError> {
+    async fn everything(&self) -> Result<ResolveReport, ResolveError> {
         let started = Instant::now();
         let mut report = full::resolve(self).await?;
         report.elapsed_ms = elapsed_ms(started);
@@ -212,11 +234,13 @@ impl Resolver {
 
     /// Re-resolves the clusters of `records` now (after an operator's decision about them).
     pub async fn reresolve(&self, records: &[RecordKey]) -> Result<ResolveReport, ResolveError> {
-        let _running = self.lock.lock().await;
-        let started = Instant::now();
-        let mut report = incremental::resolve(self, &[], records).await?;
-        report.elapsed_ms = elapsed_ms(started);
-        Ok(report)
+        self.locked(|| async {
+            let started = Instant::now();
+            let mut report = incremental::resolve(self, &[], records).await?;
+            report.elapsed_ms = elapsed_ms(started);
+            Ok(report)
+        })
+        .await
     }
 }
 

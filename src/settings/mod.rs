@@ -23,9 +23,10 @@ use std::time::Duration;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, ConfigProblem, Connector, ConnectorError, Env, Kind, Secret, SecretRef};
 
-pub use raw::{ConnectorSettings, RawSettings, ReconcileSettings, ScheduleSettings, StoreSettings};
+pub use raw::{ConnectorSettings, EngineSettings, RawSettings, ReconcileSettings, ScheduleSettings, StoreSettings};
 pub use server::{RawServer, RawView, ServerSettings, ViewSettings, DEFAULT_LISTEN};
 
+use crate::engine::EngineOptions;
 use crate::registry;
 use crate::resolve::{Survivorship, Systems};
 
@@ -54,6 +55,8 @@ pub struct Settings {
     pub server: ServerSettings,
     /// `[view]`: the zone times are shown in.
     pub view: ViewSettings,
+    /// `[engine]`: leases and run guards.
+    pub engine: EngineOptions,
     /// The environment secrets resolve from.
     pub env: Env,
 }
@@ -228,7 +231,9 @@ fn known_sources<'a>(connectors: impl Iterator<Item = &'a str>) -> Vec<String> {
 fn validate_store_url(store: &StoreSettings, problems: &mut Vec<ConfigProblem>) -> String {
     let url = store.url.trim().to_string();
     if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        problems.push(ConfigProblem::new("store.url", format!("{url:?} is not a sqlite: or postgres:// URL")));
+        // Never echo the password of a mistyped URL (`postgress://u:pw@...`).
+        let shown = zveno_connector::redact_text(&url);
+        problems.push(ConfigProblem::new("store.url", format!("{shown:?} is not a sqlite: or postgres:// URL")));
     }
     url
 }
@@ -247,7 +252,34 @@ fn validate(raw: &RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> 
         reconcile::validate(&raw.reconcile, &known_sources(raw.connectors.keys().map(String::as_str)), problems);
     let server = server::validate_server(&raw.server, env, problems);
     let view = server::validate_view(&raw.view, env, problems);
-    Settings { store_url, connectors, reconcile, server, view, env: env.clone() }
+    let engine = validate_engine(raw.engine, problems);
+    Settings { store_url, connectors, reconcile, server, view, engine, env: env.clone() }
+}
+
+/// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn validate_engine(raw: EngineSettings, problems: &mut Vec<ConfigProblem>) -> EngineOptions {
+    let defaults = EngineOptions::default();
+    if raw.lease_ttl_secs < 2 {
+        problems.push(ConfigProblem::new("engine.lease_ttl_secs", "must be at least 2 (seconds)"));
+    }
+    if raw.max_pages_per_run == 0 {
+        problems.push(ConfigProblem::new("engine.max_pages_per_run", "must be at least 1"));
+    }
+    EngineOptions {
+        lease_ttl: Duration::from_secs(raw.lease_ttl_secs),
+        max_pages_per_run: raw.max_pages_per_run,
+        full_failures_before_fallback: raw.full_failures_before_fallback,
+        ..defaults
+    }
 }
 
 fn validate_connector(
@@ -271,13 +303,27 @@ fn validate_connector(
         return None;
     };
     let base_url = c.base_url.as_deref().and_then(|u| match url::Url::parse(u) {
+        Ok(url) if url.scheme() == "http" && url.has_host() && !is_loopback(&url) => {
+            problems.push(ConfigProblem::new(
+                path("base_url"),
+                format!(
+                    "{:?} must be https: plain http would send the credentials in clear \
+                     (http is accepted only for loopback addresses, such as simulators)",
+                    zveno_connector::redact_text(u)
+                ),
+            ));
+            None
+        }
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
         Ok(_) => {
-            problems.push(ConfigProblem::new(path("base_url"), format!("{u:?} must be an http(s) URL with a host")));
+            let shown = zveno_connector::redact_text(u);
+            problems
+                .push(ConfigProblem::new(path("base_url"), format!("{shown:?} must be an http(s) URL with a host")));
             None
         }
         Err(e) => {
-            problems.push(ConfigProblem::new(path("base_url"), format!("{u:?} is not a URL: {e}")));
+            let shown = zveno_connector::redact_text(u);
+            problems.push(ConfigProblem::new(path("base_url"), format!("{shown:?} is not a URL: {e}")));
             None
         }
     });

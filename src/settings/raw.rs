@@ -31,6 +31,28 @@ pub struct RawSettings {
     /// `[view]`: how the unified view shows time.
     #[serde(default)]
     pub view: RawView,
+    /// `[engine]`: sharing the store with other instances, and run guards.
+    #[serde(default)]
+    pub engine: EngineSettings,
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct EngineSettings {
+    /// Seconds a lease on a connector's kind lasts without a heartbeat: how soon another
+    /// instance takes over the connectors of one that died.
+    pub lease_ttl_secs: u64,
+    /// Pages one run may pull before it is stopped as a runaway.
+    pub max_pages_per_run: u64,
+    /// Full scans failing in a row after which incremental runs alternate with them.
+    pub full_failures_before_fallback: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self { lease_ttl_secs: 120, max_pages_per_run: 100_000, full_failures_before_fallback: 3 }
+    }
 }
 
 /// `[reconcile]`: survivorship of golden-record fields.

@@ -157,3 +157,54 @@ fn the_fingerprint_changes_with_the_settings_and_with_the_secrets_they_reference
     assert_ne!(base, fingerprint(60, "token-2"), "the referenced secret changed");
     assert!(!base.contains("token"), "{base}");
 }
+
+#[test]
+fn a_mistyped_store_url_is_reported_without_its_password() {
+    for url in ["postgress://zveno:hunter2@db/zveno", "mysql://db/zveno?user=z&password=hunter2"] {
+        let env = Env::from_pairs([("ZVENO__STORE__URL", url)]);
+        let found = problems(load(None, &env)).join("\n");
+        assert!(found.contains("store.url:") && found.contains("***"), "{found}");
+        assert!(!found.contains("hunter2"), "{found}");
+        let store_only = load_store_url(None, &env).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(store_only.contains("store.url:") && !store_only.contains("hunter2"), "{store_only}");
+    }
+}
+
+#[test]
+fn settings_debug_output_shows_no_environment_value() {
+    let env = Env::from_pairs([("A_TOKEN", "tok-123456"), ("HOME", "/root")]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = write(
+        dir.path(),
+        "[connectors.a]\nvendor = \"testvendor\"\nbase_url = \"http://127.0.0.1:1\"\ntoken_env = \"A_TOKEN\"\n",
+    );
+    let settings = load(Some(&file), &env).unwrap_or_else(|e| panic!("{e}"));
+    let shown = format!("{settings:?}");
+    assert!(!shown.contains("tok-123456") && !shown.contains("/root"), "{shown}");
+    assert!(shown.contains("Env(2 variables, values redacted)"), "{shown}");
+    let spec =
+        settings.connectors.get("a").map(|spec| spec.context(&env, Arc::new(zveno_connector::SystemClock::new())));
+    assert!(!format!("{spec:?}").contains("tok-123456"), "the build context hides it too");
+}
+
+#[test]
+fn plain_http_base_urls_are_refused_unless_they_are_loopback() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let env = Env::from_pairs([("A_TOKEN", "tok-123456")]);
+    for (base_url, refused) in [
+        ("http://crm.example.com", true),
+        ("http://10.0.0.5:8080", true),
+        ("http://127.0.0.1:8701", false),
+        ("http://localhost:8701", false),
+        ("http://[::1]:8701", false),
+        ("https://crm.example.com", false),
+    ] {
+        let file = write(
+            dir.path(),
+            &format!("[connectors.a]\nvendor = \"testvendor\"\nbase_url = \"{base_url}\"\ntoken_env = \"A_TOKEN\"\n"),
+        );
+        let found = problems(load(Some(&file), &env));
+        let says_https = found.iter().any(|p| p.starts_with("connectors.a.base_url:") && p.contains("must be https"));
+        assert_eq!(says_https, refused, "{base_url}: {found:?}");
+    }
+}

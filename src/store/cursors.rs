@@ -33,6 +33,15 @@ impl CursorRow {
     pub(super) fn at_start(&self) -> bool {
         self.cursor.as_deref().is_none_or(|c| c.trim() == "null")
     }
+
+    /// Whether the stored cursor is `cursor`, compared as JSON (not as text).
+    pub(super) fn is(&self, cursor: &Cursor) -> bool {
+        match self.cursor.as_deref() {
+            _ if self.at_start() => cursor.is_start(),
+            Some(text) => serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v == cursor.0),
+            None => cursor.is_start(),
+        }
+    }
 }
 
 /// The full-scan state of a connector and kind.
@@ -158,6 +167,26 @@ impl Store {
         .await
         .map_err(StoreError::query("set_cursor", target))?;
         Ok(())
+    }
+
+    /// Starts `connector`'s cursors (of `kind`, or of every kind) over: both modes go back
+    /// to the start, so the next run is a full scan from its first page (a new scan id)
+    /// and the incremental stream is seeded again when it completes. Returns how many
+    /// cursor rows were reset. A pull in progress sees its cursor move and stops at its
+    /// next page (see `Store::commit_fenced`).
+    pub async fn reset_cursors(&self, connector: &str, kind: Option<Kind>) -> Result<u64, StoreError> {
+        let target = kind.map_or_else(|| connector.to_string(), |k| format!("{connector}/{k}"));
+        let done = sqlx::query(
+            "UPDATE cursors SET cursor = NULL, scan_anonymous_errors = 0, updated_at = $3 \
+             WHERE connector = $1 AND ($2 IS NULL OR kind = $2)",
+        )
+        .bind(connector)
+        .bind(kind.map(Kind::as_str))
+        .bind(self.now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("reset_cursors", target))?;
+        Ok(done.rows_affected())
     }
 
     /// The full-scan state of `connector`/`kind`.

@@ -28,6 +28,11 @@ pub enum StoreErrorKind {
     Corrupt,
     /// The row the operation needs does not exist.
     NotFound,
+    /// The write was refused because its writer no longer holds the lease, or the cursor
+    /// moved since its page was pulled: nothing was written, and the writer must stop.
+    Fenced,
+    /// The store's schema is newer than this binary knows.
+    SchemaTooNew,
     /// Any other database failure (including failed migrations).
     Database,
 }
@@ -47,6 +52,8 @@ impl fmt::Display for StoreErrorKind {
             Self::Invalid => "invalid",
             Self::Corrupt => "corrupt",
             Self::NotFound => "not found",
+            Self::Fenced => "fenced",
+            Self::SchemaTooNew => "schema too new",
             Self::Database => "database",
         })
     }
@@ -117,6 +124,27 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A page commit refused by its fence (see `leases.rs`).
+    #[error("{op} {target}: refused, nothing written: {reason}")]
+    Fenced {
+        /// The store operation.
+        op: &'static str,
+        /// What it worked on.
+        target: String,
+        /// Which check failed.
+        reason: String,
+    },
+    /// The database was migrated by a newer zveno.
+    #[error(
+        "the store's schema is at version {found}, newer than this zveno knows (up to {known}): \
+         a newer zveno migrated it. Run that version here too (see \"Several instances\" in the README)"
+    )]
+    SchemaTooNew {
+        /// The newest migration applied to the database.
+        found: i64,
+        /// The newest migration this binary carries.
+        known: i64,
+    },
     /// The row the operation needs does not exist.
     #[error("{op} {target}: not found")]
     NotFound {
@@ -145,6 +173,8 @@ impl StoreError {
             Self::Invalid { .. } => StoreErrorKind::Invalid,
             Self::Corrupt { .. } => StoreErrorKind::Corrupt,
             Self::NotFound { .. } => StoreErrorKind::NotFound,
+            Self::Fenced { .. } => StoreErrorKind::Fenced,
+            Self::SchemaTooNew { .. } => StoreErrorKind::SchemaTooNew,
         }
     }
 

@@ -56,6 +56,7 @@ const SQLITE: &[Embedded] = &[
         description: "reresolve with new matching keys",
         sql: include_str!("migrations/sqlite/0005_reresolve_with_new_matching_keys.sql"),
     },
+    Embedded { version: 6, description: "leases", sql: include_str!("migrations/sqlite/0006_leases.sql") },
     Embedded {
         version: 10,
         description: "webhook events",
@@ -89,6 +90,7 @@ const POSTGRES: &[Embedded] = &[
         description: "reresolve with new matching keys",
         sql: include_str!("migrations/postgres/0005_reresolve_with_new_matching_keys.sql"),
     },
+    Embedded { version: 6, description: "leases", sql: include_str!("migrations/postgres/0006_leases.sql") },
     Embedded {
         version: 10,
         description: "webhook events",
@@ -117,6 +119,15 @@ impl MigrationSource<'static> for Source {
                 .collect())
         })
     }
+}
+
+/// The newest migration version this binary carries for `backend`.
+pub(super) fn latest(backend: Backend) -> i64 {
+    let list = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    list.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
 /// The migrator for `backend`.

@@ -27,6 +27,7 @@ mod connector_state;
 mod cursors;
 mod entities;
 mod error;
+mod leases;
 mod links;
 mod migrations;
 mod overrides;
@@ -57,6 +58,7 @@ pub use connector_state::{ConnectorState, ConnectorStatus, StateChange};
 pub use cursors::ScanState;
 pub use entities::{EntityRow, LinkRow, ResolutionWrite, TaskLinkRow};
 pub use error::{StoreError, StoreErrorKind};
+pub use leases::{Fence, Heartbeat, Lease, LeaseHolder, LeaseRow};
 pub use overrides::Override;
 pub use page::PageOutcome;
 pub use records::{DeletedBy, RecordKey, RecordVersion, StoredRecord};
@@ -197,9 +199,18 @@ impl Store {
 
     /// Applies the embedded migrations that are not applied yet. Safe when several
     /// instances start at once (see the `migrations` module).
+    ///
+    /// A database some newer zveno migrated (several instances, upgraded one at a time) is
+    /// refused with [`StoreError::SchemaTooNew`]: this binary would misread its tables.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let backend = self.backend;
-        let err = |cause| StoreError::Migrate { backend, cause };
+        let known = migrations::latest(backend);
+        let err = |cause: sqlx::migrate::MigrateError| match cause {
+            sqlx::migrate::MigrateError::VersionMissing(found) if found > known => {
+                StoreError::SchemaTooNew { found, known }
+            }
+            cause => StoreError::Migrate { backend, cause },
+        };
         let migrator = migrations::migrator(backend).await.map_err(err)?;
         match backend {
             Backend::Postgres => migrator.run(&self.pool).await.map_err(err),
@@ -281,7 +292,7 @@ enum TargetKind {
 
 impl Target {
     fn parse(url: &str) -> Result<Target, StoreError> {
-        let shown = redact(url);
+        let shown = zveno_connector::redact_text(url);
         let bad = |reason: &str| StoreError::BadUrl { url: shown.clone(), reason: reason.to_string() };
         if let Some(rest) = url.strip_prefix("sqlite:") {
             let rest = rest.strip_prefix("//").unwrap_or(rest);
@@ -324,22 +335,6 @@ impl Target {
     }
 }
 
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            if parsed.set_password(Some("***")).is_ok() {
-                parsed.to_string()
-            } else {
-                "<unparsable URL>".to_string()
-            }
-        }
-        Ok(_) => url.to_string(),
-        Err(_) if url.contains('@') => "<unparsable URL>".to_string(),
-        Err(_) => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +373,7 @@ mod tests {
         assert!(err.contains("unknown scheme"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
         assert!(Target::parse("sqlite://").is_err());
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db".to_string());
+        let err = Target::parse("postgresql://u@h/db?password=hunter2&x=1").map(|t| t.shown).unwrap_or_default();
+        assert_eq!(err, "postgresql://u@h/db?password=***&x=1");
     }
 }

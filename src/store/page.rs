@@ -30,6 +30,7 @@ use sqlx::{AnyConnection, Row};
 use zveno_connector::{Kind, Page, SourceRecord, SyncMode};
 
 use super::cursors::{self, CursorRow};
+use super::leases::{self, Fence};
 use super::records::DeletedBy;
 use super::sql::{keyed_update_sql, lookup_sql, ms, placeholders, LOOKUPS_PER_STATEMENT, ROWS_PER_STATEMENT};
 use super::verdict::{judge, later, Incoming, Stored, Verdict};
@@ -135,6 +136,10 @@ fn plan<'a>(records: &'a [SourceRecord], stored: &HashMap<String, Stored>) -> Pl
     plan
 }
 
+fn fenced(target: &str, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Fenced { op: OP, target: target.to_string(), reason: reason.to_string() }
+}
+
 /// Refuses records that do not belong in this commit, before anything is written.
 fn validate(connector: &str, kind: Kind, records: &[SourceRecord]) -> Result<(), StoreError> {
     let target = format!("{connector}/{kind}");
@@ -164,6 +169,9 @@ impl Store {
     /// For a full scan, the page's records are stamped as seen by the current scan, and
     /// the last page (`more == false`) runs the census and resets the cursor so the next
     /// full run starts a new scan. Incremental pages never tombstone by absence.
+    ///
+    /// Without a fence: for seeding and single-writer tools. The engine commits with
+    /// [`Store::commit_fenced`].
     pub async fn commit_page(
         &self,
         connector: &str,
@@ -171,13 +179,56 @@ impl Store {
         mode: SyncMode,
         page: &Page,
     ) -> Result<PageOutcome, StoreError> {
+        self.commit(connector, kind, mode, page, None).await
+    }
+
+    /// [`Store::commit_page`] under a lease: in the same transaction, the lease is renewed
+    /// only while `fence`'s token is current, and the stored cursor must still be the one
+    /// the page was pulled from. A page failing either check is refused with
+    /// [`StoreError::Fenced`], logged and counted against the lease, and nothing is
+    /// written: a stalled instance whose lease another took over, or a pull racing a
+    /// `zveno cursor reset`, can never move a cursor or feed a census.
+    pub async fn commit_fenced(
+        &self,
+        connector: &str,
+        kind: Kind,
+        mode: SyncMode,
+        page: &Page,
+        fence: &Fence<'_>,
+    ) -> Result<PageOutcome, StoreError> {
+        let result = self.commit(connector, kind, mode, page, Some(fence)).await;
+        if let Err(e @ StoreError::Fenced { .. }) = &result {
+            tracing::warn!(connector, kind = kind.as_str(), token = fence.lease.token, error = %e, "page refused");
+            self.count_rejection(fence.lease).await?;
+        }
+        result
+    }
+
+    async fn commit(
+        &self,
+        connector: &str,
+        kind: Kind,
+        mode: SyncMode,
+        page: &Page,
+        fence: Option<&Fence<'_>>,
+    ) -> Result<PageOutcome, StoreError> {
         validate(connector, kind, &page.records)?;
         let target = format!("{connector}/{kind}");
         let q = |cause| StoreError::Query { op: OP, target: target.clone(), cause };
         let now = self.now_ms();
         let mut tx = self.begin_write().await.map_err(q)?;
 
+        if let Some(fence) = fence {
+            if !leases::renew_in(&mut tx, fence.lease, now).await.map_err(q)? {
+                return Err(fenced(&target, format_args!("lease token {} is no longer current", fence.lease.token)));
+            }
+        }
         let mut cursor = cursors::lock(&mut tx, connector, kind, mode, now).await.map_err(q)?;
+        if let Some(fence) = fence {
+            if !cursor.is(fence.from) {
+                return Err(fenced(&target, "the cursor moved since the page was pulled"));
+            }
+        }
         let full = mode == SyncMode::Full;
         if full && cursor.at_start() {
             cursor.scan_id += 1;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use zveno_connector::Kind;
+use zveno_connector::{Kind, SyncMode};
 
 use super::runs::{decode_run, RUN_COLUMNS};
 use super::sql::{self, from_ms};
@@ -93,6 +93,31 @@ impl Store {
             failed_recently: sql::to_u64(recent.iter().filter(|r| r.status == RunStatus::Failed).count() as i64),
             last_run: recent.into_iter().next(),
         })
+    }
+
+    /// How many full runs of `connector`/`kind` failed in a row (among the recent runs,
+    /// newest first, up to the newest `ok` full run), and whether the newest finished run
+    /// of the kind is one of them: the engine falls back to incremental runs on it.
+    pub async fn failed_full_scans(&self, connector: &str, kind: Kind) -> Result<(u32, bool), StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE connector = $1 AND kind = $2 AND status <> 'running' \
+             ORDER BY id DESC LIMIT {RECENT_RUNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(connector)
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("failed_full_scans", format!("{connector}/{kind}")))?;
+        let runs: Vec<RunRow> = rows.iter().map(decode_run).collect::<Result<_, _>>()?;
+        let failed = runs
+            .iter()
+            .filter(|r| r.mode == SyncMode::Full && r.status != RunStatus::Interrupted)
+            .take_while(|r| r.status == RunStatus::Failed)
+            .count();
+        let newest_failed_full =
+            runs.first().is_some_and(|r| r.mode == SyncMode::Full && r.status == RunStatus::Failed);
+        Ok((u32::try_from(failed).unwrap_or(u32::MAX), newest_failed_full))
     }
 
     /// Whether the store answers a trivial query (for `/readyz`).

@@ -71,6 +71,8 @@ pub struct RunOutcome {
     pub records: u64,
     /// Records that could not be normalised.
     pub record_errors: u64,
+    /// Records the completed census of a full scan tombstoned.
+    pub tombstoned: u64,
     /// HTTP requests sent.
     pub requests: u64,
     /// Throttling responses received.
@@ -108,6 +110,8 @@ pub struct RunRow {
     pub records: u64,
     /// Records that could not be normalised.
     pub record_errors: u64,
+    /// Records the completed census of a full scan tombstoned.
+    pub tombstoned: u64,
     /// HTTP requests sent.
     pub requests: u64,
     /// Throttling responses received.
@@ -123,7 +127,7 @@ pub struct RunRow {
 }
 
 pub(super) const RUN_COLUMNS: &str = "id, connector, kind, mode, started_at, finished_at, status, pages, \
-     records, record_errors, requests, throttled, retried, failed_requests, slowed, message";
+     records, record_errors, tombstoned, requests, throttled, retried, failed_requests, slowed, message";
 
 impl Store {
     /// Opens a run (status `running`) and returns its id.
@@ -157,7 +161,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE runs SET status = $2, finished_at = $3, pages = $4, records = $5, \
              record_errors = $6, requests = $7, throttled = $8, retried = $9, \
-             failed_requests = $10, message = $11, slowed = $12 WHERE id = $1",
+             failed_requests = $10, message = $11, slowed = $12, tombstoned = $13 WHERE id = $1",
         )
         .bind(run_id)
         .bind(outcome.status.as_str())
@@ -171,6 +175,7 @@ impl Store {
         .bind(to_i64(outcome.failed_requests))
         .bind(outcome.message.as_deref())
         .bind(to_i64(outcome.slowed))
+        .bind(to_i64(outcome.tombstoned))
         .execute(&self.pool)
         .await
         .map_err(StoreError::query(OP, &target))?;
@@ -240,6 +245,7 @@ pub(super) fn decode_run(row: &AnyRow) -> Result<RunRow, StoreError> {
         pages: to_u64(get_i64("pages")?),
         records: to_u64(get_i64("records")?),
         record_errors: to_u64(get_i64("record_errors")?),
+        tombstoned: to_u64(get_i64("tombstoned")?),
         requests: to_u64(get_i64("requests")?),
         throttled: to_u64(get_i64("throttled")?),
         retried: to_u64(get_i64("retried")?),

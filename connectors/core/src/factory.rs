@@ -45,8 +45,17 @@ impl fmt::Display for ConfigProblem {
 
 /// A snapshot of environment variables. Validation and secret resolution read this, never
 /// the process environment directly, so tests pass a map instead of mutating globals.
-#[derive(Debug, Clone, Default)]
+///
+/// It holds every token a `*_env` key names, so its `Debug` (and so that of `Settings` and
+/// [`BuildContext`], which carry it) shows how many variables it holds, never a value.
+#[derive(Clone, Default)]
 pub struct Env(HashMap<String, String>);
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Env({} variables, values redacted)", self.0.len())
+    }
+}
 
 impl Env {
     /// The current process environment.
@@ -252,5 +261,20 @@ fn parse_options<T: DeserializeOwned>(
             problems.push(ConfigProblem::new(format!("connectors.{}", ctx.name), e.to_string()));
             (None, problems)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_debug_shows_no_value() {
+        let env = Env::from_pairs([("HUBSPOT_TOKEN", "pat-na1-secret"), ("PATH", "/usr/bin")]);
+        let shown = format!("{env:?}");
+        assert_eq!(shown, "Env(2 variables, values redacted)");
+        let mut context = BuildContext::new("crm", Arc::new(crate::SystemClock::new()));
+        context.env = env;
+        assert!(!format!("{context:?}").contains("pat-na1-secret"));
     }
 }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod factory;
 pub mod http;
 pub mod model;
+pub mod redact;
 pub mod secret;
 pub mod webhook;
 
@@ -32,5 +33,6 @@ pub use factory::{BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef}
 pub use model::{
     Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,
 };
+pub use redact::redact_text;
 pub use secret::{Redactor, Secret};
 pub use webhook::{Change, ChangeHint, WebhookRequest};

@@ -53,9 +53,12 @@ impl Redactor {
         Self { secrets: Arc::new(secrets) }
     }
 
-    /// `text` with every secret replaced by `***`.
+    /// `text` with every secret replaced by `***`, then every credential it visibly
+    /// carries (URL passwords, `password=` pairs, JSON token fields: see
+    /// [`crate::redact::redact_text`]).
     pub fn redact(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_string(), |acc, s| acc.replace(s.expose(), "***"))
+        let known = self.secrets.iter().fold(text.to_string(), |acc, s| acc.replace(s.expose(), "***"));
+        crate::redact::redact_text(&known)
     }
 }
 

@@ -129,9 +129,10 @@ fn parse_reset(value: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-/// The start of a body for error messages: enough to diagnose, never a whole payload.
+/// The start of a body for error messages: enough to diagnose, never a whole payload, and
+/// credentials masked (see [`crate::redact`]).
 pub fn body_snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    let text = crate::redact::redact_text(&String::from_utf8_lossy(body));
     let text = text.trim();
     if text.chars().count() > 300 {
         format!("{}…", text.chars().take(300).collect::<String>())
@@ -197,5 +198,15 @@ mod tests {
             default_verdict(StatusCode::SERVICE_UNAVAILABLE, &busy, b"", now()),
             Verdict::Throttled { retry_after: Some(_), .. }
         ));
+    }
+
+    #[test]
+    fn body_excerpts_in_errors_mask_credentials() {
+        let body = br#"{"status":"error","access_token":"pat-na1-1234","echo":"https://u:pw9876@h/x?password=hunter2""#;
+        let shown = body_snippet(body);
+        for secret in ["pat-na1-1234", "pw9876", "hunter2"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.starts_with(r#"{"status":"error","access_token":"***""#), "{shown}");
     }
 }

@@ -99,6 +99,12 @@ impl TestVendorSim {
         self.tables().get(&kind).map_or(0, Table::len)
     }
 
+    /// Ids of the live records of `kind`, ascending: the ground truth a store is checked
+    /// against.
+    pub fn live_ids(&self, kind: Kind) -> Vec<String> {
+        self.tables().get(&kind).map(|t| t.ids().iter().map(u64::to_string).collect()).unwrap_or_default()
+    }
+
     /// Write requests received (`POST`, `PATCH`, `DELETE`), accepted or not.
     pub fn writes(&self) -> u64 {
         self.inner.writes.load(Ordering::Relaxed)

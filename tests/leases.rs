@@ -1,0 +1,210 @@
+//! Several instances on one store: leases, fenced page commits, runs closed by whoever
+//! takes a dead holder's lease, the store-wide resolution lock, cursor resets, and the
+//! refusal of a schema newer than the binary. Every test runs on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/backends.rs"]
+mod backends;
+#[path = "common/postgres.rs"]
+mod postgres;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use zveno::store::{Backend, Fence, Lease, RunStatus, Store, StoreError, StoreErrorKind};
+use zveno_connector::{Client, Clock, Cursor, Kind, ManualClock, Page, RecordData, SourceRecord, SyncMode};
+
+use backends::on_both;
+
+const CRM: &str = "crm";
+const TTL: Duration = Duration::from_secs(30);
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()
+}
+
+fn client(id: &str) -> SourceRecord {
+    let data = Client { name: format!("Client {id}"), ..Client::default() };
+    SourceRecord::new(CRM, id, RecordData::Client(data), json!({ "id": id })).with_times(Some(at(0)), Some(at(1)))
+}
+
+fn page(ids: &[&str], cursor: serde_json::Value, more: bool) -> Page {
+    Page { records: ids.iter().map(|id| client(id)).collect(), errors: Vec::new(), cursor: Cursor(cursor), more }
+}
+
+/// The store on a clock the test moves, so leases expire without waiting.
+fn pinned(store: Store) -> (Store, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(at(100)));
+    (store.with_clock(clock.clone()), clock)
+}
+
+async fn lease(store: &Store, holder: &str) -> Lease {
+    store
+        .acquire_lease(CRM, Kind::Client, holder, TTL)
+        .await
+        .unwrap()
+        .unwrap_or_else(|held| panic!("{}: {holder} could not take the lease held by {held:?}", store.backend()))
+}
+
+async fn commit(store: &Store, lease: &Lease, from: serde_json::Value, page: &Page) -> Result<u64, StoreError> {
+    let from = Cursor(from);
+    let fence = Fence { lease, from: &from };
+    store.commit_fenced(CRM, Kind::Client, SyncMode::Full, page, &fence).await.map(|o| o.tombstoned)
+}
+
+async fn live(store: &Store) -> u64 {
+    store.count_records(Some(CRM), Some(Kind::Client), false).await.unwrap()
+}
+
+async fn rejected(store: &Store) -> u64 {
+    store.leases().await.unwrap().iter().filter(|l| l.connector == CRM).map(|l| l.rejected).sum()
+}
+
+#[tokio::test]
+async fn one_holder_at_a_time_and_the_next_takes_over_at_expiry_with_a_new_token() {
+    on_both(|store, _| async move {
+        let (store, clock) = pinned(store);
+        let b = store.backend();
+        let first = lease(&store, "a").await;
+        let held = store.acquire_lease(CRM, Kind::Client, "b", TTL).await.unwrap().expect_err("held by a");
+        assert_eq!((held.holder.as_str(), held.expires_at), ("a", at(130)), "{b}");
+        assert!(store.acquire_lease(CRM, Kind::Task, "b", TTL).await.unwrap().is_ok(), "{b}: other kinds are free");
+        clock.advance(Duration::from_secs(20));
+        assert!(store.renew_lease(&first).await.unwrap(), "{b}: the holder renews");
+        clock.advance(Duration::from_secs(20));
+        assert!(store.acquire_lease(CRM, Kind::Client, "b", TTL).await.unwrap().is_err(), "{b}: renewed, still held");
+        clock.advance(Duration::from_secs(31));
+        let second = lease(&store, "b").await;
+        assert_eq!(second.token, first.token + 1, "{b}");
+        assert!(!store.renew_lease(&first).await.unwrap(), "{b}: the old holder learns it lost the lease");
+        store.release_lease(&second).await.unwrap();
+        assert_eq!(lease(&store, "c").await.token, second.token + 1, "{b}: released, taken at once");
+    })
+    .await;
+}
+
+/// The race of the issue: a holder stalls mid-scan, its lease expires, another instance
+/// finishes the scan, and the stalled one wakes with a page from a cursor that is no longer
+/// current. Unfenced, that page would open a new scan that saw only part of the records,
+/// and two such scans tombstone live records; fenced, it is refused and counted.
+#[tokio::test]
+async fn a_stale_holder_page_is_refused_and_no_live_record_is_tombstoned() {
+    on_both(|store, _| async move {
+        let (store, clock) = pinned(store);
+        let b = store.backend();
+        let all = ["r1", "r2", "r3", "r4"];
+        for _ in 0..3 {
+            let slow = lease(&store, "slow").await;
+            commit(&store, &slow, json!(null), &page(&all[..2], json!({ "p": 2 }), true)).await.unwrap();
+            // The slow instance stalls past its lease; another takes over from the
+            // committed cursor and completes the scan.
+            clock.advance(Duration::from_secs(31));
+            let fast = lease(&store, "fast").await;
+            assert_eq!(store.cursor(CRM, Kind::Client, SyncMode::Full).await.unwrap(), Cursor(json!({ "p": 2 })));
+            let tombstoned = commit(&store, &fast, json!({ "p": 2 }), &page(&all[2..], json!(null), false)).await;
+            assert_eq!(tombstoned.unwrap(), 0, "{b}");
+            // The slow one wakes up with its second page, then tries its first again.
+            let late = commit(&store, &slow, json!({ "p": 2 }), &page(&all[2..], json!(null), false)).await;
+            assert_eq!(late.map_err(|e| e.kind()), Err(StoreErrorKind::Fenced), "{b}");
+            let again = commit(&store, &slow, json!(null), &page(&all[..2], json!({ "p": 2 }), true)).await;
+            assert!(again.is_err(), "{b}");
+            store.release_lease(&fast).await.unwrap();
+        }
+        assert_eq!(live(&store).await, 4, "{b}: every record is live");
+        assert_eq!(rejected(&store).await, 6, "{b}: every stale page was counted");
+        assert_eq!(store.cursor(CRM, Kind::Client, SyncMode::Full).await.unwrap(), Cursor::default(), "{b}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_page_pulled_from_a_cursor_that_moved_is_refused_even_under_the_lease() {
+    on_both(|store, _| async move {
+        let b = store.backend();
+        let holder = lease(&store, "a").await;
+        commit(&store, &holder, json!(null), &page(&["r1"], json!({ "p": 2 }), true)).await.unwrap();
+        // `zveno cursor reset crm client` from a shell while the run goes on.
+        assert_eq!(store.reset_cursors(CRM, Some(Kind::Client)).await.unwrap(), 1, "{b}");
+        let err = commit(&store, &holder, json!({ "p": 2 }), &page(&["r2"], json!({ "p": 3 }), true)).await;
+        let err = err.expect_err("the cursor moved");
+        assert_eq!(err.kind(), StoreErrorKind::Fenced, "{b}");
+        assert!(err.to_string().contains("the cursor moved"), "{b}: {err}");
+        assert!(store.record(CRM, Kind::Client, "r2").await.unwrap().is_none(), "{b}: nothing written");
+        assert_eq!(store.cursor(CRM, Kind::Client, SyncMode::Full).await.unwrap(), Cursor::default(), "{b}");
+        assert_eq!(rejected(&store).await, 1, "{b}");
+        assert_eq!(store.reset_cursors("nobody", None).await.unwrap(), 0, "{b}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn runs_a_dead_holder_left_running_are_closed_as_interrupted_by_the_next_holder() {
+    on_both(|store, _| async move {
+        let (store, clock) = pinned(store);
+        let b = store.backend();
+        let _dead = lease(&store, "dead").await;
+        let run = store.start_run(CRM, Kind::Client, SyncMode::Full, clock.now()).await.unwrap();
+        let other_kind = store.start_run(CRM, Kind::Task, SyncMode::Full, clock.now()).await.unwrap();
+        clock.advance(Duration::from_secs(31));
+        let _next = lease(&store, "next").await;
+        let runs = store.runs(10, Some(CRM)).await.unwrap();
+        let status = |id: i64| runs.iter().find(|r| r.id == id).map(|r| r.status);
+        assert_eq!(status(run), Some(RunStatus::Interrupted), "{b}");
+        assert_eq!(status(other_kind), Some(RunStatus::Running), "{b}: another kind's lease is not ours");
+        let message = runs.iter().find(|r| r.id == run).and_then(|r| r.message.clone()).unwrap_or_default();
+        assert!(message.contains("lease expired"), "{b}: {message}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_resolution_lock_has_one_holder_across_instances() {
+    on_both(|store, _| async move {
+        let (store, clock) = pinned(store);
+        let b = store.backend();
+        let daemon = store.acquire_lock("daemon", TTL).await.unwrap().expect("free");
+        let shell = store.acquire_lock("shell", TTL).await.unwrap();
+        assert_eq!(shell.map_err(|h| h.holder), Err("daemon".to_string()), "{b}");
+        store.release_lease(&daemon).await.unwrap();
+        let shell = store.acquire_lock("shell", TTL).await.unwrap().expect("released");
+        assert_eq!(shell.token, daemon.token + 1, "{b}");
+        clock.advance(Duration::from_secs(31));
+        assert!(store.acquire_lock("daemon", TTL).await.unwrap().is_ok(), "{b}: a dead holder's lock expires");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_the_binary_is_refused_with_a_clear_message() {
+    on_both(|store, url| async move {
+        let b = store.backend();
+        let checksum = match b {
+            Backend::Sqlite => "X'00'",
+            Backend::Postgres => "'\\x00'::bytea",
+        };
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&store_url(&url)).await.unwrap();
+        sqlx::query(&format!(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (999, 'from the future', TRUE, {checksum}, 0)"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let err = store.migrate().await.expect_err("newer schema");
+        assert_eq!(err.kind(), StoreErrorKind::SchemaTooNew, "{b}: {err}");
+        let text = err.to_string();
+        assert!(text.contains("version 999") && text.contains("Several instances"), "{b}: {text}");
+    })
+    .await;
+}
+
+/// The URL sqlx connects to directly (the store adds `mode=rwc` to SQLite files itself).
+fn store_url(url: &str) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => format!("sqlite:{path}"),
+        None => url.to_string(),
+    }
+}
