@@ -16,7 +16,8 @@ use zveno_connector::http::{body_snippet, Call, HttpClient, HttpStats, Response}
 use zveno_connector::ConnectorError;
 
 use crate::dto::{
-    AssociationBatchResponse, AssociationLabels, BatchResponse, ListResponse, OwnerDto, SearchResponse, StandardError,
+    AssociationBatchResponse, AssociationLabels, BatchRead, BatchResponse, ListResponse, OwnerDto, SearchResponse,
+    StandardError,
 };
 use crate::limits::{DailyBudget, DEFAULT_BUCKET, SEARCH_BUCKET};
 use crate::object::Object;
@@ -154,6 +155,22 @@ impl HubSpotClient {
             })
             .collect();
         Ok((owners, next))
+    }
+
+    /// `POST /crm/v3/objects/{object}/batch/read?archived=false`: up to [`BATCH_LIMIT`]
+    /// records by id with `properties`. Unknown and archived ids are not an HTTP error: the
+    /// answer is a 207 naming them in an `OBJECT_NOT_FOUND` error. A read, so resending is
+    /// safe.
+    pub async fn batch_read(
+        &self,
+        object: Object,
+        properties: &[String],
+        ids: &[String],
+    ) -> Result<BatchRead, ConnectorError> {
+        let url = self.url(&format!("crm/v3/objects/{object}/batch/read"), &[("archived", "false".to_string())])?;
+        let inputs: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+        let body = json!({ "properties": properties, "propertiesWithHistory": [], "inputs": inputs });
+        parse(&self.send(Call::post_json(url, &body).idempotent(true)).await?)
     }
 
     /// Associated ids of `ids` (records of `from`) with records of `to`, through the v4

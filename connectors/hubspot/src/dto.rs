@@ -261,6 +261,18 @@ pub struct BatchResponse {
     pub errors: Vec<StandardError>,
 }
 
+/// A `batch/read` answer: the records found, raw (mapped like list results), and on a 207
+/// the `OBJECT_NOT_FOUND` error naming the ids that were not.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BatchRead {
+    /// The records found.
+    #[serde(default)]
+    pub results: Vec<Value>,
+    /// Failed inputs (207 only).
+    #[serde(default)]
+    pub errors: Vec<StandardError>,
+}
+
 /// One written record of a batch answer.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -18,7 +18,10 @@ use zveno_connector::http::{
 use zveno_connector::{BuildContext, ConnectorError, Redactor};
 
 use crate::config::Settings;
-use crate::dto::{BulkCreated, Myself, ReturnedIssue, SearchRequest, SearchResponse, Transitions, UserRef};
+use crate::dto::{
+    BulkCreated, BulkFetchRequest, BulkFetchResponse, Myself, ReturnedIssue, SearchRequest, SearchResponse,
+    Transitions, UserRef,
+};
 
 /// The one rate-limit bucket every Jira call spends. 10 requests/s by default: Jira's
 /// burst limit (~100 rps per tenant) is shared by every app and user of the site, so a
@@ -89,6 +92,15 @@ impl JiraClient {
         let body =
             serde_json::to_value(request).map_err(|e| ConnectorError::invalid_data(format!("search request: {e}")))?;
         let call = Call::post_json(self.url("rest/api/3/search/jql")?, &body).idempotent(true);
+        parse(&self.http.send(call).await?)
+    }
+
+    /// `POST /rest/api/3/issue/bulkfetch`: up to 100 issues by id or key, read live (no
+    /// search lag). A read, so safe to resend.
+    pub async fn bulk_fetch(&self, request: &BulkFetchRequest) -> Result<BulkFetchResponse, ConnectorError> {
+        let body = serde_json::to_value(request)
+            .map_err(|e| ConnectorError::invalid_data(format!("bulk fetch request: {e}")))?;
+        let call = Call::post_json(self.url("rest/api/3/issue/bulkfetch")?, &body).idempotent(true);
         parse(&self.http.send(call).await?)
     }
 

@@ -25,8 +25,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, Secret, SyncMode,
-    WebhookRequest, WriteOp, WriteOutcome,
+    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Fetched, Kind, Page, Secret,
+    SyncMode, WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::JiraClient;
@@ -168,6 +168,15 @@ impl JiraConnector {
     }
 }
 
+/// Jira has no client or contact records (clients are hints inside issues).
+fn only_tasks(kind: Kind, verb: &str) -> Result<(), ConnectorError> {
+    if kind == Kind::Task {
+        Ok(())
+    } else {
+        Err(ConnectorError::unsupported(format!("Jira has no {kind} records; only tasks (issues) are {verb}")))
+    }
+}
+
 #[async_trait]
 impl Connector for JiraConnector {
     fn name(&self) -> &str {
@@ -202,11 +211,7 @@ impl Connector for JiraConnector {
     }
 
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
-        if kind != Kind::Task {
-            return Err(ConnectorError::unsupported(format!(
-                "Jira has no {kind} records; only tasks (issues) are read"
-            )));
-        }
+        only_tasks(kind, "read")?;
         let mut state: State = cursor.decode()?;
         if state.scope.as_deref() != Some(self.settings.jql.as_str()) {
             // A new or changed JQL: the old watermark says nothing about the new scope.
@@ -260,12 +265,15 @@ impl Connector for JiraConnector {
         Ok(page)
     }
 
+    /// Issues by id or key through the bulk fetch (see [`crate::fetch`]). Jira has no client
+    /// or contact records (clients are hints inside issues), so only tasks are fetched.
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        only_tasks(kind, "read")?;
+        self.fetch_issues(ids).await
+    }
+
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        if kind != Kind::Task {
-            return Err(ConnectorError::unsupported(format!(
-                "Jira has no {kind} records; only tasks (issues) are written"
-            )));
-        }
+        only_tasks(kind, "written")?;
         crate::write::push(self, ops).await
     }
 

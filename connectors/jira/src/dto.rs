@@ -46,6 +46,42 @@ pub struct SearchResponse {
     pub is_last: Option<bool>,
 }
 
+/// Body of `POST /rest/api/3/issue/bulkfetch`: up to 100 issues by id or key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkFetchRequest {
+    /// Issue ids or keys, mixed as the caller likes.
+    pub issue_ids_or_keys: Vec<String>,
+    /// Fields to return.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// Answer of the bulk fetch (`BulkIssueResults`): the issues found, in ascending id order,
+/// and per-issue errors. Unknown ids are not an HTTP error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkFetchResponse {
+    /// The issues, raw.
+    #[serde(default)]
+    pub issues: Vec<Value>,
+    /// Issues not returned, with why.
+    #[serde(default)]
+    pub issue_errors: Vec<IssueError>,
+}
+
+/// One issue a bulk fetch did not return.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueError {
+    /// The id or key as requested.
+    #[serde(default)]
+    pub id: String,
+    /// Why.
+    #[serde(default)]
+    pub error_message: String,
+}
+
 /// `GET /rest/api/3/myself`, trimmed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

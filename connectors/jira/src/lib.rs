@@ -27,6 +27,7 @@ pub mod connector;
 pub mod cursor;
 pub mod dto;
 pub mod factory;
+pub mod fetch;
 pub mod mapping;
 #[cfg(feature = "simulator")]
 pub mod simulator;

@@ -51,9 +51,12 @@ pub const MAX_COMMANDS: usize = 50;
 pub const PAGE_ROWS: usize = 50;
 
 /// The methods the connector calls, each with a pause bucket of its own.
-pub const METHODS: [&str; 9] = [
+pub const METHODS: [&str; 12] = [
     "crm.company.list",
     "crm.contact.list",
+    "crm.company.get",
+    "crm.contact.get",
+    "tasks.task.get",
     "crm.requisite.list",
     "tasks.task.list",
     "user.get",

@@ -48,6 +48,8 @@ pub struct ListSpec {
     modified: Option<&'static str>,
     /// Command key prefix (`c` → `c0`, `c1`, ...).
     prefix: &'static str,
+    /// The method that reads one record by id, when there is one.
+    get: Option<&'static str>,
 }
 
 impl ListSpec {
@@ -69,7 +71,14 @@ impl ListSpec {
         .map(String::from)
         .to_vec();
         select.extend(tax_field.map(String::from));
-        Self { method: "crm.company.list", style: Style::Crm, select, modified: Some("DATE_MODIFY"), prefix: "c" }
+        Self {
+            method: "crm.company.list",
+            style: Style::Crm,
+            select,
+            modified: Some("DATE_MODIFY"),
+            prefix: "c",
+            get: Some("crm.company.get"),
+        }
     }
 
     /// `crm.contact.list`.
@@ -94,6 +103,7 @@ impl ListSpec {
             .to_vec(),
             modified: Some("DATE_MODIFY"),
             prefix: "p",
+            get: Some("crm.contact.get"),
         }
     }
 
@@ -122,12 +132,13 @@ impl ListSpec {
             .to_vec(),
             modified: Some("CHANGED_DATE"),
             prefix: "t",
+            get: Some("tasks.task.get"),
         }
     }
 
     /// `user.get`.
     pub fn users() -> Self {
-        Self { method: "user.get", style: Style::Users, select: Vec::new(), modified: None, prefix: "u" }
+        Self { method: "user.get", style: Style::Users, select: Vec::new(), modified: None, prefix: "u", get: None }
     }
 
     fn rows_under(&self) -> Option<&'static str> {
@@ -181,6 +192,28 @@ impl ListSpec {
             Some(under) => result.get(under)?.as_array(),
             None => result.as_array(),
         }
+    }
+
+    /// The method that reads one record by id (`crm.company.get`, `tasks.task.get`).
+    pub fn get_method(&self) -> Option<&'static str> {
+        self.get
+    }
+
+    /// The call reading record `id`, at position `k` of a batch. A CRM `get` returns every
+    /// field (multi-fields and user fields included); a task `get` takes the list's select.
+    pub fn get_command(&self, k: usize, id: u64) -> Option<Command> {
+        let cmd = Command::new("g", k, self.get?);
+        Some(match self.style {
+            Style::Tasks => cmd.param("taskId", id.to_string()).list("select", &self.select),
+            _ => cmd.param("id", id.to_string()),
+        })
+    }
+
+    /// The record in a `get` call's result: tasks come wrapped (`{"task": {...}}`, or `[]`
+    /// when the task does not exist or is hidden from the webhook's user), CRM rows bare.
+    pub fn got_row<'a>(&self, result: &'a Value) -> Option<&'a Value> {
+        let row = if self.style == Style::Tasks { result.get("task")? } else { result };
+        row.is_object().then_some(row)
     }
 
     /// The ID of a row, when readable.

@@ -2,10 +2,12 @@
 //!
 //! Reads are keyset scans packed into `batch` (see [`list`]); a page is one batch of up to
 //! 50 list calls — 2,500 records — plus, for companies, one batch of requisite lookups.
+//! Fetches by id chain 50 `get` calls in one batch (see [`fetch`]).
 //! Deletes are found by the engine diffing completed full scans (a census): Bitrix24 lists no
 //! deleted records, and its delete events are never retried.
 
 mod cursor;
+mod fetch;
 mod list;
 mod pull;
 mod push;
@@ -15,8 +17,8 @@ mod users;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, ChangeHint, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, Secret, SyncMode,
-    WebhookRequest, WriteOp, WriteOutcome,
+    Capabilities, ChangeHint, Connector, ConnectorError, Cursor, DeleteDetection, Fetched, Kind, Page, Secret,
+    SyncMode, WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::{BitrixClient, Command, MAX_COMMANDS, PAGE_ROWS};
@@ -120,6 +122,11 @@ impl Connector for Bitrix24Connector {
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
         self.ensure_kind(kind)?;
         self.pull_page(kind, mode, cursor).await
+    }
+
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        self.ensure_kind(kind)?;
+        self.fetch_ids(kind, ids).await
     }
 
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {

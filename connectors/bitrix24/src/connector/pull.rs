@@ -19,11 +19,7 @@ impl Bitrix24Connector {
         // Loads users (owners' e-mails) and, with them, the portal's UTC offset, which the
         // window below is written in.
         self.users.loaded(&self.client).await?;
-        let spec = match kind {
-            Kind::Client => ListSpec::companies(self.settings.tax_id_field.as_deref()),
-            Kind::Contact => ListSpec::contacts(),
-            Kind::Task => ListSpec::tasks(),
-        };
+        let spec = self.list_spec(kind);
         let most = self.settings.calls_per_batch;
         let (window, length) = match mode {
             SyncMode::Full => (None, most),
@@ -56,7 +52,16 @@ impl Bitrix24Connector {
         Ok(Page { records, errors, cursor: state.encode()?, more })
     }
 
-    async fn map_rows(
+    /// The list (and get) method of `kind`, with the fields the mapping reads.
+    pub(super) fn list_spec(&self, kind: Kind) -> ListSpec {
+        match kind {
+            Kind::Client => ListSpec::companies(self.settings.tax_id_field.as_deref()),
+            Kind::Contact => ListSpec::contacts(),
+            Kind::Task => ListSpec::tasks(),
+        }
+    }
+
+    pub(super) async fn map_rows(
         &self,
         kind: Kind,
         spec: &ListSpec,

@@ -9,7 +9,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{json, Map, Value};
 
-use super::entities::{portal_time, Row};
+use super::entities::{portal_time, Row, MULTI_TYPES};
 use super::listing::{list, Filter, Order, Start};
 use super::operating::{Operating, Spent};
 use super::params::{elements, scalar_text, substitute, Params};
@@ -123,6 +123,23 @@ fn list_answer<T: Row>(
     Answer::Ok { result: wrap(rows), total: Some(page.total), next: page.next }
 }
 
+/// `crm.company.get` / `crm.contact.get`: one record by `id`, every field (multi-fields and
+/// user fields included), or HTTP 400 `{"error": "", "error_description": "Not found"}`.
+fn crm_get<T: Row>(table: &std::collections::BTreeMap<u64, T>, params: &Params, ctx: Context) -> Answer {
+    let id = params.text("id").or_else(|| params.text("ID")).and_then(|v| v.parse::<u64>().ok());
+    match id.and_then(|id| table.get(&id)) {
+        Some(row) => Answer::ok(row.render(&every_field(), ctx.offset)),
+        None if id.is_none() => Answer::err(400, "", "ID is not defined or invalid."),
+        None => Answer::err(400, "", "Not found"),
+    }
+}
+
+/// What a `get` returns: standard fields, user fields and the multi-fields (a list call
+/// returns multi-fields only when they are selected by name).
+fn every_field() -> Vec<String> {
+    ["*", "UF_*"].into_iter().chain(MULTI_TYPES).map(str::to_string).collect()
+}
+
 /// Runs one method (not `batch`).
 pub fn call(store: &mut Store, method: &str, params: &Params, ctx: Context) -> Answer {
     let crm_order = || Order::parse(params.get("order"), &CRM_SORTABLE).unwrap_or_default();
@@ -140,6 +157,21 @@ pub fn call(store: &mut Store, method: &str, params: &Params, ctx: Context) -> A
             let field = params.text("sort").unwrap_or_else(|| "ID".into()).to_ascii_uppercase();
             list_answer(&store.users, params, "filter", &Order::by(&field, ascending), ctx, Value::Array)
         }
+        "crm.company.get" => crm_get(&store.companies, params, ctx),
+        "crm.contact.get" => crm_get(&store.contacts, params, ctx),
+        "tasks.task.get" => match params.text("taskId").map(|v| v.parse::<u64>()) {
+            None => Answer::err(
+                400,
+                "100",
+                "CTaskItem All parameters in the constructor must have real class type (internal error)",
+            ),
+            Some(Err(_)) => Answer::err(400, "0", "wrong task id"),
+            // An unknown task and one the user may not see answer alike: an empty result.
+            Some(Ok(id)) => match store.tasks.get(&id) {
+                Some(task) => Answer::ok(json!({"task": task.render(&select(params), ctx.offset)})),
+                None => Answer::ok(json!([])),
+            },
+        },
         "crm.company.add" => match fields() {
             Some(fields) => Answer::ok(json!(store.add_company(&fields, ctx.now))),
             None => Answer::err(400, "", "Parameter 'fields' must be array."),
@@ -351,5 +383,33 @@ mod tests {
         assert!(matches!(first, Answer::Ok { total: Some(60), next: Some(50), .. }));
         let bad_sort = call(&mut store, "tasks.task.list", &Params::from_query("order[NOPE]=asc"), ctx());
         assert!(matches!(bad_sort, Answer::Err { status: 400, .. }));
+    }
+
+    #[test]
+    fn get_methods_answer_one_record_or_say_it_is_not_there() {
+        let mut store = Store::default();
+        let fields = json!({"TITLE": "ООО «Ромашка»", "PHONE": [{"VALUE": "+7 495 123-45-67", "VALUE_TYPE": "WORK"}]});
+        let id = store.add_company(fields.as_object().unwrap_or(&Map::new()), ctx().now);
+        let found = call(&mut store, "crm.company.get", &Params::from_query(&format!("id={id}")), ctx());
+        let Answer::Ok { result, .. } = found else { panic!("company {id} not served: {found:?}") };
+        assert_eq!(result["ID"], json!(id.to_string()));
+        assert_eq!(result["PHONE"][0]["VALUE"], "+7 495 123-45-67", "a get returns multi-fields unasked");
+        let unknown = call(&mut store, "crm.company.get", &Params::from_query("id=999999"), ctx());
+        assert_eq!(unknown, Answer::err(400, "", "Not found"));
+        let contact = call(&mut store, "crm.contact.get", &Params::from_query("id=1"), ctx());
+        assert_eq!(contact, Answer::err(400, "", "Not found"));
+
+        let task = store.blank_task(ctx().now);
+        let task_id = task.id;
+        store.tasks.insert(task_id, task);
+        let query = format!("taskId={task_id}&select[]=ID&select[]=TITLE");
+        let Answer::Ok { result, .. } = call(&mut store, "tasks.task.get", &Params::from_query(&query), ctx()) else {
+            panic!("task {task_id} not served")
+        };
+        assert_eq!(result["task"]["id"], json!(task_id.to_string()));
+        let gone = call(&mut store, "tasks.task.get", &Params::from_query("taskId=424242"), ctx());
+        assert_eq!(gone, Answer::ok(json!([])), "an unknown task is an empty result, not an error");
+        let bad = call(&mut store, "tasks.task.get", &Params::from_query("taskId=abc"), ctx());
+        assert!(matches!(bad, Answer::Err { status: 400, .. }));
     }
 }

@@ -7,6 +7,8 @@
 //!   ([`cursor`] explains how they get past the 10,000-result cap), read the associations
 //!   search does not return through the v4 batch read, then sweep the archived list for
 //!   tombstones archived since the window began (search never returns archived records).
+//! - **Fetches** read records by id through `batch/read` (100 a call) plus the v4
+//!   association read; see [`fetch`].
 //! - **Pushes** go through the batch endpoints, 100 inputs a call; see [`push`].
 //!
 //! Every `pull` makes one list or search request (plus, after a search, the association
@@ -14,6 +16,7 @@
 //! always commit together.
 
 pub mod cursor;
+mod fetch;
 mod owners;
 mod pull;
 mod push;
@@ -25,8 +28,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, Secret, SyncMode,
-    WebhookRequest, WriteOp, WriteOutcome,
+    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Fetched, Kind, Page, Secret,
+    SyncMode, WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::{HubSpotClient, BATCH_LIMIT, SEARCH_LIMIT};
@@ -141,6 +144,11 @@ impl Connector for HubSpotConnector {
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
         let object = self.object(kind)?;
         self.pull_page(object, mode, cursor).await
+    }
+
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        let object = self.object(kind)?;
+        self.fetch_ids(object, ids).await
     }
 
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {

@@ -11,7 +11,7 @@ use crate::mapping::values::parse_time;
 use crate::mapping::{canonical_raw, Owners};
 use crate::object::Object;
 
-type Parsed = (Value, Result<ObjectDto, UnreadableRecord>);
+pub(super) type Parsed = (Value, Result<ObjectDto, UnreadableRecord>);
 
 impl HubSpotConnector {
     pub(super) async fn pull_page(
@@ -89,14 +89,7 @@ impl HubSpotConnector {
         if next.is_some() && next == after {
             return Err(ConnectorError::invalid_data(format!("HubSpot returned the same {object} page cursor twice")));
         }
-        let parsed: Vec<Parsed> = response
-            .results
-            .into_iter()
-            .map(|raw| {
-                let dto = ObjectDto::parse(&raw);
-                (raw, dto)
-            })
-            .collect();
+        let parsed = parse_all(response.results);
         if archived {
             self.tombstones(object, parsed, since_ms, page);
         } else {
@@ -116,37 +109,41 @@ impl HubSpotConnector {
         let body = window.request(object, &self.properties(object));
         let response = self.client.search(object, &body).await?;
         let has_more = response.has_more();
-        let parsed: Vec<Parsed> = response
-            .results
-            .into_iter()
-            .map(|raw| {
-                let dto = ObjectDto::parse(&raw);
-                (raw, dto)
-            })
-            .collect();
+        let parsed = parse_all(response.results);
         let hits: Vec<Hit> = parsed.iter().map(|(raw, dto)| hit(object, raw, dto)).collect();
         let (keep, next) = window.advance(response.total, has_more, &hits)?;
         let mut kept: Vec<Parsed> = parsed.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect();
         // Search answers carry no associations: read them for the records kept.
-        let ids: Vec<String> = kept.iter().filter_map(|(_, dto)| dto.as_ref().ok().map(|d| d.id.clone())).collect();
+        self.attach_associations(object, &mut kept).await?;
+        let owners = self.owners.get(&self.client, self.clock.as_ref()).await?;
+        self.records(object, kept, &owners, page);
+        Ok(next)
+    }
+
+    /// Reads the associations of `parsed` through the v4 batch read, for answers that do
+    /// not carry them inline (search, `batch/read`).
+    pub(super) async fn attach_associations(
+        &self,
+        object: Object,
+        parsed: &mut [Parsed],
+    ) -> Result<(), ConnectorError> {
+        let ids: Vec<String> = parsed.iter().filter_map(|(_, dto)| dto.as_ref().ok().map(|d| d.id.clone())).collect();
         for to in object.associations() {
             if ids.is_empty() {
                 break;
             }
             let mut found = self.client.associations(object, *to, &ids).await?;
-            for (_, dto) in kept.iter_mut() {
+            for (_, dto) in parsed.iter_mut() {
                 if let Ok(dto) = dto {
                     let linked = found.remove(&dto.id).unwrap_or_default();
                     dto.associations.insert(to.name().to_string(), linked);
                 }
             }
         }
-        let owners = self.owners.get(&self.client, self.clock.as_ref()).await?;
-        self.records(object, kept, &owners, page);
-        Ok(next)
+        Ok(())
     }
 
-    fn records(&self, object: Object, parsed: Vec<Parsed>, owners: &Owners, page: &mut Page) {
+    pub(super) fn records(&self, object: Object, parsed: Vec<Parsed>, owners: &Owners, page: &mut Page) {
         for (raw, dto) in parsed {
             match dto {
                 Ok(dto) => {
@@ -175,6 +172,17 @@ impl HubSpotConnector {
             }
         }
     }
+}
+
+/// Each raw result with its parsed form (or why it is unreadable).
+pub(super) fn parse_all(results: Vec<Value>) -> Vec<Parsed> {
+    results
+        .into_iter()
+        .map(|raw| {
+            let dto = ObjectDto::parse(&raw);
+            (raw, dto)
+        })
+        .collect()
 }
 
 fn record_error(object: Object, e: UnreadableRecord) -> RecordError {

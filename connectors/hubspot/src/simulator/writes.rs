@@ -1,5 +1,9 @@
-//! Batch writes: `POST /crm/v3/objects/{object}/batch/{create|update|archive}` and the v4
-//! association batch (`read`, `create`).
+//! Batch calls: `POST /crm/v3/objects/{object}/batch/{read|create|update|archive}` and the
+//! v4 association batch (`read`, `create`).
+//!
+//! `batch/read` returns the live records among its inputs; unknown and archived ids (with
+//! `archived=false`, the default) make it a **207** with one `OBJECT_NOT_FOUND` error listing
+//! them in `context.ids`, as HubSpot answers.
 //!
 //! At most 100 inputs a call (more is a 400). Inputs fail one by one: a company property
 //! that does not exist or is read-only, a task without `hs_timestamp`, an unknown id, an
@@ -11,14 +15,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::portal::{Bucket, Portal};
 use super::render;
-use super::routes::object_or_400;
+use super::routes::{object_or_400, Params};
 use super::store::Db;
 use crate::mapping::values::format_time;
 use crate::object::Object;
@@ -83,11 +87,55 @@ fn answer(p: &Portal, endpoint: &str, ok: StatusCode, results: &[Value], failure
     p.reply(endpoint, Bucket::Default, status, Some(body))
 }
 
-/// `batch/create`, `batch/update`, `batch/archive`.
+/// `batch/read`: the live records among the inputs (or the archived ones with
+/// `archived=true`), with the `properties` asked for; the rest named in one
+/// `OBJECT_NOT_FOUND` error of a 207.
+fn read(p: &Portal, endpoint: &str, object: Object, inputs: &[Value], query: Option<&str>, body: &[u8]) -> Response {
+    let archived = Params::parse(query).flag("archived");
+    let properties: Vec<String> = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|b| b.get("properties").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.as_str().map(str::to_string))
+        .collect();
+    let db = p.db();
+    let (mut results, mut unknown) = (Vec::new(), Vec::new());
+    for input in inputs {
+        let id = input.get("id").and_then(Value::as_str).unwrap_or_default();
+        let found = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| db.objects.get(&object)?.get(&n))
+            .filter(|o| o.archived_ms.is_some() == archived);
+        match found {
+            Some(o) => results.push(render::object(&db, object, o, &properties, &[])),
+            None => unknown.push(id.to_string()),
+        }
+    }
+    drop(db);
+    let failures: Vec<Failure> = if unknown.is_empty() {
+        Vec::new()
+    } else {
+        vec![Failure {
+            category: "OBJECT_NOT_FOUND",
+            message: format!(
+                "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
+                render::singular(object).to_uppercase()
+            ),
+            trace: None,
+            ids: unknown,
+        }]
+    };
+    answer(p, endpoint, StatusCode::OK, &results, &failures)
+}
+
+/// `batch/read`, `batch/create`, `batch/update`, `batch/archive`.
 pub async fn batch(
     State(p): State<Arc<Portal>>,
     Path((object, action)): Path<(String, String)>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
     let endpoint = format!("batch {action} {object}");
@@ -102,6 +150,9 @@ pub async fn batch(
         Ok(i) => i,
         Err(m) => return p.error(&endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &m),
     };
+    if action == "read" {
+        return read(&p, &endpoint, object, &inputs, query.as_deref(), &body);
+    }
     p.wrote();
     let (now_ms, changed_at) = (p.now_ms(), p.clock().elapsed());
     let tax = p.options().tax_id_property.clone();

@@ -3,7 +3,7 @@
 //! Endpoints (under `/rest/api/3`): `search/jql` (GET and POST, JQL subset, keyset
 //! `nextPageToken`/`isLast`, `maxResults` ceilings of 5,000 ids or 100 issues with fields,
 //! `reconcileIssues`), the removed `search` (410), `myself` (with a configurable `timeZone`),
-//! `user/search`, `issue` (create), `issue/bulk`, `issue/{id}` (GET, PUT), and
+//! `user/search`, `issue` (create), `issue/bulk`, `issue/bulkfetch`, `issue/{id}` (GET, PUT), and
 //! `issue/{id}/transitions` (GET, POST); and the small REST v2 subset older clients need
 //! ([`v2`]: `serverInfo`, `field`, `myself`, `search/jql`, `issue/{id}`). Basic auth
 //! (`email:api_token`) guards everything but `serverInfo`; a wrong token gets 401. Rate
@@ -16,6 +16,7 @@
 //! or multi-select) or a `client:` label, and users become accounts, some with hidden
 //! e-mails.
 
+mod bulkfetch;
 pub mod harness;
 mod jql;
 mod limits;
@@ -314,6 +315,7 @@ fn router(state: Shared) -> Router {
         .route("/rest/api/3/user/search", get(user_search))
         .route("/rest/api/3/issue", post(writes::create_one))
         .route("/rest/api/3/issue/bulk", post(writes::create_bulk))
+        .route("/rest/api/3/issue/bulkfetch", post(bulkfetch::post))
         .route("/rest/api/3/issue/{id}", get(get_issue).put(writes::update))
         .route("/rest/api/3/issue/{id}/transitions", get(writes::list_transitions).post(writes::transition))
         .merge(v2::routes())
@@ -363,6 +365,7 @@ fn endpoint_name(method: &http::Method, path: &str) -> String {
         (_, ["user", "search"]) => "user/search",
         ("POST", ["issue"]) => "create issue",
         ("POST", ["issue", "bulk"]) => "bulk create",
+        ("POST", ["issue", "bulkfetch"]) => "bulk fetch",
         ("GET", ["issue", _]) => "get issue",
         ("PUT", ["issue", _]) => "edit issue",
         ("GET", ["issue", _, "transitions"]) => "get transitions",

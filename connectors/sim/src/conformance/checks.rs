@@ -7,7 +7,7 @@
 //! HTTP client's job, and the checks look at the simulator's request log to see that it
 //! happened. Failures panic with what was expected and what was seen.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -474,6 +474,67 @@ pub async fn full_sync_under_faults<V: SimulatedVendor>() {
     assert!(log.errors > 0, "the fault mix injected nothing; the check proved nothing: {log:?}");
 }
 
+/// `fetch` reads records by id: every live record of a full pull comes back mapped as the
+/// pull mapped it (in the vendor's batches, so more than one batch when the world is
+/// large enough), and ids the vendor does not hold come back in `missing`, not as errors.
+pub async fn fetch_reads_by_id<V: SimulatedVendor>() {
+    let (v, clock) = start::<V>().await;
+    let connector = v.connector();
+    for kind in v.kinds() {
+        let want = v.count(kind);
+        let pulled = must(
+            drain(&*connector, &clock, kind, SyncMode::Full, Cursor::default(), want + 10, 3).await,
+            &format!("full pull of {kind}"),
+        );
+        let by_id: BTreeMap<String, &SourceRecord> =
+            pulled.records.iter().filter(|r| !r.deleted).map(|r| (r.external_id.clone(), r)).collect();
+        let unknown = unknown_ids(by_id.keys());
+        let mut asked: Vec<String> = by_id.keys().cloned().collect();
+        asked.extend(unknown.iter().cloned());
+        // One id twice: a fetch asks the vendor once and answers once.
+        asked.extend(by_id.keys().next().cloned());
+        let requests_before = v.kit().log().total().requests;
+        let fetched = must(connector.fetch(kind, &asked).await, &format!("fetch of {} {kind} ids", asked.len()));
+        let requests = v.kit().log().total().requests - requests_before;
+        assert!(fetched.errors.is_empty(), "{kind}: a clean world gave fetch errors: {:?}", fetched.errors);
+        let got: Vec<String> = fetched.records.iter().map(|r| r.external_id.clone()).collect();
+        let dups = duplicates(&got);
+        assert!(dups.is_empty(), "{kind}: fetch returned these ids more than once: {dups:?}");
+        let got: BTreeSet<&String> = got.iter().collect();
+        let expected: BTreeSet<&String> = by_id.keys().collect();
+        assert_eq!(got, expected, "{kind}: fetch should return exactly the {} records a full pull returned", want);
+        for record in &fetched.records {
+            let Some(pulled) = by_id.get(&record.external_id) else { continue };
+            assert_eq!(
+                (&record.data, record.deleted, record.created_at, record.updated_at, &record.url),
+                (&pulled.data, pulled.deleted, pulled.created_at, pulled.updated_at, &pulled.url),
+                "{kind} {}: fetch must map a record as pull does",
+                record.external_id
+            );
+        }
+        let missing: BTreeSet<&String> = fetched.missing.iter().collect();
+        let unknown: BTreeSet<&String> = unknown.iter().collect();
+        assert_eq!(missing, unknown, "{kind}: exactly the unknown ids should be missing");
+        assert!(requests >= 1, "{kind}: a fetch of {} ids made no request", asked.len());
+        // One request per id would be a loop, not a batch read; a batch may bring a few
+        // companion reads (HubSpot's associations, Bitrix24's requisites).
+        assert!(
+            by_id.len() < 10 || (requests as usize) < by_id.len() / 2,
+            "{kind}: fetching {} records took {requests} requests; a fetch reads in vendor batches",
+            by_id.len()
+        );
+    }
+    let empty = must(connector.fetch(first_kind(&v), &[]).await, "fetch of no ids");
+    assert!(empty.records.is_empty() && empty.missing.is_empty(), "a fetch of no ids returns nothing: {empty:?}");
+}
+
+/// Two ids no simulator holds: past the largest numeric id seen (vendors' ids are numbers,
+/// and a number out of range is the realistic unknown id).
+fn unknown_ids<'a>(known: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let top = known.filter_map(|id| id.parse::<u64>().ok()).max().unwrap_or(0);
+    vec![(top + 1_000_001).to_string(), (top + 2_000_003).to_string()]
+}
+
 /// Every check, one after another.
 pub async fn run_all<V: SimulatedVendor>() {
     pagination_terminates::<V>().await;
@@ -485,4 +546,5 @@ pub async fn run_all<V: SimulatedVendor>() {
     malformed_record_is_reported_not_fatal::<V>().await;
     check_never_writes::<V>().await;
     full_sync_under_faults::<V>().await;
+    fetch_reads_by_id::<V>().await;
 }

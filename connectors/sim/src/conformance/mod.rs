@@ -1,14 +1,45 @@
 //! The connector conformance suite.
 //!
 //! Every connector must pass it against its own simulator, with faults on. A vendor crate
-//! implements [`SimulatedVendor`] for its simulator + connector pair and calls the checks
-//! (one test per check reads best: `conformance::pagination_terminates::<HubSpotHarness>()`).
+//! implements [`SimulatedVendor`] for its simulator + connector pair and writes
+//! `zveno_sim::conformance_suite!(MyHarness);` in its integration tests: one `#[tokio::test]`
+//! per check, so a failure names the property that broke, and a check added here runs for
+//! every vendor without editing any vendor crate.
 //!
 //! The suite owns the clock: it creates a [`ManualClock`] and hands it to
 //! [`SimulatedVendor::start`], so rate-limit waits and `Retry-After` cost no wall time and
 //! the simulator's timestamps move with the connector's idea of "now".
 
 mod checks;
+
+/// One `#[tokio::test]` per conformance check, for the [`SimulatedVendor`] harness given.
+/// Use it once per vendor, in the crate's integration tests; the list of checks lives here
+/// only.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($harness:ty) => {
+        $crate::conformance_suite!(@checks $harness;
+            pagination_terminates,
+            cursor_resumes_after_restart,
+            incremental_returns_only_changes,
+            unauthorized_is_auth_error,
+            throttling_waits_then_succeeds,
+            server_errors_and_timeouts_are_retried,
+            malformed_record_is_reported_not_fatal,
+            check_never_writes,
+            full_sync_under_faults,
+            fetch_reads_by_id,
+        );
+    };
+    (@checks $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                $crate::conformance::$check::<$harness>().await;
+            }
+        )*
+    };
+}
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -23,13 +23,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zveno_connector::http::{body_snippet, Call, HttpClient, HttpStats, Response};
 use zveno_connector::{
-    Capabilities, Connector, ConnectorError, Cursor, DeleteDetection, ErrorKind, Kind, Page, RecordError, SourceRecord,
-    SyncMode, WriteAction, WriteOp, WriteOutcome,
+    Capabilities, Connector, ConnectorError, Cursor, DeleteDetection, ErrorKind, Fetched, Kind, Page, RecordError,
+    SourceRecord, SyncMode, WriteAction, WriteOp, WriteOutcome,
 };
 
 use super::mapping::{self, MapContext};
 use super::wire::kind_path;
-use super::VENDOR;
+use super::{MAX_READ, VENDOR};
 
 /// How far before a full scan's start the next incremental run begins, in milliseconds.
 const SCAN_SAFETY_MS: i64 = 60_000;
@@ -355,6 +355,32 @@ impl Connector for TestVendorConnector {
             }
             (SyncMode::Incremental, _) => self.changes(kind, state).await,
         }
+    }
+
+    /// `POST /v1/{kind}/read`, [`MAX_READ`] ids a request. The server names the ids it does
+    /// not hold; anything else it leaves out is missing too.
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        self.readable(kind)?;
+        let mut fetched = Fetched::default();
+        for chunk in zveno_connector::connector::distinct(ids).chunks(MAX_READ) {
+            let url = self.url(&[kind_path(kind), "read"], &[])?;
+            let call = Call::post_json(url, &serde_json::json!({ "ids": chunk })).idempotent(true);
+            let response = self.http.send(call).await?;
+            let body = parse_body(&response)?;
+            let Some(items) = body.get("items").and_then(Value::as_array) else {
+                return Err(shape_error(&response, "expected an `items` array"));
+            };
+            let (records, errors) = self.map_items(kind, items, false);
+            let missing = body
+                .get("missing")
+                .and_then(Value::as_array)
+                .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let mut batch = Fetched { records, errors, missing };
+            batch.settle_missing(chunk);
+            fetched.extend(batch);
+        }
+        Ok(fetched)
     }
 
     /// One request per op (the test vendor has no batch endpoint). An op that fails gets a

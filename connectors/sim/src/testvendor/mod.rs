@@ -14,6 +14,7 @@
 //! | `GET /v1/{clients,contacts,tasks}?limit=N&after=<id>` | `{"items": [...], "next": <id> or null}`, by id |
 //! | `…?updated_since=<ms>&after=<ms>:<id>` | by `(updated_ms, id)`, `updated_ms >= updated_since`; `next` is `"<ms>:<id>"` |
 //! | `…?deleted=true` (same paging) | `{"items": [{"id", "deleted_ms"}], "next"}` |
+//! | `POST /v1/{kind}/read` with `{"ids": [...]}` (≤ 100) | `{"items": [...], "missing": [ids]}` |
 //! | `POST /v1/{kind}` | `201` with the created record |
 //! | `PATCH /v1/{kind}/{id}` / `DELETE /v1/{kind}/{id}` | the record / `{"id", "deleted": true}`; `404` if absent |
 //!
@@ -32,7 +33,7 @@ mod wire;
 pub use config::{TestVendorConfig, TestVendorFactory};
 pub use connector::TestVendorConnector;
 pub use harness::{launch, TestVendorHarness, HARNESS_CLIENTS, HARNESS_PAGE_SIZE, TOKEN_ENV};
-pub use simulator::{TestVendorSim, MAX_PAGE, RATE_LIMIT};
+pub use simulator::{TestVendorSim, MAX_PAGE, MAX_READ, RATE_LIMIT};
 pub use wire::{kind_path, path_kind};
 
 /// The `vendor = "..."` name.

@@ -30,6 +30,9 @@ pub const RATE_LIMIT: (usize, Duration) = (100, Duration::from_secs(10));
 /// The largest page the API returns; larger `limit`s are clamped, as most vendors do.
 pub const MAX_PAGE: usize = 500;
 
+/// The most ids one `POST /v1/{kind}/read` takes; more is a 400.
+pub const MAX_READ: usize = 100;
+
 /// A running (or routable) test vendor: the handle tests use to change its data and inject
 /// throttling. Cheap to clone; clones share state.
 #[derive(Debug, Clone)]
@@ -75,6 +78,7 @@ impl TestVendorSim {
         Router::new()
             .route("/v1/me", get(me))
             .route("/v1/{kind}", get(list).post(create))
+            .route("/v1/{kind}/read", axum::routing::post(read))
             .route("/v1/{kind}/{id}", axum::routing::patch(update).delete(remove))
             .with_state(self.clone())
     }
@@ -249,6 +253,49 @@ async fn list(
     reply(&endpoint, StatusCode::OK, json!({"items": items, "next": next}))
 }
 
+/// `POST /v1/{kind}/read` with `{"ids": ["1", "2"]}` (at most [`MAX_READ`]): the live
+/// records among them, and the ids that are not (deleted, or never existed) in `missing`.
+async fn read(
+    State(sim): State<TestVendorSim>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(kind) = path_kind(&segment) else {
+        return error("read", StatusCode::NOT_FOUND, "no such collection");
+    };
+    let endpoint = format!("read {}", kind_path(kind));
+    if let Some(r) = sim.reject(&headers, &endpoint) {
+        return r;
+    }
+    let ids = match read_body(&body) {
+        Ok(ids) => ids,
+        Err(message) => return error(&endpoint, StatusCode::BAD_REQUEST, &message),
+    };
+    let tables = sim.tables();
+    let (mut items, mut missing) = (Vec::new(), Vec::new());
+    for id in ids {
+        match id.parse::<u64>().ok().and_then(|n| tables.get(&kind)?.get(n)) {
+            Some(item) => items.push(item),
+            None => missing.push(id),
+        }
+    }
+    drop(tables);
+    reply(&endpoint, StatusCode::OK, json!({"items": items, "missing": missing}))
+}
+
+/// The ids of a read body: `{"ids": [...]}`, strings, at most [`MAX_READ`].
+fn read_body(body: &Bytes) -> Result<Vec<String>, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let ids = value.get("ids").and_then(Value::as_array).ok_or("body must be {\"ids\": [...]}")?;
+    if ids.len() > MAX_READ {
+        return Err(format!("at most {MAX_READ} ids per read, got {}", ids.len()));
+    }
+    ids.iter()
+        .map(|id| id.as_str().map(str::to_string).ok_or_else(|| format!("ids must be strings, got {id}")))
+        .collect()
+}
+
 /// `limit` (1..; clamped to [`MAX_PAGE`]), `updated_since` (epoch ms) and `after` (an id,
 /// or `<updated_ms>:<id>` with `updated_since`).
 fn parse_list_query(query: &HashMap<String, String>) -> Result<(Order, usize), String> {
@@ -404,5 +451,15 @@ mod tests {
         assert!(write_body(Kind::Task, &body(r#"{"title":5}"#), false).is_err());
         assert!(write_body(Kind::Task, &body("[1]"), true).is_err());
         assert!(write_body(Kind::Task, &body("{"), true).is_err());
+    }
+
+    #[test]
+    fn read_bodies_take_up_to_a_hundred_string_ids() {
+        let body = |s: String| Bytes::from(s);
+        assert_eq!(read_body(&body(r#"{"ids":["1","x"]}"#.into())), Ok(vec!["1".to_string(), "x".to_string()]));
+        assert!(read_body(&body(r#"{"ids":[1]}"#.into())).is_err());
+        assert!(read_body(&body(r#"{"id":["1"]}"#.into())).is_err());
+        let many: Vec<String> = (0..=MAX_READ).map(|i| format!("\"{i}\"")).collect();
+        assert!(read_body(&body(format!(r#"{{"ids":[{}]}}"#, many.join(",")))).is_err());
     }
 }

@@ -72,6 +72,11 @@ impl Table {
         self.live.keys().copied().collect()
     }
 
+    /// A live record as the API returns it.
+    pub(super) fn get(&self, id: u64) -> Option<Value> {
+        self.live.get(&id).map(|s| s.json.clone())
+    }
+
     /// A page of live records.
     pub(super) fn list(&self, order: Order, limit: usize) -> Listing {
         let item = |id: &u64| self.live.get(id).map(|s| s.json.clone());
