@@ -22,6 +22,12 @@ pub fn vendors() -> Vec<VendorEntry> {
     ]
 }
 
+/// The log target of each vendor crate: crates are named `zveno-<vendor>`, so their
+/// targets are `zveno_<vendor>` (the test vendor's is unused: it logs as `zveno_sim`).
+pub fn log_targets() -> Vec<String> {
+    vendors().iter().map(|v| format!("zveno_{}", v.vendor)).collect()
+}
+
 /// The factory for `vendor`, if zveno knows it.
 pub fn vendor(vendor: &str) -> Option<VendorEntry> {
     vendors().into_iter().find(|v| v.vendor == vendor)

@@ -208,3 +208,40 @@ fn store_url(url: &str) -> String {
         None => url.to_string(),
     }
 }
+
+#[tokio::test]
+async fn tombstones_past_their_retention_keep_no_personal_data() {
+    on_both(|store, _| async move {
+        let (store, clock) = pinned(store);
+        let b = store.backend();
+        let email = zveno_connector::Email::parse("anna@example.com").unwrap();
+        let data = Client { name: "Anna".into(), emails: vec![email], ..Client::default() };
+        let raw = json!({ "id": "p1", "email": "anna@example.com" });
+        let person = SourceRecord::new(CRM, "p1", RecordData::Client(data), raw).with_times(None, Some(at(1)));
+        store
+            .commit_page(
+                CRM,
+                Kind::Client,
+                SyncMode::Incremental,
+                &Page { records: vec![person, client("p2")], ..Page::default() },
+            )
+            .await
+            .unwrap();
+        let gone = SourceRecord::tombstone(CRM, Kind::Client, "p1", Some(at(5)));
+        store
+            .commit_page(CRM, Kind::Client, SyncMode::Incremental, &Page { records: vec![gone], ..Page::default() })
+            .await
+            .unwrap();
+        assert_eq!(store.purge_tombstones(clock.now()).await.unwrap(), 0, "{b}: not yet past retention");
+        clock.advance(Duration::from_secs(31 * 86_400));
+        let cutoff = clock.now() - chrono::TimeDelta::days(30);
+        assert_eq!(store.purge_tombstones(cutoff).await.unwrap(), 1, "{b}");
+        let purged = store.record(CRM, Kind::Client, "p1").await.unwrap().expect("the tombstone stays");
+        assert!(purged.record.deleted && purged.record.data.is_none(), "{b}: {purged:?}");
+        assert!(!format!("{purged:?}").contains("anna@example.com"), "{b}");
+        let kept = store.record(CRM, Kind::Client, "p2").await.unwrap().expect("live");
+        assert!(kept.record.data.is_some(), "{b}: live records keep their data");
+        assert_eq!(store.purge_tombstones(cutoff).await.unwrap(), 0, "{b}: nothing left to purge");
+    })
+    .await;
+}

@@ -2,8 +2,9 @@
 //! connectors built from a config file against their simulators, on virtual time: each
 //! vendor's deliveries verify with the right secret and are refused (401, nothing fetched,
 //! counted) with a wrong one; a stale HubSpot timestamp and a replayed event id are
-//! refused or dropped; deletes tombstone at once and merges re-point the merged record at
-//! its survivor.
+//! refused or dropped; a verified event re-reads its record, so the change shows in
+//! `/api/v1/clients/{id}` without waiting for the schedule; deletes tombstone at once and
+//! merges re-point the merged record at its survivor.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -24,7 +25,7 @@ use zveno::settings;
 use zveno::store::RecordKey;
 use zveno::webhooks::Webhooks;
 use zveno_connector::webhook::hmac_sha256;
-use zveno_connector::{Clock, Env, Kind, ManualClock};
+use zveno_connector::{Client, Clock, Env, Kind, ManualClock, Phone, RecordData, WriteAction, WriteOp};
 use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
 use zveno_pipedrive::PipedriveSim;
@@ -172,6 +173,14 @@ impl Service {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
+    /// `GET /api/v1/clients/{entity}`, as text.
+    async fn card(&self, entity: &str) -> String {
+        let (status, body) =
+            self.call(Request::get(format!("/api/v1/clients/{entity}")).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body.to_string()
+    }
+
     /// A HubSpot delivery of `events`, signed (v3) with `secret` at `sent`.
     fn hubspot(&self, events: &Value, secret: &str, sent: chrono::DateTime<chrono::Utc>) -> Request<Body> {
         let path = "/webhooks/hs";
@@ -285,6 +294,7 @@ async fn hubspot_deliveries_need_a_fresh_v3_signature_over_the_public_url() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!((body["hints"].as_u64(), body["queued"].as_u64()), (Some(1), Some(1)), "{body}");
     assert_eq!(s.counted("hs", "accepted"), 1.0);
+    eventually("the re-pull", || async { s.hubspot_requests() > before }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,6 +310,27 @@ async fn a_replayed_event_id_is_dropped() {
     assert_eq!(status, StatusCode::OK, "a replay is answered 200 so the vendor stops retrying");
     assert_eq!((again["replayed"].as_u64(), again["queued"].as_u64()), (Some(1), Some(0)), "{again}");
     assert_eq!((s.counted("hs", "accepted"), s.counted("hs", "replayed")), (1.0, 1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_event_re_pulls_its_record_into_the_client_card() {
+    let s = Service::start(33).await;
+    let (company, _) = two_companies(&s).await;
+    let entity = s.entity_of("hs", &company).await.expect("resolved");
+    let phone = Phone::parse("+7 495 111-22-33", None).unwrap();
+    assert!(!s.card(&entity).await.contains(phone.as_str()));
+
+    // Someone adds the phone in HubSpot; HubSpot tells zveno.
+    let hs = &s.app.jobs.iter().find(|j| j.connector.name() == "hs").unwrap().connector;
+    let data = RecordData::Client(Client { phones: vec![phone.clone()], ..Client::default() });
+    let op = WriteOp { op_id: "1".into(), action: WriteAction::Update { external_id: company.clone(), data } };
+    hs.push(Kind::Client, &[op]).await.unwrap();
+    s.clock.advance(Duration::from_secs(1));
+    let events = json!([hubspot_event(&s.clock, 5, "company.propertyChange", &company)]);
+    let (status, body) = s.call(s.hubspot(&events, HUBSPOT_SECRET, s.clock.now())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    eventually("the new phone in the card", || async { s.card(&entity).await.contains(phone.as_str()) }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

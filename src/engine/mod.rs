@@ -180,6 +180,8 @@ pub struct EngineOptions {
     /// Full scans failing in a row after which the kind alternates with incremental runs,
     /// so changes keep flowing while the full scan keeps failing.
     pub full_failures_before_fallback: u32,
+    /// How long a deleted record keeps its personal data (`[store] tombstone_retention_days`).
+    pub tombstone_retention: Duration,
 }
 
 impl Default for EngineOptions {
@@ -189,6 +191,7 @@ impl Default for EngineOptions {
             lease_ttl: Duration::from_secs(120),
             max_pages_per_run: 100_000,
             full_failures_before_fallback: 3,
+            tombstone_retention: Duration::from_secs(30 * 86_400),
         }
     }
 }

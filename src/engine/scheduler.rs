@@ -19,9 +19,16 @@ use super::{jittered, Engine, Job, Shutdown};
 /// How often a waiting connector looks at the store for a resume.
 const POLL: Duration = Duration::from_secs(5);
 
+/// How often the daemon purges the personal data of old tombstones.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
 /// Runs every job on its schedule until `shutdown`.
 pub async fn run_daemon(engine: Engine, jobs: Vec<Job>, shutdown: Shutdown) {
     let mut tasks = tokio::task::JoinSet::new();
+    {
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        tasks.spawn(async move { purge_tombstones(engine, shutdown).await });
+    }
     for job in jobs {
         let engine = engine.clone();
         let shutdown = shutdown.clone();
@@ -82,6 +89,27 @@ async fn supervise(engine: Engine, job: Job, shutdown: Shutdown) {
         tracing::debug!(connector = %name, wait_secs = pause.as_secs(), "waiting until the next run");
         tokio::select! {
             () = engine.clock().sleep(pause) => {},
+            () = shutdown.wait() => return,
+        }
+    }
+}
+
+/// Deleted records keep no e-mails, phones or raw payloads past the retention period:
+/// once an hour, every instance clears what has aged out (an idempotent update, so
+/// instances sharing a store need no coordination for it).
+async fn purge_tombstones(engine: Engine, shutdown: Shutdown) {
+    while !shutdown.requested() {
+        let retention =
+            chrono::TimeDelta::from_std(engine.options().tombstone_retention).unwrap_or(chrono::TimeDelta::MAX);
+        let cutoff = engine.clock().now().checked_sub_signed(retention).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        match engine.store().purge_tombstones(cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "deleted records past their retention no longer keep personal data"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge old tombstones; trying again later"),
+        }
+        tokio::select! {
+            // Real time, not the engine's clock: a virtual clock would make this spin.
+            () = tokio::time::sleep(PURGE_EVERY) => {},
             () = shutdown.wait() => return,
         }
     }

@@ -255,7 +255,7 @@ fn validate(raw: &RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> 
         reconcile::validate(&raw.reconcile, &known_sources(raw.connectors.keys().map(String::as_str)), problems);
     let server = server::validate_server(&raw.server, env, problems);
     let view = server::validate_view(&raw.view, env, problems);
-    let engine = validate_engine(raw.engine, problems);
+    let engine = validate_engine(raw.engine, &raw.store, problems);
     Settings { store_url, connectors, reconcile, server, view, engine, env: env.clone() }
 }
 
@@ -269,7 +269,7 @@ fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-fn validate_engine(raw: EngineSettings, problems: &mut Vec<ConfigProblem>) -> EngineOptions {
+fn validate_engine(raw: EngineSettings, store: &StoreSettings, problems: &mut Vec<ConfigProblem>) -> EngineOptions {
     let defaults = EngineOptions::default();
     if raw.lease_ttl_secs < 2 {
         problems.push(ConfigProblem::new("engine.lease_ttl_secs", "must be at least 2 (seconds)"));
@@ -281,6 +281,7 @@ fn validate_engine(raw: EngineSettings, problems: &mut Vec<ConfigProblem>) -> En
         lease_ttl: Duration::from_secs(raw.lease_ttl_secs),
         max_pages_per_run: raw.max_pages_per_run,
         full_failures_before_fallback: raw.full_failures_before_fallback,
+        tombstone_retention: Duration::from_secs(store.tombstone_retention_days.saturating_mul(86_400)),
         ..defaults
     }
 }

@@ -71,6 +71,13 @@ pub struct ReconcileSettings {
 pub struct StoreSettings {
     /// `sqlite://path/to/file.db` (the default) or `postgres://user@host/db`.
     pub url: String,
+    /// Days a deleted record keeps its payload (e-mails, phones, the raw answer).
+    #[serde(default = "default_tombstone_retention_days")]
+    pub tombstone_retention_days: u64,
+}
+
+fn default_tombstone_retention_days() -> u64 {
+    30
 }
 
 /// When a connector syncs.

@@ -163,6 +163,22 @@ impl Store {
         rows.iter().map(|row| decode(row, OP)).collect()
     }
 
+    /// Clears the payload of records deleted before `before` — the normalised data (names,
+    /// e-mails, phones) and the raw vendor answer — keeping the tombstone itself (ids,
+    /// times, hash), so a deleted record stays deleted and keeps no personal data. Returns
+    /// how many were cleared.
+    pub async fn purge_tombstones(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE source_records SET data = NULL, raw = '{}', warnings = '[]' \
+             WHERE deleted = 1 AND synced_at < $1 AND (data IS NOT NULL OR raw <> '{}')",
+        )
+        .bind(before.timestamp_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("purge_tombstones", "deleted records"))?;
+        Ok(done.rows_affected())
+    }
+
     /// How many records are stored, optionally for one connector and/or kind.
     pub async fn count_records(
         &self,

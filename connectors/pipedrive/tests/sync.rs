@@ -202,3 +202,34 @@ async fn a_rejected_token_fails_a_push_before_anything_is_written() {
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert_eq!(sim.writes(), 0);
 }
+
+#[tokio::test]
+async fn fetch_reads_records_by_id_in_calls_of_a_hundred_and_names_the_missing() {
+    let (sim, clock) = start(300, 50).await;
+    let c = connector(&sim, &clock, json!({}));
+    let pulled = drain(&*c, &clock, Kind::Client, SyncMode::Full, Cursor::default(), 50, 0).await.unwrap();
+    let known: Vec<String> = pulled.records.iter().take(250).map(|r| r.external_id.clone()).collect();
+    let mut asked = known.clone();
+    asked.extend(["99999999".to_string(), "not-an-id".to_string(), known[0].clone()]);
+    let lists = sim.kit().log().endpoint("list organizations").requests;
+    let fetched = c.fetch(Kind::Client, &asked).await.unwrap();
+    let calls = sim.kit().log().endpoint("list organizations").requests - lists;
+    // 251 distinct numeric ids: `ids=` calls of 100, 100 and 51, answered in pages of 50
+    // (the harness's page), so 2 + 2 + 1 requests following `next_cursor`.
+    assert_eq!(calls, 5);
+    assert_eq!(ids(&fetched.records), known.iter().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(fetched.records.len(), known.len(), "each record once");
+    let mut missing = fetched.missing.clone();
+    missing.sort();
+    assert_eq!(missing, ["99999999", "not-an-id"]);
+    for record in &fetched.records {
+        let same = pulled.records.iter().find(|r| r.external_id == record.external_id).unwrap();
+        assert_eq!((&record.data, record.updated_at, &record.url), (&same.data, same.updated_at, &same.url));
+    }
+
+    let deleted = sim.delete(Kind::Client, 1);
+    let gone = c.fetch(Kind::Client, &deleted).await.unwrap();
+    assert_eq!((gone.records.len(), gone.missing), (0, deleted), "a deleted record is missing");
+    let none = c.fetch(Kind::Client, &[]).await.unwrap();
+    assert!(none.records.is_empty() && none.missing.is_empty());
+}

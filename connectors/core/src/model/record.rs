@@ -102,6 +102,33 @@ pub enum Priority {
     Urgent,
 }
 
+impl Priority {
+    /// Every priority, lowest first.
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Medium, Priority::High, Priority::Urgent];
+
+    /// The stable name used in config and the store (`low`, `medium`, `high`, `urgent`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Urgent => "urgent",
+        }
+    }
+}
+
+/// Reads the names `as_str` writes, as [`TaskStatus`] does, so override tables of either
+/// (`priorities = { Blocker = "urgent" }`) parse one way.
+impl FromStr for Priority {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown priority {s:?} (expected low, medium, high or urgent)"))
+    }
+}
+
 /// A company or organisation as one system sees it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Client {
@@ -292,6 +319,15 @@ mod tests {
         let b: serde_json::Value = serde_json::from_str(r#"{"b":[1,2],"a":1}"#).unwrap_or_default();
         assert_eq!(payload_hash(&a), payload_hash(&b));
         assert_ne!(payload_hash(&a), payload_hash(&serde_json::Value::Null));
+    }
+
+    #[test]
+    fn priorities_round_trip_through_their_names_like_serde_writes_them() {
+        for p in Priority::ALL {
+            assert_eq!(p.as_str().parse::<Priority>(), Ok(p));
+            assert_eq!(serde_json::to_value(p).ok(), Some(serde_json::Value::from(p.as_str())));
+        }
+        assert!("Highest".parse::<Priority>().is_err_and(|e| e.contains("expected low, medium, high or urgent")));
     }
 
     #[test]

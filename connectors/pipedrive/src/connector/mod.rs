@@ -6,12 +6,15 @@
 //! - **Deletes**: Pipedrive lists no deleted organizations, persons or activities, so a
 //!   completed full scan is the census the store diffs (`DeleteDetection::Census`);
 //!   webhooks report deletes and merges at once ([`crate::webhook`]).
+//! - **Fetches** read records by id through the same lists filtered by `ids=`, 100 a
+//!   call; see [`fetch`].
 //! - **Pushes** create (`POST`) and update (`PATCH`) organizations and activities one
 //!   request per op (v2 has no batch writes), each with its own outcome; see [`push`].
 //! - The **token ledger** is asked before every request; when zveno's share of the daily
 //!   budget is spent the pull stops at a page boundary with a `RateLimited` status.
 
 pub mod cursor;
+mod fetch;
 mod pull;
 mod push;
 mod users;
@@ -22,8 +25,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Kind, Page, Secret, SyncMode,
-    WebhookRequest, WriteOp, WriteOutcome,
+    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Fetched, Kind, Page, Secret,
+    SyncMode, WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::{ListQuery, PipedriveClient, LIST_LIMIT};
@@ -125,6 +128,12 @@ impl Connector for PipedriveConnector {
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
         let entity = self.entity(kind)?;
         self.pull_page(entity, mode, cursor).await
+    }
+
+    /// `GET /api/v2/{entity}?ids=…`, 100 ids a call.
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        let entity = self.entity(kind)?;
+        self.fetch_ids(entity, ids).await
     }
 
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
