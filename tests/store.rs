@@ -389,6 +389,60 @@ async fn an_incomplete_full_scan_or_an_incremental_pull_never_tombstones() {
 }
 
 #[tokio::test]
+async fn a_full_scan_census_that_would_remove_too_many_records_is_held_until_approved() {
+    on_both(|store, _| async move {
+        let b = store.backend();
+        let all: Vec<String> = (0..120).map(|i| format!("c{i:03}")).collect();
+        let ids: Vec<&str> = all.iter().map(String::as_str).collect();
+        full_scan(&store, &[&ids], true).await;
+        // A token that lost access to half the records: two complete scans list 60.
+        let half = &ids[..60];
+        assert_eq!(full_scan(&store, &[half], true).await.held, 0, "{b}: one missed scan proves nothing yet");
+        let second = full_scan(&store, &[half], true).await;
+        assert_eq!((second.tombstoned, second.held), (0, 60), "{b}: 60 > max(5% of 120, 50)");
+        assert_eq!(store.count_records(Some(CRM), Some(Kind::Client), false).await.unwrap(), 120, "{b}");
+        let holds = store.census_holds().await.unwrap();
+        assert_eq!(holds.len(), 1, "{b}");
+        assert_eq!((holds[0].count, holds[0].live, holds[0].threshold), (60, 120, 50), "{b}");
+        assert!(holds[0].describe().contains("`zveno census approve crm client`"), "{b}: {}", holds[0].describe());
+
+        assert_eq!(store.approve_census(CRM, Kind::Client).await.unwrap(), Some(60), "{b}");
+        assert_eq!(store.count_records(Some(CRM), Some(Kind::Client), false).await.unwrap(), 60, "{b}");
+        assert_eq!(get(&store, "c100").await.and_then(|r| r.deleted_by), Some(DeletedBy::Census), "{b}");
+        assert!(store.census_holds().await.unwrap().is_empty(), "{b}");
+        assert_eq!(store.approve_census(CRM, Kind::Client).await.unwrap(), None, "{b}: nothing left to approve");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_census_within_the_threshold_applies_at_once_and_replaces_an_earlier_hold() {
+    on_both(|store, _| async move {
+        let b = store.backend();
+        let all: Vec<String> = (0..120).map(|i| format!("c{i:03}")).collect();
+        let ids: Vec<&str> = all.iter().map(String::as_str).collect();
+        full_scan(&store, &[&ids], true).await;
+        let gone: Vec<String> = all[..70].to_vec();
+        let started = at(10);
+        let held = store.settle_census(CRM, Kind::Client, started, &gone, 120).await.unwrap();
+        assert_eq!(held, zveno::store::Settled::Held(70), "{b}");
+        assert_eq!(store.last_census(CRM, Kind::Client).await.unwrap(), Some(started), "{b}");
+        // The next census finds only 2 gone (access was restored): applied, hold dropped.
+        let settled = store.settle_census(CRM, Kind::Client, at(20), &gone[..2], 120).await.unwrap();
+        assert_eq!(settled, zveno::store::Settled::Tombstoned(2), "{b}");
+        assert!(store.census_holds().await.unwrap().is_empty(), "{b}");
+        assert_eq!(store.count_records(Some(CRM), Some(Kind::Client), false).await.unwrap(), 118, "{b}");
+        // What a census did not list and was stored before it began is missing.
+        let seen: std::collections::HashSet<String> = all[5..].iter().cloned().collect();
+        let (missing, live) = store.census_missing(CRM, Kind::Client, &seen, Utc::now()).await.unwrap();
+        assert_eq!((missing, live), (vec!["c002".to_string(), "c003".into(), "c004".into()], 118), "{b}");
+        let (none, _) = store.census_missing(CRM, Kind::Client, &seen, at(-1_000_000)).await.unwrap();
+        assert!(none.is_empty(), "{b}: records stored after the census began are never missing");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn record_errors_count_as_seen_and_unidentified_ones_suspend_the_census() {
     on_both(|store, _| async move {
         let b = store.backend();
