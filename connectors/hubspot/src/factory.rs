@@ -15,6 +15,7 @@ use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, Co
 
 use crate::client::HubSpotClient;
 use crate::config::HubSpotConfig;
+use crate::connector::sweep::SweepPolicy;
 use crate::connector::HubSpotConnector;
 use crate::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
 use crate::mapping::{Mapper, MapperSettings};
@@ -89,7 +90,11 @@ impl ConnectorFactory for HubSpotFactory {
                 Duration::from_secs(config.search_overlap_secs),
                 ctx.clock.clone(),
             )
-            .with_webhook_secret(ctx.webhook_secret.clone()),
+            .with_webhook_secret(ctx.webhook_secret.clone())
+            .with_sweep(SweepPolicy {
+                every: Duration::from_secs(config.archived_sweep_secs),
+                daily_percent: config.archived_sweep_percent,
+            }),
         ))
     }
 }

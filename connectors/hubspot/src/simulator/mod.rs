@@ -182,6 +182,20 @@ impl HubSpotSim {
         ids.iter().map(ToString::to_string).collect()
     }
 
+    /// Purges `n` live records of `kind` for good, as a GDPR (privacy) deletion does: they
+    /// leave every list, the archived one included; returns their ids.
+    pub fn purge(&self, kind: Kind, n: usize) -> Vec<String> {
+        let object = Object::of(kind);
+        let mut db = self.portal.db();
+        let ids = db.pick(object, n);
+        if let Some(records) = db.objects.get_mut(&object) {
+            for id in &ids {
+                records.remove(id);
+            }
+        }
+        ids.iter().map(ToString::to_string).collect()
+    }
+
     /// Breaks one live record of `kind` (its `properties` becomes a string) and returns its id.
     pub fn corrupt(&self, kind: Kind) -> Option<String> {
         let object = Object::of(kind);

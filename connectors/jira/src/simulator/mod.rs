@@ -263,7 +263,22 @@ impl JiraSim {
         self.state.lock().issues.remove(&id).is_some()
     }
 
-    /// Issues on the site.
+    /// Puts `ids` under a security level the token user is not in (an admin's permission
+    /// change): from then on the token cannot tell them from deleted issues. Returns how
+    /// many were visible.
+    pub fn restrict(&self, ids: &[u64]) -> usize {
+        let mut site = self.state.lock();
+        let mut moved = 0;
+        for id in ids {
+            if let Some(issue) = site.issues.remove(id) {
+                site.restricted.insert(*id, issue);
+                moved += 1;
+            }
+        }
+        moved
+    }
+
+    /// Issues the token can see.
     pub fn count(&self) -> usize {
         self.state.lock().issues.len()
     }
