@@ -146,7 +146,8 @@ async fn records_deleted_in_jira_and_bitrix24_are_gone_after_the_next_incrementa
         .await
         .unwrap();
     let mut connectors = toml::Table::new();
-    connectors.insert("b24".into(), connector("bitrix24", &bitrix_launched.server.url(), bitrix_launched.options.clone()));
+    connectors
+        .insert("b24".into(), connector("bitrix24", &bitrix_launched.server.url(), bitrix_launched.options.clone()));
     connectors.insert("jira".into(), connector("jira", &jira.url(), jira.connector_options()));
     let mut vars = bitrix_launched.env.clone();
     vars.push((zveno_jira::simulator::TOKEN_ENV.to_string(), jira.options().token.clone()));
@@ -157,9 +158,12 @@ async fn records_deleted_in_jira_and_bitrix24_are_gone_after_the_next_incrementa
     let companies = spread(&d.stored_ids("b24", Kind::Client).await, 40);
     let b24_tasks = spread(&d.stored_ids("b24", Kind::Task).await, 40);
     let issues = spread(&d.stored_ids("jira", Kind::Task).await, 40);
-    let deleted =
-        [pairs("b24", Kind::Client, &companies), pairs("b24", Kind::Task, &b24_tasks), pairs("jira", Kind::Task, &issues)]
-            .concat();
+    let deleted = [
+        pairs("b24", Kind::Client, &companies),
+        pairs("b24", Kind::Task, &b24_tasks),
+        pairs("jira", Kind::Task, &issues),
+    ]
+    .concat();
     assert_shown(&d.shown().await, &deleted, true);
     for id in &companies {
         assert!(bitrix.delete(Kind::Client, id.parse().unwrap()), "company {id}");
@@ -204,9 +208,10 @@ async fn records_deleted_in_jira_and_bitrix24_are_gone_after_the_next_incrementa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jira_token_that_lost_access_to_half_the_issues_tombstones_nothing_until_approved() {
     let (clock, world) = start_world(32, &[System::Jira]).await;
-    let jira = zveno_jira::JiraSim::start(world.system(System::Jira), clock.clone(), 32, zveno_jira::SimOptions::default())
-        .await
-        .unwrap();
+    let jira =
+        zveno_jira::JiraSim::start(world.system(System::Jira), clock.clone(), 32, zveno_jira::SimOptions::default())
+            .await
+            .unwrap();
     let mut connectors = toml::Table::new();
     connectors.insert("jira".into(), connector("jira", &jira.url(), jira.connector_options()));
     let vars = vec![(zveno_jira::simulator::TOKEN_ENV.to_string(), jira.options().token.clone())];
@@ -284,7 +289,11 @@ async fn hubspot_archives_go_with_the_next_cycle_and_purges_with_the_daily_censu
     let live = d.live("hs", Kind::Client).await;
     assert_eq!(r.tombstoned, purged.len() as u64, "{r:?}");
     let bound = (live + purged.len() as u64).div_ceil(100) + 1;
-    eprintln!("hubspot/client: {live} live, {} purged; census {} requests (bound {bound})", purged.len(), r.census_requests);
+    eprintln!(
+        "hubspot/client: {live} live, {} purged; census {} requests (bound {bound})",
+        purged.len(),
+        r.census_requests
+    );
     assert!(r.census_requests <= bound, "{r:?}");
     assert_shown(&d.shown().await, &pairs("hs", Kind::Client, &purged), false);
     assert_eq!(live, hubspot.count(Kind::Client) as u64);

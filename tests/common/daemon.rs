@@ -17,7 +17,12 @@ pub fn connector(vendor: &str, base_url: &str, options: serde_json::Value) -> to
 
 /// Writes a config with `connectors` and a store in `dir`, and builds the daemon from it
 /// with the environment `vars` (the secrets the options reference).
-pub async fn build(dir: &tempfile::TempDir, connectors: toml::Table, vars: Vec<(String, String)>, clock: Arc<dyn Clock>) -> App {
+pub async fn build(
+    dir: &tempfile::TempDir,
+    connectors: toml::Table,
+    vars: Vec<(String, String)>,
+    clock: Arc<dyn Clock>,
+) -> App {
     let tables = toml::Table::from_iter([("connectors".to_string(), toml::Value::Table(connectors))]);
     let config = format!(
         "[store]\nurl = \"sqlite://{}\"\n\n{}",

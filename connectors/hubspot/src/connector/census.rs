@@ -31,14 +31,18 @@ impl HubSpotConnector {
         let response = self.client.list(object, &query).await?;
         let next = response.next_after();
         if next.is_some() && next == after {
-            return Err(ConnectorError::invalid_data(format!("HubSpot returned the same {object} census cursor twice")));
+            return Err(ConnectorError::invalid_data(format!(
+                "HubSpot returned the same {object} census cursor twice"
+            )));
         }
         let mut ids = Vec::with_capacity(response.results.len());
         for record in &response.results {
             match record.get("id").and_then(serde_json::Value::as_str).filter(|id| !id.is_empty()) {
                 Some(id) => ids.push(id.to_string()),
                 // A census with a hole is no census: an unreadable id fails it.
-                None => return Err(ConnectorError::invalid_data(format!("census of {object}: a record without an id"))),
+                None => {
+                    return Err(ConnectorError::invalid_data(format!("census of {object}: a record without an id")))
+                }
             }
         }
         Ok(CensusPage { ids, more: next.is_some(), cursor: Cursor::encode(&next)? })
