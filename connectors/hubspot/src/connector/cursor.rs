@@ -26,7 +26,7 @@ use zveno_connector::ConnectorError;
 
 use super::sweep::SweepMark;
 use crate::client::SEARCH_LIMIT;
-use crate::object::Object;
+use crate::dto::object::Object;
 
 /// A timestamp holding this many records of one page switches to the id keyset.
 const FLOOD_AT: usize = (SEARCH_LIMIT / 2) as usize;

@@ -7,10 +7,10 @@ use super::cursor::{CursorState, Hit, Run, Window};
 use super::sweep::SweepMark;
 use super::HubSpotConnector;
 use crate::client::{ListQuery, LIST_LIMIT};
+use crate::dto::object::Object;
 use crate::dto::{ObjectDto, UnreadableRecord};
 use crate::mapping::values::parse_time;
 use crate::mapping::{canonical_raw, Owners};
-use crate::object::Object;
 
 pub(super) type Parsed = (Value, Result<ObjectDto, UnreadableRecord>);
 
