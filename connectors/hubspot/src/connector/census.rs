@@ -12,7 +12,7 @@ use zveno_connector::{CensusPage, ConnectorError, Cursor};
 
 use super::HubSpotConnector;
 use crate::client::{ListQuery, LIST_LIMIT};
-use crate::object::Object;
+use crate::dto::object::Object;
 
 /// The default time between two censuses of one kind: a day, the default full-scan interval.
 pub const CENSUS_EVERY: Duration = Duration::from_secs(86_400);

@@ -18,7 +18,7 @@ use zveno_connector::{CensusPage, ConnectorError, Cursor};
 
 use super::PipedriveConnector;
 use crate::client::{ListQuery, SortBy};
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 /// The default time between two censuses of one kind: four a day. For a company of
 /// 20,000 organizations, 40,000 persons and 60,000 activities that is 240 list calls,
