@@ -182,6 +182,10 @@ pub struct Capabilities {
     pub deletes: DeleteDetection,
     /// Largest number of records one `pull` page returns.
     pub page_size: usize,
+    /// Records one request of a full scan returns at best: the floor of a full scan of N
+    /// records is ceil(N / this). It differs from `page_size` where full scans list with a
+    /// smaller page than searches, or chain several pages into one request.
+    pub floor_page_size: usize,
     /// Largest number of ops one `push` call sends in one vendor batch.
     pub write_batch: usize,
     /// Whether `webhook` understands this vendor's deliveries.

@@ -331,6 +331,7 @@ impl Connector for TestVendorConnector {
             incremental: true,
             deletes: DeleteDetection::Listed,
             page_size: self.page_size,
+            floor_page_size: self.page_size,
             write_batch: 1,
             webhooks: false,
         }
