@@ -34,9 +34,15 @@ use zveno_connector::{
 use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{System, World, WorldSpec};
 
-const SYSTEMS: [System; 3] = [System::HubSpot, System::Bitrix24, System::Jira];
+const SYSTEMS: [System; 3] =
+    [zveno_hubspot::simulator::SYSTEM, zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM];
 /// The four vendors zveno promises, in one world.
-const FOUR: [System; 4] = [System::HubSpot, System::Bitrix24, System::Pipedrive, System::Jira];
+const FOUR: [System; 4] = [
+    zveno_hubspot::simulator::SYSTEM,
+    zveno_bitrix24::simulator::SYSTEM,
+    zveno_pipedrive::simulator::SYSTEM,
+    zveno_jira::simulator::SYSTEM,
+];
 
 /// A store holding every record of `world`, committed as full scans in pages of 500.
 async fn seeded(world: &World) -> (tempfile::TempDir, Store) {
@@ -87,8 +93,8 @@ async fn a_10000_client_world_resolves_precisely_completely_and_without_merging_
 
 #[tokio::test]
 async fn decoy_heavy_worlds_of_other_seeds_and_single_crm_worlds_merge_no_decoy() {
-    let single: &[System] = &[System::HubSpot];
-    let no_hubspot: &[System] = &[System::Bitrix24, System::Jira];
+    let single: &[System] = &[zveno_hubspot::simulator::SYSTEM];
+    let no_hubspot: &[System] = &[zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM];
     for (seed, systems) in [(1, &SYSTEMS[..]), (42, &SYSTEMS[..]), (99, single), (7, no_hubspot)] {
         let mut spec = WorldSpec::new(seed, 2_000, systems);
         spec.decoy_rate = 0.15;
@@ -605,7 +611,7 @@ async fn four_vendors_through_their_simulators_resolve_a_world_as_the_adapter_do
     // counts as right only on the client holding most of its company. The same generator
     // gives 0.9895 on three vendors with this seed and 0.9965 on Pipedrive and Jira alone.
     assert!(q.task_accuracy() >= 0.97, "{q}");
-    let jira = world.system(System::Jira);
+    let jira = world.system(zveno_jira::simulator::SYSTEM);
     let hints = jira.tasks.iter().filter_map(|t| t.client_hint.as_deref());
     assert!(hints.filter(|h| h.starts_with("pipedrive:")).count() > 0, "Jira issues name Pipedrive ids");
 

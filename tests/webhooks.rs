@@ -30,7 +30,7 @@ use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
 use zveno_pipedrive::PipedriveSim;
 use zveno_sim::kit::LaunchedSim;
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const HUBSPOT_TOKEN: &str = "pat-na1-webhooks-test";
 const PUBLIC_URL: &str = "https://zveno.example.com/hub";
@@ -70,11 +70,20 @@ impl Service {
     async fn start(seed: u64) -> Service {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let mut spec = WorldSpec::new(seed, 40, &[System::HubSpot, System::Bitrix24, System::Jira, System::Pipedrive]);
+        let mut spec = WorldSpec::new(
+            seed,
+            40,
+            &[
+                zveno_hubspot::simulator::SYSTEM,
+                zveno_bitrix24::simulator::SYSTEM,
+                zveno_jira::simulator::SYSTEM,
+                zveno_pipedrive::simulator::SYSTEM,
+            ],
+        );
         spec.now = clock.now() - chrono::Duration::days(1);
         let world = World::generate(&spec);
         let hubspot = HubSpotSim::start(
-            &world.system(System::HubSpot),
+            &world.system(zveno_hubspot::simulator::SYSTEM),
             dyn_clock.clone(),
             seed,
             zveno_hubspot::SimOptions::new(HUBSPOT_TOKEN),
@@ -82,13 +91,19 @@ impl Service {
         .await
         .unwrap();
         let bitrix =
-            zveno_bitrix24::simulator::launch(world.system(System::Bitrix24), dyn_clock.clone(), seed).await.unwrap();
-        let jira =
-            JiraSim::start(world.system(System::Jira), dyn_clock.clone(), seed, zveno_jira::SimOptions::default())
+            zveno_bitrix24::simulator::launch(world.system(zveno_bitrix24::simulator::SYSTEM), dyn_clock.clone(), seed)
                 .await
                 .unwrap();
+        let jira = JiraSim::start(
+            world.system(zveno_jira::simulator::SYSTEM),
+            dyn_clock.clone(),
+            seed,
+            zveno_jira::SimOptions::default(),
+        )
+        .await
+        .unwrap();
         let pipedrive = PipedriveSim::start(
-            &world.system(System::Pipedrive),
+            &world.system(zveno_pipedrive::simulator::SYSTEM),
             dyn_clock.clone(),
             seed,
             zveno_pipedrive::SimOptions::new(PIPEDRIVE_TOKEN),

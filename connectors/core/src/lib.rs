@@ -26,7 +26,7 @@ pub mod webhook;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connector::{
     Capabilities, CensusPage, CensusPlan, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode,
-    WriteAction, WriteOp, WriteOutcome,
+    WriteAction, WriteError, WriteErrorKind, WriteOp, WriteOutcome,
 };
 pub use error::{ConnectorError, ErrorKind};
 pub use factory::{one_or_many, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};

@@ -15,7 +15,7 @@ use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, Co
 
 use crate::client::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
 use crate::client::HubSpotClient;
-use crate::config::HubSpotConfig;
+use crate::config::{HubSpotConfig, Settings};
 use crate::connector::sweep::SweepPolicy;
 use crate::connector::HubSpotConnector;
 use crate::mapping::{Mapper, MapperSettings};
@@ -29,6 +29,7 @@ pub struct HubSpotFactory;
 
 impl ConnectorFactory for HubSpotFactory {
     type Config = HubSpotConfig;
+    type Settings = Settings;
 
     const VENDOR: &'static str = crate::VENDOR;
 
@@ -36,15 +37,18 @@ impl ConnectorFactory for HubSpotFactory {
         default_rate_limits()
     }
 
-    fn validate(config: &HubSpotConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {
-        config.problems(ctx)
+    fn resolve(config: &HubSpotConfig, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
+        config.resolve(ctx)
     }
 
-    fn build(config: HubSpotConfig, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let problem = |p: ConfigProblem| ConnectorError::config(p.to_string());
-        let token = config.token().resolve(&ctx.path("token"), &ctx.env).map_err(problem)?;
-        let region =
-            config.region().map_err(|e| problem(ConfigProblem::new(ctx.path("default_region"), e.to_string())))?;
+    /// HubSpot record ids are numbers; anything else names no HubSpot record.
+    fn record_id(reference: &str) -> Option<String> {
+        let id = reference.trim();
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+    }
+
+    fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let Settings { config, token, region } = settings;
         let mut base = ctx
             .base_url
             .clone()
@@ -110,6 +114,15 @@ mod tests {
         ctx.env = Env::from_pairs([("HS", "pat-na1-secret")]);
         ctx.kinds = vec![Kind::Client, Kind::Task];
         ctx
+    }
+
+    #[test]
+    fn record_ids_are_numbers() {
+        let read = VendorEntry::of::<HubSpotFactory>().record_id;
+        assert_eq!(read(" 512 "), Some("512".into()));
+        for other in ["CO_512", "acme", "5 12", ""] {
+            assert_eq!(read(other), None, "{other:?}");
+        }
     }
 
     #[test]

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 use zveno_connector::http::{HttpClient, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor};
+use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Redactor};
 
 use crate::client::{default_rate_limits, Credentials, PipedriveClassifier, PipedriveClient, TokenLedger};
-use crate::config::PipedriveConfig;
+use crate::config::{PipedriveConfig, Settings};
 use crate::connector::PipedriveConnector;
 use crate::mapping::{Mapper, MapperSettings};
 
@@ -22,6 +22,7 @@ pub struct PipedriveFactory;
 
 impl ConnectorFactory for PipedriveFactory {
     type Config = PipedriveConfig;
+    type Settings = Settings;
 
     const VENDOR: &'static str = crate::VENDOR;
 
@@ -29,20 +30,18 @@ impl ConnectorFactory for PipedriveFactory {
         default_rate_limits()
     }
 
-    fn validate(config: &PipedriveConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {
-        config.problems(ctx)
+    fn resolve(config: &PipedriveConfig, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
+        config.resolve(ctx)
     }
 
-    fn build(config: PipedriveConfig, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let problem = |p: ConfigProblem| ConnectorError::config(p.to_string());
-        let token = config.token().resolve(&ctx.path("token"), &ctx.env).map_err(problem)?;
-        let region = match &config.default_region {
-            Some(code) => Some(
-                Phone::region(code)
-                    .map_err(|e| problem(ConfigProblem::new(ctx.path("default_region"), e.to_string())))?,
-            ),
-            None => None,
-        };
+    /// Pipedrive ids are numbers; anything else names no Pipedrive record.
+    fn record_id(reference: &str) -> Option<String> {
+        let id = reference.trim();
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+    }
+
+    fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let Settings { config, token, region } = settings;
         let mut base = ctx
             .base_url
             .clone()
@@ -93,6 +92,15 @@ mod tests {
         let mut ctx = BuildContext::new("pd", Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH)));
         ctx.env = Env::from_pairs([("PD", "0123456789abcdef")]);
         ctx
+    }
+
+    #[test]
+    fn record_ids_are_numbers() {
+        let read = VendorEntry::of::<PipedriveFactory>().record_id;
+        assert_eq!(read(" 512 "), Some("512".into()));
+        for other in ["CO_512", "acme", "5 12", ""] {
+            assert_eq!(read(other), None, "{other:?}");
+        }
     }
 
     #[test]

@@ -84,6 +84,7 @@ impl Connector for Bitrix24Connector {
             incremental: true,
             deletes: DeleteDetection::Census,
             page_size: MAX_COMMANDS * PAGE_ROWS,
+            floor_page_size: MAX_COMMANDS * PAGE_ROWS,
             write_batch: MAX_COMMANDS,
             webhooks: true,
         }

@@ -11,7 +11,7 @@ use zveno_connector::http::HttpOptions;
 use zveno_connector::{BuildContext, Clock, Connector, Env, Kind, ManualClock};
 use zveno_sim::conformance::SimulatedVendor;
 use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
-use zveno_sim::world::{System, SystemData, World, WorldSpec};
+use zveno_sim::world::{SystemData, World, WorldSpec};
 
 use super::{Bitrix24Sim, SimOptions};
 use crate::{Bitrix24Factory, VENDOR};
@@ -120,8 +120,8 @@ impl Bitrix24Harness {
 #[async_trait]
 impl SimulatedVendor for Bitrix24Harness {
     async fn start(seed: u64, clock: Arc<ManualClock>) -> Self {
-        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[System::Bitrix24]));
-        Self::with_data(&world.system(System::Bitrix24), clock, seed).await
+        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[crate::simulator::SYSTEM]));
+        Self::with_data(&world.system(crate::simulator::SYSTEM), clock, seed).await
     }
 
     fn kinds(&self) -> Vec<Kind> {

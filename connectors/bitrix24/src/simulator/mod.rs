@@ -37,8 +37,9 @@ use axum::Router;
 use chrono::{DurationRound as _, FixedOffset, Offset as _, TimeDelta};
 use serde_json::{json, Value};
 use zveno_connector::Kind;
+use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Endpoint, Kit, LeakyBucket, SimServer, Throttled};
-use zveno_sim::world::SystemData;
+use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use harness::{launch, launch_with_handle, Bitrix24Harness, HARNESS_CALLS_PER_BATCH, WEBHOOK_ENV};
 pub use store::INN_USER_FIELD;
@@ -433,4 +434,24 @@ async fn handle(
             json_response(status, &Answer::error_body(&error, &description), &method)
         }
     }
+}
+
+/// How Bitrix24's records look in a generated world (the world generator knows no vendor).
+/// Bitrix24 users type Russian forms and «», and mostly fill in requisites (the tax id); the CRM shows company ids as `CO_<id>`.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: crate::VENDOR,
+    rank: 1,
+    crm: true,
+    tax_id_share: 0.85,
+    latin_name_share: 0.05,
+    latin_person_share: 0.0,
+    company_ref_prefix: "CO_",
+};
+
+/// Bitrix24 as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The simulator, as the daemon's registry lists it.
+pub fn entry() -> SimulatorEntry {
+    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
 }

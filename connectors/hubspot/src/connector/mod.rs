@@ -37,7 +37,7 @@ use zveno_connector::{
     Fetched, Kind, Page, Secret, SyncMode, WebhookRequest, WriteOp, WriteOutcome,
 };
 
-use crate::client::{HubSpotClient, BATCH_LIMIT, SEARCH_LIMIT};
+use crate::client::{HubSpotClient, BATCH_LIMIT, LIST_LIMIT, SEARCH_LIMIT};
 use crate::dto::object::Object;
 use crate::mapping::Mapper;
 
@@ -142,6 +142,7 @@ impl Connector for HubSpotConnector {
             incremental: true,
             deletes: DeleteDetection::Listed,
             page_size: SEARCH_LIMIT as usize,
+            floor_page_size: LIST_LIMIT as usize,
             write_batch: BATCH_LIMIT,
             webhooks: true,
         }

@@ -30,8 +30,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, Connector, Env, Kind};
+use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
-use zveno_sim::world::SystemData;
+use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use harness::{HubSpotHarness, HARNESS_CLIENTS, HARNESS_INDEX_LAG};
 pub use portal::SimOptions;
@@ -256,4 +257,24 @@ pub fn demo_token(seed: u64) -> String {
 pub async fn launch(data: SystemData, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
     let sim = HubSpotSim::start(&data, clock, seed, SimOptions::new(&demo_token(seed))).await?;
     Ok(sim.into_launched())
+}
+
+/// How HubSpot's records look in a generated world (the world generator knows no vendor).
+/// HubSpot users often type Russian company and people names in Latin letters; a third of companies carry the tax id property.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: crate::VENDOR,
+    rank: 0,
+    crm: true,
+    tax_id_share: 0.35,
+    latin_name_share: 0.45,
+    latin_person_share: 0.2,
+    company_ref_prefix: "",
+};
+
+/// HubSpot as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The simulator, as the daemon's registry lists it.
+pub fn entry() -> SimulatorEntry {
+    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
 }

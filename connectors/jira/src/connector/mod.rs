@@ -148,6 +148,7 @@ impl Connector for JiraConnector {
             incremental: true,
             deletes: DeleteDetection::Census,
             page_size: FIELDS_PAGE_SIZE,
+            floor_page_size: FIELDS_PAGE_SIZE,
             write_batch: crate::connector::push::BULK_CREATE_LIMIT,
             webhooks: true,
         }

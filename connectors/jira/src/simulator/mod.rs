@@ -40,8 +40,9 @@ use base64::Engine as _;
 use http::StatusCode;
 use serde_json::{json, Value};
 use zveno_connector::Clock;
+use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Endpoint, Kit, LaunchedSim, SimServer};
-use zveno_sim::world::SystemData;
+use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use search::{MAX_FIELDS_PAGE, MAX_IDS_PAGE};
 
@@ -426,6 +427,26 @@ async fn get_issue(
         None => FieldSelection::All(Vec::new()),
     };
     reply::json(StatusCode::OK, issue_json(issue.id, &issue.key, &issue.live, &selection, zone, SITE))
+}
+
+/// How Jira's records look in a generated world (the world generator knows no vendor).
+/// Jira holds issues only: their client is a free-text hint.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: crate::VENDOR,
+    rank: 2,
+    crm: false,
+    tax_id_share: 0.2,
+    latin_name_share: 0.2,
+    latin_person_share: 0.0,
+    company_ref_prefix: "",
+};
+
+/// Jira as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The simulator, as the daemon's registry lists it.
+pub fn entry() -> SimulatorEntry {
+    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
 }
 
 #[cfg(test)]

@@ -113,6 +113,7 @@ impl Connector for PipedriveConnector {
             incremental: true,
             deletes: DeleteDetection::Census,
             page_size: LIST_LIMIT as usize,
+            floor_page_size: LIST_LIMIT as usize,
             write_batch: 1,
             webhooks: true,
         }

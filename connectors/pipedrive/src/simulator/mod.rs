@@ -24,8 +24,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, Connector, Env, Kind};
+use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
-use zveno_sim::world::SystemData;
+use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use company::SimOptions;
 pub use harness::{PipedriveHarness, HARNESS_CLIENTS, HARNESS_PAGE};
@@ -222,4 +223,24 @@ pub fn demo_token(seed: u64) -> String {
 pub async fn launch(data: SystemData, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
     let sim = PipedriveSim::start(&data, clock, seed, SimOptions::new(&demo_token(seed))).await?;
     Ok(sim.into_launched())
+}
+
+/// How Pipedrive's records look in a generated world (the world generator knows no vendor).
+/// Pipedrive users type Latin names more often than Bitrix24 users and fewer tax ids.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: crate::VENDOR,
+    rank: 3,
+    crm: true,
+    tax_id_share: 0.2,
+    latin_name_share: 0.3,
+    latin_person_share: 0.2,
+    company_ref_prefix: "",
+};
+
+/// Pipedrive as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The simulator, as the daemon's registry lists it.
+pub fn entry() -> SimulatorEntry {
+    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
 }

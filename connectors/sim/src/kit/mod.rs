@@ -13,8 +13,10 @@ mod faults;
 mod limits;
 mod log;
 mod server;
+mod vendor;
 
 pub use faults::{Fault, FaultConfig, Faults};
 pub use limits::{LeakyBucket, RollingWindow};
 pub use log::{EndpointStats, RequestLog};
 pub use server::{Endpoint, Kit, LaunchedSim, SimServer, Throttled};
+pub use vendor::{LaunchFn, Launching, SimulatorEntry};

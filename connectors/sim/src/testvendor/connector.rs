@@ -24,7 +24,7 @@ use serde_json::Value;
 use zveno_connector::http::{body_snippet, Call, HttpClient, HttpStats, Response};
 use zveno_connector::{
     Capabilities, Connector, ConnectorError, Cursor, DeleteDetection, ErrorKind, Fetched, Kind, Page, RecordError,
-    SourceRecord, SyncMode, WriteAction, WriteOp, WriteOutcome,
+    SourceRecord, SyncMode, WriteAction, WriteError, WriteOp, WriteOutcome,
 };
 
 use super::mapping::{self, MapContext};
@@ -331,6 +331,7 @@ impl Connector for TestVendorConnector {
             incremental: true,
             deletes: DeleteDetection::Listed,
             page_size: self.page_size,
+            floor_page_size: self.page_size,
             write_batch: 1,
             webhooks: false,
         }
@@ -398,7 +399,8 @@ impl Connector for TestVendorConnector {
             match result {
                 Err(e) if systemic && outcomes.is_empty() => return Err(e),
                 result => {
-                    outcomes.push(WriteOutcome { op_id: op.op_id.clone(), result: result.map_err(|e| e.to_string()) })
+                    let result = result.map_err(|e| WriteError::from_request(&e));
+                    outcomes.push(WriteOutcome { op_id: op.op_id.clone(), result })
                 }
             }
         }
