@@ -8,7 +8,7 @@ use serde_json::Value;
 use zveno_sim::kit::recorded::{rfc3339, rows, text, RecordedError};
 
 use super::store::Db;
-use crate::object::Object;
+use crate::dto::object::Object;
 
 const OBJECTS: [Object; 3] = [Object::Companies, Object::Contacts, Object::Tasks];
 

@@ -11,7 +11,7 @@ use zveno_sim::kit::recorded::{rows, RecordedError};
 
 use super::site::{Account, Doc, Project, SimIssue, Site};
 use super::SimOptions;
-use crate::time::parse_timestamp;
+use crate::mapping::time::parse_timestamp;
 
 const TIMES: [&str; 3] = ["created", "updated", "resolutiondate"];
 

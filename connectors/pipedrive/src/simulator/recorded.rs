@@ -8,7 +8,7 @@ use serde_json::Value;
 use zveno_sim::kit::recorded::{rfc3339, rows, RecordedError};
 
 use super::store::{Db, Row};
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 const ENTITIES: [Entity; 3] = [Entity::Organizations, Entity::Persons, Entity::Activities];
 
