@@ -12,6 +12,8 @@ mod postgres;
 mod quality;
 #[path = "common/seed.rs"]
 mod seed;
+#[path = "common/simulated.rs"]
+mod simulated;
 #[path = "common/vendor_adapter.rs"]
 mod vendor_adapter;
 
@@ -19,20 +21,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use zveno::app::App;
-use zveno::engine::Shutdown;
 use zveno::registry;
 use zveno::resolve::eval::{score_store, Scores};
 use zveno::resolve::explain::{self, Explanation, Outcome};
 use zveno::resolve::review::{self, ReviewKind};
-use zveno::resolve::{to_latin, Mode, ResolveReport, Resolver, Survivorship, Systems};
-use zveno::store::{OverdueAt, RecordKey, RunStatus, Store, TaskFilter};
+use zveno::resolve::{to_latin, Mode, Resolver, Survivorship, Systems};
+use zveno::store::{OverdueAt, RecordKey, Store, TaskFilter};
 use zveno_connector::{
-    Client, ClientRef, Clock, Contact, Cursor, Domain, Email, Env, Kind, ManualClock, Page, Phone, Priority,
-    RecordData, SourceRecord, SyncMode, Task, TaskStatus, TaxId,
+    Client, ClientRef, Clock, Contact, Cursor, Domain, Email, Kind, ManualClock, Page, Phone, Priority, RecordData,
+    SourceRecord, SyncMode, Task, TaskStatus, TaxId,
 };
-use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{System, World, WorldSpec};
+
+use simulated::Simulated;
 
 const SYSTEMS: [System; 3] =
     [zveno_hubspot::simulator::SYSTEM, zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM];
@@ -525,56 +526,14 @@ async fn why_explains_joins_and_vetoes_and_review_lists_names_kept_apart() {
 // ---------------------------------------------------------------------------------------
 // Through the vendors' simulators and connectors
 
-/// The daemon pointed at the simulators of `world`'s systems holding their data, on a
-/// virtual clock (vendor rate limits cost no wall time), writing to `store_url`.
-struct Simulated {
-    app: App,
-    _sims: Vec<LaunchedSim>,
-    _config: tempfile::TempDir,
-}
-
+/// The daemon pointed at the simulators of `world`'s systems holding their data, writing to
+/// `store_url`.
 async fn simulated(world: &World, store_url: &str, clock: Arc<dyn Clock>) -> Simulated {
-    let mut connectors = toml::Table::new();
-    let (mut env, mut sims) = (Vec::new(), Vec::new());
+    let mut sims = Vec::new();
     for system in world.spec.systems.iter().copied() {
-        let sim = registry::launch_simulator(system, world.system(system), clock.clone(), 1).await.unwrap();
-        let mut table = toml::Table::new();
-        table.insert("vendor".into(), sim.vendor.into());
-        table.insert("base_url".into(), sim.server.url().into());
-        for (key, value) in sim.options.as_object().into_iter().flatten() {
-            table.insert(key.clone(), toml::Value::try_from(value).unwrap());
-        }
-        connectors.insert(sim.vendor.to_string(), toml::Value::Table(table));
-        env.extend(sim.env.clone());
-        sims.push(sim);
+        sims.push(registry::launch_simulator(system, world.system(system), clock.clone(), 1).await.unwrap());
     }
-    let config = tempfile::tempdir().unwrap();
-    let path = config.path().join("zveno.toml");
-    let text = format!(
-        "[store]\nurl = \"{store_url}\"\n\n{}",
-        toml::to_string(&toml::Value::Table(toml::Table::from_iter([(
-            "connectors".to_string(),
-            toml::Value::Table(connectors)
-        )])))
-        .unwrap()
-    );
-    std::fs::write(&path, text).unwrap();
-    let settings = zveno::settings::load(Some(&path), &Env::from_pairs(env)).unwrap();
-    let app = App::build(&settings, clock).await.unwrap();
-    Simulated { app, _sims: sims, _config: config }
-}
-
-impl Simulated {
-    /// A full sync of every connector, then resolution.
-    async fn sync(&self) -> ResolveReport {
-        let shutdown = Shutdown::new();
-        for job in &self.app.jobs {
-            for run in self.app.engine.sync_job(job, true, &shutdown).await {
-                assert_eq!(run.unwrap().status, RunStatus::Ok);
-            }
-        }
-        self.app.engine.resolve().await.unwrap().unwrap()
-    }
+    Simulated::start(sims, store_url, clock).await
 }
 
 #[tokio::test]

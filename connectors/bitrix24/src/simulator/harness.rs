@@ -32,8 +32,26 @@ pub async fn launch_with_handle(
     clock: Arc<dyn Clock>,
     seed: u64,
 ) -> std::io::Result<(LaunchedSim, Bitrix24Sim)> {
-    let options = SimOptions { code: format!("demo{:012x}", seed & 0xffff_ffff_ffff), ..SimOptions::default() };
-    let sim = Bitrix24Sim::new(data, Kit::new(clock, seed), options);
+    let sim = Bitrix24Sim::new(data, Kit::new(clock, seed), demo_options(seed));
+    serve(sim).await
+}
+
+/// Starts a simulated portal holding recorded list rows (see [`Bitrix24Sim::recorded`]), for
+/// measuring zveno on data recorded elsewhere.
+pub async fn launch_recorded(
+    responses: &serde_json::Value,
+    clock: Arc<dyn Clock>,
+    seed: u64,
+) -> std::io::Result<(LaunchedSim, Bitrix24Sim)> {
+    serve(Bitrix24Sim::recorded(responses, Kit::new(clock, seed), demo_options(seed))?).await
+}
+
+/// The webhook code is derived from `seed`, so a demo is reproducible.
+fn demo_options(seed: u64) -> SimOptions {
+    SimOptions { code: format!("demo{:012x}", seed & 0xffff_ffff_ffff), ..SimOptions::default() }
+}
+
+async fn serve(sim: Bitrix24Sim) -> std::io::Result<(LaunchedSim, Bitrix24Sim)> {
     let server = sim.serve().await?;
     let webhook = sim.webhook_url(&server.url());
     let help = format!(

@@ -21,6 +21,7 @@ mod listing;
 mod methods;
 mod operating;
 mod params;
+mod recorded;
 mod store;
 mod wire;
 
@@ -41,7 +42,7 @@ use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Endpoint, Kit, LeakyBucket, SimServer, Throttled};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
-pub use harness::{launch, launch_with_handle, Bitrix24Harness, HARNESS_CALLS_PER_BATCH, WEBHOOK_ENV};
+pub use harness::{launch, launch_recorded, launch_with_handle, Bitrix24Harness, HARNESS_CALLS_PER_BATCH, WEBHOOK_ENV};
 pub use store::INN_USER_FIELD;
 
 use entities::Row as _;
@@ -102,13 +103,27 @@ const LIMIT_BODY: &str = r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":
 impl Bitrix24Sim {
     /// A portal holding `data`, on `kit`'s clock and faults.
     pub fn new(data: &SystemData, kit: Kit, options: SimOptions) -> Self {
+        Self::holding(Store::seed(data), kit, options)
+    }
+
+    /// A portal holding recorded list rows (`{"companies": [...], "requisites": [...],
+    /// "contacts": [...], "tasks": [...]}`), served as they were recorded.
+    pub fn recorded(
+        responses: &Value,
+        kit: Kit,
+        options: SimOptions,
+    ) -> Result<Self, zveno_sim::kit::recorded::RecordedError> {
+        Ok(Self::holding(Store::from_recorded(responses, options.offset)?, kit, options))
+    }
+
+    fn holding(store: Store, kit: Kit, options: SimOptions) -> Self {
         let bucket = LeakyBucket::new(options.bucket_capacity, options.bucket_drain, kit.clock().clone());
         Self {
             inner: Arc::new(SimState {
                 options,
                 kit,
                 bucket,
-                store: Mutex::new(Store::seed(data)),
+                store: Mutex::new(store),
                 operating: Mutex::new(Operating::default()),
                 throttle_next: AtomicBool::new(false),
                 html_next: AtomicBool::new(false),

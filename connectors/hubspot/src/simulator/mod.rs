@@ -1,4 +1,5 @@
-//! A simulated HubSpot portal (feature `simulator`), seeded from a `zveno-sim` world.
+//! A simulated HubSpot portal (feature `simulator`), seeded from a `zveno-sim` world or from
+//! recorded list results ([`launch_recorded`]).
 //!
 //! It speaks the endpoints zveno uses with HubSpot's paths, parameters and JSON: object
 //! lists with opaque `paging.next.after` cursors and inline associations, single reads,
@@ -17,6 +18,7 @@
 
 mod harness;
 mod portal;
+mod recorded;
 mod render;
 mod routes;
 mod search;
@@ -63,6 +65,22 @@ impl HubSpotSim {
         options: SimOptions,
     ) -> std::io::Result<Self> {
         let db = Db::seed(data, &options.tax_id_property, clock.now());
+        Self::serve(db, clock, seed, options).await
+    }
+
+    /// Starts a portal holding recorded CRM v3 list results (`{"companies": [...],
+    /// "contacts": [...], "tasks": [...]}`), served as they were recorded.
+    pub async fn start_recorded(
+        responses: &Value,
+        clock: Arc<dyn Clock>,
+        seed: u64,
+        options: SimOptions,
+    ) -> std::io::Result<Self> {
+        let db = Db::from_recorded(responses)?;
+        Self::serve(db, clock, seed, options).await
+    }
+
+    async fn serve(db: Db, clock: Arc<dyn Clock>, seed: u64, options: SimOptions) -> std::io::Result<Self> {
         let portal = Arc::new(Portal::new(Kit::new(clock, seed), options, db));
         let server = SimServer::start(routes::router(portal.clone()), portal.kit.clone()).await?;
         Ok(Self { server, portal })
@@ -277,4 +295,11 @@ pub const SYSTEM: System = System::new(&PROFILE);
 /// The simulator, as the daemon's registry lists it.
 pub fn entry() -> SimulatorEntry {
     SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
+}
+
+/// Starts a simulated portal holding recorded CRM v3 list results, for measuring zveno on
+/// data recorded elsewhere (see [`HubSpotSim::start_recorded`]).
+pub async fn launch_recorded(responses: &Value, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
+    let sim = HubSpotSim::start_recorded(responses, clock, seed, SimOptions::new(&demo_token(seed))).await?;
+    Ok(sim.into_launched())
 }
