@@ -48,6 +48,8 @@ pub struct HubSpotConnector {
     owners: owners::OwnerCache,
     association_types: Mutex<BTreeMap<(Object, Object), u32>>,
     webhook_secret: Option<Secret>,
+    /// The portal this instance reads (see `Connector::source`).
+    source: Option<String>,
 }
 
 impl HubSpotConnector {
@@ -70,7 +72,14 @@ impl HubSpotConnector {
             owners: owners::OwnerCache::default(),
             association_types: Mutex::new(BTreeMap::new()),
             webhook_secret: None,
+            source: None,
         }
+    }
+
+    /// The same connector, naming the portal it reads (see `Connector::source`).
+    pub fn with_source(mut self, source: String) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// The same connector, verifying webhook deliveries with the app's client secret.
@@ -120,6 +129,10 @@ impl Connector for HubSpotConnector {
 
     fn vendor(&self) -> &str {
         crate::VENDOR
+    }
+
+    fn source(&self) -> Option<String> {
+        self.source.clone()
     }
 
     fn capabilities(&self) -> Capabilities {
