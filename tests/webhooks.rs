@@ -449,7 +449,8 @@ async fn a_hubspot_privacy_deletion_erases_the_persons_data_at_once() {
     for stored in store.list_records("hs", Kind::Contact, None, 500).await.unwrap() {
         let Some(RecordData::Contact(contact)) = &stored.record.data else { continue };
         let Some(email) = contact.emails.first() else { continue };
-        let key = RecordKey { connector: "hs".into(), kind: Kind::Contact, external_id: stored.record.external_id.clone() };
+        let key =
+            RecordKey { connector: "hs".into(), kind: Kind::Contact, external_id: stored.record.external_id.clone() };
         let link = store.links_of(&[key]).await.unwrap();
         if let Some(client) = link.first().and_then(|l| l.client_id.clone()) {
             found = Some((stored.record.external_id.clone(), email.as_str().to_string(), client));

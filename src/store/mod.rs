@@ -68,9 +68,9 @@ pub use page::PageOutcome;
 pub use records::{DeletedBy, RecordKey, RecordVersion, StoredRecord};
 pub use resolution::ResolutionRow;
 pub use resolve_keys::KeyMembers;
-pub use sources::SourceCheck;
 pub use run_health::{KindHealth, RECENT_RUNS};
 pub use runs::{RunOutcome, RunRow, RunStatus};
+pub use sources::SourceCheck;
 pub use views::{ClientFilter, OverdueAt, TaskFilter, TaskKey, DAY_END_MS, DAY_MS};
 
 /// How long a SQLite connection waits for another writer before giving up.

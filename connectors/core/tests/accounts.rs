@@ -32,7 +32,11 @@ fn client(name: &str, clock: &Arc<ManualClock>, accounts: &Accounts, token: &str
 }
 
 fn busiest_second(times: &[Duration]) -> usize {
-    times.iter().map(|t| times.iter().filter(|u| **u >= *t && **u < *t + Duration::from_secs(1)).count()).max().unwrap_or(0)
+    times
+        .iter()
+        .map(|t| times.iter().filter(|u| **u >= *t && **u < *t + Duration::from_secs(1)).count())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Sends 30 requests through each of `a` and `b`, interleaved; the virtual instants they went.

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 use zveno_connector::http::{HttpClient, RateLimit, VendorHttp};
-use zveno_connector::{account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor};
+use zveno_connector::{
+    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor,
+};
 
 use crate::client::{default_rate_limits, Credentials, PipedriveClassifier, PipedriveClient, TokenLedger};
 use crate::config::PipedriveConfig;
@@ -57,7 +59,9 @@ impl ConnectorFactory for PipedriveFactory {
         // `api.pipedrive.com` serves every company, so without `company_domain` the token
         // tells companies apart.
         let (source, account) = match &config.company_domain {
-            Some(domain) => (format!("company {domain}"), account_key(crate::VENDOR, &format!("company {domain}"), None)),
+            Some(domain) => {
+                (format!("company {domain}"), account_key(crate::VENDOR, &format!("company {domain}"), None))
+            }
             None => (host_of(&base), account_key(crate::VENDOR, &host_of(&base), Some(&token))),
         };
         let ledger = ctx

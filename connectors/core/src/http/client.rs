@@ -94,9 +94,8 @@ impl HttpClient {
         account: &str,
     ) -> Result<Self, ConnectorError> {
         let clock = ctx.clock.clone();
-        let limiter = ctx
-            .accounts
-            .shared(account, || Limiter::new(clock.clone(), vendor.rate_limits.clone(), &ctx.rate_limits));
+        let limiter =
+            ctx.accounts.shared(account, || Limiter::new(clock.clone(), vendor.rate_limits.clone(), &ctx.rate_limits));
         if limiter.limits() != Limiter::merged(vendor.rate_limits.clone(), &ctx.rate_limits) {
             tracing::warn!(
                 connector = %ctx.name,
