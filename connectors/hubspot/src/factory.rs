@@ -15,10 +15,10 @@ use zveno_connector::{
     account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Redactor,
 };
 
+use crate::client::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
 use crate::client::HubSpotClient;
 use crate::config::HubSpotConfig;
 use crate::connector::HubSpotConnector;
-use crate::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
 use crate::mapping::{Mapper, MapperSettings};
 
 /// HubSpot's public API host.
