@@ -623,3 +623,35 @@ async fn a_manual_link_and_unlink_survive_a_full_resync() {
     let links = store.entity_links(std::slice::from_ref(&together)).await.unwrap();
     assert!(links.iter().any(|l| l.rule == "manual"), "{links:?}");
 }
+
+#[tokio::test]
+async fn a_link_from_the_shell_waits_while_another_instance_resolves_and_never_interleaves() {
+    backends::on_both(|store, _| async move {
+        let b = store.backend();
+        small_world(&store).await;
+        small_resolver(store.clone()).run().await.unwrap();
+        let (a2, b10) = (key("crm-a", Kind::Client, "2"), key("crm-b", Kind::Client, "10"));
+        let before = (entity_of(&store, &a2).await, entity_of(&store, &b10).await);
+        assert_ne!(before.0, before.1, "{b}: Acme and Ромашка start apart");
+
+        // The daemon, in another process, is resolving: it holds the store-wide lock.
+        let daemon = store.acquire_lock("daemon-elsewhere", std::time::Duration::from_secs(60)).await.unwrap();
+        let daemon = daemon.expect("the lock is free");
+        // `zveno link crm-a:2 crm-b:10` in a shell: its own resolver, the same store.
+        let shell = small_resolver(store.clone());
+        let link = tokio::spawn(async move { zveno::admin::link(&shell, "crm-a:client:2", "crm-b:client:10").await });
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        assert!(!link.is_finished(), "{b}: the link must wait for the other instance's resolution");
+        assert_eq!(
+            (entity_of(&store, &a2).await, entity_of(&store, &b10).await),
+            before,
+            "{b}: nothing of the link was resolved while the other resolution held the lock"
+        );
+
+        store.release_lease(&daemon).await.unwrap();
+        let decision = tokio::time::timeout(std::time::Duration::from_secs(30), link).await.unwrap().unwrap().unwrap();
+        assert_eq!(decision.after[0], decision.after[1], "{b}: {decision:?}");
+        assert_eq!(entity_of(&store, &a2).await, entity_of(&store, &b10).await, "{b}");
+    })
+    .await;
+}

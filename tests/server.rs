@@ -517,6 +517,7 @@ async fn metrics_parse_as_prometheus_text_and_carry_every_series() {
         slowed: 0,
         elapsed_ms: 10,
         error: None,
+        note: None,
     };
     metrics.run_finished(&summary, &HttpStats { requests: 3, throttled: 1, retried: 0, failed: 0, slowed: 0 });
     metrics.resolved(std::time::Duration::from_millis(12));

@@ -344,6 +344,16 @@ pub trait Connector: Send + Sync + Debug {
     /// What this connector can do.
     fn capabilities(&self) -> Capabilities;
 
+    /// The source this connector reads: the portal, site or account its base URL and
+    /// credentials reach (a Bitrix24 portal's host, a Jira site, the API host and port),
+    /// never a secret. The store keeps it with the connector's cursors and records; when it
+    /// changes (`[connectors.crm]` pointed at another portal) the records of the old source
+    /// are set aside and the connector starts fresh instead of mixing two sources under one
+    /// name. `None` (the default): the connector cannot tell, and nothing is checked.
+    fn source(&self) -> Option<String> {
+        None
+    }
+
     /// Read-only credentials and reachability check. Must never write to the vendor.
     async fn check(&self) -> Result<(), ConnectorError>;
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::accounts::Accounts;
 use crate::clock::Clock;
 use crate::connector::Connector;
 use crate::error::ConnectorError;
@@ -158,6 +159,9 @@ pub struct BuildContext {
     /// The secret webhook deliveries are verified with (`webhook_secret_env`/`_file`, a
     /// key every vendor shares); `None`: webhooks are refused. See [`crate::webhook`].
     pub webhook_secret: Option<Secret>,
+    /// The budgets of vendor accounts, shared by every instance built from contexts that
+    /// share this (see [`crate::accounts`]).
+    pub accounts: Accounts,
 }
 
 impl BuildContext {
@@ -172,6 +176,7 @@ impl BuildContext {
             clock,
             env: Env::default(),
             webhook_secret: None,
+            accounts: Accounts::default(),
         }
     }
 

@@ -13,6 +13,7 @@
 //!
 //! Vendor crates depend on this crate only; the daemon sees `Arc<dyn Connector>`.
 
+pub mod accounts;
 pub mod clock;
 pub mod connector;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod redact;
 pub mod secret;
 pub mod webhook;
 
+pub use accounts::{account_key, host_of, Accounts};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connector::{
     Capabilities, CensusPage, CensusPlan, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode,

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zveno_connector::http::{Authenticator, BearerToken, HttpClient, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Redactor};
+use zveno_connector::{
+    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Redactor,
+};
 
 use crate::client::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
 use crate::client::HubSpotClient;
@@ -64,11 +66,16 @@ impl ConnectorFactory for HubSpotFactory {
             .copied()
             .or_else(|| default_rate_limits().remove(DEFAULT_BUCKET))
             .map_or(0, |l| l.requests);
-        let budget = Arc::new(DailyBudget::new(
-            config.daily_reserve_percent,
-            burst,
-            Duration::from_secs(ctx.http.max_wait_secs.max(1)),
-        ));
+        // Every portal shares one API host, so the token tells accounts apart unless the
+        // operator names the portal (`portal_id`); the daily quota and the search limit are
+        // the portal's, shared by every connector on it (see `zveno_connector::accounts`).
+        let (source, account) = match config.portal_id {
+            Some(id) => (format!("portal {id}"), account_key(crate::VENDOR, &format!("portal {id}"), None)),
+            None => (host_of(&base), account_key(crate::VENDOR, &host_of(&base), Some(&token))),
+        };
+        let budget = ctx.accounts.shared(&account, || {
+            DailyBudget::new(config.daily_reserve_percent, burst, Duration::from_secs(ctx.http.max_wait_secs.max(1)))
+        });
         let auth: Arc<dyn Authenticator> = Arc::new(BearerToken(token.clone()));
         let vendor = VendorHttp {
             rate_limits: default_rate_limits(),
@@ -76,7 +83,7 @@ impl ConnectorFactory for HubSpotFactory {
             auth,
             redactor: Redactor::new([token]),
         };
-        let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
+        let http = HttpClient::for_account(&ctx, vendor, &account)?;
         let mapper = Mapper::new(MapperSettings {
             connector: ctx.name.clone(),
             tax_id_properties: config.tax_id_property.clone(),
@@ -98,7 +105,8 @@ impl ConnectorFactory for HubSpotFactory {
             .with_sweep(SweepPolicy {
                 every: Duration::from_secs(config.archived_sweep_secs),
                 daily_percent: config.archived_sweep_percent,
-            }),
+            })
+            .with_source(source),
         ))
     }
 }

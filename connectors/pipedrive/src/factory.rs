@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 use zveno_connector::http::{HttpClient, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Redactor};
+use zveno_connector::{
+    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor,
+};
 
 use crate::client::{default_rate_limits, Credentials, PipedriveClassifier, PipedriveClient, TokenLedger};
 use crate::config::{PipedriveConfig, Settings};
@@ -52,7 +54,18 @@ impl ConnectorFactory for PipedriveFactory {
             base.set_path(&format!("{}/", base.path()));
         }
         let reset = config.reset_time().unwrap_or(NaiveTime::MIN);
-        let ledger = Arc::new(TokenLedger::new(config.daily_budget(), config.daily_reserve_percent, reset));
+        // The token budget is the company's: connectors on one company spend one ledger.
+        // `api.pipedrive.com` serves every company, so without `company_domain` the token
+        // tells companies apart.
+        let (source, account) = match &config.company_domain {
+            Some(domain) => {
+                (format!("company {domain}"), account_key(crate::VENDOR, &format!("company {domain}"), None))
+            }
+            None => (host_of(&base), account_key(crate::VENDOR, &host_of(&base), Some(&token))),
+        };
+        let ledger = ctx
+            .accounts
+            .shared(&account, || TokenLedger::new(config.daily_budget(), config.daily_reserve_percent, reset));
         let credentials = Credentials::ApiToken(token);
         let vendor = VendorHttp {
             rate_limits: default_rate_limits(),
@@ -60,7 +73,7 @@ impl ConnectorFactory for PipedriveFactory {
             auth: credentials.authenticator(),
             redactor: Redactor::new(credentials.secrets()),
         };
-        let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
+        let http = HttpClient::for_account(&ctx, vendor, &account)?;
         let mapper = Mapper::new(MapperSettings {
             connector: ctx.name.clone(),
             tax_id_field: config.tax_id_field.clone(),
@@ -77,7 +90,8 @@ impl ConnectorFactory for PipedriveFactory {
                 Duration::from_secs(config.overlap_secs),
                 ctx.clock.clone(),
             )
-            .with_webhook_secret(ctx.webhook_secret.clone()),
+            .with_webhook_secret(ctx.webhook_secret.clone())
+            .with_source(source),
         ))
     }
 }

@@ -141,6 +141,11 @@ impl Connector for JiraConnector {
         "jira"
     }
 
+    /// The Jira site (its host).
+    fn source(&self) -> Option<String> {
+        Some(zveno_connector::host_of(&self.settings.api_base))
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read: vec![Kind::Task],

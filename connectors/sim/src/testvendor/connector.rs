@@ -337,6 +337,11 @@ impl Connector for TestVendorConnector {
         }
     }
 
+    /// The test vendor has one account per server: its host and port.
+    fn source(&self) -> Option<String> {
+        Some(zveno_connector::host_of(&self.base_url))
+    }
+
     async fn check(&self) -> Result<(), ConnectorError> {
         let response = self.http.send(Call::get(self.url(&["me"], &[])?)).await?;
         match parse_body(&response)? {
