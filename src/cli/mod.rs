@@ -22,6 +22,7 @@ mod clients;
 mod completions;
 mod connectors;
 mod demo;
+mod flows;
 mod hint;
 mod link;
 mod output;
@@ -199,6 +200,16 @@ pub enum Command {
     /// Try zveno with no credentials: start simulated vendors seeded with a sample world,
     /// sync them into a local store, print a summary, and keep syncing until Ctrl-C.
     Demo(demo::DemoArgs),
+    /// What the write-back flows (`[[flows]]`) would write: creates, updates and archives per
+    /// target, field by field (before → after), conflicts and unmapped owners. Writes nothing.
+    Plan {
+        /// Only this flow.
+        #[arg(long, value_name = "NAME")]
+        flow: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks that print measured figures.
     Bench {
         #[command(subcommand)]
@@ -354,6 +365,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             link::resolve(&settings::load_resolution(cli.config.as_deref(), &env)?, full, json).await
         }
         Command::Demo(args) => demo::run(args, cli.config.as_deref(), &env).await,
+        Command::Plan { flow, json } => flows::plan(&load()?, flow.as_deref(), json).await,
         Command::Bench { what } => bench::run(what).await,
         Command::Completions { shell } => completions::completions(shell),
         Command::Man => completions::man(),

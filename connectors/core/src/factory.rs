@@ -198,6 +198,24 @@ pub trait ConnectorFactory: Send + Sync + 'static {
 
     /// Builds the connector. Called only when `validate` found no problem.
     fn build(config: Self::Config, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
+
+    /// The common-model fields of `kind` this vendor can hold and `push` writes (names from
+    /// [`writable_model_fields`]); empty when it writes no `kind` records. Write-back flows
+    /// are checked against it, so `zveno check` names a field the target would drop
+    /// instead of a flow that never converges. The default is every client and task field.
+    fn writable_fields(kind: Kind) -> &'static [&'static str] {
+        writable_model_fields(kind)
+    }
+}
+
+/// Every common-model field a write-back flow can name, by kind: what
+/// [`ConnectorFactory::writable_fields`] chooses from. Contacts are not written back.
+pub fn writable_model_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Client => &["name", "tax_id", "domains", "phones", "emails", "owner"],
+        Kind::Task => &["title", "description", "status", "priority", "due", "assignee"],
+        Kind::Contact => &[],
+    }
 }
 
 /// A type-erased `validate`: vendor options and context in, every problem out.
@@ -217,6 +235,8 @@ pub struct VendorEntry {
     pub validate: ValidateFn,
     /// Deserialises and builds.
     pub build: BuildFn,
+    /// The fields of a kind the vendor can write ([`ConnectorFactory::writable_fields`]).
+    pub writable_fields: fn(Kind) -> &'static [&'static str],
 }
 
 impl fmt::Debug for VendorEntry {
@@ -256,6 +276,7 @@ impl VendorEntry {
                     Err(ConnectorError::config(text.join("; ")))
                 }
             },
+            writable_fields: F::writable_fields,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zveno_connector::http::{Authenticator, BearerToken, HttpClient, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Redactor};
+use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Redactor};
 
 use crate::client::HubSpotClient;
 use crate::config::HubSpotConfig;
@@ -33,6 +33,16 @@ impl ConnectorFactory for HubSpotFactory {
 
     fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         default_rate_limits()
+    }
+
+    /// Companies have no e-mail property (`mapping::write` sends name, domain, phone, the
+    /// tax id property and the owner); tasks take every task field.
+    fn writable_fields(kind: Kind) -> &'static [&'static str] {
+        match kind {
+            Kind::Client => &["name", "tax_id", "domains", "phones", "owner"],
+            Kind::Task => zveno_connector::writable_model_fields(Kind::Task),
+            Kind::Contact => &[],
+        }
     }
 
     fn validate(config: &HubSpotConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 use zveno_connector::http::{HttpClient, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor};
+use zveno_connector::{
+    BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Phone, Redactor,
+};
 
 use crate::client::{default_rate_limits, Credentials, PipedriveClassifier, PipedriveClient, TokenLedger};
 use crate::config::PipedriveConfig;
@@ -27,6 +29,16 @@ impl ConnectorFactory for PipedriveFactory {
 
     fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         default_rate_limits()
+    }
+
+    /// Organizations keep no phones or e-mails (those live on persons), and activities
+    /// have no description or priority zveno writes (`mapping::write`).
+    fn writable_fields(kind: Kind) -> &'static [&'static str] {
+        match kind {
+            Kind::Client => &["name", "tax_id", "domains", "owner"],
+            Kind::Task => &["title", "status", "due", "assignee"],
+            Kind::Contact => &[],
+        }
     }
 
     fn validate(config: &PipedriveConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {
