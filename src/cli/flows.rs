@@ -108,3 +108,85 @@ pub(super) fn print_plan(flow: &Flow, plan: &Plan) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `zveno apply [--flow NAME] [--json]`: plans and applies, then prints what was done.
+pub(super) async fn apply(settings: &Settings, flow: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let flows = select(settings, flow)?;
+    let app = crate::app::App::build(settings, std::sync::Arc::new(zveno_connector::SystemClock::new())).await?;
+    let connectors = app.jobs.iter().map(|j| (j.connector.name().to_string(), j.connector.clone())).collect();
+    let mut reports = Vec::new();
+    for flow in flows {
+        reports.push(flows::apply::apply(app.engine.store(), flow, &connectors).await?);
+    }
+    let failed = reports.iter().any(|r| !r.failed.is_empty());
+    if json {
+        output::json(&reports)?;
+    } else {
+        for r in &reports {
+            out!(
+                "flow {}: {} created, {} updated, {} archived, {} failed, {} already done, {} open conflict(s), {} unmapped",
+                r.flow,
+                r.created,
+                r.updated,
+                r.archived,
+                r.failed.len(),
+                r.already_done,
+                r.conflicts_open,
+                r.unmapped
+            );
+            for (op, why) in &r.failed {
+                out!("  {} op {op}: {why}", output::alert("failed"));
+            }
+            if r.unsettled > 0 {
+                out!("  {} create(s) sent before a crash await settling; their clients are not created again", r.unsettled);
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `zveno conflicts [--json]`: the open conflicts.
+pub(super) async fn conflicts(store_url: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let store = super::store_open::open_existing(store_url).await?;
+    let rows = store.conflicts(false).await?;
+    if json {
+        output::json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        out!("no open conflicts");
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.to_string(),
+                c.flow.clone(),
+                c.field.clone(),
+                format!("{} {}", c.source, shown(&c.source_value)),
+                format!("{} {}", c.target, shown(&c.target_value)),
+            ]
+        })
+        .collect();
+    if !table.is_empty() {
+        output::table(&["ID", "FLOW", "FIELD", "SOURCE", "TARGET"], &table)?;
+        out!("settle one with `zveno conflicts resolve ID --take source|target`");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `zveno conflicts resolve ID --take source|target`.
+pub(super) async fn resolve(store_url: &str, id: i64, take: &str) -> anyhow::Result<ExitCode> {
+    let store = super::store_open::open_existing(store_url).await?;
+    match store.resolve_conflict(id, take).await? {
+        Some(c) => {
+            out!(
+                "conflict {id} settled: {} of {} takes the {take}'s value; the next apply writes it",
+                c.field,
+                c.group
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => anyhow::bail!("no open conflict {id} (see `zveno conflicts`)"),
+    }
+}

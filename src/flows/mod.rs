@@ -11,10 +11,14 @@
 //! side changed follows that side (target edits only in two-way flows); one both changed
 //! is settled by `on_conflict` or queued for a person. Nothing is silently overwritten.
 
+pub mod apply;
+pub mod data;
 pub mod load;
 pub mod plan;
+pub mod runner;
 pub mod spec;
 pub mod values;
 
 pub use plan::{plan, Action, Conflict, FieldChange, Plan, PlanInput, PlannedOp, Unmapped};
+pub use runner::FlowRunner;
 pub use spec::{Direction, Flow, OnConflict, OnDelete};

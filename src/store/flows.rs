@@ -15,7 +15,7 @@ use sqlx::Row;
 use zveno_connector::Kind;
 
 use super::records::RecordKey;
-use super::sql::parse_kind;
+use super::sql::{parse_kind, placeholders};
 use super::{Store, StoreError};
 
 /// What the planner reads from the store besides records and links.
@@ -317,22 +317,24 @@ impl Store {
     }
 
     /// Queues `conflicts` of `flow`; one already open for the same record and field is
-    /// refreshed with the values found now. Returns the open conflicts' count.
+    /// refreshed with the values found now, and an open one not found again is closed
+    /// (`taken = 'settled'`). Returns the open conflicts' count.
     pub async fn queue_conflicts(&self, flow: &str, conflicts: &[NewConflict]) -> Result<u64, StoreError> {
         const OP: &str = "queue_conflicts";
         let now = self.now_ms();
         let mut tx = self.begin_write().await.map_err(StoreError::query(OP, flow))?;
+        let mut found = Vec::with_capacity(conflicts.len());
         for c in conflicts {
             let (source, source_value) = &c.source;
             let (target, target_value) = &c.target;
-            sqlx::query(
+            let id = sqlx::query(
                 "INSERT INTO flow_conflicts (flow, grp, field, source_connector, source_id, source_value, \
                  target_connector, kind, target_id, target_value, base, state, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $12) \
                  ON CONFLICT (flow, target_connector, kind, target_id, field) WHERE state = 'open' \
                  DO UPDATE SET source_connector = excluded.source_connector, source_id = excluded.source_id, \
                  source_value = excluded.source_value, target_value = excluded.target_value, \
-                 base = excluded.base, updated_at = excluded.updated_at",
+                 base = excluded.base, updated_at = excluded.updated_at RETURNING id",
             )
             .bind(flow)
             .bind(&c.group)
@@ -346,10 +348,24 @@ impl Store {
             .bind(target_value.to_string())
             .bind(&c.base)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await
+            .and_then(|row| row.try_get::<i64, _>("id"))
             .map_err(StoreError::query(OP, flow))?;
+            found.push(id);
         }
+        // An open conflict the plan no longer finds (the sides agree again, or one changed
+        // back) is settled by itself.
+        let sql = format!(
+            "UPDATE flow_conflicts SET state = 'resolved', taken = 'settled', updated_at = $2 \
+             WHERE flow = $1 AND state = 'open'{}",
+            if found.is_empty() { String::new() } else { format!(" AND id NOT IN ({})", placeholders(3, found.len())) }
+        );
+        let mut query = sqlx::query(&sql).bind(flow).bind(now);
+        for id in &found {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *tx).await.map_err(StoreError::query(OP, flow))?;
         tx.commit().await.map_err(StoreError::query(OP, flow))?;
         let open: i64 = sqlx::query("SELECT COUNT(*) AS n FROM flow_conflicts WHERE flow = $1 AND state = 'open'")
             .bind(flow)
