@@ -132,9 +132,9 @@ pub fn load(dir: &Path) -> EvalWorld {
 }
 
 fn hubspot(data: &Value, world: &mut EvalWorld) {
+    use zveno_hubspot::dto::object::Object;
     use zveno_hubspot::dto::ObjectDto;
     use zveno_hubspot::mapping::{canonical_raw, Mapper, MapperSettings, Owners};
-    use zveno_hubspot::object::Object;
     let mapper = Mapper::new(MapperSettings {
         connector: "hubspot".into(),
         // The portal's custom tax-id property, and the region a Russian portal sets.
@@ -231,7 +231,7 @@ fn jira(data: &Value, client_field: &str, world: &mut EvalWorld) {
 }
 
 fn pipedrive(data: &Value, inn_field: &str, world: &mut EvalWorld) {
-    use zveno_pipedrive::entity::Entity;
+    use zveno_pipedrive::dto::entity::Entity;
     use zveno_pipedrive::mapping::{Mapper, MapperSettings, Users};
     let mapper = Mapper::new(MapperSettings {
         connector: "pipedrive".into(),

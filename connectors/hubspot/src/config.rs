@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use zveno_connector::{BuildContext, ConfigProblem, Phone, Priority, SecretRef, TaskStatus};
 
-use crate::limits::default_rate_limits;
+use crate::client::limits::default_rate_limits;
 
 /// HubSpot's vendor options.
 #[derive(Debug, Clone, Deserialize)]

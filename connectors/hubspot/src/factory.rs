@@ -13,10 +13,10 @@ use std::time::Duration;
 use zveno_connector::http::{Authenticator, BearerToken, HttpClient, RateLimit, VendorHttp};
 use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Redactor};
 
+use crate::client::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
 use crate::client::HubSpotClient;
 use crate::config::HubSpotConfig;
 use crate::connector::HubSpotConnector;
-use crate::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
 use crate::mapping::{Mapper, MapperSettings};
 
 /// HubSpot's public API host.

@@ -23,6 +23,7 @@
 //! an answer cut short is retried there (for reads), never parsed twice.
 
 mod classify;
+pub mod credential;
 mod pace;
 mod query;
 
@@ -41,8 +42,8 @@ pub use query::{key, row_reference, Command};
 
 use pace::{MethodPace, OPERATING_SOFT_LIMIT_SECS};
 
+use crate::client::credential::Webhook;
 use crate::dto::{ApiError, BatchEnvelope, BatchResult, Time};
-use crate::webhook::Webhook;
 
 /// Most commands one `batch` may carry; more fail with `ERROR_BATCH_LENGTH_EXCEEDED`.
 pub const MAX_COMMANDS: usize = 50;

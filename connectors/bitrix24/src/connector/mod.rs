@@ -118,7 +118,7 @@ impl Connector for Bitrix24Connector {
 
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {
         let token = zveno_connector::webhook::secret(self.application_token.as_ref(), &self.name)?;
-        crate::events::parse(request, token, &self.kinds)
+        crate::webhook::parse(request, token, &self.kinds)
     }
 
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use zveno_connector::ConnectorError;
 
 use crate::client::SEARCH_LIMIT;
-use crate::object::Object;
+use crate::dto::object::Object;
 
 /// A timestamp holding this many records of one page switches to the id keyset.
 const FLOOD_AT: usize = (SEARCH_LIMIT / 2) as usize;

@@ -33,8 +33,8 @@ use zveno_connector::{
 };
 
 use crate::client::{HubSpotClient, BATCH_LIMIT, SEARCH_LIMIT};
+use crate::dto::object::Object;
 use crate::mapping::Mapper;
-use crate::object::Object;
 
 /// A configured HubSpot portal.
 #[derive(Debug)]

@@ -6,10 +6,10 @@ use zveno_connector::{ConnectorError, Cursor, Page, RecordError, SyncMode};
 use super::cursor::{CursorState, Hit, Run, Window};
 use super::HubSpotConnector;
 use crate::client::{ListQuery, LIST_LIMIT};
+use crate::dto::object::Object;
 use crate::dto::{ObjectDto, UnreadableRecord};
 use crate::mapping::values::parse_time;
 use crate::mapping::{canonical_raw, Owners};
-use crate::object::Object;
 
 pub(super) type Parsed = (Value, Result<ObjectDto, UnreadableRecord>);
 

@@ -20,9 +20,9 @@ use zveno_connector::{ConnectorError, ErrorKind, WriteAction, WriteOp, WriteOutc
 
 use super::HubSpotConnector;
 use crate::client::{BatchAction, BATCH_LIMIT};
+use crate::dto::object::Object;
 use crate::dto::BatchResponse;
 use crate::mapping::WriteInput;
-use crate::object::Object;
 
 /// One op ready to send.
 struct Prepared {

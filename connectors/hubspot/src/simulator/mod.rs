@@ -37,7 +37,7 @@ pub use harness::{HubSpotHarness, HARNESS_CLIENTS, HARNESS_INDEX_LAG};
 pub use portal::SimOptions;
 pub use search::RESULT_CAP;
 
-use crate::object::Object;
+use crate::dto::object::Object;
 use crate::HubSpotFactory;
 use portal::Portal;
 use store::Db;

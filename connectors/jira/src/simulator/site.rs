@@ -17,7 +17,7 @@ use zveno_sim::world::{SimTask, SystemData};
 
 use super::render::{priority_json, resolution_json, status_index, status_json, user_json, STATUSES};
 use super::SimOptions;
-use crate::{adf, time};
+use crate::mapping::{adf, time};
 
 /// An Atlassian account.
 #[derive(Debug, Clone, PartialEq)]

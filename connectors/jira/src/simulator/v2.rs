@@ -27,8 +27,8 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use super::{reply, Shared, SITE};
-use crate::adf;
-use crate::time::format_timestamp;
+use crate::mapping::adf;
+use crate::mapping::time::format_timestamp;
 
 /// Largest v3 answer the rewrite reads (a search page of 100 issues with every field is a
 /// few hundred KiB).

@@ -30,7 +30,7 @@ use zveno_connector::{
 };
 
 use crate::client::{ListQuery, PipedriveClient, LIST_LIMIT};
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 use crate::mapping::Mapper;
 use users::UserDirectory;
 

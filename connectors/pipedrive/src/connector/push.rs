@@ -12,7 +12,7 @@ use serde_json::Value;
 use zveno_connector::{ConnectorError, ErrorKind, WriteAction, WriteOp, WriteOutcome};
 
 use super::PipedriveConnector;
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 impl PipedriveConnector {
     pub(super) async fn push_ops(&self, entity: Entity, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {

@@ -31,7 +31,7 @@ pub use company::SimOptions;
 pub use harness::{PipedriveHarness, HARNESS_CLIENTS, HARNESS_PAGE};
 
 use crate::connector::cursor::to_second;
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 use crate::PipedriveFactory;
 use company::Company;
 use store::Db;

@@ -9,7 +9,7 @@ use zveno_connector::TaskStatus;
 use zveno_sim::world::{SimCompany, SimContact, SimTask, SimUser, SystemData};
 
 use crate::connector::cursor::{rfc3339, to_second};
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 /// One record: its fields as v2 renders them, and the bookkeeping the simulator needs.
 #[derive(Debug, Clone)]

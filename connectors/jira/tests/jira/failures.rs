@@ -2,12 +2,10 @@
 //! unmappable issues, and the vendor behaviours the connector must never trip (410 search,
 //! unbounded JQL, page ceilings).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{drain, harness};
+use crate::common::{drain, harness};
 use serde_json::json;
 use zveno_connector::http::{Call, RateLimit};
 use zveno_connector::{Clock, Cursor, ErrorKind, Kind, SyncMode};

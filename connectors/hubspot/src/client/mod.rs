@@ -19,8 +19,10 @@ use crate::dto::{
     AssociationBatchResponse, AssociationLabels, BatchRead, BatchResponse, ListResponse, OwnerDto, SearchResponse,
     StandardError,
 };
-use crate::limits::{DailyBudget, DEFAULT_BUCKET, SEARCH_BUCKET};
-use crate::object::Object;
+pub mod limits;
+
+use crate::dto::object::Object;
+use limits::{DailyBudget, DEFAULT_BUCKET, SEARCH_BUCKET};
 
 /// The largest page the list endpoints serve.
 pub const LIST_LIMIT: u32 = 100;

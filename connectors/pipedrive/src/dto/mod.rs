@@ -5,6 +5,8 @@
 //! one by one into the typed records below, so one broken record becomes a `RecordError`
 //! (naming its id when that much is readable) while the rest of its page is stored.
 
+pub mod entity;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

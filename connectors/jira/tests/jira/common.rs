@@ -76,6 +76,6 @@ pub fn options(pairs: &Value) -> Build {
 pub fn updated_ms(h: &JiraHarness, id: &str) -> i64 {
     h.sim
         .issue(id)
-        .and_then(|i| i["fields"]["updated"].as_str().and_then(zveno_jira::time::parse_timestamp))
+        .and_then(|i| i["fields"]["updated"].as_str().and_then(zveno_jira::mapping::time::parse_timestamp))
         .map_or(0, |t| t.timestamp_millis())
 }

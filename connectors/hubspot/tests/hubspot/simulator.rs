@@ -1,12 +1,9 @@
 //! The simulator as a plain HTTP client sees it: HubSpot's paths, bodies, headers, paging,
 //! the search cap, rate limits and auth, independent of zveno's connector.
-#![cfg(feature = "simulator")]
-
-mod common;
 
 use std::time::Duration;
 
-use common::{clock, data, sim};
+use crate::common::{clock, data, sim};
 use serde_json::{json, Value};
 use zveno_hubspot::simulator::{HubSpotSim, RESULT_CAP};
 

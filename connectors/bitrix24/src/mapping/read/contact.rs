@@ -50,9 +50,9 @@ pub fn contact(row: &Value, ctx: &MapContext<'_>) -> Result<SourceRecord, Record
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{context, people, portal};
     use super::*;
     use crate::config::StatusTable;
-    use crate::mapping::testing::{context, people, portal};
     use serde_json::json;
 
     fn map(row: &Value) -> Result<SourceRecord, RecordError> {

@@ -7,6 +7,8 @@
 //! rest of its page is stored. Property values stay `serde_json::Value` here (HubSpot sends
 //! strings or `null`; anything else is judged field by field in the mapping).
 
+pub mod object;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

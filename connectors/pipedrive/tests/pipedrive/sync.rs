@@ -1,7 +1,6 @@
 //! The connector against its simulator on virtual time: the token ledger and its reserve,
 //! the company budget answering 429, incremental runs picking up changes and additions,
 //! deletes seen by full scans, and writes with per-op outcomes.
-#![cfg(feature = "simulator")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;

@@ -160,9 +160,9 @@ fn tags(value: Option<&Value>, warnings: &mut Vec<String>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{context, people, portal};
     use super::*;
     use crate::config::StatusTable;
-    use crate::mapping::testing::{context, people, portal};
     use serde_json::json;
     use zveno_connector::TaskStatus;
 

@@ -1,14 +1,11 @@
 //! The connector against the simulator: what full and incremental pulls return, how they
 //! get past the search cap, index lag, deletes, throttling and the daily quota.
-#![cfg(feature = "simulator")]
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::common::{clock, connector, data, drain, must_drain, sim};
 use chrono::Duration as Span;
-use common::{clock, connector, data, drain, must_drain, sim};
 use zveno_connector::http::RateLimit;
 use zveno_connector::{ClientRef, Clock, Cursor, ErrorKind, Kind, RecordData, SyncMode, TaskStatus};
 

@@ -1,9 +1,7 @@
 //! Writing tasks to the simulator: bulk creates, field edits, transitions, per-op failures.
 
-mod common;
-
+use crate::common::{harness, options};
 use chrono::{DateTime, Utc};
-use common::{harness, options};
 use serde_json::{json, Value};
 use zveno_connector::{ClientRef, Kind, Priority, RecordData, Task, TaskStatus, WriteAction, WriteOp};
 use zveno_jira::SimOptions;
@@ -58,7 +56,11 @@ async fn creates_go_in_one_bulk_call_and_reach_their_status_by_transition() {
     assert_eq!(a["fields"]["duedate"], json!("2026-10-01"), "the date in the account's zone (Moscow)");
     assert_eq!(a["fields"]["labels"], json!(["zveno", "client:romashka.ru"]));
     assert_eq!(a["fields"]["project"]["key"], json!("OPS"));
-    assert_eq!(zveno_jira::adf::to_text(&a["fields"]["description"]), "Prepare pricing\n\n- tiers", "ADF round trip");
+    assert_eq!(
+        zveno_jira::mapping::adf::to_text(&a["fields"]["description"]),
+        "Prepare pricing\n\n- tiers",
+        "ADF round trip"
+    );
     assert_eq!(issue(&ids[1])["fields"]["status"]["name"], json!("Done"));
     assert_eq!(issue(&ids[2])["fields"]["status"]["name"], json!("Won't Do"), "cancelled is not just done");
 }
@@ -140,7 +142,7 @@ async fn a_rejected_input_of_a_bulk_create_fails_alone() {
 async fn assignees_given_by_email_are_looked_up_and_hidden_emails_fail_clearly() {
     let (h, _) = harness(30, SimOptions { hidden_email_share: 0.5, ..SimOptions::default() }).await;
     let c = h.connector();
-    let data = common::jira_data(7, 30);
+    let data = crate::common::jira_data(7, 30);
     let site = h.sim.ids();
     // Find one visible and one hidden user through the issues the simulator serves.
     let mut visible = None;

@@ -13,7 +13,7 @@
 use serde_json::Value;
 use zveno_connector::ClientRef;
 
-use crate::adf;
+use crate::mapping::adf;
 
 /// The hints in a custom field value, or why its shape is not understood.
 pub fn from_field(value: &Value) -> Result<Vec<String>, String> {

@@ -25,10 +25,10 @@ use zveno_connector::{
     ClientRef, ConnectorError, Email, RecordData, Task, TaskStatus, WriteAction, WriteOp, WriteOutcome,
 };
 
-use crate::adf;
 use crate::connector::JiraConnector;
 use crate::dto::Transition;
-use crate::time;
+use crate::mapping::adf;
+use crate::mapping::time;
 
 /// Issues per `POST /rest/api/3/issue/bulk`.
 pub const BULK_CREATE_LIMIT: usize = 50;

@@ -1,10 +1,7 @@
 //! Writes through the batch endpoints: per-op outcomes, 207 partial failures, associations,
 //! batches of 100, and failures that must not lose or duplicate a record.
-#![cfg(feature = "simulator")]
 
-mod common;
-
-use common::{clock, connector, data, must_drain, sim};
+use crate::common::{clock, connector, data, must_drain, sim};
 use zveno_connector::{
     Client, ClientRef, Cursor, ErrorKind, Kind, RecordData, SyncMode, Task, TaskStatus, TaxId, WriteAction, WriteOp,
 };

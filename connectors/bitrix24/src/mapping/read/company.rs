@@ -81,9 +81,9 @@ fn requisite_tax_ids(requisites: &[Value], country: &str, warnings: &mut Vec<Str
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{context, people, portal};
     use super::*;
     use crate::config::StatusTable;
-    use crate::mapping::testing::{context, people, portal};
     use serde_json::json;
     use zveno_connector::model::TaxScheme;
 

@@ -1,12 +1,10 @@
 //! Pulling issues from the simulator: paging, resuming, incremental windows across run
 //! boundaries in several time zones, search lag, deletes by census, expired tokens.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::{drain, harness, options, updated_ms, world_now, Run};
+use crate::common::{drain, harness, options, updated_ms, world_now, Run};
 use serde_json::json;
 use zveno_connector::{Connector, Cursor, Kind, RecordData, SyncMode, WriteAction, WriteOp};
 use zveno_jira::simulator::harness::Build;
@@ -298,7 +296,8 @@ async fn pages_end_when_many_issues_share_one_sub_millisecond_update_time() {
         std::sync::Arc::new(zveno_connector::ManualClock::new(world_now() + chrono::Duration::nanoseconds(123_456)));
     let options = SimOptions { fields_page: 5, lag: Duration::ZERO, ..SimOptions::default() };
     let h =
-        zveno_jira::simulator::harness::JiraHarness::start(common::jira_data(3, 20), clock.clone(), 3, options).await;
+        zveno_jira::simulator::harness::JiraHarness::start(crate::common::jira_data(3, 20), clock.clone(), 3, options)
+            .await;
     let c = h.connector();
     let first = drain(c.as_ref(), SyncMode::Full, Cursor::default()).await;
     clock.advance(Duration::from_micros(1_500_250));
@@ -314,7 +313,7 @@ async fn pages_end_when_many_issues_share_one_sub_millisecond_update_time() {
 async fn launch_describes_a_simulator_the_factory_accepts() {
     let clock = std::sync::Arc::new(zveno_connector::ManualClock::new(world_now()));
     let launched =
-        zveno_jira::launch(common::jira_data(5, 10), clock.clone(), 5).await.unwrap_or_else(|e| panic!("{e}"));
+        zveno_jira::launch(crate::common::jira_data(5, 10), clock.clone(), 5).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(launched.vendor, "jira");
     let mut ctx = zveno_connector::BuildContext::new("demo-jira", clock);
     ctx.kinds = vec![Kind::Task];
