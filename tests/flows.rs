@@ -126,11 +126,14 @@ impl Fixture {
         }
     }
 
-    /// The portal copy of CRM record `id`.
+    /// The portal copy the flow made of CRM record `id`'s client.
     async fn copy_of(&self, id: &str) -> String {
         let links = self.store().all_links(Kind::Client).await.unwrap();
-        let entity = links.iter().find(|l| l.key.connector == "crm" && l.key.external_id == id).unwrap().entity_id.clone();
-        links.into_iter().find(|l| l.entity_id == entity && l.key.connector == "portal").unwrap().key.external_id
+        let entity =
+            links.iter().find(|l| l.key.connector == "crm" && l.key.external_id == id).unwrap().entity_id.clone();
+        let state = self.store().flow_state("clients-to-portal", &[]).await.unwrap();
+        let copy = state.pairs.get(&entity).unwrap_or_else(|| panic!("no copy of {entity}: {:?}", state.pairs));
+        copy.external_id.clone()
     }
 }
 

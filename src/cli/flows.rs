@@ -138,7 +138,10 @@ pub(super) async fn apply(settings: &Settings, flow: Option<&str>, json: bool) -
                 out!("  {} op {op}: {why}", output::alert("failed"));
             }
             if r.unsettled > 0 {
-                out!("  {} create(s) sent before a crash await settling; their clients are not created again", r.unsettled);
+                out!(
+                    "  {} create(s) sent before a crash await settling; their clients are not created again",
+                    r.unsettled
+                );
             }
         }
     }

@@ -71,9 +71,9 @@ pub async fn apply(
 ) -> Result<ApplyReport, ApplyError> {
     let (input, _) = load::input(store, flow).await?;
     let planned = plan(flow, &input);
-    let mut report = ApplyReport { flow: flow.name.clone(), unmapped: planned.unmapped.len() as u64, ..Default::default() };
-    report.unsettled =
-        store.outbox_unsettled(&flow.name).await?.iter().filter(|r| r.action == "create").count() as u64;
+    let mut report =
+        ApplyReport { flow: flow.name.clone(), unmapped: planned.unmapped.len() as u64, ..Default::default() };
+    report.unsettled = store.outbox_unsettled(&flow.name).await?.iter().filter(|r| r.action == "create").count() as u64;
     let agreed: Vec<(RecordKey, String, String)> =
         planned.agreements.iter().map(|a| (a.target.clone(), a.field.clone(), a.hash.clone())).collect();
     store.agree(&flow.name, &agreed).await?;
@@ -101,13 +101,20 @@ pub async fn apply(
             .ok_or_else(|| ApplyError::Missing { flow: flow.name.clone(), connector: name.to_string() })?;
         let mut sending: Vec<(WriteOp, &PlannedOp)> = Vec::new();
         for op in ops {
-            let key = op.external_id.as_ref().map(|id| RecordKey { connector: op.connector.clone(), kind: op.kind, external_id: id.clone() });
+            let key = op.external_id.as_ref().map(|id| RecordKey {
+                connector: op.connector.clone(),
+                kind: op.kind,
+                external_id: id.clone(),
+            });
             let action = match op.action {
-                Action::Create => record_data(op.kind, &op.changes, None, op.client.as_deref()).map(|data| WriteAction::Create { data }),
+                Action::Create => record_data(op.kind, &op.changes, None, op.client.as_deref())
+                    .map(|data| WriteAction::Create { data }),
                 Action::Update => {
                     let held = key.as_ref().and_then(|k| current.get(k).copied());
-                    record_data(op.kind, &op.changes, held, None)
-                        .map(|data| WriteAction::Update { external_id: op.external_id.clone().unwrap_or_default(), data })
+                    record_data(op.kind, &op.changes, held, None).map(|data| WriteAction::Update {
+                        external_id: op.external_id.clone().unwrap_or_default(),
+                        data,
+                    })
                 }
                 Action::Archive => Ok(WriteAction::Archive { external_id: op.external_id.clone().unwrap_or_default() }),
             };
@@ -158,12 +165,9 @@ pub async fn apply(
                 continue;
             }
         };
-        let answers: BTreeMap<&str, Result<String, String>> = outcomes
-            .iter()
-            .map(|o| (o.op_id.as_str(), o.result.clone().map_err(|e| e.to_string())))
-            .collect();
-        let written: Vec<String> =
-            answers.values().filter_map(|r| r.as_ref().ok().cloned()).collect();
+        let answers: BTreeMap<&str, Result<String, String>> =
+            outcomes.iter().map(|o| (o.op_id.as_str(), o.result.clone().map_err(|e| e.to_string()))).collect();
+        let written: Vec<String> = answers.values().filter_map(|r| r.as_ref().ok().cloned()).collect();
         let read_back = read_back(connector.as_ref(), flow, &written).await;
         for (w, op) in &sending {
             match answers.get(w.op_id.as_str()) {
@@ -233,10 +237,5 @@ fn settle(flow: &Flow, op: &PlannedOp, record: RecordKey, now: Option<&Values>) 
     // to a source, the target whose value it carries.
     let target = if op.connector == flow.to { record.clone() } else { op.from.clone() };
     let agreed = op.changes.iter().map(|c| (target.clone(), c.field.clone(), values::hash(&c.after))).collect();
-    WriteSettled {
-        record: Some(record),
-        ledger,
-        agreed,
-        pair: (op.action == Action::Create).then(|| op.group.clone()),
-    }
+    WriteSettled { record: Some(record), ledger, agreed, pair: (op.action == Action::Create).then(|| op.group.clone()) }
 }

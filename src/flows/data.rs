@@ -19,11 +19,7 @@ pub fn record_data(
     client: Option<&str>,
 ) -> Result<RecordData, String> {
     let value = |field: &str| -> Option<Value> {
-        changes
-            .iter()
-            .find(|c| c.field == field)
-            .map(|c| c.after.clone())
-            .filter(|v| !v.is_null())
+        changes.iter().find(|c| c.field == field).map(|c| c.after.clone()).filter(|v| !v.is_null())
     };
     let text = |field: &str| value(field).and_then(|v| v.as_str().map(str::to_string));
     let list = |field: &str| -> Vec<String> {
@@ -36,24 +32,29 @@ pub fn record_data(
     };
     let held = |field: &str| current.and_then(|c| c.get(field)).and_then(|v| v.as_str().map(str::to_string));
     match kind {
-        Kind::Client => {
-            Ok(RecordData::Client(Client {
-                name: text("name").unwrap_or_default(),
-                domains: list("domains").iter().map(|d| Domain::parse(d)).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
-                emails: list("emails").iter().map(|e| Email::parse(e)).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
-                phones: list("phones")
-                    .iter()
-                    .map(|p| Phone::parse(p, None))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())?,
-                tax_id: text("tax_id").map(|t| TaxId::parse(&t, None)).transpose().map_err(|e| e.to_string())?,
-                owner: text("owner"),
-            }))
-        }
+        Kind::Client => Ok(RecordData::Client(Client {
+            name: text("name").unwrap_or_default(),
+            domains: list("domains")
+                .iter()
+                .map(|d| Domain::parse(d))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?,
+            emails: list("emails")
+                .iter()
+                .map(|e| Email::parse(e))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?,
+            phones: list("phones")
+                .iter()
+                .map(|p| Phone::parse(p, None))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?,
+            tax_id: text("tax_id").map(|t| TaxId::parse(&t, None)).transpose().map_err(|e| e.to_string())?,
+            owner: text("owner"),
+        })),
         Kind::Task => {
-            let status = text("status")
-                .or_else(|| held("status"))
-                .map_or(Ok(TaskStatus::Todo), |s| s.parse::<TaskStatus>())?;
+            let status =
+                text("status").or_else(|| held("status")).map_or(Ok(TaskStatus::Todo), |s| s.parse::<TaskStatus>())?;
             let due = text("due")
                 .map(|d| DateTime::parse_from_rfc3339(&d).map(|d| d.with_timezone(&Utc)))
                 .transpose()
@@ -97,8 +98,10 @@ mod tests {
 
     #[test]
     fn a_task_update_keeps_the_current_status_and_title_and_a_create_its_client() {
-        let current: Values = [("status".to_string(), json!("in_progress")), ("title".to_string(), json!("Fix"))].into();
-        let data = record_data(Kind::Task, &[change("due", json!("2026-03-01T10:00:00Z"))], Some(&current), Some("CO_7"));
+        let current: Values =
+            [("status".to_string(), json!("in_progress")), ("title".to_string(), json!("Fix"))].into();
+        let data =
+            record_data(Kind::Task, &[change("due", json!("2026-03-01T10:00:00Z"))], Some(&current), Some("CO_7"));
         let Ok(RecordData::Task(t)) = data else { panic!("{data:?}") };
         assert_eq!((t.status, t.title.as_str()), (TaskStatus::InProgress, "Fix"));
         assert_eq!(t.due.map(|d| d.to_rfc3339()), Some("2026-03-01T10:00:00+00:00".to_string()));

@@ -49,7 +49,9 @@ impl FlowRunner {
                         unmapped = r.unmapped,
                         "flow applied"
                     ),
-                    Err(e) => tracing::warn!(flow = %flow.name, error = %e, "flow not applied; will retry after the next sync"),
+                    Err(e) => {
+                        tracing::warn!(flow = %flow.name, error = %e, "flow not applied; will retry after the next sync")
+                    }
                 }
                 continue;
             }

@@ -144,31 +144,33 @@ impl Store {
         for row in &rows {
             state.creating.insert(row.try_get("grp").map_err(StoreError::query(OP, flow))?);
         }
-        let rows = sqlx::query("SELECT connector, kind, external_id, field, hash FROM flow_agreed WHERE flow = $1")
-            .bind(flow)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::query(OP, flow))?;
-        for row in &rows {
-            let key = key_of(row, "connector", "kind", "external_id").map_err(|e| StoreError::corrupt(OP, flow, e))?;
-            let field: String = row.try_get("field").map_err(StoreError::query(OP, flow))?;
-            state.agreed.insert((key, field), row.try_get("hash").map_err(StoreError::query(OP, flow))?);
-        }
+        state.agreed = self.field_hashes("flow_agreed", "flow", flow).await?;
         for connector in connectors {
-            let rows =
-                sqlx::query("SELECT connector, kind, external_id, field, hash FROM write_ledger WHERE connector = $1")
-                    .bind(connector)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(StoreError::query(OP, connector))?;
-            for row in &rows {
-                let key = key_of(row, "connector", "kind", "external_id")
-                    .map_err(|e| StoreError::corrupt(OP, connector, e))?;
-                let field: String = row.try_get("field").map_err(StoreError::query(OP, connector))?;
-                state.ledger.insert((key, field), row.try_get("hash").map_err(StoreError::query(OP, connector))?);
-            }
+            state.ledger.extend(self.field_hashes("write_ledger", "connector", connector).await?);
         }
         Ok(state)
+    }
+
+    /// The (record, field) → hash rows of `table` (`flow_agreed`, `write_ledger`) whose
+    /// `column` is `value`.
+    async fn field_hashes(
+        &self,
+        table: &'static str,
+        column: &str,
+        value: &str,
+    ) -> Result<BTreeMap<(RecordKey, String), String>, StoreError> {
+        let sql = format!("SELECT connector, kind, external_id, field, hash FROM {table} WHERE {column} = $1");
+        let rows =
+            sqlx::query(&sql).bind(value).fetch_all(&self.pool).await.map_err(StoreError::query(table, value))?;
+        rows.iter()
+            .map(|row| {
+                let key = key_of(row, "connector", "kind", "external_id")?;
+                let field: String = row.try_get("field").map_err(|e| e.to_string())?;
+                let hash: String = row.try_get("hash").map_err(|e| e.to_string())?;
+                Ok(((key, field), hash))
+            })
+            .collect::<Result<_, String>>()
+            .map_err(|e| StoreError::corrupt(table, value, e))
     }
 
     /// Persists `row` in state `sending` before it is sent (counting the attempt). An op
