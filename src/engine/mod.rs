@@ -208,6 +208,7 @@ pub struct Engine {
     resolver: Option<Resolver>,
     metrics: Option<Arc<Metrics>>,
     options: EngineOptions,
+    flows: Option<Arc<crate::flows::FlowRunner>>,
 }
 
 /// One run in progress, as `pull_pages` needs it.
@@ -224,7 +225,7 @@ struct Run<'a> {
 impl Engine {
     /// An engine writing to `store`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, resolver: None, metrics: None, options: EngineOptions::default() }
+        Self { store, clock, resolver: None, metrics: None, options: EngineOptions::default(), flows: None }
     }
 
     /// The same engine with `options`.
@@ -275,6 +276,20 @@ impl Engine {
             );
         }
         Ok(Some(report))
+    }
+
+    /// The same engine, applying (or planning) write-back flows after each sync.
+    pub fn with_flows(mut self, flows: Arc<crate::flows::FlowRunner>) -> Self {
+        self.flows = Some(flows);
+        self
+    }
+
+    /// Applies or plans the write-back flows touching `connector` (see
+    /// [`crate::flows::FlowRunner`]); nothing without flows.
+    pub async fn after_sync(&self, connector: &str) {
+        if let Some(flows) = &self.flows {
+            flows.after_sync(&self.store, connector).await;
+        }
     }
 
     /// The store.

@@ -55,6 +55,7 @@ async fn supervise(engine: Engine, job: Job, shutdown: Shutdown) {
                     // What changed stays in the dirty queue; the next tick resolves it.
                     tracing::warn!(error = %e, "identity resolution failed; will retry on schedule");
                 }
+                engine.after_sync(&name).await;
                 match supervised.state {
                     // Active: the next run is on schedule. Otherwise the store says when.
                     Some(state) if state.next_run_at.is_some() || state.needs_attention() => Duration::ZERO,

@@ -11,6 +11,7 @@
 //! never read from the process here, so tests need not mutate global state.
 
 mod fingerprint;
+mod flows;
 mod raw;
 mod reconcile;
 mod server;
@@ -57,6 +58,8 @@ pub struct Settings {
     pub view: ViewSettings,
     /// `[engine]`: leases and run guards.
     pub engine: EngineOptions,
+    /// `[[flows]]`: write-back flows.
+    pub flows: Vec<crate::flows::Flow>,
     /// The environment secrets resolve from.
     pub env: Env,
 }
@@ -265,7 +268,13 @@ fn validate(raw: &RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> 
     let server = server::validate_server(&raw.server, env, problems);
     let view = server::validate_view(&raw.view, env, problems);
     let engine = validate_engine(raw.engine, &raw.store, problems);
-    Settings { store_url, connectors, reconcile, server, view, engine, env: env.clone() }
+    let vendors = raw
+        .connectors
+        .iter()
+        .map(|(name, table)| (name.clone(), table.get("vendor").and_then(|v| v.as_str()).and_then(registry::vendor)))
+        .collect();
+    let flows = flows::validate(&raw.flows, &vendors, problems);
+    Settings { store_url, connectors, reconcile, server, view, engine, flows, env: env.clone() }
 }
 
 /// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).

@@ -68,6 +68,16 @@ const SQLITE: &[Embedded] = &[
         description: "webhook events",
         sql: include_str!("migrations/sqlite/0010_webhook_events.sql"),
     },
+    Embedded {
+        version: 12,
+        description: "outbox ledger",
+        sql: include_str!("migrations/sqlite/0012_outbox_ledger.sql"),
+    },
+    Embedded {
+        version: 13,
+        description: "agreed conflicts",
+        sql: include_str!("migrations/sqlite/0013_agreed_conflicts.sql"),
+    },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -107,6 +117,16 @@ const POSTGRES: &[Embedded] = &[
         version: 10,
         description: "webhook events",
         sql: include_str!("migrations/postgres/0010_webhook_events.sql"),
+    },
+    Embedded {
+        version: 12,
+        description: "outbox ledger",
+        sql: include_str!("migrations/postgres/0012_outbox_ledger.sql"),
+    },
+    Embedded {
+        version: 13,
+        description: "agreed conflicts",
+        sql: include_str!("migrations/postgres/0013_agreed_conflicts.sql"),
     },
 ];
 

@@ -217,6 +217,24 @@ pub trait ConnectorFactory: Send + Sync + 'static {
     fn record_id(reference: &str) -> Option<String> {
         plain_id(reference)
     }
+
+    /// The common-model fields of `kind` this vendor can hold and `push` writes (names from
+    /// [`writable_model_fields`]); empty when it writes no `kind` records. Write-back flows
+    /// are checked against it, so `zveno check` names a field the target would drop
+    /// instead of a flow that never converges. The default is every client and task field.
+    fn writable_fields(kind: Kind) -> &'static [&'static str] {
+        writable_model_fields(kind)
+    }
+}
+
+/// Every common-model field a write-back flow can name, by kind: what
+/// [`ConnectorFactory::writable_fields`] chooses from. Contacts are not written back.
+pub fn writable_model_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Client => &["name", "tax_id", "domains", "phones", "emails", "owner"],
+        Kind::Task => &["title", "description", "status", "priority", "due", "assignee"],
+        Kind::Contact => &[],
+    }
 }
 
 /// A reference read as it is: any non-empty text without whitespace.
@@ -245,6 +263,8 @@ pub struct VendorEntry {
     pub build: BuildFn,
     /// [`ConnectorFactory::record_id`].
     pub record_id: fn(&str) -> Option<String>,
+    /// The fields of a kind the vendor can write ([`ConnectorFactory::writable_fields`]).
+    pub writable_fields: fn(Kind) -> &'static [&'static str],
 }
 
 impl fmt::Debug for VendorEntry {
@@ -274,6 +294,7 @@ impl VendorEntry {
                 }
             },
             record_id: F::record_id,
+            writable_fields: F::writable_fields,
         }
     }
 }

@@ -31,7 +31,7 @@ pub use connector::{
     WriteAction, WriteError, WriteErrorKind, WriteOp, WriteOutcome,
 };
 pub use error::{ConnectorError, ErrorKind};
-pub use factory::{one_or_many, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
+pub use factory::{one_or_many, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
 pub use model::{
     Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,
 };

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use zveno_connector::http::{Authenticator, BearerToken, HttpClient, RateLimit, VendorHttp};
 use zveno_connector::{
-    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Redactor,
+    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Redactor,
 };
 
 use crate::client::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
@@ -37,6 +37,16 @@ impl ConnectorFactory for HubSpotFactory {
 
     fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         default_rate_limits()
+    }
+
+    /// Companies have no e-mail property (`mapping::write` sends name, domain, phone, the
+    /// tax id property and the owner); tasks take every task field.
+    fn writable_fields(kind: Kind) -> &'static [&'static str] {
+        match kind {
+            Kind::Client => &["name", "tax_id", "domains", "phones", "owner"],
+            Kind::Task => zveno_connector::writable_model_fields(Kind::Task),
+            Kind::Contact => &[],
+        }
     }
 
     fn resolve(config: &HubSpotConfig, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {

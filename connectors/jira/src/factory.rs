@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use zveno_connector::http::RateLimit;
-use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory};
+use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind};
 
 use crate::client::{default_rate_limits, JiraClient};
 use crate::config::{JiraConfig, Settings};
@@ -21,6 +21,14 @@ impl ConnectorFactory for JiraFactory {
 
     fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         default_rate_limits()
+    }
+
+    /// Jira holds issues only: tasks, every task field (status through a transition).
+    fn writable_fields(kind: Kind) -> &'static [&'static str] {
+        match kind {
+            Kind::Task => zveno_connector::writable_model_fields(Kind::Task),
+            Kind::Client | Kind::Contact => &[],
+        }
     }
 
     fn resolve(config: &JiraConfig, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {

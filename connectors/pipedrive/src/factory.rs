@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveTime;
 use zveno_connector::http::{HttpClient, RateLimit, VendorHttp};
 use zveno_connector::{
-    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor,
+    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Phone, Redactor,
 };
 
 use crate::client::{default_rate_limits, Credentials, PipedriveClassifier, PipedriveClient, TokenLedger};
@@ -30,6 +30,16 @@ impl ConnectorFactory for PipedriveFactory {
 
     fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         default_rate_limits()
+    }
+
+    /// Organizations keep no phones or e-mails (those live on persons), and activities
+    /// have no description or priority zveno writes (`mapping::write`).
+    fn writable_fields(kind: Kind) -> &'static [&'static str] {
+        match kind {
+            Kind::Client => &["name", "tax_id", "domains", "owner"],
+            Kind::Task => &["title", "status", "due", "assignee"],
+            Kind::Contact => &[],
+        }
     }
 
     fn resolve(config: &PipedriveConfig, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
