@@ -138,13 +138,21 @@ async fn start_world(seed: u64, systems: &[System]) -> (Arc<ManualClock>, World)
 async fn records_deleted_in_jira_and_bitrix24_are_gone_after_the_next_incremental_cycle() {
     let (clock, world) = start_world(31, &[zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM]).await;
     let dyn_clock: Arc<dyn Clock> = clock.clone();
-    let (bitrix_launched, bitrix) =
-        zveno_bitrix24::simulator::launch_with_handle(&world.system(zveno_bitrix24::simulator::SYSTEM), dyn_clock.clone(), 31)
-            .await
-            .unwrap();
-    let jira = zveno_jira::JiraSim::start(world.system(zveno_jira::simulator::SYSTEM), dyn_clock, 31, zveno_jira::SimOptions::default())
-        .await
-        .unwrap();
+    let (bitrix_launched, bitrix) = zveno_bitrix24::simulator::launch_with_handle(
+        &world.system(zveno_bitrix24::simulator::SYSTEM),
+        dyn_clock.clone(),
+        31,
+    )
+    .await
+    .unwrap();
+    let jira = zveno_jira::JiraSim::start(
+        world.system(zveno_jira::simulator::SYSTEM),
+        dyn_clock,
+        31,
+        zveno_jira::SimOptions::default(),
+    )
+    .await
+    .unwrap();
     let mut connectors = toml::Table::new();
     connectors
         .insert("b24".into(), connector("bitrix24", &bitrix_launched.server.url(), bitrix_launched.options.clone()));
@@ -208,10 +216,14 @@ async fn records_deleted_in_jira_and_bitrix24_are_gone_after_the_next_incrementa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jira_token_that_lost_access_to_half_the_issues_tombstones_nothing_until_approved() {
     let (clock, world) = start_world(32, &[zveno_jira::simulator::SYSTEM]).await;
-    let jira =
-        zveno_jira::JiraSim::start(world.system(zveno_jira::simulator::SYSTEM), clock.clone(), 32, zveno_jira::SimOptions::default())
-            .await
-            .unwrap();
+    let jira = zveno_jira::JiraSim::start(
+        world.system(zveno_jira::simulator::SYSTEM),
+        clock.clone(),
+        32,
+        zveno_jira::SimOptions::default(),
+    )
+    .await
+    .unwrap();
     let mut connectors = toml::Table::new();
     connectors.insert("jira".into(), connector("jira", &jira.url(), jira.connector_options()));
     let vars = vec![(zveno_jira::simulator::TOKEN_ENV.to_string(), jira.options().token.clone())];

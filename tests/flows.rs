@@ -29,7 +29,7 @@ use zveno_connector::{
 };
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::{TestVendorSim, TOKEN_ENV};
-use zveno_sim::world::{System, SystemData, World, WorldSpec};
+use zveno_sim::world::{SystemData, World, WorldSpec};
 
 use backends::on_both;
 
@@ -47,8 +47,8 @@ struct Fixture {
 
 async fn fixture(direction: &str, on_conflict: &str) -> Fixture {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let world = World::generate(&WorldSpec::new(15, CLIENTS, &[System::TestVendor]));
-    let crm = TestVendorSim::new(&world.system(System::TestVendor), Kit::new(clock.clone(), 15), TOKEN);
+    let world = World::generate(&WorldSpec::new(15, CLIENTS, &[zveno_sim::testvendor::SYSTEM]));
+    let crm = TestVendorSim::new(&world.system(zveno_sim::testvendor::SYSTEM), Kit::new(clock.clone(), 15), TOKEN);
     let portal = TestVendorSim::new(&SystemData::default(), Kit::new(clock.clone(), 16), TOKEN);
     let servers = vec![crm.serve().await.unwrap(), portal.serve().await.unwrap()];
     let dir = tempfile::tempdir().unwrap();

@@ -20,7 +20,7 @@ impl Engine {
     pub(super) async fn adopt_source(&self, connector: &Arc<dyn Connector>) -> Result<Option<String>, EngineError> {
         let Some(source) = connector.source() else { return Ok(None) };
         let name = connector.name();
-        match self.store.adopt_source(name, &source).await? {
+        match self.store.adopt_source(name, &source, self.clock.now()).await? {
             SourceCheck::Same => Ok(None),
             SourceCheck::First => {
                 tracing::info!(connector = name, %source, "source recorded");

@@ -57,10 +57,17 @@ impl Store {
     /// Records that `connector` now reads `source`; when it read another source before,
     /// sets that source's records aside and drops the connector's cursors (see the module
     /// docs). Idempotent: several instances noticing the same switch set aside once.
-    pub async fn adopt_source(&self, connector: &str, source: &str) -> Result<SourceCheck, StoreError> {
+    /// `now` is the engine's clock, the one runs are timed on: `since` is compared with
+    /// their start times.
+    pub async fn adopt_source(
+        &self,
+        connector: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SourceCheck, StoreError> {
         const OP: &str = "adopt_source";
         let q = StoreError::query(OP, connector);
-        let now = ms(self.clock.now());
+        let now = ms(now);
         let mut tx = self.begin_write().await.map_err(q)?;
         let q = || StoreError::query(OP, connector);
         let previous: Option<String> = sqlx::query_scalar("SELECT source FROM connector_sources WHERE connector = $1")

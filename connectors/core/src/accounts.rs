@@ -104,9 +104,9 @@ mod tests {
     #[test]
     fn one_account_gets_one_budget_and_another_account_its_own() {
         let accounts = Accounts::default();
-        let a = accounts.shared("hubspot portal 1", || Mutex::new(0_u32));
-        let again = accounts.shared("hubspot portal 1", || Mutex::new(99_u32));
-        let other = accounts.shared("hubspot portal 2", || Mutex::new(7_u32));
+        let a = accounts.shared("crm portal 1", || Mutex::new(0_u32));
+        let again = accounts.shared("crm portal 1", || Mutex::new(99_u32));
+        let other = accounts.shared("crm portal 2", || Mutex::new(7_u32));
         *a.lock().unwrap() += 1;
         assert_eq!(*again.lock().unwrap(), 1, "the second instance spends the first one's budget");
         assert_eq!(*other.lock().unwrap(), 7);
@@ -116,11 +116,11 @@ mod tests {
     #[test]
     fn keys_never_show_the_credential() {
         let token = Secret::new("pat-na1-very-secret");
-        let key = account_key("hubspot", "api.hubapi.com:443", Some(&token));
-        assert!(key.starts_with("hubspot api.hubapi.com:443 "), "{key}");
+        let key = account_key("crm", "api.example.com:443", Some(&token));
+        assert!(key.starts_with("crm api.example.com:443 "), "{key}");
         assert!(!key.contains("secret"), "{key}");
-        assert_ne!(key, account_key("hubspot", "api.hubapi.com:443", Some(&Secret::new("pat-na1-other"))));
-        let url = url::Url::parse("https://user:pw@portal.bitrix24.ru/rest/1/tok3n/").unwrap();
-        assert_eq!(host_of(&url), "portal.bitrix24.ru:443");
+        assert_ne!(key, account_key("crm", "api.example.com:443", Some(&Secret::new("pat-na1-other"))));
+        let url = url::Url::parse("https://user:pw@portal.example.ru/rest/1/tok3n/").unwrap();
+        assert_eq!(host_of(&url), "portal.example.ru:443");
     }
 }
