@@ -62,7 +62,7 @@ pub fn cluster_client_sources(
     decisions: &[Override],
     overfull: &HashSet<String>,
 ) -> (Vec<ClientKeys>, Clustering) {
-    let keys: Vec<ClientKeys> = sources.iter().map(|s| ClientKeys::with_staff(&s.fields, staff.of(&s.key))).collect();
+    let keys: Vec<ClientKeys> = sources.iter().map(|s| staff.keys(s)).collect();
     let origins: Vec<&str> = sources.iter().map(|s| s.key.connector.as_str()).collect();
     let clustering = cluster_clients(&keys, &origins, &overrides_for(sources, decisions), overfull);
     (keys, clustering)

@@ -196,7 +196,7 @@ impl ClientEvidence {
     /// Evidence about `records` given what their contacts say.
     pub fn new(records: Vec<Source<ClientFields>>, staff: &Staff) -> Self {
         let keys =
-            records.iter().map(|s| (s.key.clone(), ClientKeys::with_staff(&s.fields, staff.of(&s.key)))).collect();
+            records.iter().map(|s| (s.key.clone(), staff.keys(s))).collect();
         Self { keys, records }
     }
 

@@ -92,7 +92,7 @@ async fn clients(
     let store = r.store();
     let seed_staff = Staff::load(store, seeds).await?;
     let fresh = seeds_with_keys::<ClientFields>(store, seeds, |s| {
-        ClientKeys::with_staff(&s.fields, seed_staff.of(&s.key)).index_keys()
+        seed_staff.keys(s).index_keys()
     })
     .await?;
     let decisions = store.overrides(Kind::Client).await?;
@@ -265,7 +265,7 @@ async fn look_up_outside(
     let staff = Staff::load(store, &outside).await?;
     for s in &loaded.live {
         if let Some(entity) = entities.get(&s.key) {
-            let k = ClientKeys::with_staff(&s.fields, staff.of(&s.key));
+            let k = staff.keys(s);
             clients.index.insert(&s.key.connector, &s.key.external_id, &k.index_keys(), &k.name, entity);
         }
     }

@@ -44,6 +44,7 @@ mod load;
 mod lock;
 mod model;
 mod names;
+mod owners;
 mod rules;
 mod scope;
 mod score;

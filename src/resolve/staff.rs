@@ -8,6 +8,9 @@
 //! (see `vetoes.rs`), never as a key that joins records on its own: a contact may be an
 //! outside accountant or a consultant writing from their own firm's domain, and that
 //! must not merge the client with the firm. Free-mail domains say nothing and are left out.
+//!
+//! One contact says more: an entrepreneur's own, whose phones and e-mails are his
+//! business's (`owners.rs`). [`Staff::keys`] gives a client record's keys with both.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -15,17 +18,20 @@ use zveno_connector::Kind;
 
 use crate::store::{RecordKey, Store, StoreError};
 
-use super::keys::{email_domain, is_free_mail, record_ref};
+use super::keys::{email_domain, is_free_mail, record_ref, ClientKeys};
 use super::load::Loaded;
-use super::model::{ContactFields, Source};
+use super::model::{ClientFields, ContactFields, Source};
+use super::owners::{with_owner, Person};
 
 /// Contacts read per store query when loading around a batch of clients.
 const CONTACTS_LIMIT: usize = 1_000_000;
 
-/// Client record → the corporate domains its contacts write from.
+/// Client record → the corporate domains its contacts write from, and the contacts that
+/// could be its entrepreneur.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Staff {
     domains: HashMap<RecordKey, Vec<String>>,
+    people: HashMap<RecordKey, Vec<Person>>,
 }
 
 impl Staff {
@@ -34,10 +40,25 @@ impl Staff {
         self.domains.get(client).map(Vec::as_slice).unwrap_or_default()
     }
 
+    /// The keys of client record `s`: its own, the phones and e-mails of its entrepreneur's
+    /// own contact (`owners.rs`), and its staff's domains.
+    pub fn keys(&self, s: &Source<ClientFields>) -> ClientKeys {
+        let people = self.people.get(&s.key).map(Vec::as_slice).unwrap_or_default();
+        match with_owner(&s.fields, people) {
+            Some(fields) => ClientKeys::with_staff(&fields, self.of(&s.key)),
+            None => ClientKeys::with_staff(&s.fields, self.of(&s.key)),
+        }
+    }
+
     /// Collects `contacts`' domains onto the client records they are filed under.
     pub fn from_contacts<'a>(contacts: impl IntoIterator<Item = &'a Source<ContactFields>>) -> Self {
         let mut staff = Self::default();
         for c in contacts {
+            if let Some(person) = Person::of(&c.fields) {
+                for client in client_records(&c.key.connector, &c.fields) {
+                    staff.people.entry(client).or_default().push(person.clone());
+                }
+            }
             let domains = corporate_domains(&c.fields.emails);
             if domains.is_empty() {
                 continue;
@@ -78,7 +99,8 @@ impl Staff {
 /// corporate domains or client records differ from when it was last resolved (its stored
 /// `ce:` and `r:` keys say what they were), the clients it is filed under now and was
 /// filed under then. A change that leaves both alone (a new phone, a reordered list)
-/// alters no client.
+/// alters no company; it may alter an entrepreneur's record (named as a person, a `p:`
+/// key), whose own contact lends it phones and e-mails (`owners.rs`).
 pub async fn employers(store: &Store, contacts: &[RecordKey]) -> Result<Vec<RecordKey>, StoreError> {
     if contacts.is_empty() {
         return Ok(Vec::new());
@@ -101,11 +123,20 @@ pub async fn employers(store: &Store, contacts: &[RecordKey]) -> Result<Vec<Reco
         }
     }
     let mut out: BTreeSet<RecordKey> = BTreeSet::new();
+    // Entrepreneurs' records any changed contact is filed under: it may be their own.
+    let mut filed_under: BTreeSet<RecordKey> = BTreeSet::new();
     for (contact, current) in now {
         let before = then.remove(&contact).unwrap_or_default();
         if before != current {
             out.extend(before.1.into_iter().chain(current.1));
+        } else {
+            filed_under.extend(current.1);
         }
+    }
+    let filed_under: Vec<RecordKey> = filed_under.into_iter().filter(|k| !out.contains(k)).collect();
+    if !filed_under.is_empty() {
+        let people = store.stored_keys(&filed_under).await?;
+        out.extend(people.into_iter().filter(|(_, key)| key.starts_with("p:")).map(|(client, _)| client));
     }
     Ok(out.into_iter().collect())
 }

@@ -15,7 +15,9 @@
 //!   it: phones or free-mail addresses that both list and none of which is shared (a bare
 //!   `yarilo-ekspo` with its own number is more likely the other `Ярило-Экспо`), or the
 //!   domains their websites, e-mails and staff write from — `ООО «Атлас»` known by its INN
-//!   and staff at `atlas3.ru` is not the `Atlas LLC` of `atlas.ru`. With nothing
+//!   and staff at `atlas3.ru` is not the `Atlas LLC` of `atlas.ru`. A domain both sides'
+//!   websites or staff use outweighs differing phones and personal addresses: a company
+//!   has several numbers, and two CRMs often hold different ones. With nothing
 //!   contradicting, equal names join even two clusters that are each identified another
 //!   way (an INN on one side, a website on the other): the same client typed into two
 //!   CRMs by two people. Whether the name is shared by two clients is decided per name
@@ -105,8 +107,12 @@ pub fn veto(a: &Identity, b: &Identity, rule: Rule) -> Option<Veto> {
             return Some(Veto::Domain);
         }
     }
-    let contradicted =
-        || conflict(&a.phones, &b.phones) || conflict(&a.emails, &b.emails) || conflict(&a.sites, &b.sites);
+    // A shared site outweighs phones and personal addresses that differ: a company with
+    // two numbers is common, and each CRM may hold a different one.
+    let contradicted = || {
+        conflict(&a.sites, &b.sites)
+            || (!confirms(a, b) && (conflict(&a.phones, &b.phones) || conflict(&a.emails, &b.emails)))
+    };
     if rule == Rule::Name && contradicted() {
         return Some(Veto::Contradicted);
     }
@@ -195,6 +201,16 @@ mod tests {
         let mut bare = keys("Атлас", None, None, None);
         bare.staff = vec!["atlas.ru".into()];
         assert_eq!(veto(&Identity::of(&bare), &atlas, Rule::Name), None);
+    }
+
+    #[test]
+    fn a_shared_site_outweighs_different_phones_but_not_different_sites() {
+        let mut staffed = keys("Impulstelekom, LLC", None, None, Some("+74956181295"));
+        staffed.staff = vec!["impulstelekom.ru".into()];
+        let site = with_phone("ООО «Импульстелеком»", None, Some("impulstelekom.ru"), Some("+73834027268"));
+        assert_eq!(veto(&Identity::of(&staffed), &site, Rule::Name), None, "its staff write from the website");
+        staffed.staff = vec!["impulstelekom2.ru".into()];
+        assert_eq!(veto(&Identity::of(&staffed), &site, Rule::Name), Some(Veto::Contradicted));
     }
 
     #[test]

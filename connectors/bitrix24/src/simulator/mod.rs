@@ -461,6 +461,7 @@ pub const PROFILE: SystemProfile = SystemProfile {
     latin_name_share: 0.05,
     latin_person_share: 0.0,
     company_ref_prefix: "CO_",
+    company_channels: true,
 };
 
 /// Bitrix24 as a system of a generated world.

@@ -287,6 +287,7 @@ pub const PROFILE: SystemProfile = SystemProfile {
     latin_name_share: 0.45,
     latin_person_share: 0.2,
     company_ref_prefix: "",
+    company_channels: true,
 };
 
 /// HubSpot as a system of a generated world.

@@ -253,6 +253,7 @@ pub const PROFILE: SystemProfile = SystemProfile {
     latin_name_share: 0.3,
     latin_person_share: 0.2,
     company_ref_prefix: "",
+    company_channels: false,
 };
 
 /// Pipedrive as a system of a generated world.

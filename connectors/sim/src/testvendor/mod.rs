@@ -51,6 +51,7 @@ pub const PROFILE: SystemProfile = SystemProfile {
     latin_name_share: 0.2,
     latin_person_share: 0.0,
     company_ref_prefix: "",
+    company_channels: true,
 };
 
 /// The test vendor as a system of a generated world.

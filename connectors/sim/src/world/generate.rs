@@ -17,13 +17,19 @@ use rand_chacha::ChaCha8Rng;
 use zveno_connector::{Domain, Priority, TaskStatus, TaxId};
 
 use super::names::{self, domain_label, feminine_surname, translit};
-use super::variants::{typed_email, Country, PhoneNum, Profile};
+use super::variants::{typed_email, Country, LegalForm, PhoneNum, Profile};
 use super::{GroundTruth, SimCompany, SimContact, SimTask, SimUser, System, SystemData, TrueClient, World, WorldSpec};
 
 /// The domain of the team's own users (owners, assignees), reserved so no client gets it.
 pub(super) const TEAM_DOMAIN: &str = "zveno-demo.ru";
 
 const DAY_MS: i64 = 86_400_000;
+
+/// Share of an entrepreneur's CRM records that list him as a contact, where the company
+/// record holds his phone and e-mail itself.
+const OWNER_CONTACT_SHARE: f64 = 0.5;
+/// The same where companies hold no phones or e-mails (`SystemProfile::company_channels`).
+const OWNER_PERSON_SHARE: f64 = 0.95;
 
 impl World {
     /// Generates the world `spec` describes. Deterministic: the same spec gives an equal
@@ -246,6 +252,12 @@ impl<'a> Generator<'a> {
             contact_ids.push(id);
         }
 
+        if let Some(owner) = self.owner(system, profile) {
+            let id = self.contact(s, company_id, created, &owner);
+            self.truth.contacts.insert((system, id), client);
+            contact_ids.push(id);
+        }
+
         for _ in 0..poisson(self.spec.tasks_per_client, &mut self.rng) {
             let contact = if !contact_ids.is_empty() && self.rng.gen_bool(0.4) {
                 Some(contact_ids[self.rng.gen_range(0..contact_ids.len())])
@@ -408,6 +420,21 @@ impl<'a> Generator<'a> {
         } else {
             action.to_string()
         }
+    }
+
+    /// A sole trader as a contact filed under his business, with its phone and e-mail: he
+    /// is the person one calls. Where companies hold no phones or e-mails (Pipedrive) that
+    /// contact is where his number is kept, so nearly every record has it; elsewhere half.
+    fn owner(&mut self, system: System, profile: &Profile) -> Option<Person> {
+        let share = if system.profile().company_channels { OWNER_CONTACT_SHARE } else { OWNER_PERSON_SHARE };
+        if profile.form != LegalForm::Ip || !self.rng.gen_bool(share) {
+            return None;
+        }
+        let mut words = profile.root.split(' ');
+        let (last, first) = (words.next()?.to_string(), words.next()?.to_string());
+        let phone = profile.phones.first()?.clone();
+        let email = profile.emails.first()?.clone();
+        Some(Person { first, last, email, phone, russian: true })
     }
 
     fn client_person(&mut self, profile: &Profile) -> Person {

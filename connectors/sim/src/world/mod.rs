@@ -45,6 +45,10 @@ pub struct SystemProfile {
     /// How people type this system's company ids in a tracker's client field, before the
     /// number: `<vendor>:<prefix><id>`.
     pub company_ref_prefix: &'static str,
+    /// Whether its companies hold phones and e-mails. Pipedrive's organizations hold
+    /// neither: they live on the persons filed under them, so a sole trader's own number
+    /// is on his person there.
+    pub company_channels: bool,
 }
 
 /// A vendor system in the world: a handle on its [`SystemProfile`], compared by vendor.

@@ -19,6 +19,7 @@ const LATIN_CRM: System = System::new(&SystemProfile {
     latin_name_share: 0.45,
     latin_person_share: 0.2,
     company_ref_prefix: "",
+    company_channels: true,
 });
 const RUSSIAN_CRM: System = System::new(&SystemProfile {
     vendor: "russian_crm",
@@ -28,6 +29,7 @@ const RUSSIAN_CRM: System = System::new(&SystemProfile {
     latin_name_share: 0.05,
     latin_person_share: 0.0,
     company_ref_prefix: "CO_",
+    company_channels: true,
 });
 const TRACKER: System = System::new(&SystemProfile {
     vendor: "tracker",
@@ -37,6 +39,7 @@ const TRACKER: System = System::new(&SystemProfile {
     latin_name_share: 0.2,
     latin_person_share: 0.0,
     company_ref_prefix: "",
+    company_channels: true,
 });
 const THIRD_CRM: System = System::new(&SystemProfile {
     vendor: "third_crm",
@@ -46,6 +49,7 @@ const THIRD_CRM: System = System::new(&SystemProfile {
     latin_name_share: 0.3,
     latin_person_share: 0.2,
     company_ref_prefix: "",
+    company_channels: true,
 });
 const TEST_VENDOR: System = crate::testvendor::SYSTEM;
 const ALL: [System; 5] = [LATIN_CRM, RUSSIAN_CRM, TRACKER, THIRD_CRM, TEST_VENDOR];
