@@ -85,10 +85,10 @@ async fn a_10000_client_world_resolves_precisely_completely_and_without_merging_
         report.elapsed_ms, report.mode, q
     );
     assert_eq!(q.records_linked_once, q.records, "every client record belongs to exactly one client");
-    assert!(q.precision >= 0.99, "precision {:.4}", q.precision);
-    assert!(q.recall >= 0.97, "recall {:.4}", q.recall);
+    assert!(q.precision >= 0.995, "precision {:.4}", q.precision);
+    assert!(q.recall >= 0.98, "recall {:.4}", q.recall);
     assert!(q.decoys_merged.is_empty(), "decoys merged: {:?}", q.decoys_merged);
-    assert!(q.task_accuracy() >= 0.99, "tasks right {:.4}", q.task_accuracy());
+    assert!(q.task_accuracy() >= 0.995, "tasks right {:.4}", q.task_accuracy());
     assert_eq!(q.tasks, store.count_records(None, Some(Kind::Task), false).await.unwrap() as usize);
 }
 
@@ -105,8 +105,10 @@ async fn decoy_heavy_worlds_of_other_seeds_and_single_crm_worlds_merge_no_decoy(
         let q = measure(&world, &store).await;
         println!("seed {seed}, {systems:?}, 15% decoys: {q}");
         assert!(q.decoys_merged.is_empty(), "seed {seed}: decoys merged: {:?}", q.decoys_merged);
-        assert!(q.precision >= 0.99, "seed {seed}: {q}");
-        assert!(q.task_accuracy() >= 0.98, "seed {seed}: {q}");
+        assert!(q.precision >= 0.995, "seed {seed}: {q}");
+        // Measured 0.9927–1 at 15% decoys (seed 42 lowest), short of the 0.995 the issue
+        // asks at the default decoy rate.
+        assert!(q.task_accuracy() >= 0.99, "seed {seed}: {q}");
     }
 }
 
@@ -443,6 +445,25 @@ async fn a_contact_change_re_resolves_its_client_only_when_its_domains_or_compan
     put(&store, "crm-a", Kind::Contact, vec![person("ivan@atlas.ru", "+74957654321", 3)]).await;
     let report = resolver.run().await.unwrap();
     assert_eq!((report.mode, report.clients), (Mode::Incremental, 1), "its staff now write from atlas.ru");
+
+    // A sole trader's own contact lends his record its phone: a new number re-resolves it.
+    put(&store, "crm-a", Kind::Client, vec![company("crm-a", "30", "ИП Волкова Л.Г.", "", None, "ann@team.ru")]).await;
+    let larisa = |phone: &str, hours: i64| {
+        let contact = Contact {
+            name: "Лариса Волкова".into(),
+            phones: Phone::parse(phone, None).into_iter().collect(),
+            client_ids: vec!["30".into()],
+            ..Contact::default()
+        };
+        record("crm-a", "31", RecordData::Contact(contact)).with_times(Some(at(0)), Some(at(hours)))
+    };
+    put(&store, "crm-a", Kind::Contact, vec![larisa("+79715359323", 4)]).await;
+    resolver.run().await.unwrap();
+    put(&store, "crm-a", Kind::Contact, vec![larisa("+79715359324", 5)]).await;
+    let report = resolver.run().await.unwrap();
+    assert_eq!((report.mode, report.clients), (Mode::Incremental, 1), "the entrepreneur's own number changed");
+    let keys = store.stored_keys(&[key("crm-a", Kind::Client, "30")]).await.unwrap();
+    assert!(keys.iter().any(|(_, k)| k == "ph:+79715359324"), "{keys:?}");
 }
 
 #[tokio::test]
@@ -546,8 +567,8 @@ async fn the_vendor_connectors_and_the_test_adapter_resolve_a_world_identically(
     let store = through_vendors.app.engine.store();
     let q = measure(&world, store).await;
     println!("1,000 clients through the HubSpot, Bitrix24 and Jira simulators: {}", q);
-    assert!(q.precision >= 0.99 && q.recall >= 0.97 && q.decoys_merged.is_empty(), "{q}");
-    assert!(q.task_accuracy() >= 0.99, "{q}");
+    assert!(q.precision >= 0.995 && q.recall >= 0.98 && q.decoys_merged.is_empty(), "{q}");
+    assert!(q.task_accuracy() >= 0.995, "{q}");
 
     let (_adapter_dir, adapted) = seeded(&world).await;
     resolver(adapted.clone()).run().await.unwrap();
@@ -564,12 +585,8 @@ async fn four_vendors_through_their_simulators_resolve_a_world_as_the_adapter_do
     let store = through_vendors.app.engine.store();
     let q = measure(&world, store).await;
     println!("1,000 clients through the HubSpot, Bitrix24, Pipedrive and Jira simulators: {}", q);
-    assert!(q.precision >= 0.99 && q.recall >= 0.97 && q.decoys_merged.is_empty(), "{q}");
-    // Measured 0.978: a fourth CRM spreads each company over more records (Pipedrive
-    // organizations carry no phones or e-mails), so more of them stay split, and a task
-    // counts as right only on the client holding most of its company. The same generator
-    // gives 0.9895 on three vendors with this seed and 0.9965 on Pipedrive and Jira alone.
-    assert!(q.task_accuracy() >= 0.97, "{q}");
+    assert!(q.precision >= 0.995 && q.recall >= 0.98 && q.decoys_merged.is_empty(), "{q}");
+    assert!(q.task_accuracy() >= 0.995, "{q}");
     let jira = world.system(zveno_jira::simulator::SYSTEM);
     let hints = jira.tasks.iter().filter_map(|t| t.client_hint.as_deref());
     assert!(hints.filter(|h| h.starts_with("pipedrive:")).count() > 0, "Jira issues name Pipedrive ids");

@@ -195,8 +195,7 @@ impl ClientEvidence {
 
     /// Evidence about `records` given what their contacts say.
     pub fn new(records: Vec<Source<ClientFields>>, staff: &Staff) -> Self {
-        let keys =
-            records.iter().map(|s| (s.key.clone(), staff.keys(s))).collect();
+        let keys = records.iter().map(|s| (s.key.clone(), staff.keys(s))).collect();
         Self { keys, records }
     }
 

@@ -91,10 +91,7 @@ async fn clients(
 ) -> Result<Clients, ResolveError> {
     let store = r.store();
     let seed_staff = Staff::load(store, seeds).await?;
-    let fresh = seeds_with_keys::<ClientFields>(store, seeds, |s| {
-        seed_staff.keys(s).index_keys()
-    })
-    .await?;
+    let fresh = seeds_with_keys::<ClientFields>(store, seeds, |s| seed_staff.keys(s).index_keys()).await?;
     let decisions = store.overrides(Kind::Client).await?;
     let scope = closure(store, Kind::Client, seeds, &fresh, &decisions).await?;
     let loaded = Loaded::<ClientFields>::from_rows(store.resolution_rows(&scope.records).await?);

@@ -15,7 +15,8 @@
 //! company's), and contacts and tasks add `r:connector:id` keys naming the client record
 //! they point at, so a re-resolved client finds its followers. Clients add `s:` keys for
 //! the domains their contacts write from (`staff.rs`), which group nothing but let a
-//! tracker's hint naming that domain find the client.
+//! tracker's hint naming that domain find the client. An entrepreneur's record also takes
+//! the phones and e-mails of his own contact as its own (`owners.rs`).
 
 use zveno_connector::Domain;
 

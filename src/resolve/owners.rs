@@ -44,9 +44,7 @@ impl Person {
     /// is not enough: his wife or son may work for him.
     fn is(&self, owner: &PersonName) -> bool {
         let first = match owner.first.as_deref() {
-            Some(f) if f.chars().count() == 1 => {
-                self.words.iter().any(|w| w != &owner.surname && w.starts_with(f))
-            }
+            Some(f) if f.chars().count() == 1 => self.words.iter().any(|w| w != &owner.surname && w.starts_with(f)),
             Some(f) => self.words.iter().any(|w| w == f),
             None => false,
         };
@@ -101,7 +99,8 @@ mod tests {
     #[test]
     fn the_entrepreneurs_own_contact_lends_its_phone_and_email() {
         let larisa = person("Лариса Волкова", "+79715359323", "Volkova-Larisa@Yandex.Ru");
-        for name in ["ИП Волкова Лариса Геннадьевна", "ИП Волкова Л.Г.", "IP Volkova Larisa"] {
+        for name in ["ИП Волкова Лариса Геннадьевна", "ИП Волкова Л.Г.", "IP Volkova Larisa"]
+        {
             let f = with_owner(&client(name), std::slice::from_ref(&larisa)).unwrap();
             assert_eq!(f.phones, ["+74951234567", "+79715359323"], "{name}");
             assert_eq!(f.emails, ["volkova-larisa@yandex.ru"], "{name}");

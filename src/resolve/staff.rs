@@ -172,6 +172,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_entrepreneurs_own_contact_gives_his_record_its_phone_and_nobody_elses_does() {
+        let mut larisa = contact("pd", "1", &["volkova-larisa@yandex.ru"], &["5", "6"]);
+        larisa.fields.name = "Лариса Волкова".into();
+        larisa.fields.phones = vec!["+79715359323".into()];
+        let staff = Staff::from_contacts(std::slice::from_ref(&larisa));
+        let record = |id: &str, name: &str| Source {
+            key: client("pd", id),
+            updated_at: None,
+            url: None,
+            fields: ClientFields { name: name.into(), ..ClientFields::default() },
+        };
+        let keys = staff.keys(&record("5", "ИП Волкова Л.Г."));
+        assert_eq!(keys.phones, ["+79715359323"]);
+        assert_eq!(keys.free_emails, ["volkova-larisa@yandex.ru"]);
+        let company = staff.keys(&record("6", "ООО «Волга»"));
+        assert!(company.phones.is_empty() && company.free_emails.is_empty(), "an employee's numbers are hers");
+    }
+
     fn client(connector: &str, id: &str) -> RecordKey {
         RecordKey { connector: connector.into(), kind: Kind::Client, external_id: id.into() }
     }

@@ -84,8 +84,8 @@ pub enum Veto {
     TaxId,
     /// The clusters hold different corporate domains and nothing else vouches for the match.
     Domain,
-    /// Only the names agree, and the clusters' phones, personal e-mails or the domains
-    /// their websites and staff use differ.
+    /// Only the names agree, and the domains the clusters' websites and staff use differ,
+    /// or, with no such domain shared, their phones or personal e-mails do.
     Contradicted,
 }
 

@@ -10,7 +10,7 @@ use super::*;
 
 /// Profiles of the kinds of system a world mixes (the vendors' own live in their crates):
 /// a CRM whose users often type Latin names, one that types Russian and shows company ids
-/// with a prefix, a tracker, and a third CRM.
+/// with a prefix, a tracker, and a third CRM whose companies hold no phones or e-mails.
 const LATIN_CRM: System = System::new(&SystemProfile {
     vendor: "latin_crm",
     rank: 0,
@@ -49,7 +49,8 @@ const THIRD_CRM: System = System::new(&SystemProfile {
     latin_name_share: 0.3,
     latin_person_share: 0.2,
     company_ref_prefix: "",
-    company_channels: true,
+    // Like Pipedrive: phones and e-mails live on persons only.
+    company_channels: false,
 });
 const TEST_VENDOR: System = crate::testvendor::SYSTEM;
 const ALL: [System; 5] = [LATIN_CRM, RUSSIAN_CRM, TRACKER, THIRD_CRM, TEST_VENDOR];
@@ -286,4 +287,37 @@ fn a_system_subset_holds_only_those_systems() {
     assert_eq!(w.system(LATIN_CRM), SystemData::default());
     let empty = World::generate(&WorldSpec::new(9, 0, &[]));
     assert!(empty.clients.is_empty() && empty.systems.is_empty());
+}
+
+#[test]
+fn sole_traders_are_contacts_of_their_business_nearly_always_where_companies_hold_no_phones() {
+    let w = world(5, 2_000);
+    // Per system: (entrepreneurs' records with phones, of them those filed with a contact
+    // of the entrepreneur's own name holding one of them).
+    let mut seen: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (system, data) in &w.systems {
+        for c in data.companies.iter().filter(|c| !c.phones.is_empty()) {
+            let client = &w.clients[w.truth.companies[&(*system, c.id)]];
+            let Some(root) = client.name.strip_prefix("ИП ") else { continue };
+            let (surname, first) = root.split_once(' ').map(|(s, r)| (s, r.split(' ').next().unwrap_or(r))).unwrap();
+            let digits = |p: &str| p.chars().filter(char::is_ascii_digit).collect::<String>();
+            let tails: Vec<String> = c.phones.iter().map(|p| digits(p)[digits(p).len() - 7..].to_string()).collect();
+            let own = data.contacts.iter().any(|p| {
+                p.company_id == Some(c.id)
+                    && (p.last_name == surname || p.last_name == names::translit(surname))
+                    && (p.first_name == first || p.first_name == names::translit(first))
+                    && p.phones.iter().any(|ph| tails.iter().any(|t| digits(ph).ends_with(t)))
+            });
+            let entry = seen.entry(system.vendor()).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(own);
+        }
+    }
+    let share = |vendor: &str| {
+        let (n, own) = seen[vendor];
+        assert!(n > 20, "{vendor}: {n} entrepreneurs' records");
+        own as f64 / n as f64
+    };
+    assert!(share("third_crm") > 0.6, "{seen:?}");
+    assert!((0.2..0.6).contains(&share("latin_crm")), "{seen:?}");
 }
