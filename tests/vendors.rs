@@ -24,9 +24,13 @@ use zveno_sim::world::{System, World, WorldSpec};
 
 const HUBSPOT_TOKEN: &str = "pat-na1-vendors-test";
 
-/// The three simulators on one virtual clock, and the daemon configured against them.
+/// The three simulators on one virtual clock, and the daemon configured against them (on
+/// the same clock, or on one skewed against it).
 struct Vendors {
+    /// The vendors' clock.
     clock: Arc<ManualClock>,
+    /// The daemon's clock.
+    daemon_clock: Arc<ManualClock>,
     hubspot: HubSpotSim,
     bitrix: Bitrix24Sim,
     _bitrix_server: LaunchedSim,
@@ -38,7 +42,19 @@ struct Vendors {
 impl Vendors {
     /// `bitrix_options` are merged over the Bitrix24 simulator's connector options.
     async fn start(seed: u64, clients: usize, bitrix_options: serde_json::Value) -> Vendors {
+        Self::start_skewed(seed, clients, bitrix_options, chrono::Duration::zero()).await
+    }
+
+    /// [`Vendors::start`] with the daemon's clock `skew` ahead of the vendors'.
+    async fn start_skewed(
+        seed: u64,
+        clients: usize,
+        bitrix_options: serde_json::Value,
+        skew: chrono::Duration,
+    ) -> Vendors {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let daemon_clock =
+            if skew.is_zero() { clock.clone() } else { Arc::new(ManualClock::new(clock.now() + skew)) };
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let mut spec = WorldSpec::new(seed, clients, &[System::HubSpot, System::Bitrix24, System::Jira]);
         spec.now = clock.now() - chrono::Duration::days(1);
@@ -73,8 +89,16 @@ impl Vendors {
         let mut vars = bitrix_launched.env.clone();
         vars.push((zveno_hubspot::simulator::TOKEN_ENV.to_string(), HUBSPOT_TOKEN.to_string()));
         vars.push((zveno_jira::simulator::TOKEN_ENV.to_string(), zveno_jira::SimOptions::default().token));
-        let app = daemon::build(&dir, connectors, vars, dyn_clock).await;
-        Vendors { clock, hubspot, bitrix, _bitrix_server: bitrix_launched, jira, app, _dir: dir }
+        let app = daemon::build(&dir, connectors, vars, daemon_clock.clone()).await;
+        Vendors { clock, daemon_clock, hubspot, bitrix, _bitrix_server: bitrix_launched, jira, app, _dir: dir }
+    }
+
+    /// Moves both clocks on.
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        if !Arc::ptr_eq(&self.clock, &self.daemon_clock) {
+            self.daemon_clock.advance(by);
+        }
     }
 
     /// Records of `kind` the simulator behind connector `name` holds.
@@ -179,4 +203,43 @@ async fn every_sync_completes_every_record_on_a_bad_day() {
     eprintln!("bad day: {requests} requests, {failed} failed or dropped, {retried} retried");
     assert!(requests >= 150 && failed >= 10, "{requests} requests, {failed} failures injected");
     assert!(retried > failed, "cut-short bodies are retried too: {retried} retries, {failed} failures");
+}
+
+/// The daemon's clock 20 minutes ahead of every vendor's, more than any connector's overlap:
+/// window bounds and watermarks follow the vendors' clocks (their answers' `Date`), so two
+/// rounds of changes after a full sync are all read by the incremental runs that follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_clock_ahead_of_the_vendors_skips_no_change() {
+    let v = Vendors::start_skewed(23, 200, serde_json::json!({}), chrono::Duration::minutes(20)).await;
+    let shutdown = Shutdown::new();
+    for job in &v.app.jobs {
+        for result in v.app.engine.sync_job(job, true, &shutdown).await {
+            result.unwrap_or_else(|e| panic!("full sync failed: {e}"));
+        }
+    }
+    for round in 0..2 {
+        v.advance(Duration::from_secs(600));
+        let mut touched = Vec::new();
+        for kind in Kind::ALL {
+            touched.push(("hs", kind, v.hubspot.touch(kind, (v.hubspot.count(kind) / 100).max(1))));
+            touched.push(("b24", kind, v.bitrix.touch(kind, (v.bitrix.count(kind) / 100).max(1))));
+        }
+        touched.push(("jira", Kind::Task, v.jira.touch((v.jira.count() / 100).max(1))));
+        v.advance(Duration::from_secs(30));
+        for job in &v.app.jobs {
+            for &kind in &job.kinds {
+                v.app.engine.sync(&job.connector, kind, SyncMode::Incremental, &shutdown).await.unwrap();
+            }
+        }
+        for (name, kind, ids) in &touched {
+            for id in ids {
+                let stored = v.app.engine.store().record(name, *kind, id).await.unwrap().expect("stored");
+                let updated = stored.record.updated_at.expect("vendor timestamp");
+                assert!(
+                    updated > v.clock.now() - chrono::Duration::seconds(120),
+                    "round {round}: {name}/{kind}/{id} has its new version ({updated})"
+                );
+            }
+        }
+    }
 }

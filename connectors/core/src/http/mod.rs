@@ -19,6 +19,7 @@ mod classify;
 mod client;
 mod limiter;
 mod retry;
+mod vendor_clock;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 pub use auth::{Authenticator, BasicAuth, BearerToken, NoAuth};
 pub use classify::{body_snippet, default_verdict, retry_after, HttpSemantics, ResponseClassifier, Verdict};
 pub use client::HttpClient;
+pub use vendor_clock::VendorClock;
 pub use limiter::{Limiter, RateLimit};
 pub use retry::{describe_wait, wait_from_secs, RetryPolicy, MAX_DEFER};
 

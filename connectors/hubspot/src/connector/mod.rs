@@ -194,7 +194,7 @@ impl Connector for HubSpotConnector {
     fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
         self.object(kind).ok()?;
         let state =
-            cursor::CursorState { watermark_ms: Some(since.timestamp_millis()), ..cursor::CursorState::default() };
+            cursor::CursorState { watermark_ms: Some(self.client.to_vendor_time(since).timestamp_millis()), ..cursor::CursorState::default() };
         Cursor::encode(&state).ok()
     }
 

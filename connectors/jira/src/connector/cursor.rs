@@ -17,6 +17,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use zveno_connector::SyncMode;
 
+use super::keyset::Keyset;
+
 /// Everything the connector keeps between pages and runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -56,6 +58,16 @@ pub struct Run {
     /// Highest `fields.updated` (epoch ms) seen so far in this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seen_ms: Option<i64>,
+    /// Incremental runs: the scope and upper bound every keyed page repeats (`None` in runs
+    /// that page by token: full runs, and runs started before keyed paging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounded: Option<String>,
+    /// Incremental runs: where the next page resumes (see [`super::keyset`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyset: Option<Keyset>,
+    /// Incremental runs: the upper bound (epoch ms) `bounded` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_ms: Option<i64>,
 }
 
 impl State {
@@ -114,6 +126,9 @@ mod tests {
             reconcile: Vec::new(),
             next_page_token: None,
             max_seen_ms: None,
+            bounded: None,
+            keyset: None,
+            upper_ms: None,
         }
     }
 

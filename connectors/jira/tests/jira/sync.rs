@@ -327,3 +327,66 @@ async fn launch_describes_a_simulator_the_factory_accepts() {
     assert!(!run.records.is_empty());
     assert!(launched.help.contains("/rest/api/3/myself"));
 }
+
+/// A bulk edit of `ZVENO_JIRA_BULK_EDIT` (1,200) issues within one minute while an
+/// incremental run pages, with page tokens that name a position in the result and with
+/// tokens that name the last issue served: the run neither loops nor fails, and it and the
+/// next run read every edited issue's new version — also the issues edited long before the
+/// run, which a positional token would let slip past the overlap.
+#[tokio::test]
+async fn a_bulk_edit_while_an_incremental_run_pages_is_neither_looped_over_nor_missed() {
+    let bulk: usize = std::env::var("ZVENO_JIRA_BULK_EDIT").ok().and_then(|v| v.parse().ok()).unwrap_or(1_200);
+    for positional in [true, false] {
+        let options = SimOptions { positional_tokens: positional, lag: Duration::ZERO, ..SimOptions::default() };
+        let (h, clock) = harness(bulk, options).await;
+        let ids = h.sim.ids();
+        assert!(ids.len() >= bulk + 300, "{} issues: too few for the test", ids.len());
+        let c = h.connector();
+        let full = drain(c.as_ref(), SyncMode::Full, Cursor::default()).await;
+        // 300 issues edited 30, 20 and 10 minutes before the run, far outside its overlap.
+        let mut edited: Vec<u64> = Vec::new();
+        for batch in ids.iter().step_by(ids.len() / 300).take(300).collect::<Vec<_>>().chunks(100) {
+            clock.advance(Duration::from_secs(600));
+            let batch: Vec<u64> = batch.iter().map(|id| **id).collect();
+            h.sim.touch_ids(&batch);
+            edited.extend(batch);
+        }
+        // Start the run early in a minute, so the bulk edit falls inside its upper bound.
+        let now = clock.now();
+        let into_minute = Duration::from_millis((now.timestamp_millis().rem_euclid(60_000)) as u64);
+        clock.advance(Duration::from_secs(600 + 60) - into_minute + Duration::from_secs(2));
+        let first = c
+            .pull(zveno_connector::Kind::Task, SyncMode::Incremental, &full.cursor)
+            .await
+            .unwrap_or_else(|e| panic!("first page: {e}"));
+        assert!(first.more, "the run has more pages than one");
+        // The bulk edit: issues already read and issues not yet read, all in one minute.
+        clock.advance(Duration::from_secs(10));
+        let stamped: Vec<u64> = ids.iter().rev().step_by(ids.len() / bulk).take(bulk).copied().collect();
+        h.sim.touch_ids(&stamped);
+        edited.extend(stamped.iter().copied());
+        let rest = drain(c.as_ref(), SyncMode::Incremental, first.cursor.clone()).await;
+        assert!(rest.pages <= 2 * (bulk + 300).div_ceil(100) + 4, "{} pages: the run looped", rest.pages);
+        clock.advance(Duration::from_secs(300));
+        let next = drain(c.as_ref(), SyncMode::Incremental, rest.cursor.clone()).await;
+        let read: BTreeSet<(String, i64)> = first
+            .records
+            .iter()
+            .map(|r| (r.external_id.clone(), r.updated_at.map_or(0, |t| t.timestamp_millis())))
+            .chain(rest.versions())
+            .chain(next.versions())
+            .collect();
+        for id in &edited {
+            let id = id.to_string();
+            let version = (id.clone(), updated_ms(&h, &id));
+            assert!(read.contains(&version), "positional tokens {positional}: issue {id} was missed");
+        }
+        eprintln!(
+            "positional tokens {positional}: {} issues, {} edited; the run took {} pages, the next {}",
+            ids.len(),
+            edited.len(),
+            rest.pages + 1,
+            next.pages
+        );
+    }
+}

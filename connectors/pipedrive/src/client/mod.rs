@@ -94,6 +94,16 @@ impl PipedriveClient {
         Self { http, base, ledger }
     }
 
+    /// "Now" on the vendor's clock (see [`HttpClient::vendor_now`]).
+    pub fn vendor_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.http.vendor_now()
+    }
+
+    /// An instant on the daemon's clock, on the vendor's.
+    pub fn to_vendor_time(&self, at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        self.http.to_vendor_time(at)
+    }
+
     /// Request counters.
     pub fn stats(&self) -> HttpStats {
         self.http.stats()
