@@ -136,15 +136,23 @@ async fn start_world(seed: u64, systems: &[System]) -> (Arc<ManualClock>, World)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_deleted_in_jira_and_bitrix24_are_gone_after_the_next_incremental_cycle() {
-    let (clock, world) = start_world(31, &[System::Bitrix24, System::Jira]).await;
+    let (clock, world) = start_world(31, &[zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM]).await;
     let dyn_clock: Arc<dyn Clock> = clock.clone();
-    let (bitrix_launched, bitrix) =
-        zveno_bitrix24::simulator::launch_with_handle(&world.system(System::Bitrix24), dyn_clock.clone(), 31)
-            .await
-            .unwrap();
-    let jira = zveno_jira::JiraSim::start(world.system(System::Jira), dyn_clock, 31, zveno_jira::SimOptions::default())
-        .await
-        .unwrap();
+    let (bitrix_launched, bitrix) = zveno_bitrix24::simulator::launch_with_handle(
+        &world.system(zveno_bitrix24::simulator::SYSTEM),
+        dyn_clock.clone(),
+        31,
+    )
+    .await
+    .unwrap();
+    let jira = zveno_jira::JiraSim::start(
+        world.system(zveno_jira::simulator::SYSTEM),
+        dyn_clock,
+        31,
+        zveno_jira::SimOptions::default(),
+    )
+    .await
+    .unwrap();
     let mut connectors = toml::Table::new();
     connectors
         .insert("b24".into(), connector("bitrix24", &bitrix_launched.server.url(), bitrix_launched.options.clone()));
@@ -207,11 +215,15 @@ async fn records_deleted_in_jira_and_bitrix24_are_gone_after_the_next_incrementa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jira_token_that_lost_access_to_half_the_issues_tombstones_nothing_until_approved() {
-    let (clock, world) = start_world(32, &[System::Jira]).await;
-    let jira =
-        zveno_jira::JiraSim::start(world.system(System::Jira), clock.clone(), 32, zveno_jira::SimOptions::default())
-            .await
-            .unwrap();
+    let (clock, world) = start_world(32, &[zveno_jira::simulator::SYSTEM]).await;
+    let jira = zveno_jira::JiraSim::start(
+        world.system(zveno_jira::simulator::SYSTEM),
+        clock.clone(),
+        32,
+        zveno_jira::SimOptions::default(),
+    )
+    .await
+    .unwrap();
     let mut connectors = toml::Table::new();
     connectors.insert("jira".into(), connector("jira", &jira.url(), jira.connector_options()));
     let vars = vec![(zveno_jira::simulator::TOKEN_ENV.to_string(), jira.options().token.clone())];
@@ -247,9 +259,9 @@ async fn a_jira_token_that_lost_access_to_half_the_issues_tombstones_nothing_unt
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hubspot_archives_go_with_the_next_cycle_and_purges_with_the_daily_census() {
     const TOKEN: &str = "pat-na1-census-test";
-    let (clock, world) = start_world(33, &[System::HubSpot]).await;
+    let (clock, world) = start_world(33, &[zveno_hubspot::simulator::SYSTEM]).await;
     let hubspot = zveno_hubspot::HubSpotSim::start(
-        &world.system(System::HubSpot),
+        &world.system(zveno_hubspot::simulator::SYSTEM),
         clock.clone(),
         33,
         zveno_hubspot::SimOptions::new(TOKEN),
@@ -302,9 +314,9 @@ async fn hubspot_archives_go_with_the_next_cycle_and_purges_with_the_daily_censu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hubspot_archived_sweeps_keep_to_their_own_interval() {
     const TOKEN: &str = "pat-na1-sweep-test";
-    let (clock, world) = start_world(34, &[System::HubSpot]).await;
+    let (clock, world) = start_world(34, &[zveno_hubspot::simulator::SYSTEM]).await;
     let hubspot = zveno_hubspot::HubSpotSim::start(
-        &world.system(System::HubSpot),
+        &world.system(zveno_hubspot::simulator::SYSTEM),
         clock.clone(),
         34,
         zveno_hubspot::SimOptions::new(TOKEN),
@@ -336,9 +348,9 @@ async fn hubspot_archived_sweeps_keep_to_their_own_interval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipedrive_deletes_go_with_the_census_when_it_is_due() {
-    let (clock, world) = start_world(35, &[System::Pipedrive]).await;
+    let (clock, world) = start_world(35, &[zveno_pipedrive::simulator::SYSTEM]).await;
     let sim = zveno_pipedrive::PipedriveSim::start(
-        &world.system(System::Pipedrive),
+        &world.system(zveno_pipedrive::simulator::SYSTEM),
         clock.clone(),
         35,
         zveno_pipedrive::SimOptions::new("pd-census-token"),

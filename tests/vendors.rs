@@ -20,7 +20,7 @@ use zveno_connector::{Clock, Kind, ManualClock, SyncMode};
 use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
 use zveno_sim::kit::{FaultConfig, Kit, LaunchedSim};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const HUBSPOT_TOKEN: &str = "pat-na1-vendors-test";
 
@@ -56,26 +56,37 @@ impl Vendors {
         let daemon_clock =
             if skew.is_zero() { clock.clone() } else { Arc::new(ManualClock::new(clock.now() + skew)) };
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let mut spec = WorldSpec::new(seed, clients, &[System::HubSpot, System::Bitrix24, System::Jira]);
+        let mut spec = WorldSpec::new(
+            seed,
+            clients,
+            &[zveno_hubspot::simulator::SYSTEM, zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM],
+        );
         spec.now = clock.now() - chrono::Duration::days(1);
         let world = World::generate(&spec);
 
         let hubspot = HubSpotSim::start(
-            &world.system(System::HubSpot),
+            &world.system(zveno_hubspot::simulator::SYSTEM),
             dyn_clock.clone(),
             seed,
             zveno_hubspot::SimOptions::new(HUBSPOT_TOKEN),
         )
         .await
         .unwrap();
-        let (bitrix_launched, bitrix) =
-            zveno_bitrix24::simulator::launch_with_handle(&world.system(System::Bitrix24), dyn_clock.clone(), seed)
-                .await
-                .unwrap();
-        let jira =
-            JiraSim::start(world.system(System::Jira), dyn_clock.clone(), seed, zveno_jira::SimOptions::default())
-                .await
-                .unwrap();
+        let (bitrix_launched, bitrix) = zveno_bitrix24::simulator::launch_with_handle(
+            &world.system(zveno_bitrix24::simulator::SYSTEM),
+            dyn_clock.clone(),
+            seed,
+        )
+        .await
+        .unwrap();
+        let jira = JiraSim::start(
+            world.system(zveno_jira::simulator::SYSTEM),
+            dyn_clock.clone(),
+            seed,
+            zveno_jira::SimOptions::default(),
+        )
+        .await
+        .unwrap();
 
         let dir = tempfile::tempdir().unwrap();
         let mut bitrix_connector = bitrix_launched.options.clone();

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use zveno_connector::{BuildContext, ConfigProblem, Phone, Priority, SecretRef, TaskStatus};
+use zveno_connector::{BuildContext, ConfigProblem, Phone, Priority, Secret, SecretRef, TaskStatus};
 
 use crate::client::limits::default_rate_limits;
 
@@ -109,12 +109,17 @@ impl HubSpotConfig {
         Phone::region(code).map(Some)
     }
 
-    /// Every problem with these options in `ctx`, without network access.
+    /// Every problem with these options in `ctx` (what [`Self::resolve`] reports).
     pub fn problems(&self, ctx: &BuildContext) -> Vec<ConfigProblem> {
+        self.resolve(ctx).err().unwrap_or_default()
+    }
+
+    /// Checks the options without network access and resolves the token and the region:
+    /// the settings a connector is built from, or every problem with its path. `zveno check`
+    /// and the build both go through here.
+    pub fn resolve(&self, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
-        if let Err(p) = self.token().resolve(&ctx.path("token"), &ctx.env) {
-            problems.push(p);
-        }
+        let token = self.token().resolve(&ctx.path("token"), &ctx.env).map_err(|p| problems.push(p)).ok();
         for prop in &self.tax_id_property {
             let valid =
                 !prop.is_empty() && prop.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
@@ -125,9 +130,10 @@ impl HubSpotConfig {
                 ));
             }
         }
-        if let Err(e) = self.region() {
-            problems.push(ConfigProblem::new(ctx.path("default_region"), e.to_string()));
-        }
+        let region = self
+            .region()
+            .map_err(|e| problems.push(ConfigProblem::new(ctx.path("default_region"), e.to_string())))
+            .ok();
         if self.portal_id == Some(0) {
             problems.push(ConfigProblem::new(ctx.path("portal_id"), "must be a portal (hub) id, not 0"));
         }
@@ -168,8 +174,22 @@ impl HubSpotConfig {
                 problems.push(ConfigProblem::new(path, why));
             }
         }
-        problems
+        match (token, region) {
+            (Some(token), Some(region)) if problems.is_empty() => Ok(Settings { config: self.clone(), token, region }),
+            _ => Err(problems),
+        }
     }
+}
+
+/// Checked options with the token read and the region parsed: what a connector is built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The options as configured.
+    pub config: HubSpotConfig,
+    /// The private-app token.
+    pub token: Secret,
+    /// The region national phone numbers are read in.
+    pub region: Option<phonenumber::country::Id>,
 }
 
 #[cfg(test)]

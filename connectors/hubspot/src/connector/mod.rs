@@ -37,7 +37,7 @@ use zveno_connector::{
     Fetched, Kind, Page, Secret, SyncMode, WebhookRequest, WriteOp, WriteOutcome,
 };
 
-use crate::client::{HubSpotClient, BATCH_LIMIT, SEARCH_LIMIT};
+use crate::client::{HubSpotClient, BATCH_LIMIT, LIST_LIMIT, SEARCH_LIMIT};
 use crate::dto::object::Object;
 use crate::mapping::Mapper;
 
@@ -54,6 +54,8 @@ pub struct HubSpotConnector {
     association_types: Mutex<BTreeMap<(Object, Object), u32>>,
     webhook_secret: Option<Secret>,
     sweep: sweep::SweepPolicy,
+    /// The portal this instance reads (see `Connector::source`).
+    source: Option<String>,
 }
 
 impl HubSpotConnector {
@@ -77,12 +79,19 @@ impl HubSpotConnector {
             association_types: Mutex::new(BTreeMap::new()),
             webhook_secret: None,
             sweep: sweep::SweepPolicy::default(),
+            source: None,
         }
     }
 
     /// The same connector, sweeping the archived lists by `policy`.
     pub fn with_sweep(mut self, policy: sweep::SweepPolicy) -> Self {
         self.sweep = policy;
+        self
+    }
+
+    /// The same connector, naming the portal it reads (see `Connector::source`).
+    pub fn with_source(mut self, source: String) -> Self {
+        self.source = Some(source);
         self
     }
 
@@ -135,6 +144,10 @@ impl Connector for HubSpotConnector {
         crate::VENDOR
     }
 
+    fn source(&self) -> Option<String> {
+        self.source.clone()
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read: self.kinds.clone(),
@@ -142,6 +155,7 @@ impl Connector for HubSpotConnector {
             incremental: true,
             deletes: DeleteDetection::Listed,
             page_size: SEARCH_LIMIT as usize,
+            floor_page_size: LIST_LIMIT as usize,
             write_batch: BATCH_LIMIT,
             webhooks: true,
         }

@@ -103,7 +103,7 @@ pub struct SimIssue {
 }
 
 impl SimIssue {
-    fn new(id: u64, key: String, project: String, doc: Doc) -> Self {
+    pub(super) fn new(id: u64, key: String, project: String, doc: Doc) -> Self {
         Self { id, key, project, live: doc.clone(), indexed: Some(doc), pending: None }
     }
 

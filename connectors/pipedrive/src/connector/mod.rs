@@ -48,6 +48,8 @@ pub struct PipedriveConnector {
     users: UserDirectory,
     /// The webhook's HTTP Basic `user:password` (`None`: deliveries are refused).
     webhook_credentials: Option<Secret>,
+    /// The company this instance reads (see `Connector::source`).
+    source: Option<String>,
 }
 
 impl PipedriveConnector {
@@ -69,7 +71,14 @@ impl PipedriveConnector {
             clock,
             users: UserDirectory::default(),
             webhook_credentials: None,
+            source: None,
         }
+    }
+
+    /// The same connector, naming the company it reads (see `Connector::source`).
+    pub fn with_source(mut self, source: String) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// The same connector, accepting webhook deliveries with these `user:password` HTTP
@@ -106,6 +115,10 @@ impl Connector for PipedriveConnector {
         crate::VENDOR
     }
 
+    fn source(&self) -> Option<String> {
+        self.source.clone()
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read: self.kinds.clone(),
@@ -113,6 +126,7 @@ impl Connector for PipedriveConnector {
             incremental: true,
             deletes: DeleteDetection::Census,
             page_size: LIST_LIMIT as usize,
+            floor_page_size: LIST_LIMIT as usize,
             write_batch: 1,
             webhooks: true,
         }
