@@ -53,8 +53,7 @@ impl Vendors {
         skew: chrono::Duration,
     ) -> Vendors {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let daemon_clock =
-            if skew.is_zero() { clock.clone() } else { Arc::new(ManualClock::new(clock.now() + skew)) };
+        let daemon_clock = if skew.is_zero() { clock.clone() } else { Arc::new(ManualClock::new(clock.now() + skew)) };
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let mut spec = WorldSpec::new(
             seed,

@@ -32,7 +32,7 @@ impl Bitrix24Connector {
             SyncMode::Incremental => {
                 // The portal's clock, not the daemon's: a window ending in the portal's
                 // future would skip what it stamps before that instant.
-                let now = self.client.vendor_now();
+                let now = self.client.http().vendor_now();
                 let until = *state.until.get_or_insert(now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now));
                 let overlap = TimeDelta::from_std(self.settings.overlap).unwrap_or_default();
                 let window = Window {

@@ -32,9 +32,9 @@ use serde::{Deserialize, Serialize};
 pub use auth::{Authenticator, BasicAuth, BearerToken, NoAuth};
 pub use classify::{body_snippet, default_verdict, retry_after, HttpSemantics, ResponseClassifier, Verdict};
 pub use client::HttpClient;
-pub use vendor_clock::VendorClock;
 pub use limiter::{Limiter, RateLimit};
 pub use retry::{describe_wait, wait_from_secs, RetryPolicy, MAX_DEFER};
+pub use vendor_clock::VendorClock;
 
 use crate::error::ConnectorError;
 use crate::secret::Redactor;

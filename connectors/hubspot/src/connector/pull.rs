@@ -25,7 +25,7 @@ impl HubSpotConnector {
         // Any answer tells the portal's clock; the owner directory is read (or cached) first,
         // so windows end at the portal's now, not the daemon's.
         self.owners.get(&self.client, self.clock.as_ref()).await?;
-        let now_ms = self.client.vendor_now().timestamp_millis();
+        let now_ms = self.client.http().vendor_now().timestamp_millis();
         // A cursor left by the other mode (an interrupted run) is not resumed: the
         // watermark it carries is all that matters across modes.
         let run = match (mode, state.run.take()) {

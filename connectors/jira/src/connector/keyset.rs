@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn a_spread_page_resumes_at_the_minute_of_its_last_issue() {
         let page = hits(&[(1, M + 5), (2, M + MINUTE_MS + 7), (3, M + 2 * MINUTE_MS + 1), (4, M + 3 * MINUTE_MS)]);
-        assert_eq!(advance(None, &page, false, i64::MAX), Ok(Some(Keyset { minute_ms: M + 3 * MINUTE_MS, after_id: None })));
+        assert_eq!(
+            advance(None, &page, false, i64::MAX),
+            Ok(Some(Keyset { minute_ms: M + 3 * MINUTE_MS, after_id: None }))
+        );
         assert_eq!(advance(None, &page, true, i64::MAX), Ok(None));
     }
 
@@ -124,7 +127,10 @@ mod tests {
         assert_eq!(next, Ok(Some(Keyset { minute_ms: M, after_id: Some(0) })));
         // Half the page in its last minute is crowded too.
         let half = hits(&[(1, M), (2, M + MINUTE_MS), (3, M + MINUTE_MS + 1), (4, M + MINUTE_MS + 2)]);
-        assert_eq!(advance(None, &half, false, i64::MAX), Ok(Some(Keyset { minute_ms: M + MINUTE_MS, after_id: Some(0) })));
+        assert_eq!(
+            advance(None, &half, false, i64::MAX),
+            Ok(Some(Keyset { minute_ms: M + MINUTE_MS, after_id: Some(0) }))
+        );
     }
 
     #[test]
@@ -152,7 +158,10 @@ mod tests {
         assert!(q.starts_with(bounded) && q.ends_with("ORDER BY updated ASC, key ASC"), "{q}");
         assert!(q.contains("AND updated >= \""), "{q}");
         let q = jql(bounded, &Keyset { minute_ms: M, after_id: Some(10_044) }, None);
-        assert!(q.contains(&format!("updated >= {M} AND updated < {} AND id > 10044 ORDER BY id ASC", M + MINUTE_MS)), "{q}");
+        assert!(
+            q.contains(&format!("updated >= {M} AND updated < {} AND id > 10044 ORDER BY id ASC", M + MINUTE_MS)),
+            "{q}"
+        );
     }
 
     #[test]

@@ -206,7 +206,7 @@ impl Connector for JiraConnector {
         }
         let state = State {
             scope: Some(self.settings.jql.clone()),
-            watermark_ms: Some(self.client.to_vendor_time(since).timestamp_millis()),
+            watermark_ms: Some(self.client.http().to_vendor_time(since).timestamp_millis()),
             ..State::default()
         };
         Cursor::encode(&state).ok()

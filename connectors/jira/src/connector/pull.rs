@@ -44,7 +44,7 @@ impl JiraConnector {
                 let lower =
                     start.map(|l| format!(" AND updated >= {}", time::jql_lower_bound(l, zone))).unwrap_or_default();
                 // The vendor's clock (just read through `/myself`), not the daemon's.
-                let vendor_now = self.client.vendor_now();
+                let vendor_now = self.client.http().vendor_now();
                 let upper = time::jql_upper_bound(vendor_now, zone);
                 upper_ms = Some((time::floor_minute(vendor_now) + chrono::Duration::minutes(1)).timestamp_millis());
                 (

@@ -224,7 +224,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_garbage_is_rejected() {
-        let t = PageToken { q: 7, after: (1, 2, "OPS-1".into(), 10000), at: 3 };
+        let t = PageToken { q: 7, after: (1, 2, "OPS-1".into(), 10000), at: 3, offset: None };
         let back = decode_token(&encode_token(&t));
         assert_eq!(back.map(|b| (b.q, b.after, b.at)), Some((7, (1, 2, "OPS-1".to_string(), 10000), 3)));
         assert!(decode_token("CAEaAggD").is_none());

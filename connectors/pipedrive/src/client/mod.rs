@@ -94,14 +94,10 @@ impl PipedriveClient {
         Self { http, base, ledger }
     }
 
-    /// "Now" on the vendor's clock (see [`HttpClient::vendor_now`]).
-    pub fn vendor_now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.http.vendor_now()
-    }
-
-    /// An instant on the daemon's clock, on the vendor's.
-    pub fn to_vendor_time(&self, at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-        self.http.to_vendor_time(at)
+    /// The HTTP client: request counters, and the vendor's clock its answers tell
+    /// ([`HttpClient::vendor_now`]), which incremental windows and watermarks follow.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     /// Request counters.
