@@ -16,7 +16,7 @@ use daemon::connector;
 use zveno::app::App;
 use zveno::engine::Shutdown;
 use zveno_bitrix24::simulator::Bitrix24Sim;
-use zveno_connector::{Clock, Kind, ManualClock, SyncMode};
+use zveno_connector::{Clock, Kind, ManualClock, SkewedClock, SyncMode};
 use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
 use zveno_sim::kit::{FaultConfig, Kit, LaunchedSim};
@@ -27,10 +27,8 @@ const HUBSPOT_TOKEN: &str = "pat-na1-vendors-test";
 /// The three simulators on one virtual clock, and the daemon configured against them (on
 /// the same clock, or on one skewed against it).
 struct Vendors {
-    /// The vendors' clock.
+    /// The vendors' clock (the daemon's reads it, or reads it skewed).
     clock: Arc<ManualClock>,
-    /// The daemon's clock.
-    daemon_clock: Arc<ManualClock>,
     hubspot: HubSpotSim,
     bitrix: Bitrix24Sim,
     _bitrix_server: LaunchedSim,
@@ -45,7 +43,8 @@ impl Vendors {
         Self::start_skewed(seed, clients, bitrix_options, chrono::Duration::zero()).await
     }
 
-    /// [`Vendors::start`] with the daemon's clock `skew` ahead of the vendors'.
+    /// [`Vendors::start`] with the daemon's clock `skew` ahead of the vendors' (behind when
+    /// negative).
     async fn start_skewed(
         seed: u64,
         clients: usize,
@@ -53,8 +52,8 @@ impl Vendors {
         skew: chrono::Duration,
     ) -> Vendors {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let daemon_clock = if skew.is_zero() { clock.clone() } else { Arc::new(ManualClock::new(clock.now() + skew)) };
         let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let daemon_clock: Arc<dyn Clock> = Arc::new(SkewedClock::new(dyn_clock.clone(), skew));
         let mut spec = WorldSpec::new(
             seed,
             clients,
@@ -99,16 +98,8 @@ impl Vendors {
         let mut vars = bitrix_launched.env.clone();
         vars.push((zveno_hubspot::simulator::TOKEN_ENV.to_string(), HUBSPOT_TOKEN.to_string()));
         vars.push((zveno_jira::simulator::TOKEN_ENV.to_string(), zveno_jira::SimOptions::default().token));
-        let app = daemon::build(&dir, connectors, vars, daemon_clock.clone()).await;
-        Vendors { clock, daemon_clock, hubspot, bitrix, _bitrix_server: bitrix_launched, jira, app, _dir: dir }
-    }
-
-    /// Moves both clocks on.
-    fn advance(&self, by: Duration) {
-        self.clock.advance(by);
-        if !Arc::ptr_eq(&self.clock, &self.daemon_clock) {
-            self.daemon_clock.advance(by);
-        }
+        let app = daemon::build(&dir, connectors, vars, daemon_clock).await;
+        Vendors { clock, hubspot, bitrix, _bitrix_server: bitrix_launched, jira, app, _dir: dir }
     }
 
     /// Records of `kind` the simulator behind connector `name` holds.
@@ -215,40 +206,45 @@ async fn every_sync_completes_every_record_on_a_bad_day() {
     assert!(retried > failed, "cut-short bodies are retried too: {retried} retries, {failed} failures");
 }
 
-/// The daemon's clock 20 minutes ahead of every vendor's, more than any connector's overlap:
-/// window bounds and watermarks follow the vendors' clocks (their answers' `Date`), so two
-/// rounds of changes after a full sync are all read by the incremental runs that follow.
+/// The daemon's clock 20 minutes ahead of every vendor's, then 20 minutes behind: more
+/// than any connector's overlap. Window bounds and watermarks follow the vendors' clocks
+/// (their answers' `Date`), so two rounds of changes ten minutes apart after a full sync
+/// are all read by the incremental runs that follow. (Ahead, the first incremental window
+/// would otherwise start 20 minutes after the full scan began on the vendors' clocks.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_daemon_clock_ahead_of_the_vendors_skips_no_change() {
-    let v = Vendors::start_skewed(23, 200, serde_json::json!({}), chrono::Duration::minutes(20)).await;
-    let shutdown = Shutdown::new();
-    for job in &v.app.jobs {
-        for result in v.app.engine.sync_job(job, true, &shutdown).await {
-            result.unwrap_or_else(|e| panic!("full sync failed: {e}"));
-        }
-    }
-    for round in 0..2 {
-        v.advance(Duration::from_secs(600));
-        let mut touched = Vec::new();
-        for kind in Kind::ALL {
-            touched.push(("hs", kind, v.hubspot.touch(kind, (v.hubspot.count(kind) / 100).max(1))));
-            touched.push(("b24", kind, v.bitrix.touch(kind, (v.bitrix.count(kind) / 100).max(1))));
-        }
-        touched.push(("jira", Kind::Task, v.jira.touch((v.jira.count() / 100).max(1))));
-        v.advance(Duration::from_secs(30));
+async fn a_daemon_clock_ahead_of_or_behind_the_vendors_skips_no_change() {
+    for skew in [chrono::Duration::minutes(20), chrono::Duration::minutes(-20)] {
+        let v = Vendors::start_skewed(23, 200, serde_json::json!({}), skew).await;
+        let shutdown = Shutdown::new();
         for job in &v.app.jobs {
-            for &kind in &job.kinds {
-                v.app.engine.sync(&job.connector, kind, SyncMode::Incremental, &shutdown).await.unwrap();
+            for result in v.app.engine.sync_job(job, true, &shutdown).await {
+                result.unwrap_or_else(|e| panic!("full sync failed: {e}"));
             }
         }
-        for (name, kind, ids) in &touched {
-            for id in ids {
-                let stored = v.app.engine.store().record(name, *kind, id).await.unwrap().expect("stored");
-                let updated = stored.record.updated_at.expect("vendor timestamp");
-                assert!(
-                    updated > v.clock.now() - chrono::Duration::seconds(120),
-                    "round {round}: {name}/{kind}/{id} has its new version ({updated})"
-                );
+        for round in 0..2 {
+            v.clock.advance(Duration::from_secs(600));
+            let changed_at = v.clock.now();
+            let mut touched = Vec::new();
+            for kind in Kind::ALL {
+                touched.push(("hs", kind, v.hubspot.touch(kind, (v.hubspot.count(kind) / 100).max(1))));
+                touched.push(("b24", kind, v.bitrix.touch(kind, (v.bitrix.count(kind) / 100).max(1))));
+            }
+            touched.push(("jira", Kind::Task, v.jira.touch((v.jira.count() / 100).max(1))));
+            v.clock.advance(Duration::from_secs(30));
+            for job in &v.app.jobs {
+                for &kind in &job.kinds {
+                    v.app.engine.sync(&job.connector, kind, SyncMode::Incremental, &shutdown).await.unwrap();
+                }
+            }
+            for (name, kind, ids) in &touched {
+                for id in ids {
+                    let stored = v.app.engine.store().record(name, *kind, id).await.unwrap().expect("stored");
+                    let updated = stored.record.updated_at.expect("vendor timestamp");
+                    assert!(
+                        updated >= changed_at - chrono::Duration::seconds(1),
+                        "skew {skew}, round {round}: {name}/{kind}/{id} has its new version ({updated})"
+                    );
+                }
             }
         }
     }
