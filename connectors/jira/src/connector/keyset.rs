@@ -68,8 +68,13 @@ pub fn advance(
             let (Some(first), Some(end)) = (times.first().copied(), times.last().copied()) else {
                 return Err("a full page carries no readable `updated`".into());
             };
+            // Never step back (a lower bound widened around a clock change may serve earlier
+            // minutes), and a page that did not get past the minute it started at pages that
+            // minute by id: either way the keyset moves forward.
+            let from = current.map(|k| k.minute_ms);
+            let end = from.map_or(end, |m| end.max(m));
             let at_end = times.iter().filter(|t| **t == end).count();
-            let crowded = first == end || at_end * 2 >= hits.len();
+            let crowded = first == end || at_end * 2 >= hits.len() || from == Some(end);
             Ok(Some(Keyset { minute_ms: end, after_id: crowded.then_some(0) }))
         }
     }
@@ -83,7 +88,8 @@ pub fn jql(bounded: &str, k: &Keyset, zone: Option<Tz>) -> String {
     match k.after_id {
         None => format!("{bounded} AND updated >= {from} ORDER BY updated ASC, key ASC"),
         Some(after) => {
-            let to = time::jql_lower_bound(at(k.minute_ms + MINUTE_MS), zone);
+            // The minute after, as an upper bound: never read earlier than meant.
+            let to = time::jql_upper_bound(at(k.minute_ms), zone);
             format!("{bounded} AND updated >= {from} AND updated < {to} AND id > {after} ORDER BY id ASC")
         }
     }
@@ -143,6 +149,23 @@ mod tests {
         assert_eq!(advance(k, &hits(&[(16, M)]), true, i64::MAX), Ok(next));
         assert_eq!(advance(k, &hits(&[(16, M)]), true, M + MINUTE_MS), Ok(None), "the upper bound ends the run");
         assert!(advance(k, &hits(&[(3, M), (15, M)]), false, i64::MAX).is_err(), "no progress is an error, not a loop");
+    }
+
+    #[test]
+    fn a_page_that_does_not_leave_its_minute_or_serves_earlier_ones_still_moves_forward() {
+        let k = Some(Keyset { minute_ms: M + MINUTE_MS, after_id: None });
+        // Mostly earlier minutes (a widened bound), ending in the current one.
+        let page = hits(&[(1, M), (2, M + 1), (3, M + 2), (4, M + MINUTE_MS)]);
+        assert_eq!(
+            advance(k, &page, false, i64::MAX),
+            Ok(Some(Keyset { minute_ms: M + MINUTE_MS, after_id: Some(0) }))
+        );
+        // Only earlier minutes: the keyset stays at its minute, now paged by id.
+        let page = hits(&[(1, M), (2, M + 1)]);
+        assert_eq!(
+            advance(k, &page, false, i64::MAX),
+            Ok(Some(Keyset { minute_ms: M + MINUTE_MS, after_id: Some(0) }))
+        );
     }
 
     #[test]
