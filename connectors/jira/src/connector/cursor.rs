@@ -1,10 +1,11 @@
-//! The Jira connector's cursor: a watermark across runs, a page token within one.
+//! The Jira connector's cursor: a watermark across runs, a resume point within one (a page
+//! token in full runs, a key in incremental ones: see [`super::keyset`]).
 //!
 //! A *run* is the sequence of pages from the first `pull` with no run in progress to the
 //! page with `more = false`. At its start the connector reads the account's time zone,
 //! fixes the query (bounds included) and keeps it in the cursor, so every page of a run
-//! asks exactly the same question and a restarted daemon resumes with the same
-//! `nextPageToken`. When the run ends, its highest `fields.updated` becomes the watermark
+//! asks the same question (an incremental run's pages from their own key) and a restarted
+//! daemon resumes where it stopped. When the run ends, its highest `fields.updated` becomes the watermark
 //! the next incremental run starts from (minus the overlap).
 //!
 //! Overlapping windows re-read issues; [`State::seen`] holds the `(id, updated)` pairs

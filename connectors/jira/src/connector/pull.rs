@@ -1,6 +1,7 @@
-//! Pulling issues: a run fixes its query (bounds in the account's zone) at its first page and
-//! keeps it in the cursor, so every page of the run asks the same question and a restarted
-//! daemon resumes with the same `nextPageToken` (see the [`super`] module docs).
+//! Pulling issues: a run fixes its query (bounds in the account's zone, the upper one on
+//! Jira's clock) at its first page and keeps it in the cursor, so a restarted daemon resumes
+//! where it stopped: a full run with the same `nextPageToken`, an incremental run at the same
+//! key (see [`super::keyset`]).
 
 use std::sync::PoisonError;
 
