@@ -16,7 +16,7 @@ use daemon::connector;
 use zveno::app::App;
 use zveno::engine::Shutdown;
 use zveno_bitrix24::simulator::Bitrix24Sim;
-use zveno_connector::{Clock, Kind, ManualClock, SyncMode};
+use zveno_connector::{Clock, Kind, ManualClock, SkewedClock, SyncMode};
 use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
 use zveno_sim::kit::{FaultConfig, Kit, LaunchedSim};
@@ -24,8 +24,10 @@ use zveno_sim::world::{World, WorldSpec};
 
 const HUBSPOT_TOKEN: &str = "pat-na1-vendors-test";
 
-/// The three simulators on one virtual clock, and the daemon configured against them.
+/// The three simulators on one virtual clock, and the daemon configured against them (on
+/// the same clock, or on one skewed against it).
 struct Vendors {
+    /// The vendors' clock (the daemon's reads it, or reads it skewed).
     clock: Arc<ManualClock>,
     hubspot: HubSpotSim,
     bitrix: Bitrix24Sim,
@@ -38,8 +40,20 @@ struct Vendors {
 impl Vendors {
     /// `bitrix_options` are merged over the Bitrix24 simulator's connector options.
     async fn start(seed: u64, clients: usize, bitrix_options: serde_json::Value) -> Vendors {
+        Self::start_skewed(seed, clients, bitrix_options, chrono::Duration::zero()).await
+    }
+
+    /// [`Vendors::start`] with the daemon's clock `skew` ahead of the vendors' (behind when
+    /// negative).
+    async fn start_skewed(
+        seed: u64,
+        clients: usize,
+        bitrix_options: serde_json::Value,
+        skew: chrono::Duration,
+    ) -> Vendors {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let daemon_clock: Arc<dyn Clock> = Arc::new(SkewedClock::new(dyn_clock.clone(), skew));
         let mut spec = WorldSpec::new(
             seed,
             clients,
@@ -84,7 +98,7 @@ impl Vendors {
         let mut vars = bitrix_launched.env.clone();
         vars.push((zveno_hubspot::simulator::TOKEN_ENV.to_string(), HUBSPOT_TOKEN.to_string()));
         vars.push((zveno_jira::simulator::TOKEN_ENV.to_string(), zveno_jira::SimOptions::default().token));
-        let app = daemon::build(&dir, connectors, vars, dyn_clock).await;
+        let app = daemon::build(&dir, connectors, vars, daemon_clock).await;
         Vendors { clock, hubspot, bitrix, _bitrix_server: bitrix_launched, jira, app, _dir: dir }
     }
 
@@ -190,4 +204,48 @@ async fn every_sync_completes_every_record_on_a_bad_day() {
     eprintln!("bad day: {requests} requests, {failed} failed or dropped, {retried} retried");
     assert!(requests >= 150 && failed >= 10, "{requests} requests, {failed} failures injected");
     assert!(retried > failed, "cut-short bodies are retried too: {retried} retries, {failed} failures");
+}
+
+/// The daemon's clock 20 minutes ahead of every vendor's, then 20 minutes behind: more
+/// than any connector's overlap. Window bounds and watermarks follow the vendors' clocks
+/// (their answers' `Date`), so two rounds of changes ten minutes apart after a full sync
+/// are all read by the incremental runs that follow. (Ahead, the first incremental window
+/// would otherwise start 20 minutes after the full scan began on the vendors' clocks.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_clock_ahead_of_or_behind_the_vendors_skips_no_change() {
+    for skew in [chrono::Duration::minutes(20), chrono::Duration::minutes(-20)] {
+        let v = Vendors::start_skewed(23, 200, serde_json::json!({}), skew).await;
+        let shutdown = Shutdown::new();
+        for job in &v.app.jobs {
+            for result in v.app.engine.sync_job(job, true, &shutdown).await {
+                result.unwrap_or_else(|e| panic!("full sync failed: {e}"));
+            }
+        }
+        for round in 0..2 {
+            v.clock.advance(Duration::from_secs(600));
+            let changed_at = v.clock.now();
+            let mut touched = Vec::new();
+            for kind in Kind::ALL {
+                touched.push(("hs", kind, v.hubspot.touch(kind, (v.hubspot.count(kind) / 100).max(1))));
+                touched.push(("b24", kind, v.bitrix.touch(kind, (v.bitrix.count(kind) / 100).max(1))));
+            }
+            touched.push(("jira", Kind::Task, v.jira.touch((v.jira.count() / 100).max(1))));
+            v.clock.advance(Duration::from_secs(30));
+            for job in &v.app.jobs {
+                for &kind in &job.kinds {
+                    v.app.engine.sync(&job.connector, kind, SyncMode::Incremental, &shutdown).await.unwrap();
+                }
+            }
+            for (name, kind, ids) in &touched {
+                for id in ids {
+                    let stored = v.app.engine.store().record(name, *kind, id).await.unwrap().expect("stored");
+                    let updated = stored.record.updated_at.expect("vendor timestamp");
+                    assert!(
+                        updated >= changed_at - chrono::Duration::seconds(1),
+                        "skew {skew}, round {round}: {name}/{kind}/{id} has its new version ({updated})"
+                    );
+                }
+            }
+        }
+    }
 }

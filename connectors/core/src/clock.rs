@@ -112,3 +112,32 @@ impl Clock for ManualClock {
         tokio::task::yield_now().await;
     }
 }
+
+/// Another clock read `skew` off: the daemon on a machine whose clock is badly set, in
+/// tests against simulated vendors on the inner clock. Sleeping and monotonic time are the
+/// inner clock's, so waits move both together; only the wall time differs.
+#[derive(Debug)]
+pub struct SkewedClock {
+    inner: std::sync::Arc<dyn Clock>,
+    skew: chrono::TimeDelta,
+}
+
+impl SkewedClock {
+    /// `inner`'s time plus `skew` (negative: behind).
+    pub fn new(inner: std::sync::Arc<dyn Clock>, skew: chrono::TimeDelta) -> Self {
+        Self { inner, skew }
+    }
+}
+
+#[async_trait]
+impl Clock for SkewedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.now() + self.skew
+    }
+    fn elapsed(&self) -> Duration {
+        self.inner.elapsed()
+    }
+    async fn sleep(&self, duration: Duration) {
+        self.inner.sleep(duration).await;
+    }
+}

@@ -25,7 +25,7 @@ pub mod secret;
 pub mod webhook;
 
 pub use accounts::{account_key, host_of, Accounts};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SkewedClock, SystemClock};
 pub use connector::{
     Capabilities, CensusPage, CensusPlan, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode,
     WriteAction, WriteError, WriteErrorKind, WriteOp, WriteOutcome,

@@ -427,3 +427,27 @@ async fn an_overloaded_answer_is_waited_out_for_reads_and_never_resent_for_creat
     assert!(err.message().contains("may have reached the vendor"), "{err}");
     assert_eq!(http.stats().requests - before, 1, "a create is sent once");
 }
+
+/// The vendor's clock is the one the `Date` of its last answer shows: before any answer the
+/// daemon's own, then the daemon's moved by the offset measured (ahead or behind), so
+/// incremental windows and watermarks never follow a daemon clock that is set wrong.
+#[tokio::test]
+async fn vendor_time_follows_the_date_header_of_the_last_answer() {
+    let server = MockServer::start().await;
+    for (p, date) in [("/ahead", "Thu, 01 Jan 1970 00:10:00 GMT"), ("/behind", "Wed, 31 Dec 1969 23:50:00 GMT")] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).insert_header("date", date).set_body_string("{}"))
+            .mount(&server)
+            .await;
+    }
+    let clock = clock();
+    let http = client(clock.clone(), HttpOptions::default());
+    assert_eq!(http.vendor_now(), clock.now(), "no answer yet: the daemon's clock");
+    let minutes = chrono::TimeDelta::minutes;
+    http.send(Call::get(url(&server, "/ahead"))).await.unwrap();
+    assert_eq!(http.vendor_now(), clock.now() + minutes(10));
+    assert_eq!(http.to_vendor_time(clock.now() - minutes(30)), clock.now() - minutes(20));
+    http.send(Call::get(url(&server, "/behind"))).await.unwrap();
+    assert_eq!(http.vendor_now(), clock.now() - minutes(10), "the last answer counts");
+}

@@ -71,6 +71,12 @@ impl JiraClient {
         Ok(Self { http, base: settings.api_base.clone() })
     }
 
+    /// The HTTP client: request counters, and the vendor's clock its answers tell
+    /// ([`HttpClient::vendor_now`]), which incremental windows and watermarks follow.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     /// Request counters.
     pub fn stats(&self) -> HttpStats {
         self.http.stats()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{Capabilities, Connector, ConnectorError, Cursor, Kind, ManualClock, Page, SyncMode};
+use zveno_connector::{Capabilities, Clock, Connector, ConnectorError, Cursor, Kind, ManualClock, Page, SyncMode};
 use zveno_sim::conformance::{server_errors_and_timeouts_are_retried, SimulatedVendor};
 use zveno_sim::kit::Kit;
 use zveno_sim::testvendor::TestVendorHarness;
@@ -48,6 +48,9 @@ impl SimulatedVendor for SilentHarness {
     }
     fn connector(&self) -> Arc<dyn Connector> {
         Arc::new(Silent(self.0.connector()))
+    }
+    fn connector_on_clock(&self, clock: Arc<dyn Clock>) -> Arc<dyn Connector> {
+        Arc::new(Silent(self.0.connector_on_clock(clock)))
     }
     fn connector_with_wrong_credentials(&self) -> Arc<dyn Connector> {
         Arc::new(Silent(self.0.connector_with_wrong_credentials()))

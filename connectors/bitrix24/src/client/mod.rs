@@ -163,6 +163,12 @@ impl BitrixClient {
         self.inner.http.clock()
     }
 
+    /// The HTTP client: request counters, and the vendor's clock its answers tell
+    /// ([`HttpClient::vendor_now`]), which incremental windows and watermarks follow.
+    pub fn http(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
     /// Request counters.
     pub fn stats(&self) -> HttpStats {
         self.inner.http.stats()

@@ -157,7 +157,10 @@ impl Connector for Bitrix24Connector {
     }
 
     fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
-        self.kinds.contains(&kind).then(|| CursorState::incremental_from(since).encode().ok()).flatten()
+        self.kinds
+            .contains(&kind)
+            .then(|| CursorState::incremental_from(self.client.http().to_vendor_time(since)).encode().ok())
+            .flatten()
     }
 
     fn http_stats(&self) -> HttpStats {

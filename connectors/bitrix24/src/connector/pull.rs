@@ -30,7 +30,9 @@ impl Bitrix24Connector {
         let (window, length) = match mode {
             SyncMode::Full => (None, most),
             SyncMode::Incremental => {
-                let now = self.client.clock().now();
+                // The portal's clock, not the daemon's: a window ending in the portal's
+                // future would skip what it stamps before that instant.
+                let now = self.client.http().vendor_now();
                 let until = *state.until.get_or_insert(now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now));
                 let overlap = TimeDelta::from_std(self.settings.overlap).unwrap_or_default();
                 let window = Window {

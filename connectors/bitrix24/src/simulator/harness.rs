@@ -111,7 +111,17 @@ impl Bitrix24Harness {
         options: &serde_json::Value,
         http: HttpOptions,
     ) -> Result<Arc<dyn Connector>, String> {
-        let clock: Arc<dyn Clock> = self.clock.clone();
+        self.build_on(self.clock.clone(), url, options, http)
+    }
+
+    /// [`Bitrix24Harness::build`] with the connector on its own `clock`.
+    pub fn build_on(
+        &self,
+        clock: Arc<dyn Clock>,
+        url: &str,
+        options: &serde_json::Value,
+        http: HttpOptions,
+    ) -> Result<Arc<dyn Connector>, String> {
         let mut ctx = BuildContext::new("b24", clock);
         ctx.env = Env::from_pairs([(WEBHOOK_ENV, url)]);
         ctx.http = http;
@@ -148,6 +158,13 @@ impl SimulatedVendor for Bitrix24Harness {
 
     fn connector(&self) -> Arc<dyn Connector> {
         self.must_build(&self.webhook_url(), HttpOptions::default())
+    }
+
+    fn connector_on_clock(&self, clock: Arc<dyn Clock>) -> Arc<dyn Connector> {
+        match self.build_on(clock, &self.webhook_url(), &json!({}), HttpOptions::default()) {
+            Ok(connector) => connector,
+            Err(e) => panic!("the harness's own Bitrix24 config is invalid: {e}"),
+        }
     }
 
     fn connector_with_wrong_credentials(&self) -> Arc<dyn Connector> {

@@ -42,6 +42,7 @@ struct Inner {
     retry: RetryPolicy,
     vendor: VendorHttp,
     counters: Counters,
+    vendor_clock: super::VendorClock,
 }
 
 #[derive(Debug, Default)]
@@ -133,6 +134,7 @@ impl HttpClient {
                 options,
                 vendor,
                 counters: Counters::default(),
+                vendor_clock: super::VendorClock::default(),
             }),
         })
     }
@@ -147,6 +149,19 @@ impl HttpClient {
             failed: c.failed.load(Ordering::Relaxed),
             slowed: c.slowed.load(Ordering::Relaxed),
         }
+    }
+
+    /// "Now" on the vendor's clock: the daemon's clock moved by the offset the `Date`
+    /// header of the vendor's last answer showed (the daemon's own before any answer).
+    /// Incremental windows end here, so a daemon clock running ahead of the vendor's cannot
+    /// skip changes (see [`super::VendorClock`]).
+    pub fn vendor_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.to_vendor_time(self.inner.clock.now())
+    }
+
+    /// `at`, an instant on the daemon's clock, on the vendor's.
+    pub fn to_vendor_time(&self, at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        at + self.inner.vendor_clock.offset().unwrap_or_default()
     }
 
     /// Counts a request the connector made smaller or later because the vendor reported
@@ -328,6 +343,7 @@ impl HttpClient {
             ))),
         })?;
         let now = inner.clock.now();
+        inner.vendor_clock.observe(&headers, now);
         let verdict = inner
             .vendor
             .classifier

@@ -19,6 +19,7 @@ mod classify;
 mod client;
 mod limiter;
 mod retry;
+mod vendor_clock;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use classify::{body_snippet, default_verdict, retry_after, HttpSemantics, Re
 pub use client::HttpClient;
 pub use limiter::{Limiter, RateLimit};
 pub use retry::{describe_wait, wait_from_secs, RetryPolicy, MAX_DEFER};
+pub use vendor_clock::VendorClock;
 
 use crate::error::ConnectorError;
 use crate::secret::Redactor;

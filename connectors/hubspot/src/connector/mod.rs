@@ -207,8 +207,10 @@ impl Connector for HubSpotConnector {
     /// `search_overlap_secs`, covering the search index lag).
     fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
         self.object(kind).ok()?;
-        let state =
-            cursor::CursorState { watermark_ms: Some(since.timestamp_millis()), ..cursor::CursorState::default() };
+        let state = cursor::CursorState {
+            watermark_ms: Some(self.client.http().to_vendor_time(since).timestamp_millis()),
+            ..cursor::CursorState::default()
+        };
         Cursor::encode(&state).ok()
     }
 

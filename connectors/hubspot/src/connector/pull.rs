@@ -22,7 +22,11 @@ impl HubSpotConnector {
         cursor: &Cursor,
     ) -> Result<Page, ConnectorError> {
         let mut state: CursorState = cursor.decode()?;
-        let now_ms = self.clock.now().timestamp_millis();
+        // The portal's clock, not the daemon's (see `HttpClient::vendor_now`). Before its
+        // first answer a connector reads the daemon's here, so the bounds that outlive this
+        // page (a scan's start, a window's end as the watermark) are capped by the portal's
+        // clock once the page's answer has told it.
+        let now_ms = self.portal_now_ms();
         // A cursor left by the other mode (an interrupted run) is not resumed: the
         // watermark it carries is all that matters across modes.
         let run = match (mode, state.run.take()) {
@@ -38,7 +42,9 @@ impl HubSpotConnector {
         let mut page = Page::default();
         state.run = match run {
             Run::List { archived, after, started_ms } => {
+                let first = after.is_none() && !archived;
                 let next = self.list_step(object, archived, after, None, &mut page).await?;
+                let started_ms = if first { started_ms.min(self.portal_now_ms()) } else { started_ms };
                 match (next, archived) {
                     (Some(after), _) => Some(Run::List { archived, after: Some(after), started_ms }),
                     (None, false) => Some(Run::List { archived: true, after: None, started_ms }),
@@ -53,7 +59,8 @@ impl HubSpotConnector {
                 match self.search_step(object, window, &mut page).await? {
                     Some(next) => Some(Run::Search(next)),
                     None => {
-                        state.watermark_ms = state.watermark_ms.max(Some(hi));
+                        let now_ms = self.portal_now_ms();
+                        state.watermark_ms = state.watermark_ms.max(Some(hi.min(now_ms)));
                         self.sweep_after_window(state.swept.as_ref(), lo, now_ms)
                     }
                 }
@@ -71,6 +78,11 @@ impl HubSpotConnector {
         page.more = state.run.is_some();
         page.cursor = Cursor::encode(&state)?;
         Ok(page)
+    }
+
+    /// Now on the portal's clock, in epoch ms.
+    fn portal_now_ms(&self) -> i64 {
+        self.client.http().vendor_now().timestamp_millis()
     }
 
     /// The archived-list sweep that follows a window starting at `lo`, when one is due

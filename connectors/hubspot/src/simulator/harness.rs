@@ -33,7 +33,10 @@ impl HubSpotHarness {
     }
 
     fn build(&self, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
-        let clock: Arc<dyn Clock> = self.clock.clone();
+        self.build_on(self.clock.clone(), token, http)
+    }
+
+    fn build_on(&self, clock: Arc<dyn Clock>, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
         match self.sim.connector("hubspot", clock, token, |ctx, _| ctx.http = http) {
             Ok(connector) => connector,
             Err(e) => panic!("the harness's own HubSpot config is invalid: {e}"),
@@ -60,6 +63,10 @@ impl SimulatedVendor for HubSpotHarness {
 
     fn connector(&self) -> Arc<dyn Connector> {
         self.build(&self.sim.token(), HttpOptions::default())
+    }
+
+    fn connector_on_clock(&self, clock: Arc<dyn Clock>) -> Arc<dyn Connector> {
+        self.build_on(clock, &self.sim.token(), HttpOptions::default())
     }
 
     fn connector_with_wrong_credentials(&self) -> Arc<dyn Connector> {

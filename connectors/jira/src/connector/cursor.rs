@@ -1,10 +1,11 @@
-//! The Jira connector's cursor: a watermark across runs, a page token within one.
+//! The Jira connector's cursor: a watermark across runs, a resume point within one (a page
+//! token in full runs, a key in incremental ones: see [`super::keyset`]).
 //!
 //! A *run* is the sequence of pages from the first `pull` with no run in progress to the
 //! page with `more = false`. At its start the connector reads the account's time zone,
 //! fixes the query (bounds included) and keeps it in the cursor, so every page of a run
-//! asks exactly the same question and a restarted daemon resumes with the same
-//! `nextPageToken`. When the run ends, its highest `fields.updated` becomes the watermark
+//! asks the same question (an incremental run's pages from their own key) and a restarted
+//! daemon resumes where it stopped. When the run ends, its highest `fields.updated` becomes the watermark
 //! the next incremental run starts from (minus the overlap).
 //!
 //! Overlapping windows re-read issues; [`State::seen`] holds the `(id, updated)` pairs
@@ -16,6 +17,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use zveno_connector::SyncMode;
+
+use super::keyset::Keyset;
 
 /// Everything the connector keeps between pages and runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -56,6 +59,16 @@ pub struct Run {
     /// Highest `fields.updated` (epoch ms) seen so far in this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seen_ms: Option<i64>,
+    /// Incremental runs: the scope and upper bound every keyed page repeats (`None` in runs
+    /// that page by token: full runs, and runs started before keyed paging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounded: Option<String>,
+    /// Incremental runs: where the next page resumes (see [`super::keyset`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyset: Option<Keyset>,
+    /// Incremental runs: the upper bound (epoch ms) `bounded` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_ms: Option<i64>,
 }
 
 impl State {
@@ -114,6 +127,9 @@ mod tests {
             reconcile: Vec::new(),
             next_page_token: None,
             max_seen_ms: None,
+            bounded: None,
+            keyset: None,
+            upper_ms: None,
         }
     }
 

@@ -21,6 +21,7 @@
 mod census;
 pub mod cursor;
 pub mod fetch;
+pub mod keyset;
 mod pull;
 pub mod push;
 
@@ -205,7 +206,7 @@ impl Connector for JiraConnector {
         }
         let state = State {
             scope: Some(self.settings.jql.clone()),
-            watermark_ms: Some(since.timestamp_millis()),
+            watermark_ms: Some(self.client.http().to_vendor_time(since).timestamp_millis()),
             ..State::default()
         };
         Cursor::encode(&state).ok()

@@ -1,6 +1,7 @@
-//! Pulling issues: a run fixes its query (bounds in the account's zone) at its first page and
-//! keeps it in the cursor, so every page of the run asks the same question and a restarted
-//! daemon resumes with the same `nextPageToken` (see the [`super`] module docs).
+//! Pulling issues: a run fixes its query (bounds in the account's zone, the upper one on
+//! Jira's clock) at its first page and keeps it in the cursor, so a restarted daemon resumes
+//! where it stopped: a full run with the same `nextPageToken`, an incremental run at the same
+//! key (see [`super::keyset`]).
 
 use std::sync::PoisonError;
 
@@ -9,6 +10,7 @@ use chrono_tz::Tz;
 use zveno_connector::{ConnectorError, Cursor, Page, SyncMode};
 
 use super::cursor::{Run, State};
+use super::keyset;
 use super::{JiraConnector, MAX_RESULTS};
 use crate::dto::SearchRequest;
 use crate::mapping::time;
@@ -35,16 +37,21 @@ impl JiraConnector {
         let zone = self.read_zone().await?;
         let now = self.clock.now();
         let scope = format!("({})", self.settings.jql);
-        let (jql, reconcile) = match mode {
-            SyncMode::Full => (format!("{scope} ORDER BY created ASC, key ASC"), Vec::new()),
+        let mut upper_ms = None;
+        let (jql, reconcile, bounded) = match mode {
+            SyncMode::Full => (format!("{scope} ORDER BY created ASC, key ASC"), Vec::new(), None),
             SyncMode::Incremental => {
                 let start = state.window_start_ms(self.overlap_ms()).and_then(DateTime::from_timestamp_millis);
                 let lower =
                     start.map(|l| format!(" AND updated >= {}", time::jql_lower_bound(l, zone))).unwrap_or_default();
-                let upper = time::jql_upper_bound(now, zone);
+                // The vendor's clock (just read through `/myself`), not the daemon's.
+                let vendor_now = self.client.http().vendor_now();
+                let upper = time::jql_upper_bound(vendor_now, zone);
+                upper_ms = Some((time::floor_minute(vendor_now) + chrono::Duration::minutes(1)).timestamp_millis());
                 (
                     format!("{scope}{lower} AND updated <= {upper} ORDER BY updated ASC, key ASC"),
                     self.reconcile_ids(now),
+                    Some(format!("{scope} AND updated <= {upper}")),
                 )
             }
         };
@@ -57,6 +64,9 @@ impl JiraConnector {
             reconcile,
             next_page_token: None,
             max_seen_ms: None,
+            bounded,
+            keyset: None,
+            upper_ms,
         })
     }
 
@@ -77,13 +87,20 @@ impl JiraConnector {
             _ => self.start_run(mode, &state).await?,
         };
         let zone = run.time_zone.as_deref().and_then(|z| z.parse::<Tz>().ok());
+        // Incremental runs page by keyset, full runs by token (see [`super::keyset`]).
+        let keyed = run.bounded.clone().filter(|_| run.mode == SyncMode::Incremental);
+        let (jql, next_page_token) = match (&keyed, &run.keyset) {
+            (Some(bounded), Some(k)) => (keyset::jql(bounded, k, zone), None),
+            (Some(_), None) => (run.jql.clone(), None),
+            (None, _) => (run.jql.clone(), run.next_page_token.clone()),
+        };
         let response = self
             .client
             .search(&SearchRequest {
-                jql: run.jql.clone(),
+                jql,
                 max_results: Some(MAX_RESULTS),
                 fields: self.mapper.fields(),
-                next_page_token: run.next_page_token.clone(),
+                next_page_token,
                 reconcile_issues: run.reconcile.clone(),
             })
             .await?;
@@ -91,7 +108,17 @@ impl JiraConnector {
         let mut page = Page::default();
         let overlap = self.overlap_ms();
         let next = response.next_page_token.filter(|t| !t.is_empty());
-        run.next_page_token.clone_from(&next);
+        // The last page has no token; `isLast` without a token is the same thing.
+        let served_last = next.is_none() || response.is_last == Some(true);
+        let last = if keyed.is_some() {
+            let hits: Vec<_> = response.issues.iter().map(keyset::hit).collect();
+            run.keyset = keyset::advance(run.keyset, &hits, served_last, run.upper_ms.unwrap_or(i64::MAX))
+                .map_err(|e| ConnectorError::invalid_data(format!("Jira incremental run: {e}")))?;
+            run.keyset.is_none()
+        } else {
+            run.next_page_token.clone_from(&next);
+            served_last
+        };
         state.run = Some(run);
         for issue in &response.issues {
             let record = match self.mapper.map(issue, zone) {
@@ -108,8 +135,6 @@ impl JiraConnector {
             state.remember(&record.external_id, updated_ms);
             page.records.push(record);
         }
-        // The last page has no token; `isLast` without a token is the same thing.
-        let last = next.is_none() || response.is_last == Some(true);
         if last {
             state.finish_run(overlap);
         } else {

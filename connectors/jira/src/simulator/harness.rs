@@ -35,6 +35,8 @@ pub struct Build {
     pub http: HttpOptions,
     /// Rate-limit overrides (`default` bucket).
     pub rate_limits: BTreeMap<String, RateLimit>,
+    /// The connector's own clock (default: the simulator's), to skew it against the site's.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 /// A running simulator and the clock its connectors share.
@@ -56,7 +58,7 @@ impl JiraHarness {
 
     /// Builds a connector through the factory, as the daemon does.
     pub fn build(&self, build: Build) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new("jira", self.clock.clone());
+        let mut ctx = BuildContext::new("jira", build.clock.unwrap_or_else(|| self.clock.clone()));
         ctx.kinds = vec![Kind::Task];
         ctx.base_url = url::Url::parse(&self.sim.url()).ok();
         let token = build.token.unwrap_or_else(|| self.sim.options().token.clone());
@@ -132,6 +134,10 @@ impl SimulatedVendor for JiraHarness {
 
     fn connector(&self) -> Arc<dyn Connector> {
         JiraHarness::connector(self)
+    }
+
+    fn connector_on_clock(&self, clock: Arc<dyn Clock>) -> Arc<dyn Connector> {
+        self.must_build(Build { clock: Some(clock), ..Build::default() })
     }
 
     fn connector_with_wrong_credentials(&self) -> Arc<dyn Connector> {

@@ -77,6 +77,8 @@ pub enum Expr {
     Text(Field, Op, Vec<String>),
     /// Time comparison (updated, created).
     Time(Field, Op, DateTime<Utc>),
+    /// Issue id compared as a number (`id > 10044`).
+    Id(Op, u64),
 }
 
 /// What an issue offers to a query.
@@ -103,6 +105,7 @@ impl Expr {
             Expr::And(a, b) | Expr::Or(a, b) => a.uses(field) || b.uses(field),
             Expr::Not(e) => e.uses(field),
             Expr::Text(f, ..) | Expr::Time(f, ..) => *f == field,
+            Expr::Id(..) => field == Field::Id,
         }
     }
 
@@ -128,6 +131,15 @@ impl Expr {
                     _ => false,
                 }
             }
+            Expr::Id(op, n) => match op {
+                Op::Eq => s.id == *n,
+                Op::Ne => s.id != *n,
+                Op::Gt => s.id > *n,
+                Op::Ge => s.id >= *n,
+                Op::Lt => s.id < *n,
+                Op::Le => s.id <= *n,
+                Op::In | Op::NotIn => false,
+            },
             Expr::Time(field, op, at) => {
                 let t = if *field == Field::Updated { s.updated } else { s.created };
                 match op {
@@ -409,6 +421,10 @@ impl Parser {
         }
         if matches!(field, Field::Updated | Field::Created) {
             return Err("Error in the JQL Query: 'in' is not supported for dates here.".into());
+        }
+        if field == Field::Id && matches!(op, Op::Ge | Op::Le | Op::Gt | Op::Lt) {
+            let n = values[0].parse().map_err(|_| format!("The value '{}' is not a valid issue id.", values[0]))?;
+            return Ok(Expr::Id(op, n));
         }
         if matches!(op, Op::Ge | Op::Le | Op::Gt | Op::Lt) {
             return Err(format!("The operator '{op:?}' is not supported by the '{field:?}' field."));

@@ -83,6 +83,10 @@ pub struct SimOptions {
     pub writes_per_sec: usize,
     /// Most issues a search page holds when fields are requested (Jira Cloud: 100).
     pub fields_page: usize,
+    /// Page tokens name a position in the result (the `n`-th issue) instead of the last
+    /// issue served: a result that changes while it is paged then shifts under the token,
+    /// as an offset-based implementation would let it. Jira does not say which it uses.
+    pub positional_tokens: bool,
 }
 
 impl Default for SimOptions {
@@ -99,6 +103,7 @@ impl Default for SimOptions {
             reads_per_sec: 100,
             writes_per_sec: 50,
             fields_page: MAX_FIELDS_PAGE,
+            positional_tokens: false,
         }
     }
 }
@@ -112,6 +117,7 @@ pub(crate) struct SimState {
     site: Mutex<Site>,
     limits: Limits,
     fields_page: usize,
+    positional_tokens: bool,
 }
 
 type Shared = Arc<SimState>;
@@ -183,6 +189,7 @@ impl JiraSim {
             email: options.email.clone(),
             token: options.token.clone(),
             fields_page: options.fields_page.clamp(1, MAX_FIELDS_PAGE),
+            positional_tokens: options.positional_tokens,
             kit: kit.clone(),
         });
         let server = SimServer::start(router(state.clone()), kit).await?;

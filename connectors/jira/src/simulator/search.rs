@@ -81,6 +81,9 @@ struct PageToken {
     after: (i64, i64, String, u64),
     /// When the first page was served (epoch ms).
     at: i64,
+    /// With positional tokens: how many issues the earlier pages served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    offset: Option<usize>,
 }
 
 fn fingerprint(jql: &str) -> u64 {
@@ -109,13 +112,16 @@ fn search(shared: &Shared, request: &SearchRequest) -> Result<Value, String> {
     let ceiling = if selection.ids_only() { MAX_IDS_PAGE } else { shared.fields_page };
     let page_size = request.max_results.map_or(DEFAULT_PAGE, |m| m as usize).clamp(1, ceiling);
     let fp = fingerprint(&request.jql);
-    let (started, after) = match request.next_page_token.as_deref().filter(|t| !t.is_empty()) {
-        None => (now.timestamp_millis(), None),
+    let (started, after, offset) = match request.next_page_token.as_deref().filter(|t| !t.is_empty()) {
+        None => (now.timestamp_millis(), None, 0),
         Some(raw) => {
             let token = decode_token(raw)
                 .filter(|t| t.q == fp && now.timestamp_millis() - t.at < TOKEN_DAYS * 86_400_000)
                 .ok_or("The provided next page token is invalid or expired.")?;
-            (token.at, Some(token.after))
+            match token.offset {
+                Some(offset) => (token.at, None, offset),
+                None => (token.at, Some(token.after), 0),
+            }
         }
     };
     let reconcile: Vec<u64> = request.reconcile_issues.iter().copied().take(50).collect();
@@ -146,6 +152,7 @@ fn search(shared: &Shared, request: &SearchRequest) -> Result<Value, String> {
         }
     }
     hits.sort_by(|a, b| jql::compare(&query.order, &a.subject(), &b.subject()));
+    hits.drain(..offset.min(hits.len()));
     let is_last = hits.len() <= page_size;
     hits.truncate(page_size);
     let issues: Vec<Value> = hits.iter().map(|h| issue_json(h.id, h.key, h.doc, &selection, zone, SITE)).collect();
@@ -155,6 +162,7 @@ fn search(shared: &Shared, request: &SearchRequest) -> Result<Value, String> {
             q: fp,
             after: (h.doc.updated.timestamp_millis(), h.doc.created.timestamp_millis(), h.key.to_string(), h.id),
             at: started,
+            offset: shared.positional_tokens.then_some(offset + hits.len()),
         };
         body["nextPageToken"] = json!(encode_token(&token));
     }
@@ -216,7 +224,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_garbage_is_rejected() {
-        let t = PageToken { q: 7, after: (1, 2, "OPS-1".into(), 10000), at: 3 };
+        let t = PageToken { q: 7, after: (1, 2, "OPS-1".into(), 10000), at: 3, offset: None };
         let back = decode_token(&encode_token(&t));
         assert_eq!(back.map(|b| (b.q, b.after, b.at)), Some((7, (1, 2, "OPS-1".to_string(), 10000), 3)));
         assert!(decode_token("CAEaAggD").is_none());

@@ -7,5 +7,6 @@ compile_error!("the integration tests drive the simulator: build them with the `
 mod common;
 mod conformance;
 mod failures;
+mod resume;
 mod sync;
 mod writes;

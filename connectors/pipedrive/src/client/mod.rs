@@ -94,6 +94,12 @@ impl PipedriveClient {
         Self { http, base, ledger }
     }
 
+    /// The HTTP client: request counters, and the vendor's clock its answers tell
+    /// ([`HttpClient::vendor_now`]), which incremental windows and watermarks follow.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     /// Request counters.
     pub fn stats(&self) -> HttpStats {
         self.http.stats()

@@ -179,7 +179,10 @@ impl Connector for PipedriveConnector {
     /// A full scan that began at `since` saw everything updated before it.
     fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
         self.entity(kind).ok()?;
-        let state = cursor::CursorState { watermark: Some(cursor::to_second(since)), run: None };
+        let state = cursor::CursorState {
+            watermark: Some(cursor::to_second(self.client.http().to_vendor_time(since))),
+            run: None,
+        };
         Cursor::encode(&state).ok()
     }
 

@@ -14,7 +14,10 @@ impl PipedriveConnector {
         cursor: &Cursor,
     ) -> Result<Page, ConnectorError> {
         let mut state: CursorState = cursor.decode()?;
-        let now = to_second(self.clock.now());
+        // The user directory is read (or cached) first: any answer tells the company's
+        // clock, and windows end at its now, not the daemon's.
+        let users = self.users.get(&self.client, self.clock.as_ref()).await?;
+        let now = to_second(self.client.http().vendor_now());
         // A run left by the other mode (an interrupted run) is not resumed: only the
         // watermark carries across modes.
         let run = match (mode, state.run.take()) {
@@ -27,7 +30,6 @@ impl PipedriveConnector {
                 next: None,
             },
         };
-        let users = self.users.get(&self.client, self.clock.as_ref()).await?;
         let (records, next) = self.client.list(entity, &run.query()).await?;
         if next.is_some() && next.as_deref() == run.next() {
             return Err(ConnectorError::invalid_data(format!(

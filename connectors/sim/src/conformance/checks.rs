@@ -122,7 +122,7 @@ fn persisted(cursor: &Cursor) -> Cursor {
     }
 }
 
-fn must<T>(result: Result<T, ConnectorError>, what: &str) -> T {
+pub(super) fn must<T>(result: Result<T, ConnectorError>, what: &str) -> T {
     match result {
         Ok(value) => value,
         Err(e) => panic!("{what}: expected success, got {e}"),
@@ -140,7 +140,7 @@ fn duplicates(ids: &[String]) -> Vec<String> {
     dups.into_iter().collect()
 }
 
-async fn start<V: SimulatedVendor>() -> (V, Arc<ManualClock>) {
+pub(super) async fn start<V: SimulatedVendor>() -> (V, Arc<ManualClock>) {
     let clock = suite_clock();
     (V::start(SEED, clock.clone()).await, clock)
 }

@@ -11,6 +11,7 @@
 //! the simulator's timestamps move with the connector's idea of "now".
 
 mod checks;
+mod skew;
 
 /// One `#[tokio::test]` per conformance check, for the [`SimulatedVendor`] harness given.
 /// Use it once per vendor, in the crate's integration tests; the list of checks lives here
@@ -29,6 +30,7 @@ macro_rules! conformance_suite {
             check_never_writes,
             full_sync_under_faults,
             fetch_reads_by_id,
+            skewed_daemon_clock_misses_no_change,
         );
     };
     (@checks $harness:ty; $($check:ident),* $(,)?) => {
@@ -46,9 +48,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{Connector, Kind, ManualClock};
+use zveno_connector::{Clock, Connector, Kind, ManualClock};
 
 pub use checks::*;
+pub use skew::skewed_daemon_clock_misses_no_change;
 
 use crate::kit::Kit;
 
@@ -63,6 +66,10 @@ pub trait SimulatedVendor: Send + Sync + Sized + 'static {
 
     /// A connector with valid credentials. Each call builds a new instance (a "restart").
     fn connector(&self) -> Arc<dyn Connector>;
+
+    /// A connector with valid credentials on its own `clock` instead of the suite's: a
+    /// daemon whose clock differs from the vendor's (see [`skewed_daemon_clock_misses_no_change`]).
+    fn connector_on_clock(&self, clock: Arc<dyn Clock>) -> Arc<dyn Connector>;
 
     /// A connector whose credentials the simulator rejects.
     fn connector_with_wrong_credentials(&self) -> Arc<dyn Connector>;

@@ -1,6 +1,8 @@
 //! The simulator kit: what every vendor simulator is built from.
 //!
-//! - [`SimServer`]: an axum server on `127.0.0.1:0`, wrapped in the kit middleware;
+//! - [`SimServer`]: an axum server on `127.0.0.1:0`, wrapped in the kit middleware, which
+//!   also stamps every answer with an HTTP `Date` from the simulator's clock, as a vendor's
+//!   servers do from theirs (connectors take window bounds from it);
 //! - [`RequestLog`]: per-endpoint request, throttle and error counts, so tests and benchmarks
 //!   compare API calls with the floor;
 //! - [`RollingWindow`] and [`LeakyBucket`]: vendor rate limits on the injected clock; the

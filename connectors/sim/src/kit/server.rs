@@ -117,7 +117,19 @@ fn default_endpoint(method: &str, path: &str) -> String {
     format!("{method} {}", path.join("/"))
 }
 
+/// Every answer carries HTTP's `Date` from the simulated vendor's own clock (virtual time in
+/// tests), as a real vendor's does from its servers' clock: connectors take window bounds
+/// from it, so a test can skew the daemon's clock against the vendor's.
 async fn kit_middleware(State(kit): State<Kit>, request: Request, next: Next) -> Response {
+    let mut response = faults_and_log(&kit, request, next).await;
+    let date = kit.clock().now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = http::HeaderValue::from_str(&date) {
+        response.headers_mut().insert(http::header::DATE, value);
+    }
+    response
+}
+
+async fn faults_and_log(kit: &Kit, request: Request, next: Next) -> Response {
     let fallback = default_endpoint(request.method().as_str(), request.uri().path());
     let (fault, latency) = kit.faults().draw();
     if !latency.is_zero() {

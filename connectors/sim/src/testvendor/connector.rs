@@ -145,14 +145,19 @@ impl TestVendorConnector {
     /// One page of a full scan by id.
     async fn scan(&self, kind: Kind, mut state: CursorState) -> Result<Page, ConnectorError> {
         let (after, started_ms) = match state.run {
-            Some(Run::Scan { after_id, started_ms }) => (Some(after_id), started_ms),
-            _ => (None, self.http.clock().now().timestamp_millis()),
+            Some(Run::Scan { after_id, started_ms }) => (Some(after_id), Some(started_ms)),
+            _ => (None, None),
         };
         let mut query = vec![self.limit()];
         if let Some(after) = after {
             query.push(("after", after.to_string()));
         }
         let page = self.get_list(kind, &query).await?;
+        // The scan's start on the vendor's clock, read once its first answer told it (see
+        // `HttpClient::vendor_now`): a daemon clock running ahead would put the watermark
+        // after changes the scan did not see. The page was served a moment before; the
+        // watermark's minute of safety covers that.
+        let started_ms = started_ms.unwrap_or_else(|| self.http.vendor_now().timestamp_millis());
         let (records, errors) = self.map_items(kind, &page.items, false);
         let more = match &page.next {
             Value::Null => {

@@ -71,7 +71,16 @@ impl TestVendorHarness {
 
     /// A connector built through the factory, as the daemon would, with `token` and `http`.
     pub fn build(&self, token: &str, http: HttpOptions) -> Result<Arc<dyn Connector>, String> {
-        let clock: Arc<dyn Clock> = self.clock.clone();
+        self.build_on(self.clock.clone(), token, http)
+    }
+
+    /// [`TestVendorHarness::build`] with the connector on its own `clock`.
+    pub fn build_on(
+        &self,
+        clock: Arc<dyn Clock>,
+        token: &str,
+        http: HttpOptions,
+    ) -> Result<Arc<dyn Connector>, String> {
         let mut ctx = BuildContext::new("tv", clock);
         ctx.base_url = url::Url::parse(&self.server.url()).ok();
         ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
@@ -85,7 +94,11 @@ impl TestVendorHarness {
     }
 
     fn must_build(&self, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
-        match self.build(token, http) {
+        self.must_build_on(self.clock.clone(), token, http)
+    }
+
+    fn must_build_on(&self, clock: Arc<dyn Clock>, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
+        match self.build_on(clock, token, http) {
             Ok(connector) => connector,
             Err(e) => panic!("the harness's own test vendor config is invalid: {e}"),
         }
@@ -111,6 +124,10 @@ impl SimulatedVendor for TestVendorHarness {
 
     fn connector(&self) -> Arc<dyn Connector> {
         self.must_build(self.sim.token(), HttpOptions::default())
+    }
+
+    fn connector_on_clock(&self, clock: Arc<dyn Clock>) -> Arc<dyn Connector> {
+        self.must_build_on(clock, self.sim.token(), HttpOptions::default())
     }
 
     fn connector_with_wrong_credentials(&self) -> Arc<dyn Connector> {
