@@ -17,7 +17,8 @@
 //! The cases are drawn from a seeded generator (no `proptest`: a failure names a case
 //! number that reproduces, and the tree mutations need the vendor's own field names, which
 //! a generic strategy would not know). Budget: `ZVENO_FUZZ_CASES` per target (default
-//! 3,000, the CI size); each target prints its case count and time.
+//! 3,000, the CI size); `ZVENO_FUZZ_SEED` moves every seed for longer explorations; each
+//! target prints its case count and time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -38,6 +39,13 @@ use zveno_connector::{redact_text, Env};
 
 fn budget() -> usize {
     std::env::var("ZVENO_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3_000)
+}
+
+/// A target's seed: its own, moved by `ZVENO_FUZZ_SEED` (default 0, the CI run) so a long
+/// run can explore other cases; a failure names the seed it used.
+fn seeded(base: u64) -> u64 {
+    let offset: u64 = std::env::var("ZVENO_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    base.wrapping_add(offset.wrapping_mul(1_000))
 }
 
 /// Characters that matter to TOML and to URLs, mixed with ordinary ones.
@@ -65,6 +73,7 @@ pub fn fuzz<I: fmt::Debug>(
     run: impl Fn(&I) -> bool,
 ) {
     let started = Instant::now();
+    let seed = seeded(seed);
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut accepted, cases) = (0usize, budget());
     for case in 0..cases {
@@ -106,7 +115,7 @@ fn shipped_configs() -> Vec<Vec<u8>> {
 #[test]
 fn the_config_loader_never_panics_on_mutated_configs() {
     let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(13);
+    let mut rng = StdRng::seed_from_u64(seeded(13));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("zveno.toml");
     let configs = shipped_configs();
@@ -155,7 +164,7 @@ fn the_config_loader_never_panics_on_mutated_configs() {
 #[test]
 fn the_redactor_never_panics_and_never_lets_a_planted_password_through() {
     let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(17);
+    let mut rng = StdRng::seed_from_u64(seeded(17));
     let pieces = [
         "postgres://",
         "https://",
