@@ -25,8 +25,9 @@ impl App {
         let store = Store::connect(&settings.store_url).await?;
         store.migrate().await?;
         let mut jobs = Vec::new();
-        // One registry for the process: connectors on one vendor account share its budget.
-        let accounts = zveno_connector::Accounts::default();
+        // One registry for the process: connectors on one vendor account share its budget,
+        // and budgets known only by counting are tallied in the store for every instance.
+        let accounts = zveno_connector::Accounts::default().with_ledger(Arc::new(store.clone()));
         for spec in settings.connectors.values() {
             let connector = spec
                 .build(&settings.env, clock.clone(), &accounts)

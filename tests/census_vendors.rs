@@ -42,7 +42,7 @@ struct Daemon {
 impl Daemon {
     async fn build(clock: &Arc<ManualClock>, connectors: toml::Table, vars: Vec<(String, String)>) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
-        let app = daemon::build(&dir, connectors, vars, clock.clone()).await;
+        let app = daemon::build(&dir, None, connectors, vars, clock.clone()).await;
         Daemon { clock: clock.clone(), app, _dir: dir }
     }
 

@@ -1,11 +1,14 @@
 //! Several instances on one store: leases, fenced page commits, runs closed by whoever
 //! takes a dead holder's lease, the store-wide resolution lock, cursor resets, and the
-//! refusal of a schema newer than the binary. Every test runs on SQLite and PostgreSQL.
+//! refusal of a schema newer than the binary, and Pipedrive's token ledger shared through
+//! the store. Every test runs on SQLite and PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/backends.rs"]
 mod backends;
+#[path = "common/daemon.rs"]
+mod daemon;
 #[path = "common/postgres.rs"]
 mod postgres;
 
@@ -242,6 +245,57 @@ async fn tombstones_past_their_retention_keep_no_personal_data() {
         let kept = store.record(CRM, Kind::Client, "p2").await.unwrap().expect("live");
         assert!(kept.record.data.is_some(), "{b}: live records keep their data");
         assert_eq!(store.purge_tombstones(cutoff).await.unwrap(), 0, "{b}: nothing left to purge");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_second_instance_counts_the_pipedrive_tokens_the_first_spent_today() {
+    use zveno_connector::ErrorKind;
+    use zveno_sim::world::{World, WorldSpec};
+
+    on_both(|store, url| async move {
+        let b = store.backend();
+        let clock = Arc::new(ManualClock::new(at(0)));
+        let mut spec = WorldSpec::new(7, 20, &[zveno_pipedrive::simulator::SYSTEM]);
+        spec.now = at(0) - chrono::Duration::days(1);
+        let world = World::generate(&spec);
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let sim = zveno_pipedrive::simulator::launch(world.system(zveno_pipedrive::simulator::SYSTEM), dyn_clock, 7)
+            .await
+            .unwrap();
+        // A company budget of 60 tokens, none kept in reserve: `/v1/users` (20) and four
+        // list pages (10 each).
+        let mut options = sim.options.clone();
+        options["daily_token_budget"] = json!(60);
+        options["daily_reserve_percent"] = json!(0);
+        let connectors =
+            toml::Table::from_iter([("pd".to_string(), daemon::connector("pipedrive", &sim.server.url(), options))]);
+        let instance = || async {
+            let dir = tempfile::tempdir().unwrap();
+            let app = daemon::build(&dir, Some(&url), connectors.clone(), sim.env.clone(), clock.clone()).await;
+            (app.jobs[0].connector.clone(), dir)
+        };
+
+        let (first, _dir1) = instance().await;
+        let mut pages = 0;
+        let stopped = loop {
+            match first.pull(Kind::Client, SyncMode::Full, &Cursor::default()).await {
+                Ok(_) => pages += 1,
+                Err(e) => break e,
+            }
+            assert!(pages < 20, "{b}: the budget never stopped the first instance");
+        };
+        assert!(matches!(stopped.kind(), ErrorKind::RateLimited { .. }), "{b}: {stopped}");
+        assert_eq!(pages, 4, "{b}: users (20) and four pages (40) use the 60 tokens");
+
+        // Another process on the same store (or the first one restarted): it does not start
+        // the day at zero.
+        let (second, _dir2) = instance().await;
+        let refused = second.pull(Kind::Client, SyncMode::Full, &Cursor::default()).await;
+        let refused = refused.err().unwrap_or_else(|| panic!("{b}: the second instance started the day at zero"));
+        assert!(matches!(refused.kind(), ErrorKind::RateLimited { .. }), "{b}: {refused}");
+        assert!(refused.message().contains("spent 60"), "{b}: {refused}");
     })
     .await;
 }

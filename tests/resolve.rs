@@ -672,3 +672,58 @@ async fn a_link_from_the_shell_waits_while_another_instance_resolves_and_never_i
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_link_during_a_running_resolution_waits_for_it_and_both_outcomes_stand() {
+    backends::on_both(|store, _| async move {
+        let b = store.backend();
+        small_world(&store).await;
+        small_resolver(store.clone()).run().await.unwrap();
+        let (a2, b10) = (key("crm-a", Kind::Client, "2"), key("crm-b", Kind::Client, "10"));
+        assert_ne!(entity_of(&store, &a2).await, entity_of(&store, &b10).await, "{b}: Acme and Ромашка start apart");
+        // Enough new records that the daemon's resolution is still running when the shell's
+        // link arrives.
+        let bulk: Vec<SourceRecord> = (0..1_500)
+            .map(|i| {
+                company("crm-a", &format!("bulk-{i}"), &format!("Bulk {i}"), &format!("bulk{i}.ru"), None, "x@y.ru")
+            })
+            .collect();
+        put(&store, "crm-a", Kind::Client, bulk).await;
+
+        let daemon = small_resolver(store.clone());
+        let resolution = tokio::spawn(async move {
+            daemon.run().await.unwrap();
+            std::time::Instant::now()
+        });
+        // Wait until the resolution holds the store-wide lock (without taking it).
+        let held = async {
+            loop {
+                let leases = store.leases().await.unwrap();
+                if leases.iter().any(|l| l.connector == "*resolve*" && l.holder.is_some()) {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(30), held).await.expect("the resolution takes the lock");
+        let shell = small_resolver(store.clone());
+        let link = tokio::spawn(async move {
+            let decision = zveno::admin::link(&shell, "crm-a:client:2", "crm-b:client:10").await;
+            (decision, std::time::Instant::now())
+        });
+
+        let resolved_at = resolution.await.unwrap();
+        let (decision, linked_at) = link.await.unwrap();
+        let decision = decision.unwrap();
+        assert!(resolved_at <= linked_at, "{b}: the link finished inside the running resolution");
+        // The link stands: Acme and Ромашка are one client now...
+        assert_eq!(decision.after[0], decision.after[1], "{b}: {decision:?}");
+        assert_eq!(entity_of(&store, &a2).await, entity_of(&store, &b10).await, "{b}");
+        // ...and so does the resolution: every new record has its client.
+        for i in [0, 749, 1_499] {
+            let id = format!("bulk-{i}");
+            assert!(!entity_of(&store, &key("crm-a", Kind::Client, &id)).await.is_empty(), "{b}: {id} unresolved");
+        }
+    })
+    .await;
+}

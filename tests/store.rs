@@ -957,3 +957,31 @@ async fn records_committed_outside_a_pull_keep_the_never_older_rule_and_no_curso
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Spend ledger (Pipedrive's tokens, tallied for every instance)
+
+#[tokio::test]
+async fn spending_is_tallied_per_account_and_day_by_every_instance_on_the_store() {
+    use zveno_connector::SpendLedger;
+    on_both(|store, url| async move {
+        // A second process on the same database.
+        let other = open(&url).await;
+        let (today, tomorrow) = (at(0), at(86_400));
+        assert_eq!(store.add_spend("pipedrive acme", today, 0).await.unwrap(), 0);
+        // Charges from both instances at once all land.
+        let charges = (0..20).map(|i| {
+            let ledger: Arc<dyn SpendLedger> = Arc::new(if i % 2 == 0 { store.clone() } else { other.clone() });
+            async move { ledger.add("pipedrive acme", today, 10).await.unwrap() }
+        });
+        let totals = futures::future::join_all(charges).await;
+        assert_eq!(totals.iter().max(), Some(&200));
+        assert_eq!(other.add_spend("pipedrive acme", today, 0).await.unwrap(), 200);
+        // Another account and another day have their own totals.
+        assert_eq!(store.add_spend("pipedrive globex", today, 5).await.unwrap(), 5);
+        assert_eq!(store.add_spend("pipedrive acme", tomorrow, 1).await.unwrap(), 1);
+        assert_eq!(store.add_spend("pipedrive acme", today, 0).await.unwrap(), 200);
+        other.close().await;
+    })
+    .await;
+}

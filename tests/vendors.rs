@@ -98,7 +98,7 @@ impl Vendors {
         let mut vars = bitrix_launched.env.clone();
         vars.push((zveno_hubspot::simulator::TOKEN_ENV.to_string(), HUBSPOT_TOKEN.to_string()));
         vars.push((zveno_jira::simulator::TOKEN_ENV.to_string(), zveno_jira::SimOptions::default().token));
-        let app = daemon::build(&dir, connectors, vars, daemon_clock).await;
+        let app = daemon::build(&dir, None, connectors, vars, daemon_clock).await;
         Vendors { clock, hubspot, bitrix, _bitrix_server: bitrix_launched, jira, app, _dir: dir }
     }
 

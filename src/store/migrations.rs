@@ -78,6 +78,7 @@ const SQLITE: &[Embedded] = &[
         description: "agreed conflicts",
         sql: include_str!("migrations/sqlite/0013_agreed_conflicts.sql"),
     },
+    Embedded { version: 14, description: "spend ledger", sql: include_str!("migrations/sqlite/0014_spend_ledger.sql") },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -127,6 +128,11 @@ const POSTGRES: &[Embedded] = &[
         version: 13,
         description: "agreed conflicts",
         sql: include_str!("migrations/postgres/0013_agreed_conflicts.sql"),
+    },
+    Embedded {
+        version: 14,
+        description: "spend ledger",
+        sql: include_str!("migrations/postgres/0014_spend_ledger.sql"),
     },
 ];
 

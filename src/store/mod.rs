@@ -41,6 +41,7 @@ mod resolve_keys;
 mod run_health;
 mod runs;
 mod sources;
+mod spend;
 mod sql;
 mod verdict;
 mod views;

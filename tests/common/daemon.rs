@@ -15,20 +15,21 @@ pub fn connector(vendor: &str, base_url: &str, options: serde_json::Value) -> to
     toml::Value::Table(table)
 }
 
-/// Writes a config with `connectors` and a store in `dir`, and builds the daemon from it
-/// with the environment `vars` (the secrets the options reference).
+/// Writes a config with `connectors` and a store (`store_url`, else a SQLite file in `dir`;
+/// several instances share one store) and builds the daemon from it with the environment
+/// `vars` (the secrets the options reference).
 pub async fn build(
     dir: &tempfile::TempDir,
+    store_url: Option<&str>,
     connectors: toml::Table,
     vars: Vec<(String, String)>,
     clock: Arc<dyn Clock>,
 ) -> App {
+    let store_url =
+        store_url.map_or_else(|| format!("sqlite://{}", dir.path().join("zveno.db").display()), str::to_string);
     let tables = toml::Table::from_iter([("connectors".to_string(), toml::Value::Table(connectors))]);
-    let config = format!(
-        "[store]\nurl = \"sqlite://{}\"\n\n{}",
-        dir.path().join("zveno.db").display(),
-        toml::to_string(&tables).unwrap()
-    );
+    let config =
+        format!("[store]\nurl = {}\n\n{}", toml::Value::from(store_url.as_str()), toml::to_string(&tables).unwrap());
     let path = dir.path().join("zveno.toml");
     std::fs::write(&path, config).unwrap();
     let settings = settings::load(Some(&path), &Env::from_pairs(vars)).unwrap();

@@ -12,8 +12,10 @@
 //! the budget objects of that account: the first instance built creates them, later ones get
 //! the same `Arc`. [`Accounts`] travels in the [`crate::BuildContext`], one per process (the
 //! daemon builds every connector from one), so nothing is global and tests get fresh ones.
-//! Across processes, leases keep one puller per connector; what each instance may spend of
-//! the account's budget is up to the operator (README, "Several instances").
+//! Across processes, leases keep one puller per connector; budgets only known by counting
+//! (Pipedrive's tokens) are tallied in the store through the [`SpendLedger`] the daemon puts
+//! here ([`Accounts::with_ledger`]); what each instance may spend of the other budgets is up
+//! to the operator (README, "Several instances").
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -23,6 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
+use crate::spend::SpendLedger;
 
 type Shared = Arc<dyn Any + Send + Sync>;
 
@@ -31,6 +34,7 @@ type Shared = Arc<dyn Any + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Accounts {
     shared: Arc<Mutex<HashMap<(String, TypeId), Shared>>>,
+    ledger: Option<Arc<dyn SpendLedger>>,
 }
 
 impl fmt::Debug for Accounts {
@@ -39,11 +43,23 @@ impl fmt::Debug for Accounts {
         let mut accounts: Vec<&str> = shared.keys().map(|(account, _)| account.as_str()).collect();
         accounts.sort_unstable();
         accounts.dedup();
-        f.debug_struct("Accounts").field("accounts", &accounts).finish()
+        f.debug_struct("Accounts").field("accounts", &accounts).field("ledger", &self.ledger).finish()
     }
 }
 
 impl Accounts {
+    /// These accounts, with spending tallied in `ledger` (shared by every instance on it).
+    #[must_use]
+    pub fn with_ledger(mut self, ledger: Arc<dyn SpendLedger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// Where spending is tallied across instances, when the process has such a place.
+    pub fn ledger(&self) -> Option<Arc<dyn SpendLedger>> {
+        self.ledger.clone()
+    }
+
     /// The `T` of `account`: the one made by the first caller (with `make`), or a new one.
     pub fn shared<T: Any + Send + Sync>(&self, account: &str, make: impl FnOnce() -> T) -> Arc<T> {
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);

@@ -22,6 +22,7 @@ pub mod http;
 pub mod model;
 pub mod redact;
 pub mod secret;
+pub mod spend;
 pub mod webhook;
 
 pub use accounts::{account_key, host_of, Accounts};
@@ -37,4 +38,5 @@ pub use model::{
 };
 pub use redact::redact_text;
 pub use secret::{Redactor, Secret};
+pub use spend::{SpendLedger, SpendLedgerError};
 pub use webhook::{Change, ChangeHint, WebhookRequest};

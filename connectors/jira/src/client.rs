@@ -157,18 +157,10 @@ fn segment(id: &str) -> String {
     id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
-/// Parses a body. A body cut short (the connection dropped mid-answer) is transient and
-/// worth another pull; a complete body of the wrong shape is invalid data.
+/// Parses a body ([`Response::parse_json`]: cut short is transient, the wrong shape is
+/// invalid data; the excerpt quoted is masked with this instance's secrets).
 fn parse<T: DeserializeOwned>(response: &Response) -> Result<T, ConnectorError> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        let snippet = zveno_connector::http::body_snippet(&response.body);
-        let message = format!("{}: malformed JSON ({e}): {snippet}", response.endpoint());
-        if e.is_eof() {
-            ConnectorError::transient(message)
-        } else {
-            ConnectorError::invalid_data(message)
-        }
-    })
+    response.parse_json()
 }
 
 #[cfg(test)]

@@ -73,9 +73,11 @@ impl ConnectorFactory for PipedriveFactory {
             }
             None => (host_of(&base), account_key(crate::VENDOR, &host_of(&base), Some(&token))),
         };
-        let ledger = ctx
-            .accounts
-            .shared(&account, || TokenLedger::new(config.daily_budget(), config.daily_reserve_percent, reset));
+        // Tallied in the daemon's store when it provides one: instances and restarts share it.
+        let ledger = ctx.accounts.shared(&account, || {
+            TokenLedger::new(config.daily_budget(), config.daily_reserve_percent, reset)
+                .with_shared(ctx.accounts.ledger(), &account)
+        });
         let credentials = Credentials::ApiToken(token);
         let vendor = VendorHttp {
             rate_limits: default_rate_limits(),

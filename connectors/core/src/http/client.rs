@@ -356,7 +356,10 @@ impl HttpClient {
             )))
         };
         Err(match verdict {
-            Verdict::Success => return Ok(Response { status, headers, body, endpoint: endpoint.to_string() }),
+            Verdict::Success => {
+                let redactor = self.inner.vendor.redactor.clone();
+                return Ok(Response { status, headers, body, endpoint: endpoint.to_string(), redactor });
+            }
             Verdict::Throttled { retry_after, whole_bucket, reason } => {
                 Setback::Throttled { wait: retry_after, whole_bucket, reason: self.redact(&reason) }
             }

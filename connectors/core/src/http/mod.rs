@@ -225,18 +225,36 @@ pub struct Response {
     /// complete, well-formed JSON.
     pub body: Bytes,
     endpoint: String,
+    /// The instance's redactor: excerpts of the body quoted in errors pass through it, so a
+    /// vendor echoing the instance's own token (not only a credential of a known shape)
+    /// never carries it into an error, a log or the `runs` table.
+    redactor: Redactor,
 }
 
 impl Response {
     /// Parses the body as JSON; failure is `InvalidData` naming the endpoint.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+        serde_json::from_slice(&self.body).map_err(|e| ConnectorError::invalid_data(self.malformed(&e)))
+    }
+
+    /// Parses the body as JSON as a pull reads a page: a body that ends mid-value was cut in
+    /// transit (a dropped connection, a proxy) and is transient, so the engine pulls the
+    /// page again; a complete body of the wrong shape is `InvalidData`.
+    pub fn parse_json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            ConnectorError::invalid_data(format!(
-                "{}: malformed JSON ({e}): {}",
-                self.endpoint,
-                body_snippet(&self.body)
-            ))
+            let message = self.malformed(&e);
+            if e.is_eof() {
+                ConnectorError::transient(message)
+            } else {
+                ConnectorError::invalid_data(message)
+            }
         })
+    }
+
+    /// `endpoint: malformed JSON (why): excerpt`, with the instance's secrets masked.
+    fn malformed(&self, error: &serde_json::Error) -> String {
+        let excerpt = self.redactor.redact(&body_snippet(&self.body));
+        format!("{}: malformed JSON ({error}): {excerpt}", self.endpoint)
     }
     /// The redacted `METHOD url` this response answers, for error messages.
     pub fn endpoint(&self) -> &str {
@@ -256,4 +274,39 @@ pub struct VendorHttp {
     pub auth: Arc<dyn Authenticator>,
     /// Strings never to print.
     pub redactor: Redactor,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::secret::Secret;
+
+    /// A response whose body echoes the instance's token in plain text, a shape the generic
+    /// redactor cannot know (no `password=`, no URL user-info, no token field name).
+    fn echoing(body: &'static str) -> Response {
+        Response {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+            endpoint: "GET https://api.example.com/crm/v3/objects/companies".into(),
+            redactor: Redactor::new([Secret::new("pat-na1-7f3c9e21-instance")]),
+        }
+    }
+
+    #[test]
+    fn malformed_json_excerpts_are_masked_with_the_instances_own_secrets() {
+        let complete = echoing("<html>proxy error for Bearer pat-na1-7f3c9e21-instance</html>");
+        let err = complete.parse_json::<serde_json::Value>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidData);
+        assert!(!err.message().contains("pat-na1-7f3c9e21-instance"), "{}", err.message());
+        assert!(err.message().contains("proxy error for Bearer ***"), "{}", err.message());
+        let err = complete.json::<serde_json::Value>().unwrap_err();
+        assert!(!err.message().contains("pat-na1-7f3c9e21-instance"), "{}", err.message());
+
+        let cut = echoing(r#"{"results": [{"note": "token pat-na1-7f3c9e21-instance"#);
+        let err = cut.parse_json::<serde_json::Value>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transient);
+        assert!(!err.message().contains("pat-na1-7f3c9e21-instance"), "{}", err.message());
+    }
 }

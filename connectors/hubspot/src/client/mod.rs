@@ -12,7 +12,7 @@ use std::sync::Arc;
 use http::Method;
 use serde_json::{json, Value};
 use url::Url;
-use zveno_connector::http::{body_snippet, Call, HttpClient, HttpStats, Response};
+use zveno_connector::http::{Call, HttpClient, HttpStats, Response};
 use zveno_connector::ConnectorError;
 
 use crate::dto::{
@@ -293,16 +293,8 @@ struct ErrorsOnly {
     errors: Vec<StandardError>,
 }
 
-/// Reads a JSON body. A body that ends mid-value was cut in transit (a dropped connection,
-/// a proxy): that is transient, and the engine pulls the page again. A complete body of the
-/// wrong shape is invalid data.
+/// Reads a JSON body ([`Response::parse_json`]: cut short is transient, the wrong shape is
+/// invalid data; the excerpt quoted is masked with this instance's secrets).
 fn parse<T: serde::de::DeserializeOwned>(response: &Response) -> Result<T, ConnectorError> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        let message = format!("{}: malformed JSON ({e}): {}", response.endpoint(), body_snippet(&response.body));
-        if e.is_eof() {
-            ConnectorError::transient(message)
-        } else {
-            ConnectorError::invalid_data(message)
-        }
-    })
+    response.parse_json()
 }

@@ -10,14 +10,20 @@
 //! scheduler defers the connector until the reset.
 //!
 //! The reset time is configurable: Pipedrive resets at midnight "in the server's time
-//! zone" and does not name the zone. The ledger lives in memory: after a restart it starts
-//! from zero, which the reserve absorbs (it only ever counts zveno's own spending anyway).
+//! zone" and does not name the zone.
+//!
+//! Where the daemon provides a [`SpendLedger`] (its store, see
+//! [`zveno_connector::spend`]), the spending is tallied there per company and day: the first
+//! call of a day reads what every instance spent ([`TokenLedger::refresh`]), and every
+//! charge adds to the shared total and takes it back ([`TokenLedger::record`]), so a restart
+//! or a second instance does not start from zero. Without one (or while the store is
+//! unreachable) the ledger counts in memory; the reserve absorbs what that misses.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveTime, Utc};
-use zveno_connector::ConnectorError;
+use zveno_connector::{ConnectorError, SpendLedger};
 
 /// Token costs per request (`x-token-cost` in the specs, §8.1).
 pub mod cost {
@@ -44,6 +50,8 @@ pub struct TokenLedger {
     reserve: u64,
     reset: NaiveTime,
     state: Mutex<Day>,
+    /// The shared tally and this company's account key in it.
+    shared: Option<(Arc<dyn SpendLedger>, String)>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -53,6 +61,8 @@ struct Day {
     spent: u64,
     /// Set when Pipedrive itself answered that the budget is spent.
     exhausted: bool,
+    /// Whether the shared tally of this day has been read.
+    synced: bool,
 }
 
 impl TokenLedger {
@@ -60,7 +70,46 @@ impl TokenLedger {
     /// it for others, with days starting at `reset` (UTC).
     pub fn new(budget: u64, reserve_percent: u8, reset: NaiveTime) -> Self {
         let reserve = budget.saturating_mul(u64::from(reserve_percent.min(100))) / 100;
-        Self { budget, reserve, reset, state: Mutex::new(Day::default()) }
+        Self { budget, reserve, reset, state: Mutex::new(Day::default()), shared: None }
+    }
+
+    /// This ledger, tallied in `shared` under `account` (the company's account key).
+    #[must_use]
+    pub fn with_shared(mut self, shared: Option<Arc<dyn SpendLedger>>, account: &str) -> Self {
+        self.shared = shared.map(|ledger| (ledger, account.to_string()));
+        self
+    }
+
+    /// Reads what every instance spent today from the shared tally, once a day (each
+    /// [`Self::record`] brings the total back after that).
+    pub async fn refresh(&self, now: DateTime<Utc>) {
+        if !self.day(now).synced {
+            self.tally(0, now).await;
+        }
+    }
+
+    /// Charges `tokens` to today, in memory and in the shared tally, whose total (every
+    /// instance's spending) becomes the day's figure.
+    pub async fn record(&self, tokens: u64, now: DateTime<Utc>) {
+        self.spend(tokens, now);
+        self.tally(tokens, now).await;
+    }
+
+    /// Adds `tokens` to the shared tally and takes its total. Never holds the lock across
+    /// the store call; an unreachable store leaves the in-memory count as it is.
+    async fn tally(&self, tokens: u64, now: DateTime<Utc>) {
+        let Some((shared, account)) = &self.shared else { return };
+        let start = self.day_start(now);
+        match shared.add(account, start, tokens).await {
+            Ok(total) => {
+                let mut day = self.day(now);
+                if day.opened == Some(start) {
+                    day.spent = day.spent.max(total);
+                    day.synced = true;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "Pipedrive token ledger: counting in memory"),
+        }
     }
 
     /// The company's daily budget.
@@ -88,7 +137,7 @@ impl TokenLedger {
         let mut day = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let start = self.day_start(now);
         if day.opened != Some(start) {
-            *day = Day { opened: Some(start), spent: 0, exhausted: false };
+            *day = Day { opened: Some(start), ..Day::default() };
         }
         day
     }
@@ -180,6 +229,79 @@ mod tests {
         assert_eq!(ledger.day_start(at("2026-12-07T21:59:59Z")), at("2026-12-06T22:00:00Z"));
         assert_eq!(ledger.day_start(at("2026-12-07T22:00:00Z")), at("2026-12-07T22:00:00Z"));
         assert_eq!(ledger.next_reset(at("2026-12-07T23:00:00Z")), at("2026-12-08T22:00:00Z"));
+    }
+
+    /// A shared tally in memory, as the store keeps it (one total per account and day).
+    #[derive(Debug, Default)]
+    struct Tally(Mutex<std::collections::HashMap<(String, DateTime<Utc>), u64>>);
+
+    #[async_trait::async_trait]
+    impl SpendLedger for Tally {
+        async fn add(
+            &self,
+            account: &str,
+            day: DateTime<Utc>,
+            amount: u64,
+        ) -> Result<u64, zveno_connector::SpendLedgerError> {
+            let mut totals = self.0.lock().unwrap();
+            let total = totals.entry((account.to_string(), day)).or_default();
+            *total += amount;
+            Ok(*total)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_restart_or_a_second_instance_starts_from_what_every_instance_spent_today() {
+        let tally: Arc<dyn SpendLedger> = Arc::new(Tally::default());
+        let ledger = || TokenLedger::new(1_000, 10, NaiveTime::MIN).with_shared(Some(tally.clone()), "pipedrive acme");
+        let now = at("2026-12-07T10:00:00Z");
+        let first = ledger();
+        for _ in 0..60 {
+            first.refresh(now).await;
+            first.allow(cost::LIST, now).unwrap();
+            first.record(cost::LIST, now).await;
+        }
+        assert_eq!(first.spent(now), 600);
+        // Another process (or this one restarted) on the same store: not from zero.
+        let second = ledger();
+        second.refresh(now).await;
+        assert_eq!(second.spent(now), 600);
+        for _ in 0..30 {
+            second.allow(cost::LIST, now).unwrap();
+            second.record(cost::LIST, now).await;
+        }
+        assert!(second.allow(cost::LIST, now).is_err(), "900 of 1,000 spent with a 10% reserve");
+        // The first instance learns the second's spending with its next charge.
+        first.record(cost::GET, now).await;
+        assert_eq!(first.spent(now), 901);
+        assert!(first.allow(cost::GET, now).is_err());
+        // Another company, and the next day, start from zero.
+        let other = TokenLedger::new(1_000, 10, NaiveTime::MIN).with_shared(Some(tally.clone()), "pipedrive globex");
+        other.refresh(now).await;
+        assert_eq!(other.spent(now), 0);
+        let tomorrow = at("2026-12-08T00:00:01Z");
+        second.refresh(tomorrow).await;
+        assert_eq!(second.spent(tomorrow), 0);
+    }
+
+    #[derive(Debug)]
+    struct Unreachable;
+
+    #[async_trait::async_trait]
+    impl SpendLedger for Unreachable {
+        async fn add(&self, _: &str, _: DateTime<Utc>, _: u64) -> Result<u64, zveno_connector::SpendLedgerError> {
+            Err(zveno_connector::SpendLedgerError("connection refused".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_tally_leaves_the_count_in_memory() {
+        let ledger =
+            TokenLedger::new(100, 0, NaiveTime::MIN).with_shared(Some(Arc::new(Unreachable)), "pipedrive acme");
+        let now = at("2026-12-07T10:00:00Z");
+        ledger.refresh(now).await;
+        ledger.record(cost::LIST, now).await;
+        assert_eq!(ledger.spent(now), 10);
     }
 
     #[test]

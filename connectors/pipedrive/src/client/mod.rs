@@ -123,13 +123,14 @@ impl PipedriveClient {
     /// bucket for the rest of a used-up burst window.
     async fn send(&self, call: Call, tokens: u64) -> Result<Response, ConnectorError> {
         let clock = self.http.clock().clone();
+        self.ledger.refresh(clock.now()).await;
         self.ledger.allow(tokens, clock.now())?;
         let before = self.http.stats();
         let result = self.http.send(call).await;
         let made = self.http.stats().since(&before);
         // A throttled attempt was refused before any work, so it is not charged.
         let charged = made.requests.saturating_sub(made.throttled).max(1);
-        self.ledger.spend(charged.saturating_mul(tokens), clock.now());
+        self.ledger.record(charged.saturating_mul(tokens), clock.now()).await;
         let response = result?;
         if let Some((0, reset)) = limits::burst_window(&response.headers) {
             self.http.limiter().block(DEFAULT_BUCKET, self.http.clamp_wait(reset));

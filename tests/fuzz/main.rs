@@ -6,13 +6,28 @@
 //!   config validates each connector's options with its vendor's own rules.
 //! - The credential redactor, fed random text around URLs, `name=value` pairs and JSON
 //!   fields: no panic, and a planted password never survives.
+//! - Every vendor's JSON mapping ([`mappings`]): a page answer, parsed as the connector
+//!   parses it, each record mapped into a `SourceRecord` (or refused as a `RecordError`).
+//! - Every vendor's webhook verification and parsing ([`webhooks`]).
 //!
-//! The cases are drawn from a seeded generator, so a failure names a case that reproduces.
-//! Budget: `ZVENO_FUZZ_CASES` per target (default 3,000, the CI size); each target prints
-//! its case count and time.
+//! Vendor inputs start from real-shaped answers ([`seeds`]) and are mutated with their
+//! structure in mind ([`mutate`]: wrong types, missing and extra fields, huge numbers,
+//! deep nesting, dates out of range) and then, now and then, byte by byte (invalid UTF-8,
+//! broken `\u` escapes), so most cases get past the JSON parser to the code behind it.
+//! The cases are drawn from a seeded generator (no `proptest`: a failure names a case
+//! number that reproduces, and the tree mutations need the vendor's own field names, which
+//! a generic strategy would not know). Budget: `ZVENO_FUZZ_CASES` per target (default
+//! 3,000, the CI size); `ZVENO_FUZZ_SEED` moves every seed for longer explorations; each
+//! target prints its case count and time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod mappings;
+mod mutate;
+mod seeds;
+mod webhooks;
+
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,29 +41,63 @@ fn budget() -> usize {
     std::env::var("ZVENO_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3_000)
 }
 
+/// A target's seed: its own, moved by `ZVENO_FUZZ_SEED` (default 0, the CI run) so a long
+/// run can explore other cases; a failure names the seed it used.
+fn seeded(base: u64) -> u64 {
+    let offset: u64 = std::env::var("ZVENO_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    base.wrapping_add(offset.wrapping_mul(1_000))
+}
+
 /// Characters that matter to TOML and to URLs, mixed with ordinary ones.
 const ALPHABET: &[u8] = b"[]{}=\"',.:/@?&#\\\n \t_-0123456789abcxyzAZ\xd0\xb0";
 
-/// One random edit of `text`: flip, insert, delete a run, or duplicate a line.
-fn mutate(rng: &mut StdRng, text: &mut Vec<u8>) {
-    let at = if text.is_empty() { 0 } else { rng.gen_range(0..text.len()) };
-    match rng.gen_range(0..4) {
-        0 if !text.is_empty() => text[at] = ALPHABET[rng.gen_range(0..ALPHABET.len())],
-        1 => text.insert(at, ALPHABET[rng.gen_range(0..ALPHABET.len())]),
-        2 if !text.is_empty() => {
-            let end = (at + rng.gen_range(1..40)).min(text.len());
-            text.drain(at..end);
-        }
-        _ => {
-            let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
-            if let Some(line) = lines.get(rng.gen_range(0..lines.len().max(1))) {
-                let mut copy = line.to_vec();
-                copy.push(b'\n');
-                let at = at.min(text.len());
-                text.splice(at..at, copy);
+/// Bytes shown as text (lossily) when a case fails.
+pub struct Shown(pub Vec<u8>);
+
+impl fmt::Debug for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// Runs `budget()` cases of target `name`: each input comes from `make`, and `run` says
+/// whether it was accepted (mapped into at least one record or hint) or refused with an
+/// error. A panic fails the test naming the case and its input. Asserts that at least
+/// `min_accepted_share` of the cases got past the parsers, so a mutator that only ever
+/// breaks the JSON cannot pass for a fuzzer of the mapping behind it.
+pub fn fuzz<I: fmt::Debug>(
+    name: &str,
+    seed: u64,
+    min_accepted_share: f64,
+    mut make: impl FnMut(&mut StdRng) -> I,
+    run: impl Fn(&I) -> bool,
+) {
+    let started = Instant::now();
+    let seed = seeded(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut accepted, cases) = (0usize, budget());
+    for case in 0..cases {
+        let input = make(&mut rng);
+        match catch_unwind(AssertUnwindSafe(|| run(&input))) {
+            Ok(true) => accepted += 1,
+            Ok(false) => {}
+            Err(_) => {
+                let shown: String = format!("{input:?}").chars().take(4_000).collect();
+                panic!("{name}: case {case} (seed {seed}) panicked on {shown}");
             }
         }
     }
+    eprintln!(
+        "fuzz {name}: {cases} cases ({accepted} accepted, {} refused) in {:.2} s",
+        cases - accepted,
+        started.elapsed().as_secs_f64()
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let share = accepted as f64 / cases.max(1) as f64;
+    assert!(
+        cases < 100 || share >= min_accepted_share,
+        "{name}: only {accepted} of {cases} cases were accepted; the mutations no longer reach the mapping"
+    );
 }
 
 fn shipped_configs() -> Vec<Vec<u8>> {
@@ -66,7 +115,7 @@ fn shipped_configs() -> Vec<Vec<u8>> {
 #[test]
 fn the_config_loader_never_panics_on_mutated_configs() {
     let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(13);
+    let mut rng = StdRng::seed_from_u64(seeded(13));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("zveno.toml");
     let configs = shipped_configs();
@@ -90,7 +139,7 @@ fn the_config_loader_never_panics_on_mutated_configs() {
     for case in 0..budget() {
         let mut text = configs[case % configs.len()].clone();
         for _ in 0..rng.gen_range(1..6) {
-            mutate(&mut rng, &mut text);
+            mutate::bytes(&mut rng, &mut text, ALPHABET);
         }
         std::fs::write(&file, &text).unwrap();
         let outcome = catch_unwind(AssertUnwindSafe(|| settings::load(Some(&file), &env)));
@@ -115,7 +164,7 @@ fn the_config_loader_never_panics_on_mutated_configs() {
 #[test]
 fn the_redactor_never_panics_and_never_lets_a_planted_password_through() {
     let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(17);
+    let mut rng = StdRng::seed_from_u64(seeded(17));
     let pieces = [
         "postgres://",
         "https://",
