@@ -28,6 +28,9 @@ impl App {
         // One registry for the process: connectors on one vendor account share its budget.
         let accounts = zveno_connector::Accounts::default();
         for spec in settings.connectors.values() {
+            for warning in spec.warnings(&settings.env) {
+                tracing::warn!(connector = %spec.name, "config: {warning}");
+            }
             let connector = spec
                 .build(&settings.env, clock.clone(), &accounts)
                 .map_err(|e| anyhow::anyhow!("connectors.{}: {e}", spec.name))?;

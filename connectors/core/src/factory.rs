@@ -20,6 +20,7 @@ use crate::connector::Connector;
 use crate::error::ConnectorError;
 use crate::http::{HttpOptions, RateLimit};
 use crate::model::Kind;
+use crate::options::{apply_renames, Renamed};
 use crate::secret::Secret;
 
 /// One problem in the configuration, with the dotted path of the key at fault.
@@ -198,6 +199,10 @@ pub trait ConnectorFactory: Send + Sync + 'static {
     /// The `vendor = "..."` value that selects this factory.
     const VENDOR: &'static str;
 
+    /// Options renamed to a shared name (`search_overlap_secs` → `overlap_secs`): the old
+    /// name is still read, with a deprecation warning. None by default.
+    const RENAMED: &'static [Renamed] = &[];
+
     /// Vendor default rate limits by bucket name; config overrides them per bucket.
     fn default_rate_limits() -> BTreeMap<String, RateLimit>;
 
@@ -261,6 +266,9 @@ pub struct VendorEntry {
     pub validate: ValidateFn,
     /// Deserialises, resolves and builds.
     pub build: BuildFn,
+    /// The deprecation warnings of vendor options (old names of renamed keys): not
+    /// problems, the options still build; `zveno check` prints them and the daemon logs them.
+    pub warnings: ValidateFn,
     /// [`ConnectorFactory::record_id`].
     pub record_id: fn(&str) -> Option<String>,
     /// The fields of a kind the vendor can write ([`ConnectorFactory::writable_fields`]).
@@ -293,19 +301,22 @@ impl VendorEntry {
                     Err(ConnectorError::config(text.join("; ")))
                 }
             },
+            warnings: |options, ctx| apply_renames(options, F::RENAMED, ctx).1,
             record_id: F::record_id,
             writable_fields: F::writable_fields,
         }
     }
 }
 
-/// Parses and resolves vendor options: unknown keys, then type errors, then the vendor's
-/// own checks, all reported together.
+/// Parses and resolves vendor options: renamed keys read under their new names, then unknown
+/// keys, then type errors, then the vendor's own checks, all reported together.
 fn resolve<F: ConnectorFactory>(
     options: &serde_json::Value,
     ctx: &BuildContext,
 ) -> Result<F::Settings, Vec<ConfigProblem>> {
-    let (config, mut problems) = parse_options::<F::Config>(options, ctx);
+    let (options, _, mut problems) = apply_renames(options, F::RENAMED, ctx);
+    let (config, more) = parse_options::<F::Config>(&options, ctx);
+    problems.extend(more);
     let config = config.ok_or_else(|| problems.clone())?;
     match F::resolve(&config, ctx) {
         Ok(settings) if problems.is_empty() => Ok(settings),

@@ -20,6 +20,7 @@ pub mod error;
 pub mod factory;
 pub mod http;
 pub mod model;
+pub mod options;
 pub mod redact;
 pub mod secret;
 pub mod webhook;
@@ -35,6 +36,7 @@ pub use factory::{one_or_many, writable_model_fields, BuildContext, ConfigProble
 pub use model::{
     Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,
 };
+pub use options::{Overlap, OverrideTable, Renamed};
 pub use redact::redact_text;
 pub use secret::{Redactor, Secret};
 pub use webhook::{Change, ChangeHint, WebhookRequest};

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::NaiveTime;
 use zveno_connector::http::{HttpClient, RateLimit, VendorHttp};
@@ -53,7 +52,7 @@ impl ConnectorFactory for PipedriveFactory {
     }
 
     fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let Settings { config, token, region } = settings;
+        let Settings { config, token, region, overlap, status_map } = settings;
         let mut base = ctx
             .base_url
             .clone()
@@ -89,7 +88,7 @@ impl ConnectorFactory for PipedriveFactory {
             tax_id_field: config.tax_id_field.clone(),
             region,
             company_domain: config.company_domain.clone(),
-            status_map: config.status_map.clone(),
+            status_map,
         });
         Ok(Arc::new(
             PipedriveConnector::new(
@@ -97,7 +96,7 @@ impl ConnectorFactory for PipedriveFactory {
                 ctx.kinds.clone(),
                 PipedriveClient::new(http, base, ledger),
                 mapper,
-                Duration::from_secs(config.overlap_secs),
+                overlap,
                 ctx.clock.clone(),
             )
             .with_webhook_secret(ctx.webhook_secret.clone())

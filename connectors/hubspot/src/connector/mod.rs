@@ -204,7 +204,7 @@ impl Connector for HubSpotConnector {
 
     /// A full scan that began at `since` saw everything modified before it, so the
     /// incremental stream starts there (its first window still overlaps by
-    /// `search_overlap_secs`, covering the search index lag).
+    /// `overlap_secs`, covering the search index lag).
     fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
         self.object(kind).ok()?;
         let state =
