@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod clock;
 pub mod connector;
+pub mod directory;
 pub mod error;
 pub mod factory;
 pub mod http;
@@ -31,6 +32,7 @@ pub use connector::{
     Capabilities, CensusPage, CensusPlan, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode,
     WriteAction, WriteError, WriteErrorKind, WriteOp, WriteOutcome,
 };
+pub use directory::Directory;
 pub use error::{ConnectorError, ErrorKind};
 pub use factory::{one_or_many, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
 pub use model::{

@@ -27,7 +27,7 @@ impl PipedriveConnector {
                 next: None,
             },
         };
-        let users = self.users.get(&self.client, self.clock.as_ref()).await?;
+        let users = self.users().await?;
         let (records, next) = self.client.list(entity, &run.query()).await?;
         if next.is_some() && next.as_deref() == run.next() {
             return Err(ConnectorError::invalid_data(format!(
