@@ -185,6 +185,20 @@ impl BuildContext {
     pub fn path(&self, key: &str) -> String {
         format!("connectors.{}.{key}", self.name)
     }
+
+    /// The API base: the configured `base_url` (a simulator, a proxy) or the vendor's
+    /// `default`, always ending with `/`, because `Url::join` replaces the last segment of a
+    /// base without one (`…/api` + `v1/x` would lose `api`).
+    pub fn api_base(&self, default: &str) -> Result<url::Url, ConnectorError> {
+        let mut base = match &self.base_url {
+            Some(url) => url.clone(),
+            None => url::Url::parse(default).map_err(|e| ConnectorError::config(format!("bad base URL: {e}")))?,
+        };
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        Ok(base)
+    }
 }
 
 /// A vendor's typed factory: the one interface a vendor crate gives the daemon. Implemented
@@ -240,6 +254,13 @@ pub fn writable_model_fields(kind: Kind) -> &'static [&'static str] {
         Kind::Task => &["title", "description", "status", "priority", "due", "assignee"],
         Kind::Contact => &[],
     }
+}
+
+/// A reference read as a numeric record id (`" 512 "` → `512`), for vendors whose ids are
+/// numbers; anything else names none of their records.
+pub fn numeric_id(reference: &str) -> Option<String> {
+    let id = reference.trim();
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
 }
 
 /// A reference read as it is: any non-empty text without whitespace.
@@ -351,6 +372,25 @@ fn parse_options<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_base_always_ends_with_a_slash() {
+        let mut ctx = BuildContext::new("crm", Arc::new(crate::SystemClock::new()));
+        assert_eq!(ctx.api_base("https://api.example.com").unwrap().as_str(), "https://api.example.com/");
+        ctx.base_url = Some(url::Url::parse("http://127.0.0.1:9/proxy/api").unwrap());
+        let base = ctx.api_base("https://api.example.com/").unwrap();
+        assert_eq!(base.join("v1/users").unwrap().as_str(), "http://127.0.0.1:9/proxy/api/v1/users");
+        ctx.base_url = None;
+        assert!(ctx.api_base("not a url").is_err_and(|e| e.kind() == crate::ErrorKind::Config));
+    }
+
+    #[test]
+    fn numeric_ids_are_digits_only() {
+        assert_eq!(numeric_id(" 512 "), Some("512".into()));
+        for other in ["CO_512", "acme", "5 12", "", "-1"] {
+            assert_eq!(numeric_id(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn env_debug_shows_no_value() {

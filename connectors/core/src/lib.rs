@@ -34,7 +34,9 @@ pub use connector::{
 };
 pub use directory::Directory;
 pub use error::{ConnectorError, ErrorKind};
-pub use factory::{one_or_many, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
+pub use factory::{
+    numeric_id, one_or_many, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef,
+};
 pub use model::{
     Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,
 };

@@ -59,21 +59,12 @@ impl ConnectorFactory for HubSpotFactory {
 
     /// HubSpot record ids are numbers; anything else names no HubSpot record.
     fn record_id(reference: &str) -> Option<String> {
-        let id = reference.trim();
-        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+        zveno_connector::numeric_id(reference)
     }
 
     fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
         let Settings { config, token, region, overlap, status_map, priority_map } = settings;
-        let mut base = ctx
-            .base_url
-            .clone()
-            .map_or_else(|| url::Url::parse(DEFAULT_BASE_URL), Ok)
-            .map_err(|e| ConnectorError::config(format!("bad base URL: {e}")))?;
-        if !base.path().ends_with('/') {
-            // `Url::join` replaces the last segment of a base without a trailing slash.
-            base.set_path(&format!("{}/", base.path()));
-        }
+        let base = ctx.api_base(DEFAULT_BASE_URL)?;
         let burst = ctx
             .rate_limits
             .get(DEFAULT_BUCKET)

@@ -10,6 +10,7 @@
 //!   and, until real vendors land, the demo.
 
 pub mod conformance;
+pub mod drain;
 pub mod kit;
 pub mod testvendor;
 pub mod world;

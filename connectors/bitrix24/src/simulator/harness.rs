@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use serde_json::json;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{BuildContext, Clock, Connector, Env, Kind, ManualClock};
+use zveno_connector::{Clock, Connector, Kind, ManualClock};
 use zveno_sim::conformance::SimulatedVendor;
-use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
+use zveno_sim::kit::{Connect, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{SystemData, World, WorldSpec};
 
 use super::{Bitrix24Sim, SimOptions};
@@ -111,15 +111,12 @@ impl Bitrix24Harness {
         options: &serde_json::Value,
         http: HttpOptions,
     ) -> Result<Arc<dyn Connector>, String> {
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        let mut ctx = BuildContext::new("b24", clock);
-        ctx.env = Env::from_pairs([(WEBHOOK_ENV, url)]);
-        ctx.http = http;
-        let mut all = json!({"webhook_url_env": WEBHOOK_ENV, "calls_per_batch": HARNESS_CALLS_PER_BATCH});
-        if let (Some(all), Some(extra)) = (all.as_object_mut(), options.as_object()) {
-            all.extend(extra.clone());
-        }
-        VendorEntry::of::<Bitrix24Factory>().build_checked(&all, ctx)
+        let defaults = json!({"webhook_url_env": WEBHOOK_ENV, "calls_per_batch": HARNESS_CALLS_PER_BATCH});
+        Connect::new("b24", self.clock.clone(), None, defaults)
+            .secret(WEBHOOK_ENV, url)
+            .http(http)
+            .options(options)
+            .build(VendorEntry::of::<Bitrix24Factory>())
     }
 
     /// The webhook URL the simulator accepts.
@@ -128,10 +125,11 @@ impl Bitrix24Harness {
     }
 
     fn must_build(&self, url: &str, http: HttpOptions) -> Arc<dyn Connector> {
-        match self.build(url, &json!({}), http) {
-            Ok(connector) => connector,
-            Err(e) => panic!("the harness's own Bitrix24 config is invalid: {e}"),
-        }
+        let defaults = json!({"webhook_url_env": WEBHOOK_ENV, "calls_per_batch": HARNESS_CALLS_PER_BATCH});
+        Connect::new("b24", self.clock.clone(), None, defaults)
+            .secret(WEBHOOK_ENV, url)
+            .http(http)
+            .must_build(VendorEntry::of::<Bitrix24Factory>())
     }
 }
 

@@ -11,7 +11,7 @@ use zveno_sim::kit::FaultConfig;
 use zveno_connector::Clock as _;
 use zveno_sim::conformance::SimulatedVendor as _;
 
-use super::{connector, drain, harness, portal, world};
+use super::{connector, drain, harness, portal, world, NumericIds as _};
 
 #[tokio::test]
 async fn the_governor_keeps_a_long_sync_free_of_503s() {

@@ -31,9 +31,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
-use zveno_connector::{BuildContext, Clock, Connector, Env, Kind};
+use zveno_connector::{BuildContext, Clock, Connector, Kind};
 use zveno_sim::kit::SimulatorEntry;
-use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
+use zveno_sim::kit::{Connect, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use harness::{HubSpotHarness, HARNESS_CLIENTS, HARNESS_INDEX_LAG};
@@ -128,12 +128,10 @@ impl HubSpotSim {
         token: &str,
         tune: impl FnOnce(&mut BuildContext, &mut Value),
     ) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new(name, clock);
-        ctx.base_url = url::Url::parse(&self.url()).ok();
-        ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
-        let mut options = self.connector_options();
-        tune(&mut ctx, &mut options);
-        VendorEntry::of::<HubSpotFactory>().build_checked(&options, ctx)
+        Connect::new(name, clock, Some(&self.url()), self.connector_options())
+            .secret(TOKEN_ENV, token)
+            .tune(tune)
+            .build(VendorEntry::of::<HubSpotFactory>())
     }
 
     /// Live records of `kind`.

@@ -207,7 +207,7 @@ async fn a_full_scan_sets_the_watermark_incremental_pulls_start_from() {
     clock.advance(Duration::from_secs(600));
     let quiet = must_drain(&*c, Kind::Client, SyncMode::Incremental, full.cursor).await;
     assert!(quiet.records.is_empty(), "nothing changed since the full scan");
-    assert_eq!(quiet.pages, 2, "one search, one archived sweep");
+    assert_eq!(quiet.pages.len(), 2, "one search, one archived sweep");
 }
 
 #[tokio::test]

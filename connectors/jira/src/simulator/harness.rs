@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::http::{BasicAuth, Call, HttpClient, HttpOptions, HttpSemantics, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, Clock, Connector, ConnectorError, Env, Kind, ManualClock, Redactor, Secret};
+use zveno_connector::{Clock, Connector, ConnectorError, Kind, ManualClock, Redactor, Secret};
 use zveno_sim::conformance::SimulatedVendor;
-use zveno_sim::kit::Kit;
+use zveno_sim::kit::{Connect, Kit};
 use zveno_sim::world::{SystemData, World, WorldSpec};
 
 pub use super::site::account_id;
@@ -56,18 +56,17 @@ impl JiraHarness {
 
     /// Builds a connector through the factory, as the daemon does.
     pub fn build(&self, build: Build) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new("jira", self.clock.clone());
-        ctx.kinds = vec![Kind::Task];
-        ctx.base_url = url::Url::parse(&self.sim.url()).ok();
         let token = build.token.unwrap_or_else(|| self.sim.options().token.clone());
-        ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
-        ctx.http = build.http;
-        ctx.rate_limits = build.rate_limits;
-        let mut options = self.sim.connector_options();
-        if let Some(map) = options.as_object_mut() {
-            map.extend(build.options);
-        }
-        VendorEntry::of::<JiraFactory>().build_checked(&options, ctx)
+        let Build { http, rate_limits, options, .. } = build;
+        Connect::new("jira", self.clock.clone(), Some(&self.sim.url()), self.sim.connector_options())
+            .secret(TOKEN_ENV, &token)
+            .http(http)
+            .options(&Value::Object(options))
+            .tune(|ctx, _| {
+                ctx.kinds = vec![Kind::Task];
+                ctx.rate_limits = rate_limits;
+            })
+            .build(VendorEntry::of::<JiraFactory>())
     }
 
     /// A raw HTTP client with the simulator's credentials, for talking to it directly.

@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
-use zveno_connector::{BuildContext, Clock, Connector, Env, Kind};
+use zveno_connector::{BuildContext, Clock, Connector, Kind};
 use zveno_sim::kit::SimulatorEntry;
-use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
+use zveno_sim::kit::{Connect, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use company::SimOptions;
@@ -117,12 +117,10 @@ impl PipedriveSim {
         token: &str,
         tune: impl FnOnce(&mut BuildContext, &mut Value),
     ) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new(name, clock);
-        ctx.base_url = url::Url::parse(&self.url()).ok();
-        ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
-        let mut options = self.connector_options();
-        tune(&mut ctx, &mut options);
-        VendorEntry::of::<PipedriveFactory>().build_checked(&options, ctx)
+        Connect::new(name, clock, Some(&self.url()), self.connector_options())
+            .secret(TOKEN_ENV, token)
+            .tune(tune)
+            .build(VendorEntry::of::<PipedriveFactory>())
     }
 
     /// Live records of `kind`.

@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use serde_json::json;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{BuildContext, Clock, Connector, Env, Kind, ManualClock};
+use zveno_connector::{Clock, Connector, Kind, ManualClock};
 
 use super::{TestVendorFactory, TestVendorSim, VENDOR};
 use crate::conformance::SimulatedVendor;
-use crate::kit::{Kit, LaunchedSim, SimServer};
+use crate::kit::{Connect, Kit, LaunchedSim, SimServer};
 use crate::world::{SystemData, World, WorldSpec};
 
 /// The environment variable [`launch`] tells the daemon to read the token from.
@@ -71,24 +71,16 @@ impl TestVendorHarness {
 
     /// A connector built through the factory, as the daemon would, with `token` and `http`.
     pub fn build(&self, token: &str, http: HttpOptions) -> Result<Arc<dyn Connector>, String> {
-        let clock: Arc<dyn Clock> = self.clock.clone();
-        let mut ctx = BuildContext::new("tv", clock);
-        ctx.base_url = url::Url::parse(&self.server.url()).ok();
-        ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
-        ctx.http = http;
-        let options = json!({
-            "token_env": TOKEN_ENV,
-            "page_size": HARNESS_PAGE_SIZE,
-            "default_region": "RU",
-        });
-        VendorEntry::of::<TestVendorFactory>().build_checked(&options, ctx)
+        self.connect(token, http).build(VendorEntry::of::<TestVendorFactory>())
+    }
+
+    fn connect(&self, token: &str, http: HttpOptions) -> Connect {
+        let options = json!({"token_env": TOKEN_ENV, "page_size": HARNESS_PAGE_SIZE, "default_region": "RU"});
+        Connect::new("tv", self.clock.clone(), Some(&self.server.url()), options).secret(TOKEN_ENV, token).http(http)
     }
 
     fn must_build(&self, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
-        match self.build(token, http) {
-            Ok(connector) => connector,
-            Err(e) => panic!("the harness's own test vendor config is invalid: {e}"),
-        }
+        self.connect(token, http).must_build(VendorEntry::of::<TestVendorFactory>())
     }
 }
 
