@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::process::Command;
 use zveno::store::{RunStatus, Store};
 use zveno_connector::{Kind, SystemClock};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::TestVendorSim;
 use zveno_sim::world::{World, WorldSpec};

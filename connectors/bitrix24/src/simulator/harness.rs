@@ -9,7 +9,7 @@ use serde_json::json;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::http::HttpOptions;
 use zveno_connector::{Clock, Connector, Kind, ManualClock};
-use zveno_sim::conformance::SimulatedVendor;
+use zveno_sim::conformance::{SimControls, SimulatedVendor};
 use zveno_sim::kit::{Connect, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{SystemData, World, WorldSpec};
 
@@ -144,6 +144,10 @@ impl SimulatedVendor for Bitrix24Harness {
         Kind::ALL.to_vec()
     }
 
+    fn controls(&self) -> &dyn SimControls {
+        &self.sim
+    }
+
     fn connector(&self) -> Arc<dyn Connector> {
         self.must_build(&self.webhook_url(), HttpOptions::default())
     }
@@ -157,29 +161,9 @@ impl SimulatedVendor for Bitrix24Harness {
         Some(self.must_build(&self.webhook_url(), http))
     }
 
-    fn kit(&self) -> &Kit {
-        self.sim.kit()
-    }
-
-    fn count(&self, kind: Kind) -> usize {
-        self.sim.count(kind)
-    }
-
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.sim.touch(kind, n)
-    }
-
-    async fn corrupt(&self, kind: Kind) -> String {
-        self.sim.corrupt(kind).unwrap_or_default()
-    }
-
     /// Bitrix24's throttling answer carries no wait: a 503 `QUERY_LIMIT_EXCEEDED`.
     async fn throttle_next(&self, _wait: Duration) -> Option<Duration> {
         self.sim.throttle_next();
         None
-    }
-
-    fn writes(&self) -> u64 {
-        self.sim.writes()
     }
 }

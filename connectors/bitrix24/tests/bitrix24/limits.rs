@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use zveno_connector::http::HttpOptions;
 use zveno_connector::{Cursor, ErrorKind, Kind, SyncMode};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::FaultConfig;
 
 use zveno_connector::Clock as _;

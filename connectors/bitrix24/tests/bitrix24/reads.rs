@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use zveno_connector::{ClientRef, Cursor, Kind, RecordData, SyncMode, TaskStatus};
+use zveno_sim::conformance::SimControls as _;
 
 use zveno_connector::Clock as _;
 use zveno_sim::conformance::SimulatedVendor as _;

@@ -6,8 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zveno_connector::http::HttpOptions;
 use zveno_connector::{Clock, Connector, Kind, ManualClock};
-use zveno_sim::conformance::SimulatedVendor;
-use zveno_sim::kit::Kit;
+use zveno_sim::conformance::{SimControls, SimulatedVendor};
 use zveno_sim::world::{World, WorldSpec};
 
 use super::{demo_token, HubSpotSim, SimOptions};
@@ -58,6 +57,10 @@ impl SimulatedVendor for HubSpotHarness {
         Kind::ALL.to_vec()
     }
 
+    fn controls(&self) -> &dyn SimControls {
+        &self.sim
+    }
+
     fn connector(&self) -> Arc<dyn Connector> {
         self.build(&self.sim.token(), HttpOptions::default())
     }
@@ -70,30 +73,10 @@ impl SimulatedVendor for HubSpotHarness {
         Some(self.build(&self.sim.token(), http))
     }
 
-    fn kit(&self) -> &Kit {
-        self.sim.kit()
-    }
-
-    fn count(&self, kind: Kind) -> usize {
-        self.sim.count(kind)
-    }
-
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.sim.touch(kind, n)
-    }
-
-    async fn corrupt(&self, kind: Kind) -> String {
-        self.sim.corrupt(kind).unwrap_or_default()
-    }
-
     /// HubSpot's 429 names no wait (no `Retry-After`); it states the window it counts in
     /// (`X-HubSpot-RateLimit-Interval-Milliseconds: 10000`), and that is what zveno waits.
     async fn throttle_next(&self, _wait: Duration) -> Option<Duration> {
         self.sim.throttle_next();
         Some(Duration::from_secs(10))
-    }
-
-    fn writes(&self) -> u64 {
-        self.sim.writes()
     }
 }

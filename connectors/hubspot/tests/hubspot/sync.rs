@@ -8,6 +8,7 @@ use crate::common::{clock, connector, data, drain, must_drain, sim};
 use chrono::Duration as Span;
 use zveno_connector::http::RateLimit;
 use zveno_connector::{ClientRef, Clock, Cursor, ErrorKind, Kind, RecordData, SyncMode, TaskStatus};
+use zveno_sim::conformance::SimControls as _;
 
 #[tokio::test]
 async fn a_full_pull_maps_every_kind_with_owner_emails_and_associations() {

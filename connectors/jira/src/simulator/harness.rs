@@ -11,7 +11,7 @@ use serde_json::Value;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::http::{BasicAuth, Call, HttpClient, HttpOptions, HttpSemantics, RateLimit, VendorHttp};
 use zveno_connector::{Clock, Connector, ConnectorError, Kind, ManualClock, Redactor, Secret};
-use zveno_sim::conformance::SimulatedVendor;
+use zveno_sim::conformance::{SimControls, SimulatedVendor};
 use zveno_sim::kit::{Connect, Kit};
 use zveno_sim::world::{SystemData, World, WorldSpec};
 
@@ -129,6 +129,10 @@ impl SimulatedVendor for JiraHarness {
         vec![Kind::Task]
     }
 
+    fn controls(&self) -> &dyn SimControls {
+        &self.sim
+    }
+
     fn connector(&self) -> Arc<dyn Connector> {
         JiraHarness::connector(self)
     }
@@ -141,35 +145,38 @@ impl SimulatedVendor for JiraHarness {
         Some(self.must_build(Build { http, ..Build::default() }))
     }
 
+    async fn throttle_next(&self, wait: Duration) -> Option<Duration> {
+        Some(self.sim.throttle_next(wait))
+    }
+}
+
+/// The site holds issues only: tasks are its records, and it has none of other kinds.
+impl SimControls for JiraSim {
     fn kit(&self) -> &Kit {
-        self.sim.kit()
+        JiraSim::kit(self)
     }
 
     fn count(&self, kind: Kind) -> usize {
         if kind == Kind::Task {
-            self.sim.count()
+            JiraSim::count(self)
         } else {
             0
         }
     }
 
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
         if kind == Kind::Task {
-            self.sim.touch(n)
+            JiraSim::touch(self, n)
         } else {
             Vec::new()
         }
     }
 
-    async fn corrupt(&self, _kind: Kind) -> String {
-        self.sim.corrupt()
-    }
-
-    async fn throttle_next(&self, wait: Duration) -> Option<Duration> {
-        Some(self.sim.throttle_next(wait))
+    fn corrupt(&self, kind: Kind) -> Option<String> {
+        (kind == Kind::Task).then(|| JiraSim::corrupt(self))
     }
 
     fn writes(&self) -> u64 {
-        self.sim.writes()
+        JiraSim::writes(self)
     }
 }

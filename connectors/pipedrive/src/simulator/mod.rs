@@ -22,6 +22,7 @@ mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
+use zveno_sim::conformance::SimControls;
 
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
@@ -90,11 +91,6 @@ impl PipedriveSim {
         self.company.options().token.clone()
     }
 
-    /// The kit: request log and faults.
-    pub fn kit(&self) -> &Kit {
-        &self.company.kit
-    }
-
     /// The vendor options that point a zveno connector at this company (token by reference
     /// to [`TOKEN_ENV`]; the world types phones in Russian national formats).
     pub fn connector_options(&self) -> Value {
@@ -123,23 +119,10 @@ impl PipedriveSim {
             .build(VendorEntry::of::<PipedriveFactory>())
     }
 
-    /// Live records of `kind`.
-    pub fn count(&self, kind: Kind) -> usize {
-        self.company.db().rows(Entity::of(kind)).filter(|r| !r.deleted).count()
-    }
-
     /// A record as a v2 list renders it (deleted ones too).
     pub fn record(&self, kind: Kind, id: &str) -> Option<Value> {
         let db = self.company.db();
         db.tables.get(&Entity::of(kind))?.get(&id.parse().ok()?).map(|r| r.render())
-    }
-
-    /// Changes `n` live records of `kind` now (spread over the id range); returns their ids.
-    pub fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.change(kind, n, |row, now| {
-            row.updated = now;
-            row.fields.insert("label_ids".into(), json!([now.timestamp() % 7]));
-        })
     }
 
     /// Adds `n` records of `kind` now, copies of live ones under new ids (as a person
@@ -162,16 +145,6 @@ impl PipedriveSim {
             row.deleted = true;
             row.updated = now;
         })
-    }
-
-    /// Breaks one live record of `kind` (its `owner_id` becomes a string) and returns its id.
-    pub fn corrupt(&self, kind: Kind) -> Option<String> {
-        let entity = Entity::of(kind);
-        let mut db = self.company.db();
-        let live = db.pick(entity, 3);
-        let id = *live.get(live.len() / 2)?;
-        db.get_mut(entity, id)?.corrupt = true;
-        Some(id.to_string())
     }
 
     fn change(
@@ -205,11 +178,6 @@ impl PipedriveSim {
     /// Sets the tokens spent today (others' spending).
     pub fn set_tokens_used(&self, used: u64) {
         self.company.set_tokens_used(used);
-    }
-
-    /// Write requests received.
-    pub fn writes(&self) -> u64 {
-        self.company.writes()
     }
 
     /// Describes the company for the daemon; the server keeps running inside it.
@@ -266,4 +234,34 @@ pub fn entry() -> SimulatorEntry {
 pub async fn launch_recorded(responses: &Value, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
     let sim = PipedriveSim::start_recorded(responses, clock, seed, SimOptions::new(&demo_token(seed))).await?;
     Ok(sim.into_launched())
+}
+
+impl SimControls for PipedriveSim {
+    fn kit(&self) -> &Kit {
+        &self.company.kit
+    }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.company.db().rows(Entity::of(kind)).filter(|r| !r.deleted).count()
+    }
+
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+        self.change(kind, n, |row, now| {
+            row.updated = now;
+            row.fields.insert("label_ids".into(), json!([now.timestamp() % 7]));
+        })
+    }
+
+    fn corrupt(&self, kind: Kind) -> Option<String> {
+        let entity = Entity::of(kind);
+        let mut db = self.company.db();
+        let live = db.pick(entity, 3);
+        let id = *live.get(live.len() / 2)?;
+        db.get_mut(entity, id)?.corrupt = true;
+        Some(id.to_string())
+    }
+
+    fn writes(&self) -> u64 {
+        self.company.writes()
+    }
 }

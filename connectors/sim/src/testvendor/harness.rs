@@ -11,7 +11,7 @@ use zveno_connector::http::HttpOptions;
 use zveno_connector::{Clock, Connector, Kind, ManualClock};
 
 use super::{TestVendorFactory, TestVendorSim, VENDOR};
-use crate::conformance::SimulatedVendor;
+use crate::conformance::{SimControls, SimulatedVendor};
 use crate::kit::{Connect, Kit, LaunchedSim, SimServer};
 use crate::world::{SystemData, World, WorldSpec};
 
@@ -101,6 +101,10 @@ impl SimulatedVendor for TestVendorHarness {
         Kind::ALL.to_vec()
     }
 
+    fn controls(&self) -> &dyn SimControls {
+        &self.sim
+    }
+
     fn connector(&self) -> Arc<dyn Connector> {
         self.must_build(self.sim.token(), HttpOptions::default())
     }
@@ -113,27 +117,7 @@ impl SimulatedVendor for TestVendorHarness {
         Some(self.must_build(self.sim.token(), http))
     }
 
-    fn kit(&self) -> &Kit {
-        self.sim.kit()
-    }
-
-    fn count(&self, kind: Kind) -> usize {
-        self.sim.count(kind)
-    }
-
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.sim.touch(kind, n)
-    }
-
-    async fn corrupt(&self, kind: Kind) -> String {
-        self.sim.corrupt(kind).unwrap_or_default()
-    }
-
     async fn throttle_next(&self, wait: Duration) -> Option<Duration> {
         Some(self.sim.throttle_next(wait))
-    }
-
-    fn writes(&self) -> u64 {
-        self.sim.writes()
     }
 }
