@@ -11,6 +11,7 @@
 //! the simulator's timestamps move with the connector's idea of "now".
 
 mod checks;
+mod token;
 
 /// One `#[tokio::test]` per conformance check, for the [`SimulatedVendor`] harness given.
 /// Use it once per vendor, in the crate's integration tests; the list of checks lives here
@@ -49,6 +50,7 @@ use zveno_connector::http::HttpOptions;
 use zveno_connector::{Connector, Kind, ManualClock};
 
 pub use checks::*;
+pub use token::{TokenHarness, TokenSimulator};
 
 use crate::kit::Kit;
 
