@@ -1,6 +1,6 @@
 //! `zveno-connector`: the contract between zveno's engine and its vendor connectors.
 //!
-//! It owns four things, and nothing vendor-specific:
+//! It owns these, and nothing vendor-specific:
 //!
 //! - the **common model** ([`model`]): clients, contacts, tasks and the [`SourceRecord`]
 //!   envelope every vendor record is normalised into, with parsed newtypes for the values
@@ -9,7 +9,10 @@
 //!   with per-op outcomes, webhooks as change hints, and capabilities;
 //! - **one error type** ([`ConnectorError`]) whose [`ErrorKind`] the scheduler branches on;
 //! - the **shared HTTP client** ([`http::HttpClient`]): rate limiting, retries, timeouts,
-//!   metrics and secret redaction live here once, so connectors never sleep or retry.
+//!   metrics and secret redaction live here once, so connectors never sleep or retry;
+//! - what every vendor's options and caches share: [`options`] (`status_map` /
+//!   `priority_map` tables, `overlap_secs`, renamed keys with deprecation warnings) and the
+//!   owner/user [`directory`] cache.
 //!
 //! Vendor crates depend on this crate only; the daemon sees `Arc<dyn Connector>`.
 
