@@ -29,6 +29,9 @@ impl App {
         // and budgets known only by counting are tallied in the store for every instance.
         let accounts = zveno_connector::Accounts::default().with_ledger(Arc::new(store.clone()));
         for spec in settings.connectors.values() {
+            for warning in spec.warnings(&settings.env) {
+                tracing::warn!(connector = %spec.name, "config: {warning}");
+            }
             let connector = spec
                 .build(&settings.env, clock.clone(), &accounts)
                 .map_err(|e| anyhow::anyhow!("connectors.{}: {e}", spec.name))?;

@@ -26,6 +26,7 @@ use zveno::resolve::Resolver;
 use zveno::view::query::{clients, tasks};
 use zveno::view::{ClientQuery, TaskQuery, ViewTime};
 use zveno_connector::{Clock, Kind, ManualClock, SyncMode};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::world::{System, World, WorldSpec};
 
 fn world_clients() -> usize {

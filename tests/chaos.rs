@@ -28,6 +28,7 @@ use rand::{Rng, SeedableRng};
 use tokio::process::{Child, Command};
 use zveno::store::{RunStatus, Store};
 use zveno_connector::{Kind, SystemClock};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::TestVendorSim;
 use zveno_sim::world::{World, WorldSpec};

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::process::Command;
 use zveno::store::{RunStatus, Store};
 use zveno_connector::{Kind, SystemClock};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::TestVendorSim;
 use zveno_sim::world::{World, WorldSpec};
@@ -115,6 +116,33 @@ async fn check_reports_every_problem_with_its_path_and_exits_2() {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
     assert!(!stdout.contains("panicked") && !String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[tokio::test]
+async fn check_accepts_an_old_option_name_and_warns_that_it_is_deprecated() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "old.toml",
+        "[store]\nurl = \"sqlite://zveno.db\"\n\n[connectors.crm]\nvendor = \"hubspot\"\n\
+         token_env = \"ZVENO_TEST_HS_TOKEN\"\nsearch_overlap_secs = 120\n",
+    );
+    let out = zveno()
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .arg("--offline")
+        .env("ZVENO_TEST_HS_TOKEN", "pat-na1-test")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("config: ok"), "{stdout}");
+    assert!(
+        stdout.contains("⚠ connectors.crm.search_overlap_secs: deprecated name of overlap_secs"),
+        "the old name works and is named as deprecated:\n{stdout}"
+    );
 }
 
 #[tokio::test]

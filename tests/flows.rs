@@ -27,6 +27,7 @@ use zveno_connector::{
     Capabilities, Client, Connector, ConnectorError, Cursor, Env, Fetched, Kind, ManualClock, Page, Phone, RecordData,
     SyncMode, WriteAction, WriteOp, WriteOutcome,
 };
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::{TestVendorSim, TOKEN_ENV};
 use zveno_sim::world::{SystemData, World, WorldSpec};

@@ -19,6 +19,7 @@ use zveno_bitrix24::simulator::Bitrix24Sim;
 use zveno_connector::{Clock, Kind, ManualClock, SkewedClock, SyncMode};
 use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::{FaultConfig, Kit, LaunchedSim};
 use zveno_sim::world::{World, WorldSpec};
 

@@ -29,6 +29,7 @@ use zveno_connector::{Client, Clock, Env, Kind, ManualClock, Phone, RecordData, 
 use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
 use zveno_pipedrive::PipedriveSim;
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{World, WorldSpec};
 

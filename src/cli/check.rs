@@ -24,6 +24,11 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
         },
     };
     out!("config: ok ({} connector(s))", settings.connectors.len());
+    for spec in settings.connectors.values() {
+        for warning in spec.warnings(&settings.env) {
+            out!("  ⚠ {warning}");
+        }
+    }
     if offline {
         return Ok(ExitCode::SUCCESS);
     }

@@ -53,7 +53,7 @@ pub(super) async fn run(args: SyncBenchArgs) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     let mut complete = true;
     for job in &app.jobs {
-        let page_size = job.connector.capabilities().floor_page_size.max(1) as u64;
+        let capabilities = job.connector.capabilities();
         for &kind in &job.kinds {
             let expected = match kind {
                 Kind::Client => data.companies.len(),
@@ -66,7 +66,7 @@ pub(super) async fn run(args: SyncBenchArgs) -> anyhow::Result<ExitCode> {
             let wall = started.elapsed().as_secs_f64();
             let stored = app.engine.store().count_records(Some(job.connector.name()), Some(kind), false).await?;
             complete &= stored == expected;
-            let floor = expected.div_ceil(page_size).max(1);
+            let floor = capabilities.full_scan_floor(expected);
             rows.push(serde_json::json!({
                 "vendor": args.vendor,
                 "kind": kind.as_str(),

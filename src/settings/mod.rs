@@ -144,6 +144,14 @@ impl ConnectorSpec {
         (self.vendor.build)(&self.options, ctx)
     }
 
+    /// Deprecation warnings about these options (an old name of a renamed key): the
+    /// connector builds, but the config should be updated. `zveno check` prints them and
+    /// the daemon logs them when it builds the connector.
+    pub fn warnings(&self, env: &Env) -> Vec<ConfigProblem> {
+        let ctx = self.context(env, Arc::new(zveno_connector::SystemClock::new()));
+        (self.vendor.warnings)(&self.options, &ctx)
+    }
+
     fn context(&self, env: &Env, clock: Arc<dyn Clock>) -> BuildContext {
         BuildContext {
             name: self.name.clone(),

@@ -23,6 +23,7 @@ use zveno_bitrix24::simulator::launch_with_handle;
 use zveno_bitrix24::Bitrix24Factory;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, Connector, Cursor, Env, Kind, SyncMode, SystemClock};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::world::{World, WorldSpec};
 
 const SEED: u64 = 24;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use phonenumber::country::Id as Region;
 use serde::Deserialize;
-use zveno_connector::{BuildContext, ConfigProblem, Phone, SecretRef, TaskStatus};
+use zveno_connector::{BuildContext, ConfigProblem, Overlap, OverrideTable, Phone, SecretRef, TaskStatus};
 
 use crate::client::credential::Webhook;
 
@@ -42,10 +42,10 @@ pub struct Bitrix24Config {
     /// Overrides of the task status table: Bitrix24 status code → common status
     /// (`{ "6" = "todo" }`).
     #[serde(default)]
-    pub status_map: BTreeMap<String, String>,
+    pub status_map: OverrideTable<TaskStatus>,
     /// Seconds every incremental window reaches back before the previous one's end.
     #[serde(default = "default_overlap")]
-    pub overlap_secs: u64,
+    pub overlap_secs: Overlap,
     /// The portal's IANA time zone (`Europe/Moscow`). Without it the zone offset is read from
     /// the `time.date_start` of every response.
     #[serde(default)]
@@ -64,8 +64,8 @@ fn default_region() -> String {
     "RU".to_string()
 }
 
-fn default_overlap() -> u64 {
-    DEFAULT_OVERLAP_SECS
+fn default_overlap() -> Overlap {
+    Overlap(DEFAULT_OVERLAP_SECS)
 }
 
 /// The longest overlap accepted: a week of re-reading on every run is surely a typo.
@@ -138,17 +138,18 @@ impl Bitrix24Config {
                 None
             }
         };
-        let statuses = StatusTable::with_overrides(&self.status_map).map_err(|list| {
-            for (code, message) in list {
-                problems.push(ConfigProblem::new(ctx.path(&format!("status_map.{code}")), message));
-            }
-        });
-        if self.overlap_secs > MAX_OVERLAP_SECS {
-            problems.push(ConfigProblem::new(
-                ctx.path("overlap_secs"),
-                format!("{} is more than a week ({MAX_OVERLAP_SECS})", self.overlap_secs),
-            ));
-        }
+        let statuses = self
+            .status_map
+            .resolve(ctx, "status_map", |code| match code.parse::<i64>() {
+                Ok(_) => Ok(()),
+                Err(_) => Err(format!("{code:?} is not a Bitrix24 status code (2 to 6)")),
+            })
+            .map(|overrides| StatusTable::with_overrides(&overrides))
+            .map_err(|list| problems.extend(list));
+        let overlap = self
+            .overlap_secs
+            .resolve(ctx, 0..=MAX_OVERLAP_SECS, "more than a week of re-reading on every run is surely a typo")
+            .map_err(|p| problems.push(p));
         let timezone = match &self.portal_timezone {
             Some(name) => match chrono_tz::Tz::from_str(name) {
                 Ok(tz) => Some(tz),
@@ -173,14 +174,14 @@ impl Bitrix24Config {
                 problems.push(ConfigProblem::new(format!("connectors.{}.rate_limits.{bucket}", ctx.name), problem));
             }
         }
-        match (webhook, region, statuses) {
-            (Some(webhook), Some(region), Ok(statuses)) if problems.is_empty() => Ok(Settings {
+        match (webhook, region, statuses, overlap) {
+            (Some(webhook), Some(region), Ok(statuses), Ok(overlap)) if problems.is_empty() => Ok(Settings {
                 webhook,
                 tax_id_fields: self.tax_id_field.clone(),
                 region,
                 country: self.default_region.trim().to_ascii_uppercase(),
                 statuses,
-                overlap: Duration::from_secs(self.overlap_secs),
+                overlap,
                 timezone,
                 calls_per_batch: self.calls_per_batch,
             }),
@@ -226,24 +227,12 @@ impl Default for StatusTable {
 }
 
 impl StatusTable {
-    /// The default table with the operator's overrides, or every bad entry with its reason.
-    pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<Self, Vec<(String, String)>> {
+    /// The default table with the operator's overrides (code → status, as the config's
+    /// [`OverrideTable`] resolved them; a key that is no code is not one the table can hold).
+    pub fn with_overrides(overrides: &BTreeMap<String, TaskStatus>) -> Self {
         let mut table = Self::default();
-        let mut bad = Vec::new();
-        for (code, status) in overrides {
-            match (code.trim().parse::<i64>(), status.parse::<TaskStatus>()) {
-                (Ok(n), Ok(s)) => {
-                    table.codes.insert(n, s);
-                }
-                (Err(_), _) => bad.push((code.clone(), format!("{code:?} is not a Bitrix24 status code (2 to 6)"))),
-                (_, Err(e)) => bad.push((code.clone(), e)),
-            }
-        }
-        if bad.is_empty() {
-            Ok(table)
-        } else {
-            Err(bad)
-        }
+        table.codes.extend(overrides.iter().filter_map(|(code, s)| code.trim().parse::<i64>().ok().map(|n| (n, *s))));
+        table
     }
 
     /// The common status of `code`, and whether the table knew it.
@@ -368,8 +357,8 @@ mod tests {
 
     #[test]
     fn status_overrides_replace_single_codes_and_writes_follow_them() {
-        let overrides = BTreeMap::from([("6".to_string(), "todo".to_string())]);
-        let table = StatusTable::with_overrides(&overrides).unwrap_or_default();
+        let overrides = BTreeMap::from([("6".to_string(), TaskStatus::Todo)]);
+        let table = StatusTable::with_overrides(&overrides);
         assert_eq!(table.status(6), (TaskStatus::Todo, true));
         assert_eq!(table.status(5), (TaskStatus::Done, true));
         assert_eq!(table.status(42), (TaskStatus::Todo, false));

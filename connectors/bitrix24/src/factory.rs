@@ -36,8 +36,7 @@ impl ConnectorFactory for Bitrix24Factory {
     /// prefixes (leads `L_`, deals `D_`) name no record zveno syncs.
     fn record_id(reference: &str) -> Option<String> {
         let id = reference.trim();
-        let digits = id.strip_prefix("CO_").or_else(|| id.strip_prefix("C_")).unwrap_or(id);
-        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.to_string())
+        zveno_connector::numeric_id(id.strip_prefix("CO_").or_else(|| id.strip_prefix("C_")).unwrap_or(id))
     }
 
     fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {

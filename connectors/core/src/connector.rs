@@ -192,6 +192,15 @@ pub struct Capabilities {
     pub webhooks: bool,
 }
 
+impl Capabilities {
+    /// The fewest requests a full scan of `records` records can take: `ceil(records /
+    /// floor_page_size)`, at least one (an empty scan still asks). What `zveno bench sync`
+    /// measures a connector against.
+    pub fn full_scan_floor(&self, records: u64) -> u64 {
+        records.div_ceil(self.floor_page_size.max(1) as u64).max(1)
+    }
+}
+
 /// What to write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action")]
@@ -421,5 +430,29 @@ pub trait Connector: Send + Sync + Debug {
     /// The HTTP request counters of this instance, for run history.
     fn http_stats(&self) -> crate::http::HttpStats {
         crate::http::HttpStats::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_full_scan_floor_is_records_over_the_floor_page_size_and_at_least_one() {
+        let caps = Capabilities {
+            read: Kind::ALL.to_vec(),
+            write: Vec::new(),
+            incremental: true,
+            deletes: DeleteDetection::Census,
+            page_size: 200,
+            floor_page_size: 100,
+            write_batch: 100,
+            webhooks: false,
+        };
+        assert_eq!(caps.full_scan_floor(2_000), 20);
+        assert_eq!(caps.full_scan_floor(2_001), 21);
+        assert_eq!(caps.full_scan_floor(0), 1, "an empty scan still asks once");
+        let unset = Capabilities { floor_page_size: 0, ..caps };
+        assert_eq!(unset.full_scan_floor(7), 7, "an undeclared floor counts one record a request");
     }
 }

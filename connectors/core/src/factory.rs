@@ -20,6 +20,7 @@ use crate::connector::Connector;
 use crate::error::ConnectorError;
 use crate::http::{HttpOptions, RateLimit};
 use crate::model::Kind;
+use crate::options::{apply_renames, Renamed};
 use crate::secret::Secret;
 
 /// One problem in the configuration, with the dotted path of the key at fault.
@@ -184,6 +185,20 @@ impl BuildContext {
     pub fn path(&self, key: &str) -> String {
         format!("connectors.{}.{key}", self.name)
     }
+
+    /// The API base: the configured `base_url` (a simulator, a proxy) or the vendor's
+    /// `default`, always ending with `/`, because `Url::join` replaces the last segment of a
+    /// base without one (`…/api` + `v1/x` would lose `api`).
+    pub fn api_base(&self, default: &str) -> Result<url::Url, ConnectorError> {
+        let mut base = match &self.base_url {
+            Some(url) => url.clone(),
+            None => url::Url::parse(default).map_err(|e| ConnectorError::config(format!("bad base URL: {e}")))?,
+        };
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        Ok(base)
+    }
 }
 
 /// A vendor's typed factory: the one interface a vendor crate gives the daemon. Implemented
@@ -197,6 +212,10 @@ pub trait ConnectorFactory: Send + Sync + 'static {
 
     /// The `vendor = "..."` value that selects this factory.
     const VENDOR: &'static str;
+
+    /// Options renamed to a shared name (`search_overlap_secs` → `overlap_secs`): the old
+    /// name is still read, with a deprecation warning. None by default.
+    const RENAMED: &'static [Renamed] = &[];
 
     /// Vendor default rate limits by bucket name; config overrides them per bucket.
     fn default_rate_limits() -> BTreeMap<String, RateLimit>;
@@ -237,6 +256,13 @@ pub fn writable_model_fields(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+/// A reference read as a numeric record id (`" 512 "` → `512`), for vendors whose ids are
+/// numbers; anything else names none of their records.
+pub fn numeric_id(reference: &str) -> Option<String> {
+    let id = reference.trim();
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+}
+
 /// A reference read as it is: any non-empty text without whitespace.
 pub fn plain_id(reference: &str) -> Option<String> {
     let id = reference.trim();
@@ -261,6 +287,9 @@ pub struct VendorEntry {
     pub validate: ValidateFn,
     /// Deserialises, resolves and builds.
     pub build: BuildFn,
+    /// The deprecation warnings of vendor options (old names of renamed keys): not
+    /// problems, the options still build; `zveno check` prints them and the daemon logs them.
+    pub warnings: ValidateFn,
     /// [`ConnectorFactory::record_id`].
     pub record_id: fn(&str) -> Option<String>,
     /// The fields of a kind the vendor can write ([`ConnectorFactory::writable_fields`]).
@@ -293,19 +322,22 @@ impl VendorEntry {
                     Err(ConnectorError::config(text.join("; ")))
                 }
             },
+            warnings: |options, ctx| apply_renames(options, F::RENAMED, ctx).1,
             record_id: F::record_id,
             writable_fields: F::writable_fields,
         }
     }
 }
 
-/// Parses and resolves vendor options: unknown keys, then type errors, then the vendor's
-/// own checks, all reported together.
+/// Parses and resolves vendor options: renamed keys read under their new names, then unknown
+/// keys, then type errors, then the vendor's own checks, all reported together.
 fn resolve<F: ConnectorFactory>(
     options: &serde_json::Value,
     ctx: &BuildContext,
 ) -> Result<F::Settings, Vec<ConfigProblem>> {
-    let (config, mut problems) = parse_options::<F::Config>(options, ctx);
+    let (options, _, mut problems) = apply_renames(options, F::RENAMED, ctx);
+    let (config, more) = parse_options::<F::Config>(&options, ctx);
+    problems.extend(more);
     let config = config.ok_or_else(|| problems.clone())?;
     match F::resolve(&config, ctx) {
         Ok(settings) if problems.is_empty() => Ok(settings),
@@ -340,6 +372,25 @@ fn parse_options<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_base_always_ends_with_a_slash() {
+        let mut ctx = BuildContext::new("crm", Arc::new(crate::SystemClock::new()));
+        assert_eq!(ctx.api_base("https://api.example.com").unwrap().as_str(), "https://api.example.com/");
+        ctx.base_url = Some(url::Url::parse("http://127.0.0.1:9/proxy/api").unwrap());
+        let base = ctx.api_base("https://api.example.com/").unwrap();
+        assert_eq!(base.join("v1/users").unwrap().as_str(), "http://127.0.0.1:9/proxy/api/v1/users");
+        ctx.base_url = None;
+        assert!(ctx.api_base("not a url").is_err_and(|e| e.kind() == crate::ErrorKind::Config));
+    }
+
+    #[test]
+    fn numeric_ids_are_digits_only() {
+        assert_eq!(numeric_id(" 512 "), Some("512".into()));
+        for other in ["CO_512", "acme", "5 12", "", "-1"] {
+            assert_eq!(numeric_id(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn env_debug_shows_no_value() {

@@ -1,6 +1,6 @@
 //! `zveno-connector`: the contract between zveno's engine and its vendor connectors.
 //!
-//! It owns four things, and nothing vendor-specific:
+//! It owns these, and nothing vendor-specific:
 //!
 //! - the **common model** ([`model`]): clients, contacts, tasks and the [`SourceRecord`]
 //!   envelope every vendor record is normalised into, with parsed newtypes for the values
@@ -9,17 +9,22 @@
 //!   with per-op outcomes, webhooks as change hints, and capabilities;
 //! - **one error type** ([`ConnectorError`]) whose [`ErrorKind`] the scheduler branches on;
 //! - the **shared HTTP client** ([`http::HttpClient`]): rate limiting, retries, timeouts,
-//!   metrics and secret redaction live here once, so connectors never sleep or retry.
+//!   metrics and secret redaction live here once, so connectors never sleep or retry;
+//! - what every vendor's options and caches share: [`options`] (`status_map` /
+//!   `priority_map` tables, `overlap_secs`, renamed keys with deprecation warnings) and the
+//!   owner/user [`directory`] cache.
 //!
 //! Vendor crates depend on this crate only; the daemon sees `Arc<dyn Connector>`.
 
 pub mod accounts;
 pub mod clock;
 pub mod connector;
+pub mod directory;
 pub mod error;
 pub mod factory;
 pub mod http;
 pub mod model;
+pub mod options;
 pub mod redact;
 pub mod secret;
 pub mod spend;
@@ -31,11 +36,15 @@ pub use connector::{
     Capabilities, CensusPage, CensusPlan, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode,
     WriteAction, WriteError, WriteErrorKind, WriteOp, WriteOutcome,
 };
+pub use directory::Directory;
 pub use error::{ConnectorError, ErrorKind};
-pub use factory::{one_or_many, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};
+pub use factory::{
+    numeric_id, one_or_many, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef,
+};
 pub use model::{
     Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,
 };
+pub use options::{Overlap, OverrideTable, Renamed};
 pub use redact::redact_text;
 pub use secret::{Redactor, Secret};
 pub use spend::{SpendLedger, SpendLedgerError};

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use zveno_connector::{Clock, Connector, Cursor, Kind, SourceRecord, SyncMode, SystemClock};
 use zveno_hubspot::simulator::{demo_token, HubSpotSim, SimOptions};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::world::{World, WorldSpec};
 
 const SEED: u64 = 20_260_921;

@@ -7,7 +7,7 @@
 //! tax_id_property = "inn"            # custom company property (or a list) holding the tax id
 //! default_region = "RU"              # for phones typed without a country code (default RU)
 //! portal_id = 62515                  # for deep links into app.hubspot.com
-//! search_overlap_secs = 300          # re-read this much before the watermark
+//! overlap_secs = 300                 # re-read this much before the watermark (was search_overlap_secs)
 //! daily_reserve_percent = 10         # slow down below this share of the daily quota
 //! archived_sweep_secs = 300          # least time between two sweeps of the archived lists
 //! archived_sweep_percent = 2         # a day of sweeps spends at most this share of the quota
@@ -21,9 +21,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
-use zveno_connector::{BuildContext, ConfigProblem, Phone, Priority, Secret, SecretRef, TaskStatus};
+use zveno_connector::options::any_key;
+use zveno_connector::{
+    BuildContext, ConfigProblem, Overlap, OverrideTable, Phone, Priority, Secret, SecretRef, TaskStatus,
+};
 
 use crate::client::limits::default_rate_limits;
 
@@ -52,8 +56,9 @@ pub struct HubSpotConfig {
     pub portal_id: Option<u64>,
     /// How far before the watermark each incremental window starts, for the search index
     /// lag. HubSpot names no number; 300 s is several times the lag integrators observed.
+    /// Read from `search_overlap_secs` too, its name before vendors shared one.
     #[serde(default = "default_overlap")]
-    pub search_overlap_secs: u64,
+    pub overlap_secs: Overlap,
     /// Below this share of the daily quota, zveno warns and spreads its requests out.
     #[serde(default = "default_reserve")]
     pub daily_reserve_percent: u8,
@@ -68,14 +73,14 @@ pub struct HubSpotConfig {
     pub archived_sweep_percent: u8,
     /// `hs_task_status` overrides and additions.
     #[serde(default)]
-    pub status_map: BTreeMap<String, TaskStatus>,
+    pub status_map: OverrideTable<TaskStatus>,
     /// `hs_task_priority` overrides and additions.
     #[serde(default)]
-    pub priority_map: BTreeMap<String, Priority>,
+    pub priority_map: OverrideTable<Priority>,
 }
 
-fn default_overlap() -> u64 {
-    300
+fn default_overlap() -> Overlap {
+    Overlap(300)
 }
 
 fn default_region() -> String {
@@ -137,12 +142,11 @@ impl HubSpotConfig {
         if self.portal_id == Some(0) {
             problems.push(ConfigProblem::new(ctx.path("portal_id"), "must be a portal (hub) id, not 0"));
         }
-        if !(1..=86_400).contains(&self.search_overlap_secs) {
-            problems.push(ConfigProblem::new(
-                ctx.path("search_overlap_secs"),
-                "must be between 1 and 86400: without an overlap, records the search index lists late are skipped",
-            ));
-        }
+        let overlap = self
+            .overlap_secs
+            .resolve(ctx, 1..=86_400, "without an overlap, records the search index lists late are skipped")
+            .map_err(|p| problems.push(p))
+            .ok();
         if self.daily_reserve_percent > 50 {
             problems.push(ConfigProblem::new(ctx.path("daily_reserve_percent"), "must be at most 50"));
         }
@@ -155,14 +159,8 @@ impl HubSpotConfig {
         if !(1..=50).contains(&self.archived_sweep_percent) {
             problems.push(ConfigProblem::new(ctx.path("archived_sweep_percent"), "must be between 1 and 50"));
         }
-        for (table, keys) in [
-            ("status_map", self.status_map.keys().collect::<Vec<_>>()),
-            ("priority_map", self.priority_map.keys().collect()),
-        ] {
-            for key in keys.into_iter().filter(|k| k.trim().is_empty()) {
-                problems.push(ConfigProblem::new(ctx.path(&format!("{table}.{key:?}")), "empty HubSpot value"));
-            }
-        }
+        let status_map = self.status_map.resolve(ctx, "status_map", any_key).map_err(|p| problems.extend(p)).ok();
+        let priority_map = self.priority_map.resolve(ctx, "priority_map", any_key).map_err(|p| problems.extend(p)).ok();
         let known = default_rate_limits();
         for (bucket, limit) in &ctx.rate_limits {
             let path = ctx.path(&format!("rate_limits.{bucket}"));
@@ -174,8 +172,10 @@ impl HubSpotConfig {
                 problems.push(ConfigProblem::new(path, why));
             }
         }
-        match (token, region) {
-            (Some(token), Some(region)) if problems.is_empty() => Ok(Settings { config: self.clone(), token, region }),
+        match (token, region, overlap, status_map, priority_map) {
+            (Some(token), Some(region), Some(overlap), Some(status_map), Some(priority_map)) if problems.is_empty() => {
+                Ok(Settings { config: self.clone(), token, region, overlap, status_map, priority_map })
+            }
             _ => Err(problems),
         }
     }
@@ -190,6 +190,12 @@ pub struct Settings {
     pub token: Secret,
     /// The region national phone numbers are read in.
     pub region: Option<phonenumber::country::Id>,
+    /// How far before the watermark incremental windows start.
+    pub overlap: Duration,
+    /// `hs_task_status` overrides, parsed.
+    pub status_map: BTreeMap<String, TaskStatus>,
+    /// `hs_task_priority` overrides, parsed.
+    pub priority_map: BTreeMap<String, Priority>,
 }
 
 #[cfg(test)]
@@ -216,7 +222,7 @@ mod tests {
     fn a_minimal_config_is_valid_and_has_documented_defaults() {
         let c = config(serde_json::json!({"token_env": "HS"}));
         assert!(c.problems(&ctx(&[("HS", "pat-na1-secret")])).is_empty());
-        assert_eq!(c.search_overlap_secs, 300);
+        assert_eq!(c.overlap_secs, Overlap(300));
         assert_eq!(c.daily_reserve_percent, 10);
         assert_eq!((c.archived_sweep_secs, c.archived_sweep_percent), (300, 2));
         assert_eq!(c.region().ok().flatten().map(|r| format!("{r:?}")).as_deref(), Some("RU"));
@@ -233,7 +239,7 @@ mod tests {
     fn every_problem_is_reported_with_its_path() {
         let c = config(serde_json::json!({
             "token_env": "MISSING", "tax_id_property": "Tax ID", "default_region": "XX1",
-            "portal_id": 0, "search_overlap_secs": 0, "daily_reserve_percent": 80,
+            "portal_id": 0, "overlap_secs": 0, "daily_reserve_percent": 80,
             "archived_sweep_secs": 90_000, "archived_sweep_percent": 0, "status_map": {" ": "todo"}}));
         let mut with_limits = ctx(&[]);
         with_limits.rate_limits = BTreeMap::from([
@@ -248,11 +254,11 @@ mod tests {
                 "connectors.crm.tax_id_property",
                 "connectors.crm.default_region",
                 "connectors.crm.portal_id",
-                "connectors.crm.search_overlap_secs",
+                "connectors.crm.overlap_secs",
                 "connectors.crm.daily_reserve_percent",
                 "connectors.crm.archived_sweep_secs",
                 "connectors.crm.archived_sweep_percent",
-                "connectors.crm.status_map.\" \"",
+                "connectors.crm.status_map. ",
                 "connectors.crm.rate_limits.defualt",
                 "connectors.crm.rate_limits.search",
             ]
@@ -269,12 +275,15 @@ mod tests {
 
     #[test]
     fn status_tables_come_from_toml_values() {
+        let env = [("HS", "pat-na1-secret")];
         let c = config(serde_json::json!({"token_env": "HS",
             "status_map": {"WAITING": "todo"}, "priority_map": {"URGENT": "urgent"}}));
-        assert_eq!(c.status_map["WAITING"], TaskStatus::Todo);
-        assert_eq!(c.priority_map["URGENT"], Priority::Urgent);
-        let bad: Result<HubSpotConfig, _> =
-            serde_json::from_value(serde_json::json!({"status_map": {"WAITING": "later"}}));
-        assert!(bad.is_err());
+        let s = c.resolve(&ctx(&env)).unwrap();
+        assert_eq!(s.status_map["WAITING"], TaskStatus::Todo);
+        assert_eq!(s.priority_map["URGENT"], Priority::Urgent);
+        let bad = config(serde_json::json!({"token_env": "HS",
+            "status_map": {"WAITING": "later"}, "priority_map": {"P0": "now"}}));
+        let paths: Vec<String> = bad.problems(&ctx(&env)).into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, ["connectors.crm.status_map.WAITING", "connectors.crm.priority_map.P0"]);
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use zveno_connector::http::{Authenticator, BearerToken, HttpClient, RateLimit, VendorHttp};
 use zveno_connector::{
     account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Redactor,
+    Renamed,
 };
 
 use crate::client::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
@@ -35,6 +36,9 @@ impl ConnectorFactory for HubSpotFactory {
 
     const VENDOR: &'static str = crate::VENDOR;
 
+    /// The overlap's name before every vendor read it from `overlap_secs`.
+    const RENAMED: &'static [Renamed] = &[Renamed { old: "search_overlap_secs", new: "overlap_secs" }];
+
     fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         default_rate_limits()
     }
@@ -55,21 +59,12 @@ impl ConnectorFactory for HubSpotFactory {
 
     /// HubSpot record ids are numbers; anything else names no HubSpot record.
     fn record_id(reference: &str) -> Option<String> {
-        let id = reference.trim();
-        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+        zveno_connector::numeric_id(reference)
     }
 
     fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let Settings { config, token, region } = settings;
-        let mut base = ctx
-            .base_url
-            .clone()
-            .map_or_else(|| url::Url::parse(DEFAULT_BASE_URL), Ok)
-            .map_err(|e| ConnectorError::config(format!("bad base URL: {e}")))?;
-        if !base.path().ends_with('/') {
-            // `Url::join` replaces the last segment of a base without a trailing slash.
-            base.set_path(&format!("{}/", base.path()));
-        }
+        let Settings { config, token, region, overlap, status_map, priority_map } = settings;
+        let base = ctx.api_base(DEFAULT_BASE_URL)?;
         let burst = ctx
             .rate_limits
             .get(DEFAULT_BUCKET)
@@ -99,8 +94,8 @@ impl ConnectorFactory for HubSpotFactory {
             tax_id_properties: config.tax_id_property.clone(),
             region,
             portal_id: config.portal_id,
-            status_map: config.status_map.clone(),
-            priority_map: config.priority_map.clone(),
+            status_map,
+            priority_map,
         });
         Ok(Arc::new(
             HubSpotConnector::new(
@@ -108,7 +103,7 @@ impl ConnectorFactory for HubSpotFactory {
                 ctx.kinds.clone(),
                 HubSpotClient::new(http, base, budget),
                 mapper,
-                Duration::from_secs(config.search_overlap_secs),
+                overlap,
                 ctx.clock.clone(),
             )
             .with_webhook_secret(ctx.webhook_secret.clone())
@@ -149,6 +144,23 @@ mod tests {
         let options = serde_json::json!({"token_env": "HS", "tax_property": "inn", "portal": 1});
         let paths: Vec<String> = (entry.validate)(&options, &ctx()).into_iter().map(|p| p.path).collect();
         assert_eq!(paths, ["connectors.crm.portal", "connectors.crm.tax_property"]);
+    }
+
+    #[test]
+    fn the_old_overlap_key_still_works_with_a_deprecation_warning() {
+        let entry = VendorEntry::of::<HubSpotFactory>();
+        let old = serde_json::json!({"token_env": "HS", "search_overlap_secs": 60});
+        assert!((entry.validate)(&old, &ctx()).is_empty(), "the old name is not unknown");
+        let warnings = (entry.warnings)(&old, &ctx());
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].path, "connectors.crm.search_overlap_secs");
+        assert!(warnings[0].message.contains("overlap_secs"), "{}", warnings[0].message);
+        assert!((entry.build)(&old, ctx()).is_ok());
+        let out_of_range = serde_json::json!({"token_env": "HS", "search_overlap_secs": 0});
+        let paths: Vec<String> = (entry.validate)(&out_of_range, &ctx()).into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, ["connectors.crm.overlap_secs"], "checked like the new key");
+        let new = serde_json::json!({"token_env": "HS", "overlap_secs": 60});
+        assert!((entry.warnings)(&new, &ctx()).is_empty());
     }
 
     #[test]

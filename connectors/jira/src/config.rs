@@ -5,13 +5,15 @@
 //! path) and produces the values the connector runs on. The factory's `validate` and
 //! `build` both go through it, so they can never disagree.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use zveno_connector::{BuildContext, ConfigProblem, Email, Kind, Secret, SecretRef, TaskStatus};
+use zveno_connector::options::any_key;
+use zveno_connector::{
+    BuildContext, ConfigProblem, Email, Kind, Overlap, OverrideTable, Priority, Secret, SecretRef, TaskStatus,
+};
 
-use crate::mapping::{parse_priority, PriorityTable, StatusTable};
+use crate::mapping::{PriorityTable, StatusTable};
 
 /// Default overlap of incremental windows: JQL is minute-precise (60 s) and search is
 /// eventually consistent, so each window re-reads the last three minutes (deduplicated).
@@ -41,13 +43,14 @@ pub struct JiraConfig {
     pub client_label_prefix: Option<String>,
     /// Status name → `todo|in_progress|done|cancelled`, overriding the status category.
     #[serde(default)]
-    pub status_map: BTreeMap<String, String>,
+    pub status_map: OverrideTable<TaskStatus>,
     /// Priority name → `low|medium|high|urgent`.
     #[serde(default)]
-    pub priority_map: BTreeMap<String, String>,
-    /// Seconds each incremental window re-reads before the watermark (at least 60).
+    pub priority_map: OverrideTable<Priority>,
+    /// Seconds each incremental window re-reads before the watermark (at least 60;
+    /// [`DEFAULT_OVERLAP_SECS`] when not set).
     #[serde(default)]
-    pub overlap_secs: Option<u64>,
+    pub overlap_secs: Option<Overlap>,
     /// The site for deep links (`https://acme.atlassian.net`) when `base_url` is not it
     /// (a proxy); also the API base when `base_url` is not set.
     #[serde(default)]
@@ -118,6 +121,23 @@ impl Settings {
             .resolve(&ctx.path("token"), &ctx.env)
             .map_err(|p| problems.push(p))
             .ok();
+        let overlap_secs = config
+            .overlap_secs
+            .unwrap_or(Overlap(DEFAULT_OVERLAP_SECS))
+            .resolve(
+                ctx,
+                60..=7 * 24 * 3600,
+                "JQL dates are minute-precise, so windows must overlap by at least 60 seconds",
+            )
+            .map_err(|p| problems.push(p))
+            .map_or(DEFAULT_OVERLAP_SECS, |d| d.as_secs());
+        let status_overrides =
+            config.status_map.resolve(ctx, "status_map", any_key).map_err(|p| problems.extend(p)).unwrap_or_default();
+        let priority_overrides = config
+            .priority_map
+            .resolve(ctx, "priority_map", any_key)
+            .map_err(|p| problems.extend(p))
+            .unwrap_or_default();
         let mut problem = |key: &str, message: String| {
             problems.push(ConfigProblem::new(ctx.path(key), message));
         };
@@ -149,37 +169,6 @@ impl Settings {
                 "base_url",
                 "missing: set base_url or site_url to the site, e.g. https://acme.atlassian.net".into(),
             );
-        }
-        let overlap_secs = config.overlap_secs.unwrap_or(DEFAULT_OVERLAP_SECS);
-        if overlap_secs < 60 {
-            problem(
-                "overlap_secs",
-                format!(
-                    "{overlap_secs} is too small: JQL dates are minute-precise, so windows must \
-                     overlap by at least 60 seconds (default {DEFAULT_OVERLAP_SECS})"
-                ),
-            );
-        }
-        let mut status_overrides = BTreeMap::new();
-        for (name, value) in &config.status_map {
-            match value.parse::<TaskStatus>() {
-                Ok(s) => {
-                    status_overrides.insert(name.clone(), s);
-                }
-                Err(e) => problem(&format!("status_map.{name}"), e),
-            }
-        }
-        let mut priority_overrides = BTreeMap::new();
-        for (name, value) in &config.priority_map {
-            match parse_priority(value) {
-                Some(p) => {
-                    priority_overrides.insert(name.clone(), p);
-                }
-                None => problem(
-                    &format!("priority_map.{name}"),
-                    format!("unknown priority {value:?} (expected low, medium, high or urgent)"),
-                ),
-            }
         }
         let client_field = config.client_field.as_deref().map(str::trim);
         if let Some(field) = client_field {
@@ -291,13 +280,13 @@ mod tests {
         let mut config = JiraConfig {
             email: Some("not-an-email".into()),
             jql: Some("project = OPS ORDER BY key".into()),
-            overlap_secs: Some(30),
+            overlap_secs: Some(Overlap(30)),
             client_field: Some("Client name".into()),
             create_project: Some("ops".into()),
             ..JiraConfig::default()
         };
-        config.status_map.insert("Won't Do".into(), "abandoned".into());
-        config.priority_map.insert("P1".into(), "critical".into());
+        config.status_map = OverrideTable::of([("Won't Do", "abandoned")]);
+        config.priority_map = OverrideTable::of([("P1", "critical")]);
         let mut ctx = ctx(&[]);
         ctx.kinds = vec![Kind::Client, Kind::Task];
         let mut got = paths(&config, &ctx);

@@ -38,7 +38,7 @@ impl ConnectorFactory for JiraFactory {
     /// People name issues by key (`OPS-12`, any case); the numeric issue id works too.
     fn record_id(reference: &str) -> Option<String> {
         let id = reference.trim();
-        let numeric = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+        let numeric = zveno_connector::numeric_id(id).is_some();
         let key = id.split_once('-').is_some_and(|(project, number)| {
             project.starts_with(|c: char| c.is_ascii_alphabetic())
                 && project.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use zveno_connector::{Clock, Connector, Cursor, Kind, SyncMode, SystemClock};
 use zveno_pipedrive::simulator::{demo_token, PipedriveSim, SimOptions};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::world::{World, WorldSpec};
 
 const SEED: u64 = 20_261_207;

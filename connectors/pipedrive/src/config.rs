@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveTime;
 use serde::Deserialize;
-use zveno_connector::{BuildContext, ConfigProblem, Phone, Secret, SecretRef, TaskStatus};
+use zveno_connector::{BuildContext, ConfigProblem, Overlap, OverrideTable, Phone, Secret, SecretRef, TaskStatus};
 
 use crate::client::default_rate_limits;
 
@@ -87,7 +87,7 @@ pub struct PipedriveConfig {
     /// How far before the watermark each incremental run starts, for writes that commit
     /// late (`updated_since` is inclusive, so the boundary itself is never lost).
     #[serde(default = "default_overlap")]
-    pub overlap_secs: u64,
+    pub overlap_secs: Overlap,
     /// The plan, for the daily token budget.
     #[serde(default = "default_plan")]
     pub plan: Plan,
@@ -105,11 +105,11 @@ pub struct PipedriveConfig {
     pub budget_reset: String,
     /// Activity status overrides: `open` and `done` → todo|in_progress|done|cancelled.
     #[serde(default)]
-    pub status_map: BTreeMap<String, TaskStatus>,
+    pub status_map: OverrideTable<TaskStatus>,
 }
 
-fn default_overlap() -> u64 {
-    120
+fn default_overlap() -> Overlap {
+    Overlap(120)
 }
 fn default_plan() -> Plan {
     Plan::Lite
@@ -175,9 +175,11 @@ impl PipedriveConfig {
                 problem("company_domain", format!("{domain:?} is not a subdomain (`acme` of acme.pipedrive.com)"));
             }
         }
-        if !(1..=86_400).contains(&self.overlap_secs) {
-            problem("overlap_secs", "must be between 1 and 86400".into());
-        }
+        let overlap = self
+            .overlap_secs
+            .resolve(ctx, 1..=86_400, "without an overlap, writes that commit late are skipped")
+            .map_err(|p| problem("overlap_secs", p.message))
+            .ok();
         if self.seats == 0 {
             problem("seats", "must be at least 1".into());
         }
@@ -190,9 +192,6 @@ impl PipedriveConfig {
         if self.reset_time().is_none() {
             problem("budget_reset", format!("{:?} is not a UTC time as HH:MM", self.budget_reset));
         }
-        for key in self.status_map.keys().filter(|k| !matches!(k.as_str(), "open" | "done")) {
-            problem(&format!("status_map.{key}"), "Pipedrive activities are only open or done".into());
-        }
         let known = default_rate_limits();
         for (bucket, limit) in &ctx.rate_limits {
             if !known.contains_key(bucket) {
@@ -201,8 +200,18 @@ impl PipedriveConfig {
                 problem(&format!("rate_limits.{bucket}"), why.into());
             }
         }
-        match token {
-            Some(token) if problems.is_empty() => Ok(Settings { config: self.clone(), token, region }),
+        let status_map = self
+            .status_map
+            .resolve(ctx, "status_map", |key| match key {
+                "open" | "done" => Ok(()),
+                _ => Err("Pipedrive activities are only open or done".into()),
+            })
+            .map_err(|list| problems.extend(list))
+            .ok();
+        match (token, overlap, status_map) {
+            (Some(token), Some(overlap), Some(status_map)) if problems.is_empty() => {
+                Ok(Settings { config: self.clone(), token, region, overlap, status_map })
+            }
             _ => Err(problems),
         }
     }
@@ -217,6 +226,10 @@ pub struct Settings {
     pub token: Secret,
     /// The region national phone numbers are read in.
     pub region: Option<phonenumber::country::Id>,
+    /// How far before the watermark incremental runs start.
+    pub overlap: std::time::Duration,
+    /// Activity status overrides, parsed.
+    pub status_map: BTreeMap<String, TaskStatus>,
 }
 
 #[cfg(test)]
@@ -240,7 +253,7 @@ mod tests {
     fn a_minimal_config_is_valid_with_documented_defaults() {
         let c = config(serde_json::json!({"token_env": "PD"}));
         assert!(c.problems(&ctx(&[("PD", "0123abcd")])).is_empty());
-        assert_eq!((c.overlap_secs, c.daily_reserve_percent, c.daily_budget()), (120, 20, 30_000));
+        assert_eq!((c.overlap_secs, c.daily_reserve_percent, c.daily_budget()), (Overlap(120), 20, 30_000));
         assert_eq!(c.reset_time(), NaiveTime::from_hms_opt(0, 0, 0));
     }
 
@@ -274,8 +287,8 @@ mod tests {
                 "connectors.pd.daily_token_budget",
                 "connectors.pd.daily_reserve_percent",
                 "connectors.pd.budget_reset",
-                "connectors.pd.status_map.won",
                 "connectors.pd.rate_limits.search",
+                "connectors.pd.status_map.won",
             ]
         );
     }

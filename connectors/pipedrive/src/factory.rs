@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::NaiveTime;
 use zveno_connector::http::{HttpClient, RateLimit, VendorHttp};
@@ -48,21 +47,12 @@ impl ConnectorFactory for PipedriveFactory {
 
     /// Pipedrive ids are numbers; anything else names no Pipedrive record.
     fn record_id(reference: &str) -> Option<String> {
-        let id = reference.trim();
-        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+        zveno_connector::numeric_id(reference)
     }
 
     fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let Settings { config, token, region } = settings;
-        let mut base = ctx
-            .base_url
-            .clone()
-            .map_or_else(|| url::Url::parse(DEFAULT_BASE_URL), Ok)
-            .map_err(|e| ConnectorError::config(format!("bad base URL: {e}")))?;
-        if !base.path().ends_with('/') {
-            // `Url::join` replaces the last segment of a base without a trailing slash.
-            base.set_path(&format!("{}/", base.path()));
-        }
+        let Settings { config, token, region, overlap, status_map } = settings;
+        let base = ctx.api_base(DEFAULT_BASE_URL)?;
         let reset = config.reset_time().unwrap_or(NaiveTime::MIN);
         // The token budget is the company's: connectors on one company spend one ledger.
         // `api.pipedrive.com` serves every company, so without `company_domain` the token
@@ -91,7 +81,7 @@ impl ConnectorFactory for PipedriveFactory {
             tax_id_field: config.tax_id_field.clone(),
             region,
             company_domain: config.company_domain.clone(),
-            status_map: config.status_map.clone(),
+            status_map,
         });
         Ok(Arc::new(
             PipedriveConnector::new(
@@ -99,7 +89,7 @@ impl ConnectorFactory for PipedriveFactory {
                 ctx.kinds.clone(),
                 PipedriveClient::new(http, base, ledger),
                 mapper,
-                Duration::from_secs(config.overlap_secs),
+                overlap,
                 ctx.clock.clone(),
             )
             .with_webhook_secret(ctx.webhook_secret.clone())

@@ -5,11 +5,14 @@
 //! - [`world`]: a seeded world of clients, contacts and tasks spread over vendors with
 //!   realistic variations and decoys, plus the ground truth of which records are the same
 //!   client;
-//! - [`conformance`]: the suite every connector must pass against its simulator;
+//! - [`conformance`]: the suite every connector must pass against its simulator, with the
+//!   harness pieces vendors share ([`conformance::SimControls`], [`conformance::TokenHarness`]);
+//! - [`drain`]: the pull-every-page loop every crate's tests use;
 //! - [`testvendor`]: a tiny vendor (connector + simulator) that drives the engine's tests
 //!   and, until real vendors land, the demo.
 
 pub mod conformance;
+pub mod drain;
 pub mod kit;
 pub mod testvendor;
 pub mod world;

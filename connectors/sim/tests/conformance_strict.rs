@@ -7,8 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zveno_connector::http::HttpOptions;
 use zveno_connector::{Capabilities, Clock, Connector, ConnectorError, Cursor, Kind, ManualClock, Page, SyncMode};
-use zveno_sim::conformance::{server_errors_and_timeouts_are_retried, SimulatedVendor};
-use zveno_sim::kit::Kit;
+use zveno_sim::conformance::{server_errors_and_timeouts_are_retried, SimControls, SimulatedVendor};
 use zveno_sim::testvendor::TestVendorHarness;
 
 /// A connector that syncs through the real one but keeps its HTTP statistics to itself
@@ -58,23 +57,11 @@ impl SimulatedVendor for SilentHarness {
     fn connector_with_http(&self, http: HttpOptions) -> Option<Arc<dyn Connector>> {
         self.0.connector_with_http(http).map(|c| Arc::new(Silent(c)) as Arc<dyn Connector>)
     }
-    fn kit(&self) -> &Kit {
-        self.0.kit()
-    }
-    fn count(&self, kind: Kind) -> usize {
-        self.0.count(kind)
-    }
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.0.touch(kind, n).await
-    }
-    async fn corrupt(&self, kind: Kind) -> String {
-        self.0.corrupt(kind).await
+    fn controls(&self) -> &dyn SimControls {
+        self.0.controls()
     }
     async fn throttle_next(&self, wait: Duration) -> Option<Duration> {
         self.0.throttle_next(wait).await
-    }
-    fn writes(&self) -> u64 {
-        self.0.writes()
     }
 }
 

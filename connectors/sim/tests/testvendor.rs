@@ -9,6 +9,7 @@ use zveno_connector::http::RateLimit;
 use zveno_connector::{
     BuildContext, Client, Clock, Connector, Cursor, Env, Kind, ManualClock, RecordData, SyncMode, WriteAction, WriteOp,
 };
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::conformance::{drain, suite_clock, SimulatedVendor};
 use zveno_sim::kit::Kit;
 use zveno_sim::testvendor::{launch, TestVendorFactory, TestVendorHarness, TestVendorSim, TOKEN_ENV};

@@ -30,7 +30,7 @@ impl Bitrix24Connector {
         if ids.is_empty() {
             return Ok(fetched);
         }
-        self.users.loaded(&self.client).await?;
+        self.people().await?;
         let mut rest = ids.as_slice();
         while !rest.is_empty() {
             let (chunk, after) = rest.split_at(self.client.batch_limit(method, MAX_COMMANDS).min(rest.len()));

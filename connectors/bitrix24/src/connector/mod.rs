@@ -26,7 +26,6 @@ use zveno_connector::{
 use crate::client::{BitrixClient, Command, MAX_COMMANDS, PAGE_ROWS};
 use crate::config::Settings;
 use cursor::CursorState;
-use users::Users;
 
 /// A configured Bitrix24 portal.
 #[derive(Debug)]
@@ -35,7 +34,7 @@ pub struct Bitrix24Connector {
     kinds: Vec<Kind>,
     settings: Settings,
     client: BitrixClient,
-    users: Users,
+    users: zveno_connector::Directory<crate::mapping::People, u64>,
     /// The outgoing webhook's application token (`None`: events are refused).
     application_token: Option<Secret>,
 }
@@ -46,7 +45,7 @@ const WRITABLE: [Kind; 2] = [Kind::Client, Kind::Task];
 impl Bitrix24Connector {
     /// A connector named `name` reading `kinds`.
     pub fn new(name: &str, kinds: Vec<Kind>, settings: Settings, client: BitrixClient) -> Self {
-        Self { name: name.to_string(), kinds, settings, client, users: Users::default(), application_token: None }
+        Self { name: name.to_string(), kinds, settings, client, users: users::cache(), application_token: None }
     }
 
     /// The same connector, accepting events that carry this application token.

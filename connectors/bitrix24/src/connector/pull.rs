@@ -22,7 +22,7 @@ impl Bitrix24Connector {
         let mut state = CursorState::read(cursor, mode)?;
         // Loads users (owners' e-mails) and, with them, the portal's UTC offset, which the
         // window below is written in.
-        self.users.loaded(&self.client).await?;
+        self.people().await?;
         let spec = self.list_spec(kind);
         let requisite_phase = kind == Kind::Client && mode == SyncMode::Incremental && state.requisites;
         let scanned = if requisite_phase { ListSpec::company_requisites() } else { spec.clone() };
@@ -92,7 +92,7 @@ impl Bitrix24Connector {
         };
         let user_ids: BTreeSet<u64> =
             rows.iter().flat_map(|r| person_keys.iter().filter_map(|k| id_of(r.get(*k)))).collect();
-        let people = self.users.covering(&self.client, user_ids).await?;
+        let people = self.people_covering(user_ids).await?;
         let requisites: Option<HashMap<u64, Vec<Value>>> = match kind {
             Kind::Client => {
                 let ids: Vec<u64> = rows.iter().filter_map(|r| spec.row_id(r)).collect();

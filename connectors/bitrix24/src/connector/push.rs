@@ -130,10 +130,6 @@ fn read_back(reply: &BatchResult, prefix: &str) -> Result<Vec<Value>, WriteError
 }
 
 impl Bitrix24Connector {
-    async fn people(&self) -> Result<std::sync::Arc<People>, ConnectorError> {
-        self.users.loaded(&self.client).await
-    }
-
     /// Sends the write commands and turns each command's answer into its op's outcome.
     /// `success` reads a successful result as the record's id.
     async fn send_writes(

@@ -1,65 +1,42 @@
-//! The portal's users, cached: owners and assignees are user IDs, the common model wants
-//! e-mails.
+//! The portal's users: Bitrix24's loader for the shared [`Directory`] cache. Owners and
+//! assignees are user IDs, the common model wants e-mails.
 //!
 //! `user.get` is read once per connector instance (50 users a call, chained in batches that
-//! grow from 2 to 50 calls, so a portal of up to 100 users costs one request) and again only when a record names a
-//! user the cache does not know. IDs still unknown after a reload (bots, e-mail and
-//! integrator users, which `user.get` never returns) are remembered, so they never trigger
-//! another reload; those people appear by ID.
+//! grow from 2 to 50 calls, so a portal of up to 100 users costs one request) and again
+//! only when a record names a user the cache does not know. IDs still unknown after a
+//! reload (bots, e-mail and integrator users, which `user.get` never returns) are
+//! remembered by the cache, so they never trigger another reload; those people appear by ID.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::Mutex;
-use zveno_connector::ConnectorError;
+use zveno_connector::{ConnectorError, Directory};
 
 use super::cursor::{grown, FIRST_CHAIN};
 use super::list::{chain, ListSpec};
+use super::Bitrix24Connector;
 use crate::client::{BitrixClient, MAX_COMMANDS};
 use crate::mapping::People;
 
-/// The user cache of one connector instance.
-#[derive(Debug, Default)]
-pub struct Users {
-    state: Mutex<State>,
+/// The user cache of one connector instance: no TTL, reloaded for unknown ids.
+pub fn cache() -> Directory<People, u64> {
+    Directory::new("Bitrix24 users", None)
 }
 
-#[derive(Debug, Default)]
-struct State {
-    people: Arc<People>,
-    loaded: bool,
-    unknown: HashSet<u64>,
-}
-
-impl Users {
-    /// The cache, loaded at least once. The first answer also tells the portal's time zone,
+impl Bitrix24Connector {
+    /// The users, loaded at least once. The first answer also tells the portal's time zone,
     /// which incremental filters need before their first batch.
-    pub async fn loaded(&self, client: &BitrixClient) -> Result<Arc<People>, ConnectorError> {
-        let mut state = self.state.lock().await;
-        if !state.loaded {
-            state.people = Arc::new(load(client).await?);
-            state.loaded = true;
-        }
-        Ok(state.people.clone())
+    pub(crate) async fn people(&self) -> Result<Arc<People>, ConnectorError> {
+        self.users.get(self.client.clock().as_ref(), || load(&self.client)).await
     }
 
-    /// The cache, reloaded first if it knows none of some of `ids`.
-    pub async fn covering(
+    /// The users, reloaded first if the cache knows none of some of `ids`.
+    pub(crate) async fn people_covering(
         &self,
-        client: &BitrixClient,
         ids: impl IntoIterator<Item = u64>,
     ) -> Result<Arc<People>, ConnectorError> {
-        let mut state = self.state.lock().await;
-        let missing: Vec<u64> =
-            ids.into_iter().filter(|id| !state.people.contains_key(id) && !state.unknown.contains(id)).collect();
-        if !state.loaded || !missing.is_empty() {
-            state.people = Arc::new(load(client).await?);
-            state.loaded = true;
-            let people = state.people.clone();
-            state.unknown.extend(missing.into_iter().filter(|id| !people.contains_key(id)));
-        }
-        Ok(state.people.clone())
+        let knows = |people: &People, id: &u64| people.contains_key(id);
+        self.users.covering(self.client.clock().as_ref(), ids, knows, || load(&self.client)).await
     }
 }
 

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use serde_json::json;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{BuildContext, Clock, Connector, Env, Kind, ManualClock};
-use zveno_sim::conformance::SimulatedVendor;
-use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
+use zveno_connector::{Clock, Connector, Kind, ManualClock};
+use zveno_sim::conformance::{SimControls, SimulatedVendor};
+use zveno_sim::kit::{Connect, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{SystemData, World, WorldSpec};
 
 use super::{Bitrix24Sim, SimOptions};
@@ -122,14 +122,12 @@ impl Bitrix24Harness {
         options: &serde_json::Value,
         http: HttpOptions,
     ) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new("b24", clock);
-        ctx.env = Env::from_pairs([(WEBHOOK_ENV, url)]);
-        ctx.http = http;
-        let mut all = json!({"webhook_url_env": WEBHOOK_ENV, "calls_per_batch": HARNESS_CALLS_PER_BATCH});
-        if let (Some(all), Some(extra)) = (all.as_object_mut(), options.as_object()) {
-            all.extend(extra.clone());
-        }
-        VendorEntry::of::<Bitrix24Factory>().build_checked(&all, ctx)
+        let defaults = json!({"webhook_url_env": WEBHOOK_ENV, "calls_per_batch": HARNESS_CALLS_PER_BATCH});
+        Connect::new("b24", clock, None, defaults)
+            .secret(WEBHOOK_ENV, url)
+            .http(http)
+            .options(options)
+            .build(VendorEntry::of::<Bitrix24Factory>())
     }
 
     /// The webhook URL the simulator accepts.
@@ -138,10 +136,11 @@ impl Bitrix24Harness {
     }
 
     fn must_build(&self, url: &str, http: HttpOptions) -> Arc<dyn Connector> {
-        match self.build(url, &json!({}), http) {
-            Ok(connector) => connector,
-            Err(e) => panic!("the harness's own Bitrix24 config is invalid: {e}"),
-        }
+        let defaults = json!({"webhook_url_env": WEBHOOK_ENV, "calls_per_batch": HARNESS_CALLS_PER_BATCH});
+        Connect::new("b24", self.clock.clone(), None, defaults)
+            .secret(WEBHOOK_ENV, url)
+            .http(http)
+            .must_build(VendorEntry::of::<Bitrix24Factory>())
     }
 }
 
@@ -154,6 +153,10 @@ impl SimulatedVendor for Bitrix24Harness {
 
     fn kinds(&self) -> Vec<Kind> {
         Kind::ALL.to_vec()
+    }
+
+    fn controls(&self) -> &dyn SimControls {
+        &self.sim
     }
 
     fn connector(&self) -> Arc<dyn Connector> {
@@ -176,29 +179,9 @@ impl SimulatedVendor for Bitrix24Harness {
         Some(self.must_build(&self.webhook_url(), http))
     }
 
-    fn kit(&self) -> &Kit {
-        self.sim.kit()
-    }
-
-    fn count(&self, kind: Kind) -> usize {
-        self.sim.count(kind)
-    }
-
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.sim.touch(kind, n)
-    }
-
-    async fn corrupt(&self, kind: Kind) -> String {
-        self.sim.corrupt(kind).unwrap_or_default()
-    }
-
     /// Bitrix24's throttling answer carries no wait: a 503 `QUERY_LIMIT_EXCEEDED`.
     async fn throttle_next(&self, _wait: Duration) -> Option<Duration> {
         self.sim.throttle_next();
         None
-    }
-
-    fn writes(&self) -> u64 {
-        self.sim.writes()
     }
 }

@@ -28,6 +28,7 @@ mod wire;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use zveno_sim::conformance::SimControls;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -159,11 +160,6 @@ impl Bitrix24Sim {
         &self.inner.options
     }
 
-    /// The kit (request log, faults, clock).
-    pub fn kit(&self) -> &Kit {
-        &self.inner.kit
-    }
-
     fn store(&self) -> MutexGuard<'_, Store> {
         self.inner.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -175,42 +171,6 @@ impl Bitrix24Sim {
             Kind::Contact => store.contacts.keys().copied().collect(),
             Kind::Task => store.tasks.keys().copied().collect(),
         }
-    }
-
-    /// Records of `kind` the portal holds.
-    pub fn count(&self, kind: Kind) -> usize {
-        self.ids(kind).len()
-    }
-
-    /// Modifies `n` records of `kind`, spread over the ID range, stamping them with the
-    /// clock's now (to the second, as Bitrix24 stores it); returns their ids.
-    pub fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        let ids = self.ids(kind);
-        let n = n.min(ids.len());
-        let picked: Vec<u64> = (0..n).map(|i| ids[i * ids.len() / n.max(1)]).collect();
-        let now = self.inner.kit.clock().now();
-        let now = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now);
-        let mut store = self.store();
-        for id in &picked {
-            match kind {
-                Kind::Client => {
-                    if let Some(c) = store.companies.get_mut(id) {
-                        c.modified = now;
-                    }
-                }
-                Kind::Contact => {
-                    if let Some(c) = store.contacts.get_mut(id) {
-                        c.modified = now;
-                    }
-                }
-                Kind::Task => {
-                    if let Some(t) = store.tasks.get_mut(id) {
-                        t.changed = now;
-                    }
-                }
-            }
-        }
-        picked.iter().map(u64::to_string).collect()
     }
 
     /// Sets the modification time of record `id` of `kind` to `at`: a change that commits
@@ -229,20 +189,6 @@ impl Bitrix24Sim {
             }
             None => false,
         }
-    }
-
-    /// Makes the middle record of `kind` malformed (its title or name becomes a list or an
-    /// object); returns its id.
-    pub fn corrupt(&self, kind: Kind) -> Option<String> {
-        let ids = self.ids(kind);
-        let id = *ids.get(ids.len() / 2)?;
-        let mut store = self.store();
-        match kind {
-            Kind::Client => store.companies.get_mut(&id)?.corrupt = true,
-            Kind::Contact => store.contacts.get_mut(&id)?.corrupt = true,
-            Kind::Task => store.tasks.get_mut(&id)?.corrupt = true,
-        }
-        Some(id.to_string())
     }
 
     /// Deletes a record; `false` if there was none.
@@ -310,11 +256,6 @@ impl Bitrix24Sim {
     /// Commands refused with `OPERATION_TIME_LIMIT` so far.
     pub fn refused(&self) -> u64 {
         self.inner.refused.load(Ordering::Relaxed)
-    }
-
-    /// Calls of write methods received (directly or inside batches), accepted or not.
-    pub fn writes(&self) -> u64 {
-        self.inner.writes.load(Ordering::Relaxed)
     }
 
     /// Calls of `method` run so far, directly or inside batches (the sub-call count a batch
@@ -470,4 +411,59 @@ pub const SYSTEM: System = System::new(&PROFILE);
 /// The simulator, as the daemon's registry lists it.
 pub fn entry() -> SimulatorEntry {
     SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
+}
+
+impl SimControls for Bitrix24Sim {
+    fn kit(&self) -> &Kit {
+        &self.inner.kit
+    }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.ids(kind).len()
+    }
+
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+        let ids = self.ids(kind);
+        let n = n.min(ids.len());
+        let picked: Vec<u64> = (0..n).map(|i| ids[i * ids.len() / n.max(1)]).collect();
+        let now = self.inner.kit.clock().now();
+        let now = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now);
+        let mut store = self.store();
+        for id in &picked {
+            match kind {
+                Kind::Client => {
+                    if let Some(c) = store.companies.get_mut(id) {
+                        c.modified = now;
+                    }
+                }
+                Kind::Contact => {
+                    if let Some(c) = store.contacts.get_mut(id) {
+                        c.modified = now;
+                    }
+                }
+                Kind::Task => {
+                    if let Some(t) = store.tasks.get_mut(id) {
+                        t.changed = now;
+                    }
+                }
+            }
+        }
+        picked.iter().map(u64::to_string).collect()
+    }
+
+    fn corrupt(&self, kind: Kind) -> Option<String> {
+        let ids = self.ids(kind);
+        let id = *ids.get(ids.len() / 2)?;
+        let mut store = self.store();
+        match kind {
+            Kind::Client => store.companies.get_mut(&id)?.corrupt = true,
+            Kind::Contact => store.contacts.get_mut(&id)?.corrupt = true,
+            Kind::Task => store.tasks.get_mut(&id)?.corrupt = true,
+        }
+        Some(id.to_string())
+    }
+
+    fn writes(&self) -> u64 {
+        self.inner.writes.load(Ordering::Relaxed)
+    }
 }

@@ -6,12 +6,13 @@ use std::time::Duration;
 use serde_json::json;
 use zveno_connector::http::HttpOptions;
 use zveno_connector::{Cursor, ErrorKind, Kind, SyncMode};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::FaultConfig;
 
 use zveno_connector::Clock as _;
 use zveno_sim::conformance::SimulatedVendor as _;
 
-use super::{connector, drain, harness, portal, world};
+use super::{connector, drain, harness, portal, world, NumericIds as _};
 
 #[tokio::test]
 async fn the_governor_keeps_a_long_sync_free_of_503s() {

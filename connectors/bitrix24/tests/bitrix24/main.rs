@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use zveno_bitrix24::simulator::Bitrix24Harness;
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{Connector, Cursor, Kind, ManualClock, RecordError, SourceRecord, SyncMode};
+use zveno_connector::{Connector, ManualClock};
 use zveno_sim::conformance::SimulatedVendor;
 use zveno_sim::world::{SimCompany, SimContact, SimTask, SimUser, SystemData, WorldSpec};
 
@@ -52,40 +52,29 @@ pub fn fast(h: &Bitrix24Harness) -> Arc<dyn Connector> {
     connector(h, &json!({"calls_per_batch": 50}))
 }
 
-/// Everything one run of pulls returned.
-#[derive(Debug, Default)]
-pub struct Drained {
-    pub records: Vec<SourceRecord>,
-    pub errors: Vec<RecordError>,
-    pub pages: usize,
-    pub cursor: Cursor,
+/// Everything one run of pulls returned: the shared drain's result.
+pub use zveno_sim::drain::Drained;
+
+/// Bitrix24 ids are numbers: a run's ids as such.
+pub trait NumericIds {
+    /// Every id, in order.
+    fn ids(&self) -> Vec<u64>;
+    /// Every id, once.
+    fn unique(&self) -> BTreeSet<u64>;
 }
 
-impl Drained {
-    pub fn ids(&self) -> Vec<u64> {
+impl NumericIds for Drained {
+    fn ids(&self) -> Vec<u64> {
         self.records.iter().map(|r| r.external_id.parse().unwrap_or(0)).collect()
     }
 
-    pub fn unique(&self) -> BTreeSet<u64> {
+    fn unique(&self) -> BTreeSet<u64> {
         self.ids().into_iter().collect()
     }
 }
 
-/// Pulls `kind` from `cursor` until no page follows.
-pub async fn drain(c: &dyn Connector, kind: Kind, mode: SyncMode, cursor: Cursor) -> Drained {
-    let mut out = Drained { cursor, ..Drained::default() };
-    for _ in 0..1000 {
-        let page = c.pull(kind, mode, &out.cursor).await.unwrap_or_else(|e| panic!("pull {kind}: {e}"));
-        out.pages += 1;
-        out.records.extend(page.records);
-        out.errors.extend(page.errors);
-        out.cursor = page.cursor;
-        if !page.more {
-            return out;
-        }
-    }
-    panic!("pull {kind} did not terminate");
-}
+/// Pulls `kind` from `cursor` until no page follows (the shared drain).
+pub use zveno_sim::drain::must_drain as drain;
 
 /// A hand-built portal: `companies` companies (every third without an INN), a contact per
 /// company, two tasks per company, three users.

@@ -2,11 +2,12 @@
 
 use serde_json::json;
 use zveno_connector::{ClientRef, Cursor, Kind, RecordData, SyncMode, TaskStatus};
+use zveno_sim::conformance::SimControls as _;
 
 use zveno_connector::Clock as _;
 use zveno_sim::conformance::SimulatedVendor as _;
 
-use super::{connector, drain, fast, harness, inn, portal, world};
+use super::{connector, drain, fast, harness, inn, portal, world, NumericIds as _};
 
 fn batches(h: &zveno_bitrix24::simulator::Bitrix24Harness) -> u64 {
     h.sim().kit().log().endpoint("batch").requests
@@ -23,7 +24,7 @@ async fn full_pulls_read_every_record_of_every_kind_page_by_page() {
         assert_eq!(out.records.len(), n, "{kind}");
         assert_eq!(out.unique().len(), n, "{kind}: duplicates");
         assert!(out.errors.is_empty(), "{kind}: {:?}", out.errors);
-        assert_eq!(out.pages, n.div_ceil(50) + usize::from(n % 50 == 0), "{kind}: one page per 50 rows");
+        assert_eq!(out.pages.len(), n.div_ceil(50) + usize::from(n % 50 == 0), "{kind}: one page per 50 rows");
         assert_eq!(out.cursor, Cursor::default(), "a finished full scan starts over");
     }
 }
@@ -35,7 +36,7 @@ async fn a_full_scan_costs_one_request_per_2500_records_and_one_for_their_requis
     let out = drain(c.as_ref(), Kind::Client, SyncMode::Full, Cursor::default()).await;
     assert_eq!(out.records.len(), 5_100);
     assert_eq!(out.unique().len(), 5_100);
-    assert_eq!(out.pages, 3, "2,500 + 2,500 + 100");
+    assert_eq!(out.pages.len(), 3, "2,500 + 2,500 + 100");
     // users (1) + three company batches + three requisite batches
     assert_eq!(batches(&h), 7);
     assert_eq!(h.sim().calls("crm.requisite.list"), 102, "one call per 50 companies");
@@ -51,7 +52,7 @@ async fn calls_after_the_last_short_page_are_discarded() {
     let h = portal(&world(120)).await;
     let out = drain(fast(&h).as_ref(), Kind::Client, SyncMode::Full, Cursor::default()).await;
     assert_eq!(out.ids(), (1..=120).collect::<Vec<u64>>());
-    assert_eq!(out.pages, 1);
+    assert_eq!(out.pages.len(), 1);
     assert_eq!(h.sim().calls("crm.company.list"), 50, "the whole chain was sent");
 }
 
@@ -233,7 +234,7 @@ async fn incremental_chains_grow_while_pages_stay_full() {
     assert_eq!(out.records.len(), 300);
     assert_eq!(out.unique().len(), 300);
     assert_eq!(touched.len(), 300);
-    assert_eq!(out.pages, 2, "2 calls (100 rows), then 8 (200 rows and the end)");
+    assert_eq!(out.pages.len(), 2, "2 calls (100 rows), then 8 (200 rows and the end)");
     assert_eq!(h.sim().calls("tasks.task.list") - before, 10);
 }
 

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use zveno_connector::{
     Client, ClientRef, Domain, Email, Kind, Phone, Priority, RecordData, Task, TaskStatus, WriteAction, WriteOp,
 };
+use zveno_sim::conformance::SimControls as _;
 
 use super::{fast, portal, world};
 

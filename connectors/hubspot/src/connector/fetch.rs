@@ -23,7 +23,7 @@ impl HubSpotConnector {
             }
             let mut parsed = parse_all(answer.results);
             self.attach_associations(object, &mut parsed).await?;
-            let owners = self.owners.get(&self.client, self.clock.as_ref()).await?;
+            let owners = self.owners().await?;
             let mut page = Page::default();
             self.records(object, parsed, &owners, &mut page);
             let mut batch = Fetched { records: page.records, errors: page.errors, missing: Vec::new() };

@@ -50,7 +50,7 @@ pub struct HubSpotConnector {
     mapper: Mapper,
     overlap: Duration,
     clock: Arc<dyn Clock>,
-    owners: owners::OwnerCache,
+    owners: zveno_connector::Directory<crate::mapping::Owners>,
     association_types: Mutex<BTreeMap<(Object, Object), u32>>,
     webhook_secret: Option<Secret>,
     sweep: sweep::SweepPolicy,
@@ -75,7 +75,7 @@ impl HubSpotConnector {
             mapper,
             overlap,
             clock,
-            owners: owners::OwnerCache::default(),
+            owners: owners::cache(),
             association_types: Mutex::new(BTreeMap::new()),
             webhook_secret: None,
             sweep: sweep::SweepPolicy::default(),
@@ -204,7 +204,7 @@ impl Connector for HubSpotConnector {
 
     /// A full scan that began at `since` saw everything modified before it, so the
     /// incremental stream starts there (its first window still overlaps by
-    /// `search_overlap_secs`, covering the search index lag).
+    /// `overlap_secs`, covering the search index lag).
     fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
         self.object(kind).ok()?;
         let state = cursor::CursorState {

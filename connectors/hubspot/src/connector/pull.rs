@@ -122,7 +122,7 @@ impl HubSpotConnector {
         if archived {
             self.tombstones(object, parsed, since_ms, page);
         } else {
-            let owners = self.owners.get(&self.client, self.clock.as_ref()).await?;
+            let owners = self.owners().await?;
             self.records(object, parsed, &owners, page);
         }
         Ok(next)
@@ -144,7 +144,7 @@ impl HubSpotConnector {
         let mut kept: Vec<Parsed> = parsed.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect();
         // Search answers carry no associations: read them for the records kept.
         self.attach_associations(object, &mut kept).await?;
-        let owners = self.owners.get(&self.client, self.clock.as_ref()).await?;
+        let owners = self.owners().await?;
         self.records(object, kept, &owners, page);
         Ok(next)
     }

@@ -45,7 +45,7 @@ fn refused(error: &StandardError, context: &str) -> WriteError {
 
 impl HubSpotConnector {
     pub(super) async fn push_ops(&self, object: Object, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let owners = self.owners.get(&self.client, self.clock.as_ref()).await?;
+        let owners = self.owners().await?;
         let now = self.clock.now();
         let mut outcomes = Outcomes::new();
         let (mut creates, mut updates, mut archives) = (Vec::new(), Vec::new(), Vec::new());

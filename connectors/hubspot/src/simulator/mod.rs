@@ -27,13 +27,14 @@ mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
+use zveno_sim::conformance::SimControls;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
-use zveno_connector::{BuildContext, Clock, Connector, Env, Kind};
+use zveno_connector::{BuildContext, Clock, Connector, Kind};
 use zveno_sim::kit::SimulatorEntry;
-use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
+use zveno_sim::kit::{Connect, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use harness::{HubSpotHarness, HARNESS_CLIENTS, HARNESS_INDEX_LAG};
@@ -96,11 +97,6 @@ impl HubSpotSim {
         self.portal.options().token.clone()
     }
 
-    /// The kit: request log and faults.
-    pub fn kit(&self) -> &Kit {
-        &self.portal.kit
-    }
-
     /// The portal's settings.
     pub fn options(&self) -> SimOptions {
         self.portal.options().clone()
@@ -128,17 +124,10 @@ impl HubSpotSim {
         token: &str,
         tune: impl FnOnce(&mut BuildContext, &mut Value),
     ) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new(name, clock);
-        ctx.base_url = url::Url::parse(&self.url()).ok();
-        ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
-        let mut options = self.connector_options();
-        tune(&mut ctx, &mut options);
-        VendorEntry::of::<HubSpotFactory>().build_checked(&options, ctx)
-    }
-
-    /// Live records of `kind`.
-    pub fn count(&self, kind: Kind) -> usize {
-        self.portal.db().of(Object::of(kind)).filter(|o| o.archived_ms.is_none()).count()
+        Connect::new(name, clock, Some(&self.url()), self.connector_options())
+            .secret(TOKEN_ENV, token)
+            .tune(tune)
+            .build(VendorEntry::of::<HubSpotFactory>())
     }
 
     /// A record as the list endpoint renders it (all its properties, its associations).
@@ -148,12 +137,6 @@ impl HubSpotSim {
         let record = db.objects.get(&object)?.get(&id.parse().ok()?)?;
         let asked: Vec<String> = record.props.keys().cloned().collect();
         Some(render::object(&db, object, record, &asked, object.associations()))
-    }
-
-    /// Modifies `n` live records of `kind` now (spread over the id range); returns their ids.
-    pub fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        let now = self.portal.now_ms();
-        self.stamp(kind, n, |_| now)
     }
 
     /// Stamps `n` live records of `kind` with one modification time (HubSpot's bulk
@@ -215,16 +198,6 @@ impl HubSpotSim {
         ids.iter().map(ToString::to_string).collect()
     }
 
-    /// Breaks one live record of `kind` (its `properties` becomes a string) and returns its id.
-    pub fn corrupt(&self, kind: Kind) -> Option<String> {
-        let object = Object::of(kind);
-        let mut db = self.portal.db();
-        let live = db.pick(object, 3);
-        let id = *live.get(live.len() / 2)?;
-        db.get_mut(object, id)?.corrupt = true;
-        Some(id.to_string())
-    }
-
     /// Deactivates an owner (records keep pointing at it).
     pub fn archive_owner(&self, owner_id: u64) {
         for owner in self.portal.db().owners.iter_mut().filter(|o| o.id == owner_id) {
@@ -241,11 +214,6 @@ impl HubSpotSim {
     /// Sets how much of the daily quota is used.
     pub fn set_daily_used(&self, used: u64) {
         self.portal.set_daily_used(used);
-    }
-
-    /// Write requests received (batch writes and association creates).
-    pub fn writes(&self) -> u64 {
-        self.portal.writes()
     }
 
     /// Describes the portal for the daemon; the server keeps running inside it.
@@ -303,4 +271,32 @@ pub fn entry() -> SimulatorEntry {
 pub async fn launch_recorded(responses: &Value, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
     let sim = HubSpotSim::start_recorded(responses, clock, seed, SimOptions::new(&demo_token(seed))).await?;
     Ok(sim.into_launched())
+}
+
+impl SimControls for HubSpotSim {
+    fn kit(&self) -> &Kit {
+        &self.portal.kit
+    }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.portal.db().of(Object::of(kind)).filter(|o| o.archived_ms.is_none()).count()
+    }
+
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+        let now = self.portal.now_ms();
+        self.stamp(kind, n, |_| now)
+    }
+
+    fn corrupt(&self, kind: Kind) -> Option<String> {
+        let object = Object::of(kind);
+        let mut db = self.portal.db();
+        let live = db.pick(object, 3);
+        let id = *live.get(live.len() / 2)?;
+        db.get_mut(object, id)?.corrupt = true;
+        Some(id.to_string())
+    }
+
+    fn writes(&self) -> u64 {
+        self.portal.writes()
+    }
 }

@@ -2,14 +2,10 @@
 //! clock, connectors built through the factory, and a drain loop that plays the engine.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration as Days, Utc};
-use zveno_connector::{
-    BuildContext, Clock, Connector, ConnectorError, Cursor, Kind, ManualClock, Priority, RecordError, SourceRecord,
-    SyncMode, TaskStatus,
-};
+use zveno_connector::{BuildContext, Clock, Connector, ManualClock, Priority, TaskStatus};
 use zveno_hubspot::simulator::{demo_token, HubSpotSim, SimOptions};
 use zveno_sim::world::{SimCompany, SimContact, SimTask, SimUser, SystemData};
 
@@ -112,48 +108,6 @@ pub fn connector(
     }
 }
 
-/// What a run returned.
-#[derive(Debug, Default)]
-pub struct Run {
-    pub records: Vec<SourceRecord>,
-    pub errors: Vec<RecordError>,
-    pub cursor: Cursor,
-    pub pages: usize,
-}
-
-impl Run {
-    /// Live records by id.
-    pub fn live(&self) -> BTreeMap<String, &SourceRecord> {
-        self.records.iter().filter(|r| !r.deleted).map(|r| (r.external_id.clone(), r)).collect()
-    }
-
-    /// Ids of tombstones.
-    pub fn tombstones(&self) -> Vec<String> {
-        self.records.iter().filter(|r| r.deleted).map(|r| r.external_id.clone()).collect()
-    }
-}
-
-/// Pulls until `more` is false, persisting the cursor through JSON text between pages.
-pub async fn drain(c: &dyn Connector, kind: Kind, mode: SyncMode, cursor: Cursor) -> Result<Run, ConnectorError> {
-    let mut run = Run { cursor, ..Run::default() };
-    loop {
-        assert!(run.pages < 100_000, "the pull does not end");
-        let page = c.pull(kind, mode, &run.cursor).await?;
-        run.pages += 1;
-        run.records.extend(page.records);
-        run.errors.extend(page.errors);
-        let text = serde_json::to_string(&page.cursor).unwrap_or_default();
-        run.cursor = serde_json::from_str(&text).unwrap_or_default();
-        if !page.more {
-            return Ok(run);
-        }
-    }
-}
-
-/// `drain`, panicking on error.
-pub async fn must_drain(c: &dyn Connector, kind: Kind, mode: SyncMode, cursor: Cursor) -> Run {
-    match drain(c, kind, mode, cursor).await {
-        Ok(run) => run,
-        Err(e) => panic!("{kind} {} pull failed: {e}", mode.as_str()),
-    }
-}
+/// Pulls until `more` is false, persisting the cursor through JSON text between pages:
+/// the shared drain, panicking on error (`must_drain`) or not (`drain`).
+pub use zveno_sim::drain::{must_drain, try_drain as drain};

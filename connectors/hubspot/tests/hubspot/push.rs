@@ -6,6 +6,7 @@ use zveno_connector::{
     Client, ClientRef, Cursor, ErrorKind, Kind, RecordData, SyncMode, Task, TaskStatus, TaxId, WriteAction,
     WriteErrorKind, WriteOp,
 };
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::FaultConfig;
 
 fn company(name: &str, tax: Option<&str>) -> RecordData {

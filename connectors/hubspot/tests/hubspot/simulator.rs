@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::common::{clock, data, sim};
 use serde_json::{json, Value};
 use zveno_hubspot::simulator::{HubSpotSim, RESULT_CAP};
+use zveno_sim::conformance::SimControls as _;
 
 struct Http {
     client: reqwest::Client,

@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::http::{BasicAuth, Call, HttpClient, HttpOptions, HttpSemantics, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, Clock, Connector, ConnectorError, Env, Kind, ManualClock, Redactor, Secret};
-use zveno_sim::conformance::SimulatedVendor;
-use zveno_sim::kit::Kit;
+use zveno_connector::{Clock, Connector, ConnectorError, Kind, ManualClock, Redactor, Secret};
+use zveno_sim::conformance::{SimControls, SimulatedVendor};
+use zveno_sim::kit::{Connect, Kit};
 use zveno_sim::world::{SystemData, World, WorldSpec};
 
 pub use super::site::account_id;
@@ -58,18 +58,22 @@ impl JiraHarness {
 
     /// Builds a connector through the factory, as the daemon does.
     pub fn build(&self, build: Build) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new("jira", build.clock.unwrap_or_else(|| self.clock.clone()));
-        ctx.kinds = vec![Kind::Task];
-        ctx.base_url = url::Url::parse(&self.sim.url()).ok();
         let token = build.token.unwrap_or_else(|| self.sim.options().token.clone());
-        ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
-        ctx.http = build.http;
-        ctx.rate_limits = build.rate_limits;
-        let mut options = self.sim.connector_options();
-        if let Some(map) = options.as_object_mut() {
-            map.extend(build.options);
-        }
-        VendorEntry::of::<JiraFactory>().build_checked(&options, ctx)
+        let Build { http, rate_limits, options, clock, .. } = build;
+        Connect::new(
+            "jira",
+            clock.unwrap_or_else(|| self.clock.clone()),
+            Some(&self.sim.url()),
+            self.sim.connector_options(),
+        )
+        .secret(TOKEN_ENV, &token)
+        .http(http)
+        .options(&Value::Object(options))
+        .tune(|ctx, _| {
+            ctx.kinds = vec![Kind::Task];
+            ctx.rate_limits = rate_limits;
+        })
+        .build(VendorEntry::of::<JiraFactory>())
     }
 
     /// A raw HTTP client with the simulator's credentials, for talking to it directly.
@@ -132,6 +136,10 @@ impl SimulatedVendor for JiraHarness {
         vec![Kind::Task]
     }
 
+    fn controls(&self) -> &dyn SimControls {
+        &self.sim
+    }
+
     fn connector(&self) -> Arc<dyn Connector> {
         JiraHarness::connector(self)
     }
@@ -148,35 +156,38 @@ impl SimulatedVendor for JiraHarness {
         Some(self.must_build(Build { http, ..Build::default() }))
     }
 
+    async fn throttle_next(&self, wait: Duration) -> Option<Duration> {
+        Some(self.sim.throttle_next(wait))
+    }
+}
+
+/// The site holds issues only: tasks are its records, and it has none of other kinds.
+impl SimControls for JiraSim {
     fn kit(&self) -> &Kit {
-        self.sim.kit()
+        JiraSim::kit(self)
     }
 
     fn count(&self, kind: Kind) -> usize {
         if kind == Kind::Task {
-            self.sim.count()
+            JiraSim::count(self)
         } else {
             0
         }
     }
 
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
         if kind == Kind::Task {
-            self.sim.touch(n)
+            JiraSim::touch(self, n)
         } else {
             Vec::new()
         }
     }
 
-    async fn corrupt(&self, _kind: Kind) -> String {
-        self.sim.corrupt()
-    }
-
-    async fn throttle_next(&self, wait: Duration) -> Option<Duration> {
-        Some(self.sim.throttle_next(wait))
+    fn corrupt(&self, kind: Kind) -> Option<String> {
+        (kind == Kind::Task).then(|| JiraSim::corrupt(self))
     }
 
     fn writes(&self) -> u64 {
-        self.sim.writes()
+        JiraSim::writes(self)
     }
 }

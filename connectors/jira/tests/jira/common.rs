@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
-use zveno_connector::{Connector, Cursor, Kind, ManualClock, RecordError, SourceRecord, SyncMode};
+use zveno_connector::{Connector, Cursor, Kind, ManualClock, SyncMode};
 use zveno_jira::simulator::harness::{Build, JiraHarness};
 use zveno_jira::SimOptions;
 use zveno_sim::world::{SystemData, World, WorldSpec};
@@ -29,43 +29,30 @@ pub async fn harness(clients: usize, options: SimOptions) -> (JiraHarness, Arc<M
     (h, clock)
 }
 
-/// What one run returned.
-#[derive(Debug, Default)]
-pub struct Run {
-    pub records: Vec<SourceRecord>,
-    pub errors: Vec<RecordError>,
-    pub pages: usize,
-    pub cursor: Cursor,
+/// What one run returned: the shared drain's result.
+pub use zveno_sim::drain::Drained as Run;
+
+/// Jira runs as the tests read them.
+pub trait Issues {
+    /// Every issue id seen, once.
+    fn ids(&self) -> BTreeSet<String>;
+    /// `(id, updated ms)` of every record.
+    fn versions(&self) -> Vec<(String, i64)>;
 }
 
-impl Run {
-    pub fn ids(&self) -> BTreeSet<String> {
-        self.records.iter().map(|r| r.external_id.clone()).collect()
+impl Issues for Run {
+    fn ids(&self) -> BTreeSet<String> {
+        self.external_ids()
     }
 
-    /// `(id, updated ms)` of every record.
-    pub fn versions(&self) -> Vec<(String, i64)> {
+    fn versions(&self) -> Vec<(String, i64)> {
         self.records.iter().map(|r| (r.external_id.clone(), r.updated_at.map_or(0, |t| t.timestamp_millis()))).collect()
     }
 }
 
-/// Pulls pages until `more` is false (at most 10,000 pages).
+/// Pulls every task page until `more` is false (the shared drain).
 pub async fn drain(connector: &dyn Connector, mode: SyncMode, cursor: Cursor) -> Run {
-    let mut run = Run { cursor, ..Run::default() };
-    for _ in 0..10_000 {
-        let page = match connector.pull(Kind::Task, mode, &run.cursor).await {
-            Ok(page) => page,
-            Err(e) => panic!("pull failed on page {}: {e}", run.pages + 1),
-        };
-        run.pages += 1;
-        run.records.extend(page.records);
-        run.errors.extend(page.errors);
-        run.cursor = page.cursor;
-        if !page.more {
-            return run;
-        }
-    }
-    panic!("pull did not terminate");
+    zveno_sim::drain::must_drain(connector, Kind::Task, mode, cursor).await
 }
 
 /// Options merged over the simulator's.

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::common::{drain, harness, updated_ms};
+use crate::common::{drain, harness, updated_ms, Issues};
 use zveno_connector::{Clock, Cursor, Kind, SyncMode};
 use zveno_jira::SimOptions;
 

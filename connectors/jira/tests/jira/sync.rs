@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::common::{drain, harness, options, updated_ms, world_now, Run};
+use crate::common::{drain, harness, options, updated_ms, world_now, Issues as _, Run};
 use serde_json::json;
 use zveno_connector::{Connector, Cursor, Kind, RecordData, SyncMode, WriteAction, WriteOp};
 use zveno_jira::simulator::harness::Build;
@@ -24,7 +24,7 @@ async fn a_full_pull_reads_every_issue_in_the_fewest_pages() {
     assert_eq!(run.records.len(), want.len(), "no issue twice");
     assert!(run.errors.is_empty());
     let floor = want.len().div_ceil(25);
-    assert_eq!(run.pages, floor);
+    assert_eq!(run.pages.len(), floor);
     let log = h.sim.kit().log();
     assert_eq!(log.endpoint("search/jql").requests as usize, floor);
     assert_eq!(log.endpoint("myself").requests, 1, "the zone is read once per run");
@@ -83,7 +83,8 @@ async fn run_touching(
     during: Option<u64>,
 ) -> Run {
     let first = c.pull(Kind::Task, SyncMode::Incremental, &cursor).await.unwrap_or_else(|e| panic!("{e}"));
-    let mut run = Run { cursor: first.cursor, pages: 1, ..Run::default() };
+    let mut run =
+        Run { cursor: first.cursor, pages: vec![(first.records.len(), first.errors.len())], ..Run::default() };
     run.records.extend(first.records);
     if let Some(id) = during {
         clock.advance(Duration::from_secs(1));
@@ -93,7 +94,7 @@ async fn run_touching(
         let rest = drain(c, SyncMode::Incremental, run.cursor).await;
         run.records.extend(rest.records);
         run.cursor = rest.cursor;
-        run.pages += rest.pages;
+        run.pages.extend(rest.pages);
     }
     run
 }
@@ -306,7 +307,7 @@ async fn pages_end_when_many_issues_share_one_sub_millisecond_update_time() {
     clock.advance(Duration::from_secs(1));
     let run = drain(c.as_ref(), SyncMode::Incremental, first.cursor).await;
     assert_eq!(run.ids(), ids[..12].iter().map(u64::to_string).collect());
-    assert!(run.pages <= 4, "{} pages for 12 issues at 5 per page", run.pages);
+    assert!(run.pages.len() <= 4, "{} pages for 12 issues at 5 per page", run.pages.len());
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ impl PipedriveConnector {
         if ids.is_empty() {
             return Ok(fetched);
         }
-        let users = self.users.get(&self.client, self.clock.as_ref()).await?;
+        let users = self.users().await?;
         for chunk in ids.chunks(IDS_LIMIT) {
             let mut batch = Fetched::default();
             let mut query = ListQuery { ids: chunk.to_vec(), ..ListQuery::default() };

@@ -34,7 +34,6 @@ use zveno_connector::{
 use crate::client::{ListQuery, PipedriveClient, LIST_LIMIT};
 use crate::dto::entity::Entity;
 use crate::mapping::Mapper;
-use users::UserDirectory;
 
 /// A configured Pipedrive company.
 #[derive(Debug)]
@@ -45,7 +44,7 @@ pub struct PipedriveConnector {
     mapper: Mapper,
     overlap: Duration,
     clock: Arc<dyn Clock>,
-    users: UserDirectory,
+    users: zveno_connector::Directory<crate::mapping::Users>,
     /// The webhook's HTTP Basic `user:password` (`None`: deliveries are refused).
     webhook_credentials: Option<Secret>,
     /// The company this instance reads (see `Connector::source`).
@@ -69,7 +68,7 @@ impl PipedriveConnector {
             mapper,
             overlap,
             clock,
-            users: UserDirectory::default(),
+            users: users::cache(),
             webhook_credentials: None,
             source: None,
         }

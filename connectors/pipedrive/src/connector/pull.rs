@@ -16,7 +16,7 @@ impl PipedriveConnector {
         let mut state: CursorState = cursor.decode()?;
         // The user directory is read (or cached) first: any answer tells the company's
         // clock, and windows end at its now, not the daemon's.
-        let users = self.users.get(&self.client, self.clock.as_ref()).await?;
+        let users = self.users().await?;
         let now = to_second(self.client.http().vendor_now());
         // A run left by the other mode (an interrupted run) is not resumed: only the
         // watermark carries across modes.

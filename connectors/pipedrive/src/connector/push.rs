@@ -16,7 +16,7 @@ use crate::dto::entity::Entity;
 
 impl PipedriveConnector {
     pub(super) async fn push_ops(&self, entity: Entity, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let users = self.users.get(&self.client, self.clock.as_ref()).await?;
+        let users = self.users().await?;
         let mut outcomes = Vec::with_capacity(ops.len());
         let mut stopped: Option<String> = None;
         for op in ops {

@@ -1,50 +1,29 @@
-//! The per-instance user directory.
+//! The user directory: Pipedrive's loader for the shared [`Directory`] cache.
 //!
 //! Every record names its owner by user id, and the e-mail is what matches a person across
-//! systems, so `/v1/users` (one unpaged call, 20 tokens) is read on first use and kept for
-//! [`USERS_TTL`] on the injected clock: a sync costs one users call, not one per page. A
-//! failed refresh keeps the previous directory; only the first read's error is returned.
+//! systems, so `/v1/users` (one unpaged call, 20 tokens) is read on first use and trusted
+//! for [`USERS_TTL`] (caching, expiry and failed refreshes are
+//! `zveno_connector::directory`'s): a sync costs one users call, not one per page.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Mutex;
-use zveno_connector::{Clock, ConnectorError};
+use zveno_connector::{ConnectorError, Directory};
 
-use crate::client::PipedriveClient;
+use super::PipedriveConnector;
 use crate::mapping::Users;
 
 /// How long a user directory is trusted.
 pub const USERS_TTL: Duration = Duration::from_secs(30 * 60);
 
-/// The directory and when (clock-elapsed) it was read.
-#[derive(Debug, Default)]
-pub struct UserDirectory {
-    cached: Mutex<Option<(Arc<Users>, Duration)>>,
+/// The user cache of one connector instance.
+pub fn cache() -> Directory<Users> {
+    Directory::new("Pipedrive users", Some(USERS_TTL))
 }
 
-impl UserDirectory {
+impl PipedriveConnector {
     /// The users, read when absent or older than [`USERS_TTL`].
-    pub async fn get(&self, client: &PipedriveClient, clock: &dyn Clock) -> Result<Arc<Users>, ConnectorError> {
-        let mut cached = self.cached.lock().await;
-        let now = clock.elapsed();
-        let fresh = cached.as_ref().filter(|(_, at)| now.saturating_sub(*at) < USERS_TTL).map(|(u, _)| u.clone());
-        if let Some(users) = fresh {
-            return Ok(users);
-        }
-        match client.users().await {
-            Ok(list) => {
-                let users = Arc::new(Users::new(list));
-                *cached = Some((users.clone(), now));
-                Ok(users)
-            }
-            Err(e) => match cached.as_ref() {
-                Some((stale, _)) if e.kind().is_retryable() => {
-                    tracing::warn!(error = %e, "cannot refresh Pipedrive users; keeping the previous directory");
-                    Ok(stale.clone())
-                }
-                _ => Err(e),
-            },
-        }
+    pub(crate) async fn users(&self) -> Result<Arc<Users>, ConnectorError> {
+        self.users.get(self.clock.as_ref(), || async { Ok(Users::new(self.client.users().await?)) }).await
     }
 }

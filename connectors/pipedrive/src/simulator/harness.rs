@@ -1,13 +1,13 @@
-//! The simulator under the `zveno-sim` conformance suite ([`PipedriveHarness`]).
+//! The simulator under the `zveno-sim` conformance suite ([`PipedriveHarness`]): the shared
+//! token harness, told how a Pipedrive company starts for the suite and how it throttles.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{Clock, Connector, Kind, ManualClock};
-use zveno_sim::conformance::SimulatedVendor;
-use zveno_sim::kit::Kit;
+use zveno_connector::{Clock, Connector};
+use zveno_sim::conformance::{TokenHarness, TokenSimulator};
 use zveno_sim::world::{World, WorldSpec};
 
 use super::{demo_token, PipedriveSim, SimOptions};
@@ -21,85 +21,35 @@ pub const HARNESS_CLIENTS: usize = 400;
 pub const HARNESS_PAGE: usize = 50;
 
 /// A simulated company and connectors built for it through the factory.
-#[derive(Debug)]
-pub struct PipedriveHarness {
-    sim: PipedriveSim,
-    clock: Arc<ManualClock>,
-}
-
-impl PipedriveHarness {
-    /// The simulator handle.
-    pub fn sim(&self) -> &PipedriveSim {
-        &self.sim
-    }
-
-    fn build(&self, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
-        self.build_on(self.clock.clone(), token, http)
-    }
-
-    fn build_on(&self, clock: Arc<dyn Clock>, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
-        match self.sim.connector("pipedrive", clock, token, |ctx, _| ctx.http = http) {
-            Ok(connector) => connector,
-            Err(e) => panic!("the harness's own Pipedrive config is invalid: {e}"),
-        }
-    }
-}
+pub type PipedriveHarness = TokenHarness<PipedriveSim>;
 
 #[async_trait]
-impl SimulatedVendor for PipedriveHarness {
-    async fn start(seed: u64, clock: Arc<ManualClock>) -> Self {
+impl TokenSimulator for PipedriveSim {
+    const VENDOR: &'static str = "Pipedrive";
+    const WRONG_TOKEN: &'static str = "0000000000000000000000000000000000000000";
+
+    async fn start_for_suite(seed: u64, clock: Arc<dyn Clock>) -> std::io::Result<Self> {
         let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[crate::simulator::SYSTEM]));
-        let sim_clock: Arc<dyn Clock> = clock.clone();
         let options = SimOptions { max_page: HARNESS_PAGE, ..SimOptions::new(&demo_token(seed)) };
-        match PipedriveSim::start(&world.system(crate::simulator::SYSTEM), sim_clock, seed, options).await {
-            Ok(sim) => Self { sim, clock },
-            Err(e) => panic!("cannot start the Pipedrive simulator: {e}"),
-        }
+        PipedriveSim::start(&world.system(crate::simulator::SYSTEM), clock, seed, options).await
     }
 
-    fn kinds(&self) -> Vec<Kind> {
-        Kind::ALL.to_vec()
+    fn token(&self) -> String {
+        PipedriveSim::token(self)
     }
 
-    fn connector(&self) -> Arc<dyn Connector> {
-        self.build(&self.sim.token(), HttpOptions::default())
-    }
-
-    fn connector_on_clock(&self, clock: Arc<dyn Clock>) -> Arc<dyn Connector> {
-        self.build_on(clock, &self.sim.token(), HttpOptions::default())
-    }
-
-    fn connector_with_wrong_credentials(&self) -> Arc<dyn Connector> {
-        self.build("0000000000000000000000000000000000000000", HttpOptions::default())
-    }
-
-    fn connector_with_http(&self, http: HttpOptions) -> Option<Arc<dyn Connector>> {
-        Some(self.build(&self.sim.token(), http))
-    }
-
-    fn kit(&self) -> &Kit {
-        self.sim.kit()
-    }
-
-    fn count(&self, kind: Kind) -> usize {
-        self.sim.count(kind)
-    }
-
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.sim.touch(kind, n)
-    }
-
-    async fn corrupt(&self, kind: Kind) -> String {
-        self.sim.corrupt(kind).unwrap_or_default()
+    fn connector_for(
+        &self,
+        clock: Arc<dyn Clock>,
+        token: &str,
+        http: HttpOptions,
+    ) -> Result<Arc<dyn Connector>, String> {
+        self.connector("pipedrive", clock, token, |ctx, _| ctx.http = http)
     }
 
     /// Pipedrive's burst 429 names its wait in `x-ratelimit-reset` (whole seconds).
     async fn throttle_next(&self, wait: Duration) -> Option<Duration> {
-        self.sim.throttle_next(wait);
+        PipedriveSim::throttle_next(self, wait);
         Some(wait)
-    }
-
-    fn writes(&self) -> u64 {
-        self.sim.writes()
     }
 }

@@ -22,12 +22,13 @@ mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
+use zveno_sim::conformance::SimControls;
 
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
-use zveno_connector::{BuildContext, Clock, Connector, Env, Kind};
+use zveno_connector::{BuildContext, Clock, Connector, Kind};
 use zveno_sim::kit::SimulatorEntry;
-use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
+use zveno_sim::kit::{Connect, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use company::SimOptions;
@@ -90,11 +91,6 @@ impl PipedriveSim {
         self.company.options().token.clone()
     }
 
-    /// The kit: request log and faults.
-    pub fn kit(&self) -> &Kit {
-        &self.company.kit
-    }
-
     /// The vendor options that point a zveno connector at this company (token by reference
     /// to [`TOKEN_ENV`]; the world types phones in Russian national formats).
     pub fn connector_options(&self) -> Value {
@@ -117,31 +113,16 @@ impl PipedriveSim {
         token: &str,
         tune: impl FnOnce(&mut BuildContext, &mut Value),
     ) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new(name, clock);
-        ctx.base_url = url::Url::parse(&self.url()).ok();
-        ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
-        let mut options = self.connector_options();
-        tune(&mut ctx, &mut options);
-        VendorEntry::of::<PipedriveFactory>().build_checked(&options, ctx)
-    }
-
-    /// Live records of `kind`.
-    pub fn count(&self, kind: Kind) -> usize {
-        self.company.db().rows(Entity::of(kind)).filter(|r| !r.deleted).count()
+        Connect::new(name, clock, Some(&self.url()), self.connector_options())
+            .secret(TOKEN_ENV, token)
+            .tune(tune)
+            .build(VendorEntry::of::<PipedriveFactory>())
     }
 
     /// A record as a v2 list renders it (deleted ones too).
     pub fn record(&self, kind: Kind, id: &str) -> Option<Value> {
         let db = self.company.db();
         db.tables.get(&Entity::of(kind))?.get(&id.parse().ok()?).map(|r| r.render())
-    }
-
-    /// Changes `n` live records of `kind` now (spread over the id range); returns their ids.
-    pub fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.change(kind, n, |row, now| {
-            row.updated = now;
-            row.fields.insert("label_ids".into(), json!([now.timestamp() % 7]));
-        })
     }
 
     /// Adds `n` records of `kind` now, copies of live ones under new ids (as a person
@@ -164,16 +145,6 @@ impl PipedriveSim {
             row.deleted = true;
             row.updated = now;
         })
-    }
-
-    /// Breaks one live record of `kind` (its `owner_id` becomes a string) and returns its id.
-    pub fn corrupt(&self, kind: Kind) -> Option<String> {
-        let entity = Entity::of(kind);
-        let mut db = self.company.db();
-        let live = db.pick(entity, 3);
-        let id = *live.get(live.len() / 2)?;
-        db.get_mut(entity, id)?.corrupt = true;
-        Some(id.to_string())
     }
 
     fn change(
@@ -207,11 +178,6 @@ impl PipedriveSim {
     /// Sets the tokens spent today (others' spending).
     pub fn set_tokens_used(&self, used: u64) {
         self.company.set_tokens_used(used);
-    }
-
-    /// Write requests received.
-    pub fn writes(&self) -> u64 {
-        self.company.writes()
     }
 
     /// Describes the company for the daemon; the server keeps running inside it.
@@ -269,4 +235,34 @@ pub fn entry() -> SimulatorEntry {
 pub async fn launch_recorded(responses: &Value, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
     let sim = PipedriveSim::start_recorded(responses, clock, seed, SimOptions::new(&demo_token(seed))).await?;
     Ok(sim.into_launched())
+}
+
+impl SimControls for PipedriveSim {
+    fn kit(&self) -> &Kit {
+        &self.company.kit
+    }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.company.db().rows(Entity::of(kind)).filter(|r| !r.deleted).count()
+    }
+
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+        self.change(kind, n, |row, now| {
+            row.updated = now;
+            row.fields.insert("label_ids".into(), json!([now.timestamp() % 7]));
+        })
+    }
+
+    fn corrupt(&self, kind: Kind) -> Option<String> {
+        let entity = Entity::of(kind);
+        let mut db = self.company.db();
+        let live = db.pick(entity, 3);
+        let id = *live.get(live.len() / 2)?;
+        db.get_mut(entity, id)?.corrupt = true;
+        Some(id.to_string())
+    }
+
+    fn writes(&self) -> u64 {
+        self.company.writes()
+    }
 }

@@ -13,6 +13,7 @@ use zveno_connector::{
     TaskStatus, TaxId, WriteAction, WriteOp,
 };
 use zveno_pipedrive::simulator::{demo_token, PipedriveSim, SimOptions};
+use zveno_sim::conformance::SimControls as _;
 use zveno_sim::conformance::{drain, suite_clock};
 use zveno_sim::world::{World, WorldSpec};
 

@@ -12,11 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{
-    Clock, Connector, ConnectorError, Cursor, ErrorKind, Kind, ManualClock, Page, RecordError, SourceRecord, SyncMode,
-};
+use zveno_connector::{ConnectorError, Cursor, ErrorKind, Kind, ManualClock, RecordError, SourceRecord, SyncMode};
 
 use super::SimulatedVendor;
+pub use crate::drain::{drain, persisted, pull_page, Drained};
 use crate::kit::FaultConfig;
 use crate::world::WorldSpec;
 
@@ -33,93 +32,6 @@ pub const OVERLAP_ALLOWANCE: usize = 5;
 pub fn suite_clock() -> Arc<ManualClock> {
     let now = WorldSpec::new(0, 0, &[]).now + chrono::Duration::days(1);
     Arc::new(ManualClock::new(now))
-}
-
-/// What one run (a pull until `more` is false) returned.
-#[derive(Debug, Clone, Default)]
-pub struct Drained {
-    /// Every record of every page, in order (tombstones included).
-    pub records: Vec<SourceRecord>,
-    /// Every record error of every page.
-    pub errors: Vec<RecordError>,
-    /// `(records, errors)` per page.
-    pub pages: Vec<(usize, usize)>,
-    /// The last page's cursor: where the next run starts.
-    pub cursor: Cursor,
-    /// Pages that failed with a retryable error and were pulled again.
-    pub page_retries: u32,
-}
-
-/// Pulls one page, pulling it again (same cursor) up to `retries` times when the error is
-/// retryable, after waiting on `clock` as the scheduler would.
-pub async fn pull_page(
-    connector: &dyn Connector,
-    clock: &ManualClock,
-    kind: Kind,
-    mode: SyncMode,
-    cursor: &Cursor,
-    retries: u32,
-) -> Result<(Page, u32), ConnectorError> {
-    let mut failed = 0;
-    loop {
-        match connector.pull(kind, mode, cursor).await {
-            Ok(page) => return Ok((page, failed)),
-            Err(e) if e.kind().is_retryable() && failed < retries => {
-                failed += 1;
-                let wait = match e.kind() {
-                    ErrorKind::RateLimited { retry_after: Some(wait) } => wait,
-                    _ => Duration::from_secs(1),
-                };
-                clock.sleep(wait).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Pulls from `cursor` until a page says no more follow, storing the cursor as JSON text
-/// between pages exactly as the engine's store would. Panics after `max_pages` pages: a
-/// pull that does not end is the bug this guards against.
-pub async fn drain(
-    connector: &dyn Connector,
-    clock: &ManualClock,
-    kind: Kind,
-    mode: SyncMode,
-    cursor: Cursor,
-    max_pages: usize,
-    retries: u32,
-) -> Result<Drained, ConnectorError> {
-    let mut out = Drained { cursor, ..Drained::default() };
-    loop {
-        assert!(
-            out.pages.len() < max_pages,
-            "{kind} {} pull did not end after {max_pages} pages ({} records so far); last cursor {}",
-            mode.as_str(),
-            out.records.len(),
-            out.cursor.0
-        );
-        let (page, failed) = pull_page(connector, clock, kind, mode, &out.cursor, retries).await?;
-        out.page_retries += failed;
-        out.pages.push((page.records.len(), page.errors.len()));
-        out.records.extend(page.records);
-        out.errors.extend(page.errors);
-        out.cursor = persisted(&page.cursor);
-        if !page.more {
-            return Ok(out);
-        }
-    }
-}
-
-/// The cursor after a round trip through JSON text, as the store keeps it.
-fn persisted(cursor: &Cursor) -> Cursor {
-    let text = match serde_json::to_string(cursor) {
-        Ok(text) => text,
-        Err(e) => panic!("a cursor must serialise to JSON text: {e}"),
-    };
-    match serde_json::from_str(&text) {
-        Ok(cursor) => cursor,
-        Err(e) => panic!("a cursor must read back from its JSON text {text}: {e}"),
-    }
 }
 
 pub(super) fn must<T>(result: Result<T, ConnectorError>, what: &str) -> T {

@@ -12,6 +12,7 @@
 
 mod checks;
 mod skew;
+mod token;
 
 /// One `#[tokio::test]` per conformance check, for the [`SimulatedVendor`] harness given.
 /// Use it once per vendor, in the crate's integration tests; the list of checks lives here
@@ -52,6 +53,7 @@ use zveno_connector::{Clock, Connector, Kind, ManualClock};
 
 pub use checks::*;
 pub use skew::skewed_daemon_clock_misses_no_change;
+pub use token::{TokenHarness, TokenSimulator};
 
 use crate::kit::Kit;
 
@@ -79,20 +81,32 @@ pub trait SimulatedVendor: Send + Sync + Sized + 'static {
     /// `None` fails [`server_errors_and_timeouts_are_retried`]: no check is skipped.
     fn connector_with_http(&self, http: HttpOptions) -> Option<Arc<dyn Connector>>;
 
+    /// The simulator itself: its kit, records and write count. The suite's view of them
+    /// ([`Self::kit`], [`Self::count`], ...) reads through it, so a harness forwards nothing.
+    fn controls(&self) -> &dyn SimControls;
+
     /// The simulator's kit: faults and request log.
-    fn kit(&self) -> &Kit;
+    fn kit(&self) -> &Kit {
+        self.controls().kit()
+    }
 
     /// Live (not deleted) records of `kind` the simulator holds.
-    fn count(&self, kind: Kind) -> usize;
+    fn count(&self, kind: Kind) -> usize {
+        self.controls().count(kind)
+    }
 
     /// Modifies `n` existing records of `kind`, stamping them with the clock's now, and
     /// returns their external ids.
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String>;
+    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+        self.controls().touch(kind, n)
+    }
 
     /// Corrupts one record of `kind` so that the connector cannot normalise it (e.g. a
     /// required field of the wrong JSON type) while the rest of its page stays valid;
-    /// returns its external id.
-    async fn corrupt(&self, kind: Kind) -> String;
+    /// returns its external id (empty when it has no record of `kind`).
+    async fn corrupt(&self, kind: Kind) -> String {
+        self.controls().corrupt(kind).unwrap_or_default()
+    }
 
     /// Makes the next data request answer with the vendor's own throttling response asking
     /// to wait `wait` (429 + `Retry-After`, or Bitrix24's 503 `QUERY_LIMIT_EXCEEDED`).
@@ -101,5 +115,27 @@ pub trait SimulatedVendor: Send + Sync + Sized + 'static {
     async fn throttle_next(&self, wait: Duration) -> Option<Duration>;
 
     /// Write requests the simulator has received (creates, updates, deletes).
+    fn writes(&self) -> u64 {
+        self.controls().writes()
+    }
+}
+
+/// What the suite (and a vendor's own tests) do to a simulator directly. Implemented by each
+/// vendor's simulator type; [`SimulatedVendor::controls`] names it.
+pub trait SimControls: Send + Sync {
+    /// The kit: faults and request log.
+    fn kit(&self) -> &Kit;
+
+    /// Live (not deleted) records of `kind`.
+    fn count(&self, kind: Kind) -> usize;
+
+    /// Modifies `n` existing records of `kind`, stamping them with the clock's now; their ids.
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String>;
+
+    /// Corrupts one record of `kind` so the connector cannot normalise it; its id, or `None`
+    /// when there is no record of `kind` to corrupt.
+    fn corrupt(&self, kind: Kind) -> Option<String>;
+
+    /// Write requests received (creates, updates, deletes).
     fn writes(&self) -> u64;
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use zveno_connector::{Clock, Connector, Cursor, Kind, ManualClock, SkewedClock, SourceRecord, SyncMode};
 
-use super::checks::{drain, must, pull_page, start};
+use super::checks::{must, start};
 use super::SimulatedVendor;
+use crate::drain::{drain, pull_page};
 
 /// How far the daemon's clock is set off the vendor's, both ways: more than any
 /// connector's overlap.

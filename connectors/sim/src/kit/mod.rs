@@ -10,8 +10,10 @@
 //!   throttling body (HubSpot 429 `policyName`, Bitrix24 503 `QUERY_LIMIT_EXCEEDED`);
 //! - [`Faults`]: a seeded fraction of 5xx answers, added latency, malformed bodies and
 //!   dropped connections, switchable at run time;
-//! - [`recorded`]: rows of recorded vendor list responses, for simulators seeded from them.
+//! - [`recorded`]: rows of recorded vendor list responses, for simulators seeded from them;
+//! - [`Connect`]: a vendor's connector pointed at its simulator, through its registry entry.
 
+mod connect;
 mod faults;
 mod limits;
 mod log;
@@ -19,6 +21,7 @@ pub mod recorded;
 mod server;
 mod vendor;
 
+pub use connect::Connect;
 pub use faults::{Fault, FaultConfig, Faults};
 pub use limits::{LeakyBucket, RollingWindow};
 pub use log::{EndpointStats, RequestLog};

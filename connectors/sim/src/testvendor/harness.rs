@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use serde_json::json;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::http::HttpOptions;
-use zveno_connector::{BuildContext, Clock, Connector, Env, Kind, ManualClock};
+use zveno_connector::{Clock, Connector, Kind, ManualClock};
 
 use super::{TestVendorFactory, TestVendorSim, VENDOR};
-use crate::conformance::SimulatedVendor;
-use crate::kit::{Kit, LaunchedSim, SimServer};
+use crate::conformance::{SimControls, SimulatedVendor};
+use crate::kit::{Connect, Kit, LaunchedSim, SimServer};
 use crate::world::{SystemData, World, WorldSpec};
 
 /// The environment variable [`launch`] tells the daemon to read the token from.
@@ -81,16 +81,12 @@ impl TestVendorHarness {
         token: &str,
         http: HttpOptions,
     ) -> Result<Arc<dyn Connector>, String> {
-        let mut ctx = BuildContext::new("tv", clock);
-        ctx.base_url = url::Url::parse(&self.server.url()).ok();
-        ctx.env = Env::from_pairs([(TOKEN_ENV, token)]);
-        ctx.http = http;
-        let options = json!({
-            "token_env": TOKEN_ENV,
-            "page_size": HARNESS_PAGE_SIZE,
-            "default_region": "RU",
-        });
-        VendorEntry::of::<TestVendorFactory>().build_checked(&options, ctx)
+        self.connect(clock, token, http).build(VendorEntry::of::<TestVendorFactory>())
+    }
+
+    fn connect(&self, clock: Arc<dyn Clock>, token: &str, http: HttpOptions) -> Connect {
+        let options = json!({"token_env": TOKEN_ENV, "page_size": HARNESS_PAGE_SIZE, "default_region": "RU"});
+        Connect::new("tv", clock, Some(&self.server.url()), options).secret(TOKEN_ENV, token).http(http)
     }
 
     fn must_build(&self, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
@@ -98,10 +94,7 @@ impl TestVendorHarness {
     }
 
     fn must_build_on(&self, clock: Arc<dyn Clock>, token: &str, http: HttpOptions) -> Arc<dyn Connector> {
-        match self.build_on(clock, token, http) {
-            Ok(connector) => connector,
-            Err(e) => panic!("the harness's own test vendor config is invalid: {e}"),
-        }
+        self.connect(clock, token, http).must_build(VendorEntry::of::<TestVendorFactory>())
     }
 }
 
@@ -122,6 +115,10 @@ impl SimulatedVendor for TestVendorHarness {
         Kind::ALL.to_vec()
     }
 
+    fn controls(&self) -> &dyn SimControls {
+        &self.sim
+    }
+
     fn connector(&self) -> Arc<dyn Connector> {
         self.must_build(self.sim.token(), HttpOptions::default())
     }
@@ -138,27 +135,7 @@ impl SimulatedVendor for TestVendorHarness {
         Some(self.must_build(self.sim.token(), http))
     }
 
-    fn kit(&self) -> &Kit {
-        self.sim.kit()
-    }
-
-    fn count(&self, kind: Kind) -> usize {
-        self.sim.count(kind)
-    }
-
-    async fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        self.sim.touch(kind, n)
-    }
-
-    async fn corrupt(&self, kind: Kind) -> String {
-        self.sim.corrupt(kind).unwrap_or_default()
-    }
-
     async fn throttle_next(&self, wait: Duration) -> Option<Duration> {
         Some(self.sim.throttle_next(wait))
-    }
-
-    fn writes(&self) -> u64 {
-        self.sim.writes()
     }
 }

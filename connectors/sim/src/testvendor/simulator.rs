@@ -5,6 +5,7 @@
 //! window of [`RATE_LIMIT`] (429 with `Retry-After` in whole seconds). Lists page by keyset
 //! only, so paging stays exact while records change underneath.
 
+use crate::conformance::SimControls;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -88,19 +89,9 @@ impl TestVendorSim {
         SimServer::start(self.router(), self.inner.kit.clone()).await
     }
 
-    /// The kit (request log, faults, clock).
-    pub fn kit(&self) -> &Kit {
-        &self.inner.kit
-    }
-
     /// The bearer token the simulator accepts.
     pub fn token(&self) -> &str {
         &self.inner.token
-    }
-
-    /// Live records of `kind`.
-    pub fn count(&self, kind: Kind) -> usize {
-        self.tables().get(&kind).map_or(0, Table::len)
     }
 
     /// Ids of the live records of `kind`, ascending: the ground truth a store is checked
@@ -109,44 +100,12 @@ impl TestVendorSim {
         self.tables().get(&kind).map(|t| t.ids().iter().map(u64::to_string).collect()).unwrap_or_default()
     }
 
-    /// Write requests received (`POST`, `PATCH`, `DELETE`), accepted or not.
-    pub fn writes(&self) -> u64 {
-        self.inner.writes.load(Ordering::Relaxed)
-    }
-
     /// Makes the next authenticated request answer 429 with `Retry-After` of `wait`
     /// (rounded up to whole seconds, as the header carries); returns that header's wait.
     pub fn throttle_next(&self, wait: Duration) -> Duration {
         let secs = retry_after_secs(wait);
         *self.inner.throttle_next.lock().unwrap_or_else(PoisonError::into_inner) = Some(wait);
         Duration::from_secs(secs)
-    }
-
-    /// Modifies `n` live records of `kind` spread evenly over the id range (so they land on
-    /// different pages), stamping them with the clock's now; returns their ids.
-    pub fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
-        let now = self.now_ms();
-        let mut tables = self.tables();
-        let Some(table) = tables.get_mut(&kind) else {
-            return Vec::new();
-        };
-        let ids = table.ids();
-        let n = n.min(ids.len());
-        let picked: Vec<u64> = (0..n).map(|i| ids[i * ids.len() / n.max(1)]).collect();
-        for id in &picked {
-            table.update(*id, Map::new(), now);
-        }
-        picked.iter().map(u64::to_string).collect()
-    }
-
-    /// Breaks the required field of one live record of `kind` (the middle one by id), so
-    /// a connector cannot normalise it; returns its id.
-    pub fn corrupt(&self, kind: Kind) -> Option<String> {
-        let mut tables = self.tables();
-        let table = tables.get_mut(&kind)?;
-        let ids = table.ids();
-        let id = *ids.get(ids.len() / 2)?;
-        table.set_raw(id, wire::required_field(kind), json!(42)).then(|| id.to_string())
     }
 
     /// Deletes record `id` of `kind` (it leaves the lists and joins `?deleted=true`).
@@ -410,6 +369,43 @@ async fn remove(
     match id.parse::<u64>() {
         Ok(id) if sim.delete(kind, id) => reply(&endpoint, StatusCode::OK, json!({"id": id, "deleted": true})),
         _ => error(&endpoint, StatusCode::NOT_FOUND, "no such record"),
+    }
+}
+
+impl SimControls for TestVendorSim {
+    fn kit(&self) -> &Kit {
+        &self.inner.kit
+    }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.tables().get(&kind).map_or(0, Table::len)
+    }
+
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+        let now = self.now_ms();
+        let mut tables = self.tables();
+        let Some(table) = tables.get_mut(&kind) else {
+            return Vec::new();
+        };
+        let ids = table.ids();
+        let n = n.min(ids.len());
+        let picked: Vec<u64> = (0..n).map(|i| ids[i * ids.len() / n.max(1)]).collect();
+        for id in &picked {
+            table.update(*id, Map::new(), now);
+        }
+        picked.iter().map(u64::to_string).collect()
+    }
+
+    fn corrupt(&self, kind: Kind) -> Option<String> {
+        let mut tables = self.tables();
+        let table = tables.get_mut(&kind)?;
+        let ids = table.ids();
+        let id = *ids.get(ids.len() / 2)?;
+        table.set_raw(id, wire::required_field(kind), json!(42)).then(|| id.to_string())
+    }
+
+    fn writes(&self) -> u64 {
+        self.inner.writes.load(Ordering::Relaxed)
     }
 }
 

@@ -235,8 +235,8 @@ mod tests {
         assert_eq!(data(&record).status, TaskStatus::Todo);
         assert_eq!(data(&record).status_name.as_deref(), Some("9"));
         assert_eq!(record.warnings.len(), 1);
-        let overrides = std::collections::BTreeMap::from([("4".to_string(), "done".to_string())]);
-        let custom = StatusTable::with_overrides(&overrides).unwrap_or_default();
+        let overrides = std::collections::BTreeMap::from([("4".to_string(), TaskStatus::Done)]);
+        let custom = StatusTable::with_overrides(&overrides);
         let mut r = row();
         r["status"] = json!("4");
         assert_eq!(data(&map_with(&r, &custom)).status, TaskStatus::Done);

@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use zveno_connector::{Email, RecordData, RecordError, SourceRecord, Task, TaskStatus};
 
-pub use tables::{parse_priority, PriorityTable, StatusTable};
+pub use tables::{PriorityTable, StatusTable};
 
 use crate::config::Settings;
 use crate::dto::{NamedRef, StatusRef, UserRef};

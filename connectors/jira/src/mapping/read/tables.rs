@@ -28,17 +28,6 @@ const PRIORITY_NAMES: [(&str, Priority); 10] = [
     ("trivial", Priority::Low),
 ];
 
-/// Parses `low|medium|high|urgent`.
-pub fn parse_priority(value: &str) -> Option<Priority> {
-    match value {
-        "low" => Some(Priority::Low),
-        "medium" => Some(Priority::Medium),
-        "high" => Some(Priority::High),
-        "urgent" => Some(Priority::Urgent),
-        _ => None,
-    }
-}
-
 /// Status name overrides on top of the category mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusTable {
@@ -166,7 +155,5 @@ mod tests {
         assert_eq!(t.priority("Someday"), None);
         assert_eq!(t.name_for(Priority::Urgent), "P1");
         assert_eq!(t.name_for(Priority::Medium), "Medium");
-        assert_eq!(parse_priority("urgent"), Some(Priority::Urgent));
-        assert_eq!(parse_priority("critical"), None);
     }
 }
