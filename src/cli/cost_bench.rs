@@ -61,8 +61,9 @@ pub struct CostBenchArgs {
     /// fresh SQLite file).
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
-    /// Run each measured step under this command, e.g. `perf record -g -o perf.data --`
-    /// (split on spaces; the step's own command line is appended).
+    /// Run each measured step under this command, e.g. `perf record -g -o perf-{step}.data
+    /// --` (split on spaces, `{step}` replaced by the step's name; the step's own command
+    /// line is appended). `.ci/profile` uses it.
     #[arg(long, value_name = "COMMAND")]
     wrap: Option<String>,
     /// Print JSON.
@@ -195,7 +196,8 @@ fn spawn_step(config: &Path, step: &str, wrap: Option<&str>) -> anyhow::Result<M
     let exe = std::env::current_exe()?;
     let exe = exe.display().to_string();
     let config = config.display().to_string();
-    let mut argv: Vec<&str> = wrap.map(|w| w.split_whitespace().collect()).unwrap_or_default();
+    let wrap = wrap.map(|w| w.replace("{step}", step)).unwrap_or_default();
+    let mut argv: Vec<&str> = wrap.split_whitespace().collect();
     argv.extend([exe.as_str(), "--log-level", "warn", "bench", "cost", "--measure", &config, "--step", step]);
     let (program, rest) = argv.split_first().ok_or_else(|| anyhow::anyhow!("empty command"))?;
     let out = std::process::Command::new(program).args(rest).stderr(std::process::Stdio::inherit()).output()?;

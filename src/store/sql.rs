@@ -16,8 +16,9 @@ pub(crate) const ROWS_PER_STATEMENT: usize = 250;
 /// Primary-key lookups per `UNION ALL` statement (SQLite allows 500 compound terms).
 pub(crate) const LOOKUPS_PER_STATEMENT: usize = 100;
 
-/// `SELECT {columns}` of the records `$3, $4, ...` (`count` ids) of connector `$1` and
-/// kind `$2`, as one primary-key lookup per id joined with `UNION ALL`.
+/// `SELECT {columns}` of `count` records of one connector and kind, as one primary-key
+/// lookup per id joined with `UNION ALL`; bind connector, kind and id for each (the
+/// placeholders run in order, see [`positional`]).
 ///
 /// Why not `external_id IN (...)`: PostgreSQL's estimate for `connector = $1 AND kind =
 /// $2` comes from table statistics, which a fresh table (a new database, or a new
@@ -28,10 +29,13 @@ pub(crate) const LOOKUPS_PER_STATEMENT: usize = 100;
 pub(crate) fn lookup_sql(columns: &str, count: usize) -> String {
     (0..count)
         .map(|i| {
+            let p = 3 * i;
             format!(
                 "SELECT {columns} FROM source_records \
-                 WHERE connector = $1 AND kind = $2 AND external_id = ${}",
-                i + 3
+                 WHERE connector = ${} AND kind = ${} AND external_id = ${}",
+                p + 1,
+                p + 2,
+                p + 3
             )
         })
         .collect::<Vec<_>>()
@@ -40,15 +44,22 @@ pub(crate) fn lookup_sql(columns: &str, count: usize) -> String {
 
 /// A keyed batch update of rows known to exist, written as an upsert for the same
 /// reason as [`lookup_sql`]: `ON CONFLICT` finds each row through the primary key, never
-/// through a plan. `$1` connector, `$2` kind, `$3` a bigint for `last_scan_id`, then per
-/// row the id and a bigint for `revision`. The inserted values only satisfy the table's
-/// constraints: callers pass ids they just read in the same transaction, and the store
-/// never deletes rows, so the insert arm never runs.
+/// through a plan. Bind per row: connector, kind, id, a bigint for `last_scan_id` and a
+/// bigint for `revision`. The inserted values only satisfy the table's constraints:
+/// callers pass ids they just read in the same transaction, and the store never deletes
+/// rows, so the insert arm never runs.
 pub(crate) fn keyed_update_sql(count: usize, set: &str, condition: &str) -> String {
     let values = (0..count)
         .map(|i| {
-            let id = 4 + 2 * i;
-            format!("($1, $2, ${id}, 'none', 'null', 0, 0, $3, 0, 0, ${})", id + 1)
+            let p = 5 * i;
+            format!(
+                "(${}, ${}, ${}, 'none', 'null', 0, 0, ${}, 0, 0, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5
+            )
         })
         .collect::<Vec<_>>()
         .join(", ");
