@@ -5,6 +5,7 @@ use std::sync::Arc;
 use zveno_connector::{Clock, Kind};
 
 use crate::engine::{Engine, Job};
+use crate::flows::FlowRunner;
 use crate::resolve::Resolver;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -24,9 +25,11 @@ impl App {
         let store = Store::connect(&settings.store_url).await?;
         store.migrate().await?;
         let mut jobs = Vec::new();
+        // One registry for the process: connectors on one vendor account share its budget.
+        let accounts = zveno_connector::Accounts::default();
         for spec in settings.connectors.values() {
             let connector = spec
-                .build(&settings.env, clock.clone())
+                .build(&settings.env, clock.clone(), &accounts)
                 .map_err(|e| anyhow::anyhow!("connectors.{}: {e}", spec.name))?;
             let readable = connector.capabilities().read;
             let wanted = if spec.kinds.is_empty() { Kind::ALL.to_vec() } else { spec.kinds.clone() };
@@ -34,10 +37,12 @@ impl App {
             jobs.push(Job { connector, kinds, schedule: spec.schedule, fingerprint: spec.fingerprint(&settings.env) });
         }
         let resolver = Resolver::new(store.clone(), settings.reconcile.clone(), settings.systems());
-        Ok(Self {
-            engine: Engine::new(store, clock).with_options(settings.engine.clone()).with_resolver(resolver),
-            jobs,
-        })
+        let mut engine = Engine::new(store, clock).with_options(settings.engine.clone()).with_resolver(resolver);
+        if !settings.flows.is_empty() {
+            let connectors = jobs.iter().map(|j| (j.connector.name().to_string(), j.connector.clone())).collect();
+            engine = engine.with_flows(Arc::new(FlowRunner::new(settings.flows.clone(), connectors)));
+        }
+        Ok(Self { engine, jobs })
     }
 
     /// The jobs, or only the one named `connector`.

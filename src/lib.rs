@@ -9,6 +9,7 @@
 //! - [`resolve`]: identity resolution — clients and contacts across systems merged into
 //!   golden records with provenance, tasks attached to clients;
 //! - [`store`]: SQLite or PostgreSQL through one sqlx code path;
+//! - [`flows`]: write-back flows — the plan (a pure function), conflicts, apply;
 //! - [`view`]: the unified view's shapes and queries, shared by the CLI and the API;
 //! - [`admin`]: operators' identity decisions (link, unlink), shared by the CLI and the API;
 //! - [`metrics`]: the Prometheus series, handed to the engine and the server;
@@ -20,6 +21,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod flows;
 pub mod metrics;
 pub mod registry;
 pub mod resolve;

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use zveno_connector::{Clock, Env, Kind, SystemClock};
+use zveno_sim::kit::BenchSim;
 use zveno_sim::world::{World, WorldSpec};
 
 use super::output;
@@ -27,7 +28,7 @@ use super::sandbox::{self, SimAddress};
 use super::sync::run_jobs;
 use crate::app::App;
 use crate::engine::Shutdown;
-use crate::registry::{self, BenchSim};
+use crate::registry;
 use crate::resolve::ResolveReport;
 use crate::settings;
 
@@ -138,16 +139,14 @@ pub(super) async fn run(args: CostBenchArgs) -> anyhow::Result<ExitCode> {
         sims.push(registry::launch_bench_simulator(system, world.system(system), clock.clone(), args.seed).await?);
     }
     drop(world);
-    let held: u64 = sims.iter().map(|s| Kind::ALL.iter().map(|k| s.count(*k) as u64).sum::<u64>()).sum();
+    let held: u64 = sims.iter().map(|s| Kind::ALL.iter().map(|k| s.records.count(*k) as u64).sum::<u64>()).sum();
     let dir = tempfile::tempdir()?;
     let schema = match &args.postgres {
         Some(url) => Some(PgSchema::create(url).await?),
         None => None,
     };
-    let addresses: Vec<SimAddress<'_>> = sims
-        .iter()
-        .map(|s| SimAddress { vendor: s.vendor, url: &s.url, options: &s.options, env: &s.env })
-        .collect();
+    let addresses: Vec<SimAddress<'_>> =
+        sims.iter().map(|s| SimAddress { vendor: s.vendor, url: &s.url, options: &s.options, env: &s.env }).collect();
     let config = sandbox::write_config_for(dir.path(), &addresses, schema.as_ref().map(|s| s.url.as_str()))?;
     let backend = if schema.is_some() { "postgres" } else { "sqlite" };
     eprintln!(
@@ -182,9 +181,9 @@ fn change(sims: &[BenchSim]) -> usize {
     let mut changed = 0;
     for sim in sims {
         for kind in Kind::ALL {
-            let n = sim.count(kind) / CHANGE_EVERY;
+            let n = sim.records.count(kind) / CHANGE_EVERY;
             if n > 0 {
-                changed += sim.touch(kind, n).len();
+                changed += sim.records.touch(kind, n).len();
             }
         }
     }
@@ -201,9 +200,8 @@ fn spawn_step(config: &Path, step: &str, wrap: Option<&str>) -> anyhow::Result<M
     argv.extend([exe.as_str(), "--log-level", "warn", "bench", "cost", "--measure", &config, "--step", step]);
     let (program, rest) = argv.split_first().ok_or_else(|| anyhow::anyhow!("empty command"))?;
     let out = std::process::Command::new(program).args(rest).stderr(std::process::Stdio::inherit()).output()?;
-    serde_json::from_slice(&out.stdout).map_err(|e| {
-        anyhow::anyhow!("the {step} step ({}) printed no measurement: {e}", out.status)
-    })
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| anyhow::anyhow!("the {step} step ({}) printed no measurement: {e}", out.status))
 }
 
 /// The `--measure` side: `zveno sync --once` on `config`, then this process's CPU and peak.

@@ -23,6 +23,7 @@ mod completions;
 mod connectors;
 mod cost_bench;
 mod demo;
+mod flows;
 mod hint;
 mod link;
 mod output;
@@ -160,8 +161,8 @@ pub enum Command {
     Tasks(tasks::TaskArgs),
     /// Declare two records one client (or one contact); every later run keeps them together.
     ///
-    /// Records are `connector:kind:external_id` (`hubspot:client:512`, `crm:contact:77`)
-    /// or, for clients, `connector:external_id` (`hubspot:512`), as `zveno client <id>`
+    /// Records are `connector:kind:external_id` (`crm:client:512`, `crm:contact:77`)
+    /// or, for clients, `connector:external_id` (`crm:512`), as `zveno client <id>`
     /// lists them.
     Link(Pair),
     /// Take a record out of its client (or contact): it stands alone, and no automatic rule
@@ -200,6 +201,34 @@ pub enum Command {
     /// Try zveno with no credentials: start simulated vendors seeded with a sample world,
     /// sync them into a local store, print a summary, and keep syncing until Ctrl-C.
     Demo(demo::DemoArgs),
+    /// What the write-back flows (`[[flows]]`) would write: creates, updates and archives per
+    /// target, field by field (before → after), conflicts and unmapped owners. Writes nothing.
+    Plan {
+        /// Only this flow.
+        #[arg(long, value_name = "NAME")]
+        flow: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the write-back flows now: plan, persist each op in the outbox, write through
+    /// the connectors, record each answer. Conflicts a flow leaves to a person are queued.
+    Apply {
+        /// Only this flow.
+        #[arg(long, value_name = "NAME")]
+        flow: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fields changed on both sides that a flow left to a person (`on_conflict = "manual"`).
+    Conflicts {
+        #[command(subcommand)]
+        action: Option<ConflictAction>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks that print measured figures.
     Bench {
         #[command(subcommand)]
@@ -240,6 +269,28 @@ pub enum CensusAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `zveno conflicts ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConflictAction {
+    /// Settle a conflict: the taken side's value is written to the other by the next apply.
+    Resolve {
+        /// The conflict's id, from `zveno conflicts`.
+        id: i64,
+        /// Which side's value wins.
+        #[arg(long, value_enum)]
+        take: Take,
+    },
+}
+
+/// Which side of a conflict wins.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Take {
+    /// The flow's source.
+    Source,
+    /// The flow's target.
+    Target,
 }
 
 /// `zveno cursor ...`.
@@ -355,6 +406,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             link::resolve(&settings::load_resolution(cli.config.as_deref(), &env)?, full, json).await
         }
         Command::Demo(args) => demo::run(args, cli.config.as_deref(), &env).await,
+        Command::Plan { flow, json } => flows::plan(&load()?, flow.as_deref(), json).await,
+        Command::Apply { flow, json } => flows::apply(&load()?, flow.as_deref(), json).await,
+        Command::Conflicts { action: None, json } => {
+            flows::conflicts(&settings::load_read(cli.config.as_deref(), &env)?.store_url, json).await
+        }
+        Command::Conflicts { action: Some(ConflictAction::Resolve { id, take }), json: _ } => {
+            let take = match take {
+                Take::Source => "source",
+                Take::Target => "target",
+            };
+            flows::resolve(&settings::load_read(cli.config.as_deref(), &env)?.store_url, id, take).await
+        }
         Command::Bench { what } => bench::run(what).await,
         Command::Completions { shell } => completions::completions(shell),
         Command::Man => completions::man(),

@@ -55,6 +55,7 @@ async fn supervise(engine: Engine, job: Job, shutdown: Shutdown) {
                     // What changed stays in the dirty queue; the next tick resolves it.
                     tracing::warn!(error = %e, "identity resolution failed; will retry on schedule");
                 }
+                engine.after_sync(&name).await;
                 match supervised.state {
                     // Active: the next run is on schedule. Otherwise the store says when.
                     Some(state) if state.next_run_at.is_some() || state.needs_attention() => Duration::ZERO,
@@ -106,6 +107,12 @@ async fn purge_tombstones(engine: Engine, shutdown: Shutdown) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "deleted records past their retention no longer keep personal data"),
             Err(e) => tracing::warn!(error = %e, "cannot purge old tombstones; trying again later"),
+        }
+        // Records set aside when a connector moved to another source age out the same way.
+        match engine.store().purge_set_aside(cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "records set aside past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge set-aside records; trying again later"),
         }
         tokio::select! {
             // Real time, not the engine's clock: a virtual clock would make this spin.

@@ -11,6 +11,7 @@
 //! never read from the process here, so tests need not mutate global state.
 
 mod fingerprint;
+mod flows;
 mod raw;
 mod reconcile;
 mod server;
@@ -57,6 +58,8 @@ pub struct Settings {
     pub view: ViewSettings,
     /// `[engine]`: leases and run guards.
     pub engine: EngineOptions,
+    /// `[[flows]]`: write-back flows.
+    pub flows: Vec<crate::flows::Flow>,
     /// The environment secrets resolve from.
     pub env: Env,
 }
@@ -128,9 +131,17 @@ pub struct Schedule {
 }
 
 impl ConnectorSpec {
-    /// Builds the connector on `clock`.
-    pub fn build(&self, env: &Env, clock: Arc<dyn Clock>) -> Result<Arc<dyn Connector>, ConnectorError> {
-        (self.vendor.build)(&self.options, self.context(env, clock))
+    /// Builds the connector on `clock`. Connectors built with the same `accounts` share the
+    /// budgets of the vendor accounts they spend (build every connector of a process with one).
+    pub fn build(
+        &self,
+        env: &Env,
+        clock: Arc<dyn Clock>,
+        accounts: &zveno_connector::Accounts,
+    ) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let mut ctx = self.context(env, clock);
+        ctx.accounts = accounts.clone();
+        (self.vendor.build)(&self.options, ctx)
     }
 
     fn context(&self, env: &Env, clock: Arc<dyn Clock>) -> BuildContext {
@@ -143,6 +154,7 @@ impl ConnectorSpec {
             clock,
             env: env.clone(),
             webhook_secret: self.webhook_secret.clone(),
+            accounts: zveno_connector::Accounts::default(),
         }
     }
 }
@@ -256,7 +268,13 @@ fn validate(raw: &RawSettings, env: &Env, problems: &mut Vec<ConfigProblem>) -> 
     let server = server::validate_server(&raw.server, env, problems);
     let view = server::validate_view(&raw.view, env, problems);
     let engine = validate_engine(raw.engine, &raw.store, problems);
-    Settings { store_url, connectors, reconcile, server, view, engine, env: env.clone() }
+    let vendors = raw
+        .connectors
+        .iter()
+        .map(|(name, table)| (name.clone(), table.get("vendor").and_then(|v| v.as_str()).and_then(registry::vendor)))
+        .collect();
+    let flows = flows::validate(&raw.flows, &vendors, problems);
+    Settings { store_url, connectors, reconcile, server, view, engine, flows, env: env.clone() }
 }
 
 /// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).

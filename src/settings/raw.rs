@@ -34,6 +34,10 @@ pub struct RawSettings {
     /// `[engine]`: sharing the store with other instances, and run guards.
     #[serde(default)]
     pub engine: EngineSettings,
+    /// `[[flows]]`: write-back flows, each parsed with its own path (`flows[0].to`) by
+    /// `settings::flows`.
+    #[serde(default)]
+    pub flows: Vec<serde_json::Value>,
 }
 
 /// `[engine]`.

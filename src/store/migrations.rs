@@ -57,11 +57,26 @@ const SQLITE: &[Embedded] = &[
         sql: include_str!("migrations/sqlite/0005_reresolve_with_new_matching_keys.sql"),
     },
     Embedded { version: 6, description: "leases", sql: include_str!("migrations/sqlite/0006_leases.sql") },
+    Embedded {
+        version: 7,
+        description: "source fingerprint",
+        sql: include_str!("migrations/sqlite/0007_source_fingerprint.sql"),
+    },
     Embedded { version: 8, description: "census", sql: include_str!("migrations/sqlite/0008_census.sql") },
     Embedded {
         version: 10,
         description: "webhook events",
         sql: include_str!("migrations/sqlite/0010_webhook_events.sql"),
+    },
+    Embedded {
+        version: 12,
+        description: "outbox ledger",
+        sql: include_str!("migrations/sqlite/0012_outbox_ledger.sql"),
+    },
+    Embedded {
+        version: 13,
+        description: "agreed conflicts",
+        sql: include_str!("migrations/sqlite/0013_agreed_conflicts.sql"),
     },
 ];
 
@@ -92,11 +107,26 @@ const POSTGRES: &[Embedded] = &[
         sql: include_str!("migrations/postgres/0005_reresolve_with_new_matching_keys.sql"),
     },
     Embedded { version: 6, description: "leases", sql: include_str!("migrations/postgres/0006_leases.sql") },
+    Embedded {
+        version: 7,
+        description: "source fingerprint",
+        sql: include_str!("migrations/postgres/0007_source_fingerprint.sql"),
+    },
     Embedded { version: 8, description: "census", sql: include_str!("migrations/postgres/0008_census.sql") },
     Embedded {
         version: 10,
         description: "webhook events",
         sql: include_str!("migrations/postgres/0010_webhook_events.sql"),
+    },
+    Embedded {
+        version: 12,
+        description: "outbox ledger",
+        sql: include_str!("migrations/postgres/0012_outbox_ledger.sql"),
+    },
+    Embedded {
+        version: 13,
+        description: "agreed conflicts",
+        sql: include_str!("migrations/postgres/0013_agreed_conflicts.sql"),
     },
 ];
 

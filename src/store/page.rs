@@ -33,9 +33,7 @@ use super::census::{settle, Settled};
 use super::cursors::{self, CursorRow};
 use super::leases::{self, Fence};
 use super::records::DeletedBy;
-use super::sql::{
-    for_conn, keyed_update_sql, lookup_sql, ms, placeholders, LOOKUPS_PER_STATEMENT, ROWS_PER_STATEMENT,
-};
+use super::sql::{for_conn, keyed_update_sql, lookup_sql, ms, placeholders, LOOKUPS_PER_STATEMENT, ROWS_PER_STATEMENT};
 use super::verdict::{judge, later, Incoming, Stored, Verdict};
 use super::{Store, StoreError};
 
@@ -333,7 +331,9 @@ async fn load_stored(
                     updated_at: row.try_get("updated_at")?,
                     payload_hash: row.try_get("payload_hash")?,
                     deleted: row.try_get::<i32, _>("deleted")? != 0,
-                    census_deleted: deleted_by.as_deref() == Some(DeletedBy::Census.as_str()),
+                    // Not the vendor's word: a census verdict, or a record set aside when the
+                    // connector moved to another source (no `deleted_by`, see `sources.rs`).
+                    census_deleted: deleted_by.as_deref() != Some(DeletedBy::Vendor.as_str()),
                 },
             );
         }

@@ -52,14 +52,7 @@ pub(crate) fn keyed_update_sql(count: usize, set: &str, condition: &str) -> Stri
     let values = (0..count)
         .map(|i| {
             let p = 5 * i;
-            format!(
-                "(${}, ${}, ${}, 'none', 'null', 0, 0, ${}, 0, 0, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5
-            )
+            format!("(${}, ${}, ${}, 'none', 'null', 0, 0, ${}, 0, 0, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
         })
         .collect::<Vec<_>>()
         .join(", ");

@@ -14,7 +14,7 @@ use phonenumber::country::Id as Region;
 use serde::Deserialize;
 use zveno_connector::{BuildContext, ConfigProblem, Phone, SecretRef, TaskStatus};
 
-use crate::webhook::Webhook;
+use crate::client::credential::Webhook;
 
 /// Default overlap of incremental windows: Bitrix24 stores times to the second in the
 /// portal's zone, clocks drift, and a write can commit after the window that should have

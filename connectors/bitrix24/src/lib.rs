@@ -9,9 +9,10 @@
 //! HTTP client keeps the portal's leaky bucket from ever overflowing; per-method pause buckets
 //! honour Bitrix24's execution-time budget (`OPERATION_TIME_LIMIT`).
 //!
-//! Modules, by role: [`config`] (options and validation), [`webhook`] (the credential URL),
-//! [`events`] (outgoing-webhook events into change hints),
-//! `client` (batch calls, throttling signals, the portal's clock), `dto` (response shapes),
+//! Modules, by role (the vendor crate template, see the README): [`config`] (options and
+//! validation), [`webhook`] (outgoing-webhook events into change hints),
+//! [`client`] (batch calls, throttling signals, the portal's clock, and
+//! [`client::credential`], the inbound-webhook URL that is the credential), `dto` (response shapes),
 //! [`mapping`] (records → the common model, pure), `connector` (the [`Connector`] impl:
 //! pulls, requisites, users, writes), [`factory`], and `simulator`.
 //!
@@ -21,7 +22,6 @@ pub mod client;
 pub mod config;
 mod connector;
 mod dto;
-pub mod events;
 pub mod factory;
 pub mod mapping;
 pub mod webhook;

@@ -5,12 +5,13 @@
 //! Read the crate README for the operator's view (token scopes, rate limits, field map,
 //! quirks) and the benchmark figures.
 //!
-//! Layout, by role:
+//! Layout, by role (the vendor crate template, see the README):
 //!
 //! - [`config`]: the vendor options and their validation; [`factory`]: building an instance;
 //! - [`client`]: HubSpot's endpoints as typed calls on the shared HTTP client;
-//! - [`limits`]: default rate limits, reading 429s by `policyName`, the daily quota;
-//! - [`dto`]: JSON shapes; [`mapping`]: records ↔ the common model (pure);
+//!   [`client::limits`]: default rate limits, reading 429s by `policyName`, the daily quota;
+//! - [`dto`]: JSON shapes and [`dto::object`], the object types with their vendor names;
+//!   [`mapping`]: records ↔ the common model (pure);
 //! - [`connector`]: the `Connector` (pull windows and cursors, batch pushes);
 //! - [`webhook`]: v3-signed webhook deliveries into change hints (pure);
 //! - `simulator` (feature `simulator`): the same API, served from a `zveno-sim` world.
@@ -20,9 +21,7 @@ pub mod config;
 pub mod connector;
 pub mod dto;
 pub mod factory;
-pub mod limits;
 pub mod mapping;
-pub mod object;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod webhook;

@@ -19,7 +19,6 @@ pub mod client;
 pub mod config;
 pub mod connector;
 pub mod dto;
-pub mod entity;
 pub mod factory;
 pub mod mapping;
 #[cfg(feature = "simulator")]

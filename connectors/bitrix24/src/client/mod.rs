@@ -23,6 +23,7 @@
 //! an answer cut short is retried there (for reads), never parsed twice.
 
 mod classify;
+pub mod credential;
 mod pace;
 mod query;
 
@@ -41,8 +42,8 @@ pub use query::{key, row_reference, Command};
 
 use pace::{MethodPace, OPERATING_SOFT_LIMIT_SECS};
 
+use crate::client::credential::Webhook;
 use crate::dto::{ApiError, BatchEnvelope, BatchResult, Time};
-use crate::webhook::Webhook;
 
 /// Most commands one `batch` may carry; more fail with `ERROR_BATCH_LENGTH_EXCEEDED`.
 pub const MAX_COMMANDS: usize = 50;
@@ -138,7 +139,10 @@ impl BitrixClient {
             auth: Arc::new(NoAuth),
             redactor: Redactor::new(webhook.secrets()),
         };
-        let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
+        // The bucket is the portal's (per portal and source IP): every connector on one
+        // portal spends the same one (see `zveno_connector::accounts`).
+        let account = zveno_connector::account_key(crate::VENDOR, &zveno_connector::host_of(webhook.portal()), None);
+        let http = HttpClient::for_account(ctx, vendor, &account)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,

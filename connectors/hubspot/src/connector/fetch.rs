@@ -7,7 +7,7 @@ use zveno_connector::{ConnectorError, Fetched, Page};
 use super::pull::parse_all;
 use super::HubSpotConnector;
 use crate::client::BATCH_LIMIT;
-use crate::object::Object;
+use crate::dto::object::Object;
 
 impl HubSpotConnector {
     pub(super) async fn fetch_ids(&self, object: Object, ids: &[String]) -> Result<Fetched, ConnectorError> {

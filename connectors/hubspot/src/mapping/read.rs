@@ -8,8 +8,8 @@ use zveno_connector::{
 
 use super::values::{html_to_text, parse_time, split_multi};
 use super::{Mapper, Owners};
+use crate::dto::object::Object;
 use crate::dto::ObjectDto;
-use crate::object::Object;
 
 /// Collects field warnings while one record is mapped.
 struct Fields<'a> {

@@ -12,7 +12,7 @@ use zveno_connector::{ClientRef, RecordData};
 
 use super::values::format_time;
 use super::{Mapper, Owners};
-use crate::object::Object;
+use crate::dto::object::Object;
 
 /// What to send for one record.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -3,8 +3,8 @@
 use serde_json::{json, Map, Value};
 
 use super::store::{Db, SimObject};
+use crate::dto::object::Object;
 use crate::mapping::values::format_time;
-use crate::object::Object;
 
 /// Properties HubSpot returns without being asked (the object's defaults plus the ids and
 /// times search always adds).

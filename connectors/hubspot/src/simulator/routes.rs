@@ -17,7 +17,7 @@ use super::portal::{Bucket, Portal};
 use super::render;
 use super::search;
 use super::writes;
-use crate::object::Object;
+use crate::dto::object::Object;
 
 type Shared = State<Arc<Portal>>;
 

@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use super::render::{self, value};
 use super::store::{Db, SimObject};
+use crate::dto::object::Object;
 use crate::mapping::values::parse_time;
-use crate::object::Object;
 
 /// The largest `after + limit` HubSpot serves.
 pub const RESULT_CAP: usize = 10_000;

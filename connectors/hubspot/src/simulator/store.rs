@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use zveno_connector::{Priority, TaskStatus};
 use zveno_sim::world::{SimCompany, SimContact, SimTask, SimUser, SystemData};
 
+use crate::dto::object::Object;
 use crate::mapping::values::format_time;
-use crate::object::Object;
 
 /// One record.
 #[derive(Debug, Clone)]

@@ -24,8 +24,8 @@ use super::portal::{Bucket, Portal};
 use super::render;
 use super::routes::{object_or_400, Params};
 use super::store::Db;
+use crate::dto::object::Object;
 use crate::mapping::values::format_time;
-use crate::object::Object;
 
 /// Inputs a batch call takes.
 const BATCH_MAX: usize = 100;

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::render::{issue_json, FieldSelection};
 use super::{reply, Shared, SITE};
+use crate::connector::fetch::BULK_FETCH_LIMIT;
 use crate::dto::BulkFetchRequest;
-use crate::fetch::BULK_FETCH_LIMIT;
 
 /// What Jira says about an issue it cannot return.
 const NOT_FOUND: &str = "Issue does not exist or you do not have permission to see it.";

@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::time::read_jql_local;
+use crate::mapping::time::read_jql_local;
 
 /// What a clause compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,7 +439,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        crate::time::parse_timestamp(text).unwrap_or_default()
+        crate::mapping::time::parse_timestamp(text).unwrap_or_default()
     }
 
     fn subject<'a>(key: &'a str, project: &'a str, labels: &'a [String], updated: &str) -> Subject<'a> {

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use zveno_connector::{Priority, TaskStatus};
 
 use super::site::{Account, Doc};
-use crate::time::format_timestamp;
+use crate::mapping::time::format_timestamp;
 
 /// The workflow every simulated project uses: (status id, name, category key, category id,
 /// category name, transition id). "Won't Do" is a done-category status with its own name,

@@ -20,8 +20,8 @@ use super::render::{
 };
 use super::site::{blank_fields, Doc, Site};
 use super::{reply, Shared, SITE};
-use crate::adf;
 use crate::dto::ErrorCollection;
+use crate::mapping::adf;
 
 type FieldErrors = BTreeMap<String, String>;
 
@@ -204,7 +204,7 @@ fn apply_fields(site: &Site, target: &mut Map<String, Value>, fields: &Map<Strin
             },
             "duedate" => match value {
                 Value::Null => Ok(Value::Null),
-                Value::String(s) if crate::time::parse_date(s).is_some() => Ok(value.clone()),
+                Value::String(s) if crate::mapping::time::parse_date(s).is_some() => Ok(value.clone()),
                 other => Err(format!("Error parsing date string: {}", other.as_str().unwrap_or("?"))),
             },
             "priority" => {

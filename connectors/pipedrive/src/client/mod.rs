@@ -23,8 +23,8 @@ pub use auth::{ApiToken, Credentials, TOKEN_HEADER};
 pub use ledger::{cost, TokenLedger};
 pub use limits::{default_rate_limits, PipedriveClassifier, DEFAULT_BUCKET};
 
+use crate::dto::entity::Entity;
 use crate::dto::{ItemResponse, ListResponse, UserDto, UsersResponse};
-use crate::entity::Entity;
 
 /// The largest page a v2 list serves (and the cheapest way to read: a page costs the same
 /// tokens whatever its size).

@@ -8,7 +8,7 @@ use zveno_connector::{ConnectorError, Fetched};
 
 use super::PipedriveConnector;
 use crate::client::{ListQuery, IDS_LIMIT};
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 impl PipedriveConnector {
     pub(super) async fn fetch_ids(&self, entity: Entity, ids: &[String]) -> Result<Fetched, ConnectorError> {

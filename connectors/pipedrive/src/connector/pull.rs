@@ -4,7 +4,7 @@ use zveno_connector::{ConnectorError, Cursor, Page, SyncMode};
 
 use super::cursor::{to_second, CursorState, Run};
 use super::PipedriveConnector;
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 impl PipedriveConnector {
     pub(super) async fn pull_page(

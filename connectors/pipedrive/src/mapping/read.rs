@@ -7,8 +7,8 @@ use zveno_connector::{
 };
 
 use super::{Mapper, Users};
+use crate::dto::entity::Entity;
 use crate::dto::{read_record, Activity, LabelledValue, Organization, Person, UnreadableRecord};
-use crate::entity::Entity;
 
 /// Field warnings collected while one record is mapped.
 #[derive(Default)]

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use zveno_connector::{Client, ClientRef, RecordData, Task};
 
 use super::{Mapper, Users};
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 /// A body ready to send, and what was left out of it.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,7 +20,7 @@ use super::company::{Charge, Company};
 use super::store::Row;
 use crate::client::{cost, IDS_LIMIT, LIST_LIMIT};
 use crate::connector::cursor::to_second;
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 type Shared = State<Arc<Company>>;
 

@@ -9,7 +9,7 @@ use zveno_connector::TaskStatus;
 use zveno_sim::world::{SimCompany, SimContact, SimTask, SimUser, SystemData};
 
 use crate::connector::cursor::{rfc3339, to_second};
-use crate::entity::Entity;
+use crate::dto::entity::Entity;
 
 /// One record: its fields as v2 renders them, and the bookkeeping the simulator needs.
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn new(id: u64, fields: Value, added: DateTime<Utc>, updated: DateTime<Utc>) -> Self {
+    pub(crate) fn new(id: u64, fields: Value, added: DateTime<Utc>, updated: DateTime<Utc>) -> Self {
         let fields = match fields {
             Value::Object(map) => map,
             _ => Map::new(),

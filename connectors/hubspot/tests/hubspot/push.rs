@@ -1,0 +1,205 @@
+//! Writes through the batch endpoints: per-op outcomes, 207 partial failures, associations,
+//! batches of 100, and failures that must not lose or duplicate a record.
+
+use crate::common::{clock, connector, data, must_drain, sim};
+use zveno_connector::{
+    Client, ClientRef, Cursor, ErrorKind, Kind, RecordData, SyncMode, Task, TaskStatus, TaxId, WriteAction,
+    WriteErrorKind, WriteOp,
+};
+use zveno_sim::kit::FaultConfig;
+
+fn company(name: &str, tax: Option<&str>) -> RecordData {
+    RecordData::Client(Client {
+        name: name.into(),
+        tax_id: tax.and_then(|t| TaxId::parse(t, None).ok()),
+        owner: Some("owner1@zveno-demo.ru".into()),
+        ..Client::default()
+    })
+}
+
+fn task(title: &str, companies: &[&str], contacts: &[&str]) -> RecordData {
+    RecordData::Task(Task {
+        title: title.into(),
+        description: Some("From zveno".into()),
+        status: TaskStatus::InProgress,
+        status_name: None,
+        priority: None,
+        assignee: None,
+        reporter: None,
+        due: None,
+        resolved_at: None,
+        labels: vec![],
+        clients: companies.iter().map(|c| ClientRef::External(c.to_string())).collect(),
+        contact_ids: contacts.iter().map(|c| c.to_string()).collect(),
+    })
+}
+
+fn create(op: &str, data: RecordData) -> WriteOp {
+    WriteOp { op_id: op.into(), action: WriteAction::Create { data } }
+}
+
+fn update(op: &str, id: &str, data: RecordData) -> WriteOp {
+    WriteOp { op_id: op.into(), action: WriteAction::Update { external_id: id.into(), data } }
+}
+
+#[tokio::test]
+async fn a_partially_failed_batch_gives_one_outcome_per_op() {
+    let clock = clock();
+    let sim = sim(&data(3), &clock, |_| {}).await;
+    // The portal has no `vat` property: creates carrying a tax id fail there, and only those.
+    let c = connector(&sim, &clock, |_, options| options["tax_id_property"] = "vat".into());
+    let ops = vec![
+        create("a", company("Acme", None)),
+        create("b", company("Beta", Some("7707083893"))),
+        create("c", company("", None)),
+        create("d", task("wrong kind", &[], &[])),
+        create("e", company("Gamma", None)),
+    ];
+    let outcomes = match c.push(Kind::Client, &ops).await {
+        Ok(o) => o,
+        Err(e) => panic!("push failed as a whole: {e}"),
+    };
+    let ids: Vec<&str> = outcomes.iter().map(|o| o.op_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "e"], "outcomes come back in op order");
+    let Ok(acme) = &outcomes[0].result else { panic!("a: {:?}", outcomes[0]) };
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("vat")), "{:?}", outcomes[1]);
+    assert!(outcomes[2].result.is_err() && outcomes[3].result.is_err());
+    assert!(outcomes[4].result.is_ok());
+    let stored = sim.record(Kind::Client, acme);
+    assert_eq!(stored.as_ref().map(|r| r["properties"]["name"].clone()), Some("Acme".into()));
+    assert_eq!(stored.map(|r| r["properties"]["hubspot_owner_id"].clone()), Some("1".into()));
+    assert_eq!(sim.count(Kind::Client), 5);
+    assert_eq!(sim.kit().log().endpoint("batch create companies").requests, 1, "one call for the batch");
+}
+
+#[tokio::test]
+async fn tasks_are_created_with_their_company_and_contact_associations() {
+    let clock = clock();
+    let sim = sim(&data(5), &clock, |_| {}).await;
+    let c = connector(&sim, &clock, |_, _| {});
+    let ops = vec![
+        create("t1", task("Follow up", &["3"], &["3"])),
+        create("t2", task("Orphan link", &["999999"], &[])),
+        create("t3", task("No links", &[], &[])),
+    ];
+    let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_default();
+    assert_eq!(outcomes.len(), 3);
+    let Ok(t1) = &outcomes[0].result else { panic!("t1: {:?}", outcomes[0]) };
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("999999")), "{:?}", outcomes[1]);
+    assert!(outcomes[2].result.is_ok());
+    let stored = sim.record(Kind::Task, t1).unwrap_or_default();
+    assert_eq!(stored["associations"]["companies"]["results"][0]["id"], "3");
+    assert_eq!(stored["associations"]["contacts"]["results"][0]["id"], "3");
+    assert_eq!(stored["properties"]["hs_task_status"], "IN_PROGRESS");
+    // Read back, the task is what was written.
+    let run = must_drain(&*c, Kind::Task, SyncMode::Full, Cursor::default()).await;
+    let Some(RecordData::Task(back)) = run.live().get(t1.as_str()).and_then(|r| r.data.clone()) else {
+        panic!("created task is listed");
+    };
+    assert_eq!((back.title.as_str(), back.status), ("Follow up", TaskStatus::InProgress));
+    assert_eq!(back.clients, [ClientRef::External("3".into())]);
+    // Association type ids come from the labels endpoint, once per instance.
+    c.push(Kind::Task, &[create("t4", task("Again", &["1"], &["1"]))]).await.unwrap_or_default();
+    assert_eq!(sim.kit().log().endpoint("association labels").requests, 2);
+}
+
+#[tokio::test]
+async fn updates_touch_only_what_is_filled_in_and_add_task_associations() {
+    let clock = clock();
+    let sim = sim(&data(5), &clock, |_| {}).await;
+    let c = connector(&sim, &clock, |_, _| {});
+    let outcomes = c
+        .push(
+            Kind::Client,
+            &[update("u1", "1", company("Romashka LLC", None)), update("u2", "999999", company("Nobody", None))],
+        )
+        .await
+        .unwrap_or_default();
+    assert_eq!(outcomes[0].result, Ok("1".to_string()));
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("OBJECT_NOT_FOUND")), "{:?}", outcomes[1]);
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.kind == WriteErrorKind::NotFound), "{:?}", outcomes[1]);
+    let one = sim.record(Kind::Client, "1").unwrap_or_default();
+    assert_eq!(one["properties"]["name"], "Romashka LLC");
+    assert_eq!(one["properties"]["domain"], "company1.ru", "an empty field is not cleared");
+
+    let mut moved = task("", &["2"], &[]);
+    if let RecordData::Task(t) = &mut moved {
+        t.status = TaskStatus::Done;
+    }
+    let outcomes = c.push(Kind::Task, &[update("u3", "1", moved)]).await.unwrap_or_default();
+    assert_eq!(outcomes[0].result, Ok("1".to_string()));
+    let t = sim.record(Kind::Task, "1").unwrap_or_default();
+    assert_eq!(t["properties"]["hs_task_status"], "COMPLETED");
+    assert_eq!(t["properties"]["hs_task_subject"], "Call company 1", "an empty title is not written");
+    let companies: Vec<&str> = t["associations"]["companies"]["results"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|a| a["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(companies.contains(&"1") && companies.contains(&"2"), "{companies:?}");
+}
+
+#[tokio::test]
+async fn pushes_go_in_batches_of_one_hundred() {
+    let clock = clock();
+    let sim = sim(&data(1), &clock, |_| {}).await;
+    let c = connector(&sim, &clock, |_, _| {});
+    let ops: Vec<WriteOp> = (0..250).map(|i| create(&format!("op{i}"), company(&format!("New {i}"), None))).collect();
+    let outcomes = c.push(Kind::Client, &ops).await.unwrap_or_default();
+    assert_eq!(outcomes.iter().filter(|o| o.result.is_ok()).count(), 250);
+    assert_eq!(sim.kit().log().endpoint("batch create companies").requests, 3);
+    assert_eq!(sim.count(Kind::Client), 251);
+}
+
+#[tokio::test]
+async fn archive_ops_archive_and_show_up_as_tombstones() {
+    let clock = clock();
+    let sim = sim(&data(5), &clock, |_| {}).await;
+    let c = connector(&sim, &clock, |_, _| {});
+    let op = WriteOp { op_id: "x".into(), action: WriteAction::Archive { external_id: "5".into() } };
+    let outcomes = c.push(Kind::Client, &[op]).await.unwrap_or_default();
+    assert_eq!(outcomes[0].result, Ok("5".to_string()));
+    assert_eq!(sim.count(Kind::Client), 4);
+    let run = must_drain(&*c, Kind::Client, SyncMode::Full, Cursor::default()).await;
+    assert_eq!(run.tombstones(), ["5"]);
+}
+
+#[tokio::test]
+async fn creates_lost_in_transit_fail_with_a_warning_instead_of_being_resent() {
+    let clock = clock();
+    let sim = sim(&data(2), &clock, |_| {}).await;
+    let c = connector(&sim, &clock, |_, _| {});
+    must_drain(&*c, Kind::Client, SyncMode::Full, Cursor::default()).await; // owners cached
+    sim.kit().faults().set(FaultConfig { server_errors: 1.0, ..FaultConfig::NONE });
+    let outcomes = c.push(Kind::Client, &[create("a", company("Acme", None))]).await;
+    sim.kit().faults().set(FaultConfig::NONE);
+    let outcomes = match outcomes {
+        Ok(o) => o,
+        Err(e) => panic!("a create that may have been applied must be reported per op, not as {e}"),
+    };
+    assert!(
+        outcomes[0].result.as_ref().is_err_and(|e| e.message.contains("may have been applied")),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(
+        outcomes[0].result.as_ref().is_err_and(|e| e.kind == WriteErrorKind::Unknown),
+        "look it up before resending"
+    );
+    assert_eq!(c.http_stats().retried, 0, "a create is never resent blindly");
+}
+
+#[tokio::test]
+async fn an_update_batch_that_fails_before_anything_was_written_returns_its_error() {
+    let clock = clock();
+    let sim = sim(&data(2), &clock, |_| {}).await;
+    let good = connector(&sim, &clock, |_, _| {});
+    let bad = match sim.connector("crm", clock.clone(), "pat-na1-wrong", |_, _| {}) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let err = bad.push(Kind::Client, &[update("u", "1", company("X", None))]).await.err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Auth));
+    let err = good.push(Kind::Contact, &[]).await.err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Unsupported), "contacts are read-only");
+    assert_eq!(sim.writes(), 0);
+}

@@ -1,0 +1,193 @@
+//! Writing tasks to the simulator: bulk creates, field edits, transitions, per-op failures.
+
+use crate::common::{harness, options};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use zveno_connector::{ClientRef, Kind, Priority, RecordData, Task, TaskStatus, WriteAction, WriteErrorKind, WriteOp};
+use zveno_jira::SimOptions;
+
+fn task(title: &str, status: TaskStatus) -> Task {
+    Task {
+        title: title.into(),
+        description: Some("Prepare pricing\n\n- tiers".into()),
+        status,
+        status_name: None,
+        priority: Some(Priority::High),
+        assignee: None,
+        reporter: None,
+        due: DateTime::parse_from_rfc3339("2026-09-30T21:30:00Z").ok().map(|d| d.with_timezone(&Utc)),
+        resolved_at: None,
+        labels: vec!["zveno".into()],
+        clients: vec![ClientRef::Hint("romashka.ru".into()), ClientRef::External("17".into())],
+        contact_ids: Vec::new(),
+    }
+}
+
+fn create(op: &str, task: Task) -> WriteOp {
+    WriteOp { op_id: op.into(), action: WriteAction::Create { data: RecordData::Task(task) } }
+}
+
+fn update(op: &str, id: &str, task: Task) -> WriteOp {
+    WriteOp { op_id: op.into(), action: WriteAction::Update { external_id: id.into(), data: RecordData::Task(task) } }
+}
+
+#[tokio::test]
+async fn creates_go_in_one_bulk_call_and_reach_their_status_by_transition() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let ops = [
+        create("a", task("Call client", TaskStatus::Todo)),
+        create("b", task("Send offer", TaskStatus::Done)),
+        create("c", task("Drop it", TaskStatus::Cancelled)),
+    ];
+    let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<String> =
+        outcomes.iter().map(|o| o.result.clone().unwrap_or_else(|e| panic!("{}: {e}", o.op_id))).collect();
+    assert_eq!(outcomes.iter().map(|o| o.op_id.as_str()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
+    let log = h.sim.kit().log();
+    assert_eq!(log.endpoint("bulk create").requests, 1);
+    assert_eq!(log.endpoint("transition issue").requests, 2);
+
+    let issue = |id: &str| h.sim.issue(id).unwrap_or(Value::Null);
+    let a = issue(&ids[0]);
+    assert_eq!(a["fields"]["summary"], json!("Call client"));
+    assert_eq!(a["fields"]["status"]["name"], json!("To Do"));
+    assert_eq!(a["fields"]["priority"]["name"], json!("High"));
+    assert_eq!(a["fields"]["duedate"], json!("2026-10-01"), "the date in the account's zone (Moscow)");
+    assert_eq!(a["fields"]["labels"], json!(["zveno", "client:romashka.ru"]));
+    assert_eq!(a["fields"]["project"]["key"], json!("OPS"));
+    assert_eq!(
+        zveno_jira::mapping::adf::to_text(&a["fields"]["description"]),
+        "Prepare pricing\n\n- tiers",
+        "ADF round trip"
+    );
+    assert_eq!(issue(&ids[1])["fields"]["status"]["name"], json!("Done"));
+    assert_eq!(issue(&ids[2])["fields"]["status"]["name"], json!("Won't Do"), "cancelled is not just done");
+}
+
+#[tokio::test]
+async fn updates_touch_only_set_fields_and_transition_when_the_status_differs() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let id = h.sim.ids()[0].to_string();
+    let before = h.sim.issue(&id).unwrap_or(Value::Null);
+    let mut edit = task("Renamed", TaskStatus::InProgress);
+    edit.description = None;
+    edit.due = None;
+    edit.priority = None;
+    edit.labels.clear();
+    edit.clients.clear();
+    let outcomes = c.push(Kind::Task, &[update("u", &id, edit.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcomes[0].result, Ok(id.clone()));
+    let after = h.sim.issue(&id).unwrap_or(Value::Null);
+    assert_eq!(after["fields"]["summary"], json!("Renamed"));
+    assert_eq!(after["fields"]["status"]["name"], json!("In Progress"));
+    for kept in ["description", "duedate", "priority", "labels"] {
+        assert_eq!(after["fields"][kept], before["fields"][kept], "{kept} was not set, so not touched");
+    }
+    // Same status again: an edit, no transition.
+    let log = h.sim.kit().log();
+    let transitions = log.endpoint("transition issue").requests;
+    let again = c.push(Kind::Task, &[update("u2", &id, edit)]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(again[0].result.is_ok());
+    assert_eq!(log.endpoint("transition issue").requests, transitions);
+    assert_eq!(log.endpoint("get transitions").requests, 0, "the edit returned the transitions");
+}
+
+#[tokio::test]
+async fn failures_are_reported_per_op_and_the_rest_are_written() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let ok_id = h.sim.ids()[0].to_string();
+    let mut no_title = task("", TaskStatus::Todo);
+    no_title.title = "  ".into();
+    let ops = [
+        create("empty", no_title),
+        update("missing", "99999", task("Ghost", TaskStatus::Todo)),
+        WriteOp { op_id: "archive".into(), action: WriteAction::Archive { external_id: ok_id.clone() } },
+        update("fine", &ok_id, task("Still fine", TaskStatus::Todo)),
+        create("good", task("Created anyway", TaskStatus::Todo)),
+        WriteOp {
+            op_id: "client".into(),
+            action: WriteAction::Create { data: RecordData::Client(zveno_connector::Client::default()) },
+        },
+    ];
+    let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
+    let result = |op: &str| outcomes.iter().find(|o| o.op_id == op).map(|o| o.result.clone());
+    assert!(result("empty").is_some_and(|r| r.is_err_and(|e| e.message.contains("summary"))));
+    assert!(result("missing").is_some_and(|r| r.is_err_and(|e| e.message.contains("not found"))));
+    let kind = |op: &str| result(op).and_then(|r| r.err()).map(|e| e.kind);
+    assert_eq!(
+        [kind("empty"), kind("missing"), kind("archive"), kind("client")],
+        [WriteErrorKind::Invalid, WriteErrorKind::NotFound, WriteErrorKind::Unsupported, WriteErrorKind::Invalid]
+            .map(Some),
+        "each failure says what kind it is"
+    );
+    assert!(result("client").is_some_and(|r| r.is_err_and(|e| e.message.contains("only write tasks"))));
+    assert_eq!(result("fine"), Some(Ok(ok_id)));
+    assert!(result("good").is_some_and(|r| r.is_ok()));
+    assert_eq!(outcomes.len(), ops.len());
+}
+
+#[tokio::test]
+async fn a_rejected_input_of_a_bulk_create_fails_alone() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let mut bad = task("Bad assignee", TaskStatus::Todo);
+    bad.assignee = Some("5b10a2844c20165700deadbee".into());
+    let ops =
+        [create("1", task("First", TaskStatus::Todo)), create("2", bad), create("3", task("Third", TaskStatus::Todo))];
+    let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcomes[0].result.is_ok() && outcomes[2].result.is_ok());
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("assignee")), "{:?}", outcomes[1]);
+    let third = h.sim.issue(outcomes[2].result.as_deref().unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!(third["fields"]["summary"], json!("Third"), "ids were matched to the right ops");
+}
+
+#[tokio::test]
+async fn assignees_given_by_email_are_looked_up_and_hidden_emails_fail_clearly() {
+    let (h, _) = harness(30, SimOptions { hidden_email_share: 0.5, ..SimOptions::default() }).await;
+    let c = h.connector();
+    let data = crate::common::jira_data(7, 30);
+    let site = h.sim.ids();
+    // Find one visible and one hidden user through the issues the simulator serves.
+    let mut visible = None;
+    let mut hidden = None;
+    for id in site {
+        let issue = h.sim.issue(&id.to_string()).unwrap_or(Value::Null);
+        let a = &issue["fields"]["assignee"];
+        let Some(account) = a["accountId"].as_str() else { continue };
+        let user = data.users.iter().find(|u| zveno_jira::simulator::harness::account_id(u.id) == account);
+        match (a.get("emailAddress"), user) {
+            (Some(_), Some(u)) => visible = Some((u.email.clone(), account.to_string())),
+            (None, Some(u)) => hidden = Some(u.email.clone()),
+            _ => {}
+        }
+    }
+    let (Some((email, account)), Some(hidden)) = (visible, hidden) else { panic!("world lacks users of both kinds") };
+    let mut t = task("Assigned by e-mail", TaskStatus::Todo);
+    t.assignee = Some(email.to_uppercase());
+    let mut h2 = task("Hidden", TaskStatus::Todo);
+    h2.assignee = Some(hidden);
+    let outcomes = c.push(Kind::Task, &[create("v", t), create("h", h2)]).await.unwrap_or_else(|e| panic!("{e}"));
+    let created = h.sim.issue(outcomes[0].result.as_deref().unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!(created["fields"]["assignee"]["accountId"], json!(account));
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("hidden")), "{:?}", outcomes[1]);
+}
+
+#[tokio::test]
+async fn creates_need_a_project_and_a_client_field_is_written_when_no_label_prefix_is_set() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let no_project = h.must_build(options(&json!({"create_project": null})));
+    let outcomes = no_project.push(Kind::Task, &[create("x", task("T", TaskStatus::Todo))]).await;
+    assert!(outcomes.is_ok_and(|o| o[0].result.as_ref().is_err_and(|e| e.message.contains("create_project"))));
+    assert_eq!(h.sim.writes(), 0);
+
+    let field_only = h.must_build(options(&json!({"client_label_prefix": null, "create_project": "SUP"})));
+    let outcomes = field_only.push(Kind::Task, &[create("y", task("T", TaskStatus::Todo))]).await;
+    let id = outcomes.ok().and_then(|o| o[0].result.clone().ok()).unwrap_or_default();
+    let issue = h.sim.issue(&id).unwrap_or(Value::Null);
+    assert_eq!(issue["fields"]["customfield_10050"], json!("romashka.ru"));
+    assert_eq!(issue["fields"]["labels"], json!(["zveno"]));
+    assert_eq!(issue["key"].as_str().map(|k| k.starts_with("SUP-")), Some(true));
+}

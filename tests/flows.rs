@@ -1,0 +1,327 @@
+//! Write-back flows end to end: two test-vendor simulators (a CRM with a generated world,
+//! an empty portal), synced, resolved and applied by the daemon's own pieces; and the
+//! write-back tables on both store backends.
+//!
+//! The CRM's records are edited through its API (a connector `push`), as a person's edits
+//! arrive in practice; the portal's simulator counts every write request it receives.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/backends.rs"]
+mod backends;
+#[path = "common/postgres.rs"]
+mod postgres;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+use zveno::app::App;
+use zveno::engine::Shutdown;
+use zveno::flows::apply::{apply, ApplyReport};
+use zveno::flows::Flow;
+use zveno::store::{NewConflict, OutboxRow, RecordKey, Store, WriteSettled};
+use zveno_connector::{
+    Capabilities, Client, Connector, ConnectorError, Cursor, Env, Fetched, Kind, ManualClock, Page, Phone, RecordData,
+    SyncMode, WriteAction, WriteOp, WriteOutcome,
+};
+use zveno_sim::kit::{Kit, SimServer};
+use zveno_sim::testvendor::{TestVendorSim, TOKEN_ENV};
+use zveno_sim::world::{SystemData, World, WorldSpec};
+
+use backends::on_both;
+
+const TOKEN: &str = "tv-flows";
+const CLIENTS: usize = 24;
+
+struct Fixture {
+    app: App,
+    clock: Arc<ManualClock>,
+    crm: TestVendorSim,
+    portal: TestVendorSim,
+    _servers: Vec<SimServer>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(direction: &str, on_conflict: &str) -> Fixture {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let world = World::generate(&WorldSpec::new(15, CLIENTS, &[zveno_sim::testvendor::SYSTEM]));
+    let crm = TestVendorSim::new(&world.system(zveno_sim::testvendor::SYSTEM), Kit::new(clock.clone(), 15), TOKEN);
+    let portal = TestVendorSim::new(&SystemData::default(), Kit::new(clock.clone(), 16), TOKEN);
+    let servers = vec![crm.serve().await.unwrap(), portal.serve().await.unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\nurl = \"sqlite://{db}\"\n\n\
+         [connectors.crm]\nvendor = \"testvendor\"\nbase_url = \"{crm}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
+         entities = [\"client\"]\ndefault_region = \"RU\"\n\n\
+         [connectors.portal]\nvendor = \"testvendor\"\nbase_url = \"{portal}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
+         entities = [\"client\"]\ndefault_region = \"RU\"\n\n\
+         [[flows]]\nname = \"clients-to-portal\"\nkind = \"client\"\nfrom = [\"crm\"]\nto = \"portal\"\n\
+         create = true\nfields = [\"name\", \"tax_id\", \"domains\", \"phones\", \"emails\"]\n\
+         direction = \"{direction}\"\non_conflict = \"{on_conflict}\"\n",
+        db = dir.path().join("zveno.db").display(),
+        crm = servers[0].url(),
+        portal = servers[1].url(),
+    );
+    let path = dir.path().join("zveno.toml");
+    std::fs::write(&path, config).unwrap();
+    let settings = zveno::settings::load(Some(&path), &Env::from_pairs([(TOKEN_ENV, TOKEN)])).unwrap();
+    let app = App::build(&settings, clock.clone()).await.unwrap();
+    Fixture { app, clock, crm, portal, _servers: servers, _dir: dir }
+}
+
+impl Fixture {
+    fn store(&self) -> &Store {
+        self.app.engine.store()
+    }
+
+    fn flow(&self) -> Flow {
+        zveno::settings::load(Some(&self._dir.path().join("zveno.toml")), &Env::from_pairs([(TOKEN_ENV, TOKEN)]))
+            .unwrap()
+            .flows
+            .remove(0)
+    }
+
+    fn connectors(&self) -> BTreeMap<String, Arc<dyn Connector>> {
+        self.app.jobs.iter().map(|j| (j.connector.name().to_string(), j.connector.clone())).collect()
+    }
+
+    fn connector(&self, name: &str) -> Arc<dyn Connector> {
+        self.connectors().remove(name).unwrap()
+    }
+
+    /// Five minutes later: both connectors synced, identities resolved, the flow applied.
+    async fn cycle(&self) -> ApplyReport {
+        self.cycle_through(&self.connectors()).await
+    }
+
+    async fn cycle_through(&self, connectors: &BTreeMap<String, Arc<dyn Connector>>) -> ApplyReport {
+        self.clock.advance(Duration::from_secs(300));
+        for job in &self.app.jobs {
+            for result in self.app.engine.sync_job(job, false, &Shutdown::new()).await {
+                result.unwrap();
+            }
+        }
+        self.app.engine.resolve().await.unwrap();
+        apply(self.store(), &self.flow(), connectors).await.unwrap()
+    }
+
+    /// A person's edit, through the vendor's API.
+    async fn edit(&self, connector: &str, id: &str, client: Client) {
+        let op = WriteOp {
+            op_id: "person".into(),
+            action: WriteAction::Update { external_id: id.into(), data: RecordData::Client(client) },
+        };
+        let outcomes = self.connector(connector).push(Kind::Client, &[op]).await.unwrap();
+        assert!(outcomes[0].result.is_ok(), "{outcomes:?}");
+    }
+
+    async fn read(&self, connector: &str, id: &str) -> Client {
+        let fetched = self.connector(connector).fetch(Kind::Client, &[id.to_string()]).await.unwrap();
+        match fetched.records.into_iter().next().and_then(|r| r.data) {
+            Some(RecordData::Client(c)) => c,
+            other => panic!("{connector}/{id}: {other:?}"),
+        }
+    }
+
+    /// The portal copy the flow made of CRM record `id`'s client.
+    async fn copy_of(&self, id: &str) -> String {
+        let links = self.store().all_links(Kind::Client).await.unwrap();
+        let entity =
+            links.iter().find(|l| l.key.connector == "crm" && l.key.external_id == id).unwrap().entity_id.clone();
+        let state = self.store().flow_state("clients-to-portal", &[]).await.unwrap();
+        let copy = state.pairs.get(&entity).unwrap_or_else(|| panic!("no copy of {entity}: {:?}", state.pairs));
+        copy.external_id.clone()
+    }
+}
+
+fn nothing_written(report: &ApplyReport) -> bool {
+    report.created == 0 && report.updated == 0 && report.archived == 0 && report.failed.is_empty()
+}
+
+#[tokio::test]
+async fn clients_are_created_once_and_a_cycle_without_edits_writes_nothing() {
+    let f = fixture("one-way", "source").await;
+    let first = f.cycle().await;
+    let groups = f.store().entity_counts(Kind::Client).await.unwrap().0;
+    assert!(first.failed.is_empty(), "{first:?}");
+    assert_eq!(first.created, groups, "one copy per golden client");
+    assert_eq!(f.portal.count(Kind::Client) as u64, groups);
+    let writes = f.portal.writes();
+    assert_eq!(first.push_calls, 1, "one push for the whole plan, batched inside the connector");
+
+    for _ in 0..2 {
+        let again = f.cycle().await;
+        assert!(nothing_written(&again) && again.conflicts_open == 0, "{again:?}");
+        assert_eq!(f.portal.writes(), writes, "no request at all");
+    }
+    assert_eq!(f.portal.count(Kind::Client) as u64, groups, "no duplicate");
+}
+
+#[tokio::test]
+async fn a_rename_flows_to_the_copy_and_its_echo_triggers_nothing() {
+    let f = fixture("one-way", "manual").await;
+    f.cycle().await;
+    let id = f.crm.live_ids(Kind::Client)[3].clone();
+    f.edit("crm", &id, Client { name: "ООО «Переименованная»".into(), ..Client::default() }).await;
+    let report = f.cycle().await;
+    assert_eq!((report.updated, report.created, report.conflicts_open), (1, 0, 0), "{report:?}");
+    let copy = f.copy_of(&id).await;
+    assert_eq!(f.read("portal", &copy).await.name, "ООО «Переименованная»");
+    let quiet = f.cycle().await;
+    assert!(nothing_written(&quiet), "{quiet:?}");
+    // One-way: an edit in the portal stays there, and is not overwritten either.
+    f.edit("portal", &copy, Client { name: "Portal's own name".into(), ..Client::default() }).await;
+    let after = f.cycle().await;
+    assert!(nothing_written(&after) && after.conflicts_open == 0, "{after:?}");
+    assert_eq!(f.read("portal", &copy).await.name, "Portal's own name");
+}
+
+#[tokio::test]
+async fn a_two_way_edit_goes_back_and_a_conflict_waits_for_a_person() {
+    let f = fixture("two-way", "manual").await;
+    f.cycle().await;
+    let id = f.crm.live_ids(Kind::Client)[5].clone();
+    let copy = f.copy_of(&id).await;
+    let phone = Phone::parse("+7 495 765 43 21", None).unwrap();
+    f.edit("portal", &copy, Client { phones: vec![phone.clone()], ..Client::default() }).await;
+    let back = f.cycle().await;
+    assert_eq!((back.updated, back.conflicts_open), (1, 0), "{back:?}");
+    assert_eq!(f.read("crm", &id).await.phones, vec![phone], "the portal's phone list went back to the CRM");
+    assert!(nothing_written(&f.cycle().await));
+
+    f.edit("crm", &id, Client { name: "Name in CRM".into(), ..Client::default() }).await;
+    f.edit("portal", &copy, Client { name: "Name in portal".into(), ..Client::default() }).await;
+    let held = f.cycle().await;
+    assert_eq!((held.updated, held.conflicts_open), (0, 1), "{held:?}");
+    let conflicts = f.store().conflicts(false).await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!((conflicts[0].field.as_str(), &conflicts[0].source_value), ("name", &json!("Name in CRM")));
+    assert_eq!(f.read("crm", &id).await.name, "Name in CRM", "nothing silently overwritten");
+    assert_eq!(f.read("portal", &copy).await.name, "Name in portal");
+    assert!(f.cycle().await.conflicts_open == 1, "still queued, once");
+
+    f.store().resolve_conflict(conflicts[0].id, "target").await.unwrap().unwrap();
+    let settled = f.cycle().await;
+    assert_eq!((settled.updated, settled.conflicts_open), (1, 0), "{settled:?}");
+    assert_eq!(f.read("crm", &id).await.name, "Name in portal");
+    assert!(nothing_written(&f.cycle().await));
+}
+
+/// The portal as seen by an apply that crashes after the vendor wrote: `push` goes through
+/// to the simulator, but its answer is lost.
+#[derive(Debug)]
+struct LostAnswers(Arc<dyn Connector>);
+
+#[async_trait]
+impl Connector for LostAnswers {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn vendor(&self) -> &str {
+        self.0.vendor()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
+    }
+    async fn check(&self) -> Result<(), ConnectorError> {
+        self.0.check().await
+    }
+    async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
+        self.0.pull(kind, mode, cursor).await
+    }
+    async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
+        self.0.fetch(kind, ids).await
+    }
+    async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        self.0.push(kind, ops).await?;
+        Err(ConnectorError::transient("connection reset after the request was sent"))
+    }
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_never_sent_again() {
+    let f = fixture("one-way", "source").await;
+    let mut lossy = f.connectors();
+    let portal = lossy.remove("portal").unwrap();
+    lossy.insert("portal".into(), Arc::new(LostAnswers(portal)));
+    let crashed = f.cycle_through(&lossy).await;
+    let groups = f.store().entity_counts(Kind::Client).await.unwrap().0;
+    assert_eq!(crashed.created, 0);
+    assert_eq!(f.portal.count(Kind::Client) as u64, groups, "the vendor wrote them");
+    let unsettled = f.store().outbox_unsettled("clients-to-portal").await.unwrap();
+    assert_eq!(unsettled.len() as u64, groups, "every op left `sending`");
+
+    for _ in 0..2 {
+        let after = f.cycle().await;
+        assert_eq!(after.created, 0, "{after:?}");
+    }
+    assert_eq!(f.portal.count(Kind::Client) as u64, groups, "no duplicate");
+}
+
+#[tokio::test]
+async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both_backends() {
+    on_both(|store: Store, _url| async move {
+        let key = |id: &str| RecordKey { connector: "portal".into(), kind: Kind::Client, external_id: id.into() };
+        let row = OutboxRow {
+            op_id: "op-1".into(),
+            flow: "f".into(),
+            group: "cl-1".into(),
+            connector: "portal".into(),
+            kind: Kind::Client,
+            action: "create".into(),
+            external_id: None,
+            op: json!({"changes": []}),
+            state: "sending".into(),
+            attempts: 0,
+            error: None,
+        };
+        assert!(store.outbox_begin(&row).await.unwrap());
+        assert!(store.outbox_begin(&row).await.unwrap(), "not done yet: sent again counts an attempt");
+        let state = store.flow_state("f", &["portal".into()]).await.unwrap();
+        assert!(state.creating.contains("cl-1"), "an unsettled create blocks its group");
+        let unsettled = store.outbox_unsettled("f").await.unwrap();
+        assert_eq!((unsettled.len(), unsettled[0].attempts), (1, 2));
+
+        let settled = WriteSettled {
+            record: Some(key("77")),
+            ledger: vec![("name".into(), "h-read-back".into())],
+            agreed: vec![(key("77"), "name".into(), "h-agreed".into())],
+            pair: Some("cl-1".into()),
+        };
+        store.outbox_done("f", "op-1", &settled).await.unwrap();
+        assert!(!store.outbox_begin(&row).await.unwrap(), "a done op is never sent again");
+        let state = store.flow_state("f", &["portal".into()]).await.unwrap();
+        assert_eq!(state.pairs.get("cl-1"), Some(&key("77")));
+        assert_eq!(state.ledger.get(&(key("77"), "name".into())).map(String::as_str), Some("h-read-back"));
+        assert_eq!(state.agreed.get(&(key("77"), "name".into())).map(String::as_str), Some("h-agreed"));
+        assert!(store.outbox_unsettled("f").await.unwrap().is_empty());
+
+        let crm = RecordKey { connector: "crm".into(), kind: Kind::Client, external_id: "5".into() };
+        let conflict = |source: &str| NewConflict {
+            group: "cl-1".into(),
+            field: "name".into(),
+            source: (crm.clone(), json!(source)),
+            target: (key("77"), json!("B")),
+            base: Some("h-agreed".into()),
+        };
+        assert_eq!(store.queue_conflicts("f", &[conflict("A")]).await.unwrap(), 1);
+        assert_eq!(store.queue_conflicts("f", &[conflict("A2")]).await.unwrap(), 1, "one open row per field");
+        let open = store.conflicts(false).await.unwrap();
+        assert_eq!(open[0].source_value, json!("A2"));
+        assert!(store.resolve_conflict(open[0].id + 100, "source").await.unwrap().is_none());
+        let resolved = store.resolve_conflict(open[0].id, "source").await.unwrap().unwrap();
+        assert_eq!(resolved.taken.as_deref(), Some("source"));
+        assert!(store.conflicts(false).await.unwrap().is_empty());
+        let state = store.flow_state("f", &[]).await.unwrap();
+        let base = state.agreed.get(&(key("77"), "name".into())).cloned();
+        assert_eq!(base, Some(zveno::flows::values::hash(&json!("B"))), "the base moves to the losing side's value");
+
+        store.queue_conflicts("f", &[conflict("C")]).await.unwrap();
+        assert_eq!(store.queue_conflicts("f", &[]).await.unwrap(), 0, "a conflict no longer found settles itself");
+        store.outbox_failed("op-1", "refused").await.unwrap();
+    })
+    .await;
+}
