@@ -95,6 +95,10 @@ struct Measured {
     wall_secs: f64,
     /// User + system CPU time of the step's process.
     cpu_secs: f64,
+    /// Of which the pulls (connectors, engine, store), before resolution started.
+    sync_cpu_secs: f64,
+    /// Peak resident memory when the pulls ended, before resolution started.
+    sync_peak_mib: f64,
     /// Peak resident memory of the step's process.
     peak_mib: f64,
     /// The resolution that followed the pulls.
@@ -106,7 +110,12 @@ struct Measured {
 impl Measured {
     /// CPU milliseconds per 1,000 records pulled.
     fn cpu_ms_per_1k(&self) -> f64 {
-        self.cpu_secs * 1000.0 / (self.records.max(1) as f64 / 1000.0)
+        self.per_1k(self.cpu_secs)
+    }
+
+    /// `secs` of CPU in milliseconds per 1,000 records pulled.
+    fn per_1k(&self, secs: f64) -> f64 {
+        secs * 1000.0 / (self.records.max(1) as f64 / 1000.0)
     }
 }
 
@@ -211,6 +220,8 @@ async fn measure(config: &Path, step: &str, env: &Env) -> anyhow::Result<Measure
     let app = App::build(&settings, Arc::new(SystemClock::new())).await?;
     let shutdown = Shutdown::new();
     let (summaries, failed) = run_jobs(&app, &app.jobs, step == "full", &shutdown).await?;
+    let sync_cpu_secs = crate::usage::cpu_secs().unwrap_or(0.0);
+    let sync_peak_mib = crate::usage::peak_mib().unwrap_or(0.0);
     let resolution = app.engine.resolve().await;
     let wall_secs = started.elapsed().as_secs_f64();
     let resolved_ok = resolution.is_ok();
@@ -225,6 +236,8 @@ async fn measure(config: &Path, step: &str, env: &Env) -> anyhow::Result<Measure
         throttled: summaries.iter().map(|s| s.throttled).sum(),
         wall_secs,
         cpu_secs: crate::usage::cpu_secs().unwrap_or(0.0),
+        sync_cpu_secs,
+        sync_peak_mib,
         peak_mib: crate::usage::peak_mib().unwrap_or(0.0),
         resolution: resolution.ok().flatten(),
         ok: !failed && resolved_ok,
@@ -258,12 +271,27 @@ fn report(results: &[Measured], held: u64, backend: &str, json: bool) -> anyhow:
                 format!("{:.1} s", m.wall_secs),
                 format!("{:.2} s", m.cpu_secs),
                 format!("{:.0}", m.cpu_ms_per_1k()),
+                format!("{:.0}", m.per_1k(m.sync_cpu_secs)),
                 format!("{:.0}", m.peak_mib),
+                format!("{:.0}", m.sync_peak_mib),
             ]
         })
         .collect();
     output::table(
-        &["STEP", "STORE", "RECORDS", "REQUESTS", "THROTTLED", "RESOLVED", "WALL", "CPU", "CPU MS/1K", "PEAK MIB"],
+        &[
+            "STEP",
+            "STORE",
+            "RECORDS",
+            "REQUESTS",
+            "THROTTLED",
+            "RESOLVED",
+            "WALL",
+            "CPU",
+            "CPU MS/1K",
+            "OF WHICH PULLS",
+            "PEAK MIB",
+            "PEAK BEFORE RESOLVE",
+        ],
         &rows,
     )?;
     Ok(())

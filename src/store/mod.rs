@@ -22,10 +22,10 @@
 //! add an fsync to every page commit for nothing zveno cannot fetch again), and a busy
 //! timeout lets concurrent writers wait instead of failing. Statement journals (every
 //! multi-row upsert opens one) and sorts live in memory (`temp_store = MEMORY`) rather
-//! than in temporary files, and each connection caches 16 MiB of pages instead of 2 MiB:
-//! with the default, a full sync spent a fifth of its CPU in the kernel copying pages of
-//! the store's indexes back in (`zveno bench cost`, README). The pool holds at most four
-//! connections, so the caches are bounded at 64 MiB and grow only as pages are read. Write transactions start
+//! than in temporary files. The page cache stays at SQLite's default (2 MiB per
+//! connection, at most four connections): a larger one saved the kernel some page copies
+//! but cost resident memory in every process, the first thing a small instance runs out
+//! of (`zveno bench cost`, README). Write transactions start
 //! with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction that
 //! reads first and writes later can fail with `SQLITE_BUSY` without ever waiting.
 
