@@ -23,10 +23,10 @@
 //! timeout lets concurrent writers wait instead of failing. Statement journals (every
 //! multi-row upsert opens one) and sorts live in memory (`temp_store = MEMORY`) rather
 //! than in temporary files. The page cache stays at SQLite's default (2 MiB per
-//! connection, at most four connections): a larger one saved the kernel some page copies
-//! but cost resident memory in every process, the first thing a small instance runs out
-//! of (`zveno bench cost`, README). Write transactions start
-//! with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction that
+//! connection, at most four connections): every MiB of it is resident in the process,
+//! the first thing a small instance runs out of, while the page reads it would save were
+//! about 4% of a full sync's CPU (`.ci/profile`). Write transactions start with
+//! `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction that
 //! reads first and writes later can fail with `SQLITE_BUSY` without ever waiting.
 
 mod census;

@@ -10,10 +10,10 @@
 //!    [`super::verdict::judge`]; records that repeat within the page are decided in order
 //!    against the page's own earlier versions;
 //! 3. write only inserted and changed rows, 250 per multi-row `INSERT ... ON CONFLICT DO
-//!    UPDATE` (positional parameters on SQLite: `sql::positional`), whose `WHERE` repeats the never-older rule so that even a writer the
-//!    cursor lock does not cover (a full and an incremental pull of the same kind at
-//!    once) cannot move a record back; on full pages, stamp the unchanged and stale ones
-//!    as seen by this scan;
+//!    UPDATE` (anonymous `?` parameters on SQLite, see `sql::positional`), whose `WHERE`
+//!    repeats the never-older rule so that even a writer the cursor lock does not cover
+//!    (a full and an incremental pull of the same kind at once) cannot move a record
+//!    back; on full pages, stamp the unchanged and stale ones as seen by this scan;
 //! 4. on the last page of a full scan, run the census (live records this scan did not
 //!    see miss one more scan; those at two become tombstones) and reset the cursor; then
 //!    write the cursor.
