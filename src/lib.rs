@@ -29,6 +29,7 @@ pub mod server;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod usage;
 pub mod view;
 pub mod webhooks;
 

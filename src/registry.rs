@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{Clock, ConnectorFactory};
-use zveno_sim::kit::{LaunchedSim, SimulatorEntry};
+use zveno_sim::kit::{BenchSim, LaunchedSim, SimulatorEntry};
 use zveno_sim::world::{System, SystemData};
 
 /// One vendor: how to build its connectors, and its simulator.
@@ -89,4 +89,18 @@ pub async fn launch_simulator(
         return Err(std::io::Error::other(format!("no simulator for {}", system.vendor())));
     };
     (vendor.simulator.launch)(data, clock, seed).await
+}
+
+/// Starts the simulator of `system` holding `data`, with a hold on its records, for `zveno
+/// bench cost` (which changes records in it between a full and an incremental sync).
+pub async fn launch_bench_simulator(
+    system: System,
+    data: SystemData,
+    clock: Arc<dyn Clock>,
+    seed: u64,
+) -> std::io::Result<BenchSim> {
+    let Some(bench) = all().into_iter().find(|v| v.simulator.system == system).and_then(|v| v.simulator.bench) else {
+        return Err(std::io::Error::other(format!("no benchmark simulator for {}", system.vendor())));
+    };
+    bench(data, clock, seed).await
 }

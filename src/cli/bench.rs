@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 
-use super::{api_bench, output, resolve_bench, sync_bench};
+use super::{api_bench, cost_bench, output, resolve_bench, sync_bench};
 use crate::store::{bench, Store};
 
 /// What to measure.
@@ -14,6 +14,10 @@ pub enum BenchCommand {
     /// against a vendor simulator holding a generated world: API calls vs the floor,
     /// throttled answers, wall time, records/s, and whether every record was stored.
     Sync(sync_bench::SyncBenchArgs),
+    /// What a sync costs zveno itself: CPU time per 1,000 records and peak memory of a full
+    /// `sync --once` into an empty store, then of the incremental one after 1% of the
+    /// records changed, each in a fresh process (the simulators run in this one).
+    Cost(cost_bench::CostBenchArgs),
     /// Identity resolution on a generated world synced from the simulators: resolve+merge
     /// throughput in source records/s, peak memory, and an incremental run with 1% of the
     /// records changed against a full re-resolve.
@@ -63,6 +67,7 @@ pub enum Backends {
 pub(super) async fn run(what: BenchCommand) -> anyhow::Result<ExitCode> {
     match what {
         BenchCommand::Sync(args) => sync_bench::run(args).await,
+        BenchCommand::Cost(args) => cost_bench::run(args).await,
         BenchCommand::Resolve(args) => resolve_bench::run(args).await,
         BenchCommand::Api(args) => api_bench::run(args).await,
         BenchCommand::Store { records, page_size, backend, sqlite_url, postgres_url, json } => {

@@ -21,6 +21,7 @@ mod check;
 mod clients;
 mod completions;
 mod connectors;
+mod cost_bench;
 mod demo;
 mod flows;
 mod hint;

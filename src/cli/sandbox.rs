@@ -11,23 +11,49 @@ use zveno_sim::kit::LaunchedSim;
 /// The file `zveno demo` lists its simulators in, in its data directory.
 pub(super) const SIMULATORS_FILE: &str = "simulators.json";
 
+/// Where a connector finds a simulator: its vendor, URL, options (secrets by reference,
+/// `*_env`) and the values those references name.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SimAddress<'a> {
+    pub vendor: &'a str,
+    pub url: &'a str,
+    pub options: &'a serde_json::Value,
+    pub env: &'a [(String, String)],
+}
+
 /// Writes `zveno.toml` pointing at the simulators, with their demo credentials in files
 /// next to it, so the user's own `zveno --config …` commands work while the demo runs.
 pub(super) fn write_config(dir: &Path, sims: &[LaunchedSim]) -> anyhow::Result<PathBuf> {
+    let urls: Vec<String> = sims.iter().map(|s| s.server.url()).collect();
+    let addresses: Vec<SimAddress<'_>> = sims
+        .iter()
+        .zip(&urls)
+        .map(|(s, url)| SimAddress { vendor: s.vendor, url, options: &s.options, env: &s.env })
+        .collect();
+    write_config_for(dir, &addresses, None)
+}
+
+/// [`write_config`] for simulators described by address, on the store at `store_url`
+/// (default: `zveno.db` in `dir`).
+pub(super) fn write_config_for(
+    dir: &Path,
+    sims: &[SimAddress<'_>],
+    store_url: Option<&str>,
+) -> anyhow::Result<PathBuf> {
     let secrets = dir.join("secrets");
     std::fs::create_dir_all(&secrets)?;
     let mut connectors = toml::Table::new();
     for sim in sims {
         let mut table = toml::Table::new();
         table.insert("vendor".into(), sim.vendor.into());
-        table.insert("base_url".into(), sim.server.url().into());
-        let serde_json::Value::Object(options) = &sim.options else {
+        table.insert("base_url".into(), sim.url.into());
+        let serde_json::Value::Object(options) = sim.options else {
             anyhow::bail!("simulator {} gave non-table options", sim.vendor);
         };
         for (key, value) in options {
             // `*_env` references become `*_file` ones: the file holds the demo credential.
             if let (Some(stem), Some(var)) = (key.strip_suffix("_env"), value.as_str()) {
-                let secret = secret(sim, var);
+                let secret = secret(sim.env, var);
                 let file = secrets.join(format!("{}.{stem}", sim.vendor));
                 std::fs::write(&file, secret)?;
                 table.insert(format!("{stem}_file"), file.display().to_string().into());
@@ -39,7 +65,8 @@ pub(super) fn write_config(dir: &Path, sims: &[LaunchedSim]) -> anyhow::Result<P
     }
     let mut root = toml::Table::new();
     let mut store = toml::Table::new();
-    store.insert("url".into(), format!("sqlite://{}", dir.join("zveno.db").display()).into());
+    let url = store_url.map_or_else(|| format!("sqlite://{}", dir.join("zveno.db").display()), str::to_string);
+    store.insert("url".into(), url.into());
     root.insert("store".into(), toml::Value::Table(store));
     root.insert("connectors".into(), toml::Value::Table(connectors));
     let path = dir.join("zveno.toml");
@@ -68,7 +95,7 @@ pub(super) fn write_simulators(dir: &Path, config: &Path, sims: &[LaunchedSim]) 
             for (key, value) in options {
                 match (key.strip_suffix("_env"), value.as_str()) {
                     (Some(stem), Some(var)) => {
-                        credentials.insert(stem.to_string(), secret(sim, var).into());
+                        credentials.insert(stem.to_string(), secret(&sim.env, var).into());
                     }
                     _ => {
                         plain.insert(key.clone(), value.clone());
@@ -88,6 +115,6 @@ pub(super) fn write_simulators(dir: &Path, config: &Path, sims: &[LaunchedSim]) 
 }
 
 /// The demo credential a simulator accepts for the environment variable `var`.
-fn secret(sim: &LaunchedSim, var: &str) -> String {
-    sim.env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()).unwrap_or_default()
+fn secret(env: &[(String, String)], var: &str) -> String {
+    env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()).unwrap_or_default()
 }

@@ -7,7 +7,7 @@ use zveno_connector::SystemClock;
 
 use super::output;
 use crate::app::App;
-use crate::engine::{Admission, EngineError, JobOutcome, Shutdown};
+use crate::engine::{Admission, EngineError, Job, JobOutcome, RunSummary, Shutdown};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -31,9 +31,37 @@ pub(super) async fn once(
     }
     let shutdown = Shutdown::new();
     shutdown.listen_for_signals();
+    let (summaries, mut failed) = run_jobs(&app, &jobs, full, &shutdown).await?;
+    // Resolve what the runs changed (even after a failed run: what did land is worth it).
+    let resolved = app.engine.resolve().await;
+    if json {
+        output::json(&summaries)?;
+    } else {
+        output::summaries(&summaries)?;
+    }
+    match resolved {
+        Ok(Some(report)) if !json => output::resolution(&report)?,
+        Ok(_) => {}
+        Err(e) => {
+            failed = true;
+            eprintln!("error: {e}");
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Runs every kind of `jobs` once, as `zveno sync --once` does (parked connectors are
+/// skipped), printing each failure to stderr. Returns the summaries of the runs and
+/// whether any failed.
+pub(super) async fn run_jobs(
+    app: &App,
+    jobs: &[Job],
+    full: bool,
+    shutdown: &Shutdown,
+) -> anyhow::Result<(Vec<RunSummary>, bool)> {
     let mut summaries = Vec::new();
     let mut failed = false;
-    for job in &jobs {
+    for job in jobs {
         // A parked connector is not called: its credentials or configuration are known to
         // be wrong. (A deferred one runs: the operator asked for a run now.)
         if let Admission::Parked(state) = app.engine.admit(job).await? {
@@ -47,7 +75,7 @@ pub(super) async fn once(
             );
             continue;
         }
-        let supervised = app.engine.run_supervised(job, full, &shutdown).await;
+        let supervised = app.engine.run_supervised(job, full, shutdown).await;
         for result in supervised.results {
             match result {
                 Ok(s) => summaries.push(s),
@@ -73,20 +101,5 @@ pub(super) async fn once(
             _ => {}
         }
     }
-    // Resolve what the runs changed (even after a failed run: what did land is worth it).
-    let resolved = app.engine.resolve().await;
-    if json {
-        output::json(&summaries)?;
-    } else {
-        output::summaries(&summaries)?;
-    }
-    match resolved {
-        Ok(Some(report)) if !json => output::resolution(&report)?,
-        Ok(_) => {}
-        Err(e) => {
-            failed = true;
-            eprintln!("error: {e}");
-        }
-    }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok((summaries, failed))
 }

@@ -74,7 +74,7 @@ pub async fn run(resolver: &Resolver, step: Step) -> Result<Measured, ResolveErr
         changed,
         secs,
         records_per_sec: records as f64 / secs.max(1e-9),
-        peak_mib: peak_mib(),
+        peak_mib: crate::usage::peak_mib(),
         report,
     })
 }
@@ -125,12 +125,4 @@ async fn change(store: &Store) -> Result<u64, StoreError> {
         }
     }
     Ok(changed)
-}
-
-/// The process's peak resident set (`VmHWM`), in MiB.
-fn peak_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }

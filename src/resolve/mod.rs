@@ -58,7 +58,7 @@ mod vetoes;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::store::{RecordKey, Store, StoreError};
@@ -85,7 +85,7 @@ pub enum ResolveError {
 }
 
 /// How a run went about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Everything re-resolved.
@@ -95,7 +95,7 @@ pub enum Mode {
 }
 
 /// What one run did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolveReport {
     /// Full or incremental.
     pub mode: Mode,

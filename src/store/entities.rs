@@ -16,15 +16,17 @@ use zveno_connector::{Kind, Priority, TaskStatus};
 
 use super::records::{clear_dirty_in, RecordKey, RecordVersion};
 use super::resolve_keys::replace_keys;
-use super::sql::{placeholders, row_placeholders};
+use super::sql::{for_conn, placeholders, row_placeholders};
 use super::{Store, StoreError};
 
 const OP: &str = "write_resolution";
 
-/// Bound parameters per statement. Fewer than the store's page upserts use: sqlx's SQLite
-/// driver looks each `$n` up in SQLite's parameter list, which is a linear scan, so binding
-/// costs grow with the square of a statement's parameters — at 3,000 they dominated a full
-/// resolve (`perf`: 34% in `sqlite3_bind_parameter_name`); at a few hundred they vanish.
+/// Bound parameters per statement. sqlx's SQLite driver looks each `$n` up in SQLite's
+/// parameter list, which is a linear scan, so binding costs grow with the square of a
+/// statement's parameters — at 3,000 they dominated a full resolve (`perf`: 34% in
+/// `sqlite3_bind_parameter_name`). Statements here now bind positionally on SQLite
+/// (`sql::positional`), which removes that cost; the cap stays modest for PostgreSQL's
+/// planning of very long statements.
 const PARAMS_PER_STATEMENT: usize = 400;
 
 /// Rows of `width` columns per multi-row statement.
@@ -164,6 +166,7 @@ impl Store {
 async fn delete_by_ids(conn: &mut AnyConnection, table: &str, column: &str, ids: &[String]) -> Result<(), StoreError> {
     for chunk in ids.chunks(rows_per_statement(1)) {
         let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders(1, chunk.len()));
+        let sql = for_conn(conn, &sql);
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(id);
@@ -191,6 +194,7 @@ pub(super) async fn delete_records(
                 "DELETE FROM {table} WHERE connector = $1{kind_clause} AND external_id IN ({})",
                 placeholders(first, chunk.len())
             );
+            let sql = for_conn(conn, &sql);
             let mut query = sqlx::query(&sql).bind(connector);
             if with_kind {
                 query = query.bind(kind.as_str());
@@ -213,6 +217,7 @@ async fn upsert_entities(conn: &mut AnyConnection, rows: &[EntityRow], now: i64)
          resolved_at = excluded.resolved_at",
         row_placeholders(rows.len(), 10)
     );
+    let sql = for_conn(conn, &sql);
     let mut query = sqlx::query(&sql);
     for r in rows {
         query = query
@@ -240,6 +245,7 @@ async fn upsert_links(conn: &mut AnyConnection, rows: &[LinkRow], now: i64) -> R
          url = excluded.url, client_id = excluded.client_id, linked_at = excluded.linked_at",
         row_placeholders(rows.len(), 11)
     );
+    let sql = for_conn(conn, &sql);
     let mut query = sqlx::query(&sql);
     for r in rows {
         query = query
@@ -269,6 +275,7 @@ async fn upsert_tasks(conn: &mut AnyConnection, rows: &[TaskLinkRow]) -> Result<
          updated_at = excluded.updated_at",
         row_placeholders(rows.len(), 12)
     );
+    let sql = for_conn(conn, &sql);
     let mut query = sqlx::query(&sql);
     for r in rows {
         query = query

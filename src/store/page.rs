@@ -10,10 +10,10 @@
 //!    [`super::verdict::judge`]; records that repeat within the page are decided in order
 //!    against the page's own earlier versions;
 //! 3. write only inserted and changed rows, 250 per multi-row `INSERT ... ON CONFLICT DO
-//!    UPDATE`, whose `WHERE` repeats the never-older rule so that even a writer the
-//!    cursor lock does not cover (a full and an incremental pull of the same kind at
-//!    once) cannot move a record back; on full pages, stamp the unchanged and stale ones
-//!    as seen by this scan;
+//!    UPDATE` (anonymous `?` parameters on SQLite, see `sql::positional`), whose `WHERE`
+//!    repeats the never-older rule so that even a writer the cursor lock does not cover
+//!    (a full and an incremental pull of the same kind at once) cannot move a record
+//!    back; on full pages, stamp the unchanged and stale ones as seen by this scan;
 //! 4. on the last page of a full scan, run the census (live records this scan did not
 //!    see miss one more scan; those at two become tombstones) and reset the cursor; then
 //!    write the cursor.
@@ -33,16 +33,14 @@ use super::census::{settle, Settled};
 use super::cursors::{self, CursorRow};
 use super::leases::{self, Fence};
 use super::records::DeletedBy;
-use super::sql::{keyed_update_sql, lookup_sql, ms, placeholders, LOOKUPS_PER_STATEMENT, ROWS_PER_STATEMENT};
+use super::sql::{for_conn, keyed_update_sql, lookup_sql, ms, placeholders, LOOKUPS_PER_STATEMENT, ROWS_PER_STATEMENT};
 use super::verdict::{judge, later, Incoming, Stored, Verdict};
 use super::{Store, StoreError};
 
 const OP: &str = "commit_page";
 
-/// Parameters of the upsert shared by every row: connector, kind, now, scan id.
-const SHARED_PARAMS: usize = 4;
 /// Parameters per upserted row.
-const ROW_PARAMS: usize = 10;
+const ROW_PARAMS: usize = 15;
 
 /// What committing a page did, record by record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -320,9 +318,10 @@ async fn load_stored(
     let mut stored = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(LOOKUPS_PER_STATEMENT) {
         let sql = lookup_sql("external_id, updated_at, payload_hash, deleted, deleted_by", chunk.len());
-        let mut query = sqlx::query(&sql).bind(connector).bind(kind.as_str());
+        let sql = for_conn(conn, &sql);
+        let mut query = sqlx::query(&sql);
         for id in chunk {
-            query = query.bind(*id);
+            query = query.bind(connector).bind(kind.as_str()).bind(*id);
         }
         for row in query.fetch_all(&mut *conn).await? {
             let deleted_by: Option<String> = row.try_get("deleted_by")?;
@@ -396,9 +395,12 @@ async fn upsert(
     let rows = writes.values().map(|w| row_values(w, target)).collect::<Result<Vec<_>, _>>()?;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = upsert_sql(chunk.len());
-        let mut query = sqlx::query(&sql).bind(connector).bind(kind.as_str()).bind(now).bind(scan_id);
+        let sql = for_conn(conn, &sql);
+        let mut query = sqlx::query(&sql);
         for r in chunk {
             query = query
+                .bind(connector)
+                .bind(kind.as_str())
                 .bind(r.external_id)
                 .bind(r.created_at)
                 .bind(r.updated_at)
@@ -408,23 +410,27 @@ async fn upsert(
                 .bind(r.payload_hash)
                 .bind(r.raw.as_str())
                 .bind(r.data.as_deref())
-                .bind(r.warnings.as_str());
+                .bind(r.warnings.as_str())
+                .bind(now)
+                .bind(now)
+                .bind(scan_id);
         }
         query.execute(&mut *conn).await.map_err(StoreError::query(OP, target))?;
     }
     Ok(())
 }
 
-/// The multi-row upsert for `rows` rows. `$1..$4` are connector, kind, now and the scan
-/// id (NULL for incremental pages, which keep the stored one).
+/// The multi-row upsert for `rows` rows. Each row binds, in order: connector, kind, the
+/// row's own values, now (twice: first seen and synced) and the scan id (NULL for
+/// incremental pages, which keep the stored one). Nothing is shared between rows, so the
+/// placeholders run in order and SQLite binds them positionally (see `sql::positional`).
 fn upsert_sql(rows: usize) -> String {
-    let mut values = String::with_capacity(rows * 90);
+    let mut values = String::with_capacity(rows * 120);
     for i in 0..rows {
         if i > 0 {
             values.push_str(",\n");
         }
-        let first = SHARED_PARAMS + 1 + i * ROW_PARAMS;
-        values.push_str(&format!("($1, $2, {}, $3, $3, $4, 0, 1, 1)", placeholders(first, ROW_PARAMS)));
+        values.push_str(&format!("({}, 0, 1, 1)", placeholders(1 + i * ROW_PARAMS, ROW_PARAMS)));
     }
     format!(
         "INSERT INTO source_records (connector, kind, \
@@ -468,9 +474,10 @@ async fn mark_seen(
              OR source_records.last_scan_id <> excluded.last_scan_id \
              OR source_records.missed_scans <> 0",
         );
-        let mut query = sqlx::query(&sql).bind(connector).bind(kind.as_str()).bind(scan_id);
+        let sql = for_conn(conn, &sql);
+        let mut query = sqlx::query(&sql);
         for id in chunk {
-            query = query.bind(*id).bind(0_i64);
+            query = query.bind(connector).bind(kind.as_str()).bind(*id).bind(scan_id).bind(0_i64);
         }
         query.execute(&mut *conn).await?;
     }

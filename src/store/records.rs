@@ -261,9 +261,10 @@ pub(super) async fn clear_dirty_in(tx: &mut AnyConnection, versions: &[RecordVer
             // cleared; looking them up first keeps the keyed update's insert arm
             // unreachable whatever keys the caller passes.
             let sql = lookup_sql("external_id, revision, dirty", chunk.len());
-            let mut query = sqlx::query(&sql).bind(*connector).bind(kind.as_str());
+            let sql = sql::for_conn(tx, &sql);
+            let mut query = sqlx::query(&sql);
             for (id, _) in chunk {
-                query = query.bind(*id);
+                query = query.bind(*connector).bind(kind.as_str()).bind(*id);
             }
             let current: HashMap<String, (i64, i32)> = query
                 .fetch_all(&mut *tx)
@@ -283,9 +284,10 @@ pub(super) async fn clear_dirty_in(tx: &mut AnyConnection, versions: &[RecordVer
                 "dirty = 0",
                 "source_records.dirty = 1 AND source_records.revision = excluded.revision",
             );
-            let mut query = sqlx::query(&sql).bind(*connector).bind(kind.as_str()).bind(None::<i64>);
+            let sql = sql::for_conn(tx, &sql);
+            let mut query = sqlx::query(&sql);
             for (id, revision) in due {
-                query = query.bind(*id).bind(*revision);
+                query = query.bind(*connector).bind(kind.as_str()).bind(*id).bind(None::<i64>).bind(*revision);
             }
             cleared += query.execute(&mut *tx).await.map_err(StoreError::query(OP, &target))?.rows_affected();
         }

@@ -13,7 +13,7 @@ use zveno_connector::Kind;
 
 use super::records::{RecordKey, RecordVersion};
 use super::sql::{self, lookup_sql, LOOKUPS_PER_STATEMENT};
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 const COLUMNS: &str = "connector, kind, external_id, updated_at, deleted, url, data, revision, dirty";
 
@@ -47,9 +47,10 @@ impl Store {
             let target = format!("{connector}/{kind}");
             for chunk in ids.chunks(LOOKUPS_PER_STATEMENT) {
                 let sql = lookup_sql(COLUMNS, chunk.len());
-                let mut query = sqlx::query(&sql).bind(connector).bind(kind.as_str());
+                let sql = sql::positional(self.backend == Backend::Sqlite, &sql);
+                let mut query = sqlx::query(&sql);
                 for id in chunk {
-                    query = query.bind(*id);
+                    query = query.bind(connector).bind(kind.as_str()).bind(*id);
                 }
                 let rows = query.fetch_all(&self.pool).await.map_err(StoreError::query(OP, &target))?;
                 for row in &rows {

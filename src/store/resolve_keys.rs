@@ -112,6 +112,7 @@ pub(super) async fn replace_keys(
              ON CONFLICT (connector, kind, external_id, key) DO NOTHING",
             sql::row_placeholders(chunk.len(), 4)
         );
+        let sql = sql::for_conn(conn, &sql);
         let mut query = sqlx::query(&sql);
         for (record, key) in chunk {
             query = query.bind(&record.connector).bind(record.kind.as_str()).bind(&record.external_id).bind(*key);

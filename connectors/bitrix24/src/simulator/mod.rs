@@ -39,7 +39,7 @@ use axum::Router;
 use chrono::{DurationRound as _, FixedOffset, Offset as _, TimeDelta};
 use serde_json::{json, Value};
 use zveno_connector::Kind;
-use zveno_sim::kit::SimulatorEntry;
+use zveno_sim::kit::{BenchSim, LaunchedSim, SimulatorEntry};
 use zveno_sim::kit::{Endpoint, Kit, LeakyBucket, SimServer, Throttled};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
@@ -410,7 +410,50 @@ pub const SYSTEM: System = System::new(&PROFILE);
 
 /// The simulator, as the daemon's registry lists it.
 pub fn entry() -> SimulatorEntry {
-    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
+    SimulatorEntry {
+        system: SYSTEM,
+        launch: |data, clock, seed| Box::pin(launch(data, clock, seed)),
+        bench: Some(|data, clock, seed| Box::pin(launch_bench(data, clock, seed))),
+    }
+}
+
+/// [`launch`] with a hold on the portal's records, for `zveno bench cost`.
+async fn launch_bench(
+    data: SystemData,
+    clock: Arc<dyn zveno_connector::Clock>,
+    seed: u64,
+) -> std::io::Result<BenchSim> {
+    let (launched, sim) = launch_with_handle(&data, clock, seed).await?;
+    let (url, options, env) = (launched.server.url(), launched.options.clone(), launched.env.clone());
+    Ok(BenchSim { vendor: crate::VENDOR, url, options, env, records: Box::new(Held { _launched: launched, sim }) })
+}
+
+/// The running portal (dropping it stops the server) and the handle that changes it.
+struct Held {
+    _launched: LaunchedSim,
+    sim: Bitrix24Sim,
+}
+
+impl SimControls for Held {
+    fn kit(&self) -> &Kit {
+        self.sim.kit()
+    }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.sim.count(kind)
+    }
+
+    fn touch(&self, kind: Kind, n: usize) -> Vec<String> {
+        self.sim.touch(kind, n)
+    }
+
+    fn corrupt(&self, kind: Kind) -> Option<String> {
+        self.sim.corrupt(kind)
+    }
+
+    fn writes(&self) -> u64 {
+        self.sim.writes()
+    }
 }
 
 impl SimControls for Bitrix24Sim {

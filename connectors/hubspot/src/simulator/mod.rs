@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, Connector, Kind};
-use zveno_sim::kit::SimulatorEntry;
+use zveno_sim::kit::{BenchSim, SimulatorEntry};
 use zveno_sim::kit::{Connect, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
@@ -263,7 +263,24 @@ pub const SYSTEM: System = System::new(&PROFILE);
 
 /// The simulator, as the daemon's registry lists it.
 pub fn entry() -> SimulatorEntry {
-    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
+    SimulatorEntry {
+        system: SYSTEM,
+        launch: |data, clock, seed| Box::pin(launch(data, clock, seed)),
+        bench: Some(|data, clock, seed| Box::pin(launch_bench(data, clock, seed))),
+    }
+}
+
+/// [`launch`] with a hold on the records, for `zveno bench cost`.
+async fn launch_bench(data: SystemData, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<BenchSim> {
+    let sim = HubSpotSim::start(&data, clock, seed, SimOptions::new(&demo_token(seed))).await?;
+    let env = vec![(TOKEN_ENV.to_string(), sim.token())];
+    Ok(BenchSim {
+        vendor: crate::VENDOR,
+        url: sim.url(),
+        options: sim.connector_options(),
+        env,
+        records: Box::new(sim),
+    })
 }
 
 /// Starts a simulated portal holding recorded CRM v3 list results, for measuring zveno on

@@ -41,7 +41,7 @@ use base64::Engine as _;
 use http::StatusCode;
 use serde_json::{json, Value};
 use zveno_connector::Clock;
-use zveno_sim::kit::SimulatorEntry;
+use zveno_sim::kit::{BenchSim, SimulatorEntry};
 use zveno_sim::kit::{Endpoint, Kit, LaunchedSim, SimServer};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
@@ -482,7 +482,24 @@ pub const SYSTEM: System = System::new(&PROFILE);
 
 /// The simulator, as the daemon's registry lists it.
 pub fn entry() -> SimulatorEntry {
-    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
+    SimulatorEntry {
+        system: SYSTEM,
+        launch: |data, clock, seed| Box::pin(launch(data, clock, seed)),
+        bench: Some(|data, clock, seed| Box::pin(launch_bench(data, clock, seed))),
+    }
+}
+
+/// [`launch`] with a hold on the issues, for `zveno bench cost`.
+async fn launch_bench(data: SystemData, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<BenchSim> {
+    let sim = JiraSim::start(data, clock, seed, SimOptions::default()).await?;
+    let env = vec![(TOKEN_ENV.to_string(), sim.options.token.clone())];
+    Ok(BenchSim {
+        vendor: crate::VENDOR,
+        url: sim.url(),
+        options: sim.connector_options(),
+        env,
+        records: Box::new(sim),
+    })
 }
 
 #[cfg(test)]

@@ -26,4 +26,4 @@ pub use faults::{Fault, FaultConfig, Faults};
 pub use limits::{LeakyBucket, RollingWindow};
 pub use log::{EndpointStats, RequestLog};
 pub use server::{Endpoint, Kit, LaunchedSim, SimServer, Throttled};
-pub use vendor::{LaunchFn, Launching, SimulatorEntry};
+pub use vendor::{BenchLaunchFn, BenchLaunching, BenchSim, LaunchFn, Launching, SimulatorEntry};

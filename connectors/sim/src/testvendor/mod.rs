@@ -64,5 +64,6 @@ pub fn simulator() -> SimulatorEntry {
         launch: |data, clock, seed| {
             Box::pin(async move { launch(&data, clock, seed).await.map(|(launched, _)| launched) })
         },
+        bench: None,
     }
 }
