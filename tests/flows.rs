@@ -25,7 +25,7 @@ use zveno::flows::Flow;
 use zveno::store::{NewConflict, OutboxRow, RecordKey, Store, WriteSettled};
 use zveno_connector::{
     Capabilities, Client, Connector, ConnectorError, Cursor, Env, Fetched, Kind, ManualClock, Page, Phone, RecordData,
-    SyncMode, WriteAction, WriteOp, WriteOutcome,
+    SyncMode, Task, TaskStatus, WriteAction, WriteOp, WriteOutcome,
 };
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::{TestVendorSim, TOKEN_ENV};
@@ -38,6 +38,7 @@ const CLIENTS: usize = 24;
 
 struct Fixture {
     app: App,
+    flows: Vec<Flow>,
     clock: Arc<ManualClock>,
     crm: TestVendorSim,
     portal: TestVendorSim,
@@ -45,43 +46,51 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
+/// The client flow every test has: CRM → portal, over the fields both hold.
+fn client_flow(direction: &str, on_conflict: &str) -> String {
+    format!(
+        "[[flows]]\nname = \"clients-to-portal\"\nkind = \"client\"\nfrom = [\"crm\"]\nto = \"portal\"\n\
+         create = true\nfields = [\"name\", \"tax_id\", \"domains\", \"phones\", \"emails\"]\n\
+         direction = \"{direction}\"\non_conflict = \"{on_conflict}\"\n"
+    )
+}
+
 async fn fixture(direction: &str, on_conflict: &str) -> Fixture {
+    fixture_with(CLIENTS, &["client"], &client_flow(direction, on_conflict)).await
+}
+
+/// Two simulators (a CRM holding a generated world of `clients`, an empty portal), both
+/// syncing `kinds`, and `flows` (TOML) between them.
+async fn fixture_with(clients: usize, kinds: &[&str], flows: &str) -> Fixture {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let world = World::generate(&WorldSpec::new(15, CLIENTS, &[System::TestVendor]));
+    let world = World::generate(&WorldSpec::new(15, clients, &[System::TestVendor]));
     let crm = TestVendorSim::new(&world.system(System::TestVendor), Kit::new(clock.clone(), 15), TOKEN);
     let portal = TestVendorSim::new(&SystemData::default(), Kit::new(clock.clone(), 16), TOKEN);
     let servers = vec![crm.serve().await.unwrap(), portal.serve().await.unwrap()];
     let dir = tempfile::tempdir().unwrap();
+    let entities = kinds.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+    let connector = |name: &str, url: String| {
+        format!(
+            "[connectors.{name}]\nvendor = \"testvendor\"\nbase_url = \"{url}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
+             entities = [{entities}]\ndefault_region = \"RU\"\n\n"
+        )
+    };
     let config = format!(
-        "[store]\nurl = \"sqlite://{db}\"\n\n\
-         [connectors.crm]\nvendor = \"testvendor\"\nbase_url = \"{crm}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
-         entities = [\"client\"]\ndefault_region = \"RU\"\n\n\
-         [connectors.portal]\nvendor = \"testvendor\"\nbase_url = \"{portal}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
-         entities = [\"client\"]\ndefault_region = \"RU\"\n\n\
-         [[flows]]\nname = \"clients-to-portal\"\nkind = \"client\"\nfrom = [\"crm\"]\nto = \"portal\"\n\
-         create = true\nfields = [\"name\", \"tax_id\", \"domains\", \"phones\", \"emails\"]\n\
-         direction = \"{direction}\"\non_conflict = \"{on_conflict}\"\n",
+        "[store]\nurl = \"sqlite://{db}\"\n\n{crm}{portal}{flows}",
         db = dir.path().join("zveno.db").display(),
-        crm = servers[0].url(),
-        portal = servers[1].url(),
+        crm = connector("crm", servers[0].url()),
+        portal = connector("portal", servers[1].url()),
     );
     let path = dir.path().join("zveno.toml");
     std::fs::write(&path, config).unwrap();
     let settings = zveno::settings::load(Some(&path), &Env::from_pairs([(TOKEN_ENV, TOKEN)])).unwrap();
     let app = App::build(&settings, clock.clone()).await.unwrap();
-    Fixture { app, clock, crm, portal, _servers: servers, _dir: dir }
+    Fixture { app, flows: settings.flows, clock, crm, portal, _servers: servers, _dir: dir }
 }
 
 impl Fixture {
     fn store(&self) -> &Store {
         self.app.engine.store()
-    }
-
-    fn flow(&self) -> Flow {
-        zveno::settings::load(Some(&self._dir.path().join("zveno.toml")), &Env::from_pairs([(TOKEN_ENV, TOKEN)]))
-            .unwrap()
-            .flows
-            .remove(0)
     }
 
     fn connectors(&self) -> BTreeMap<String, Arc<dyn Connector>> {
@@ -98,6 +107,11 @@ impl Fixture {
     }
 
     async fn cycle_through(&self, connectors: &BTreeMap<String, Arc<dyn Connector>>) -> ApplyReport {
+        self.cycle_all(connectors).await.remove(0)
+    }
+
+    /// Every flow's report.
+    async fn cycle_all(&self, connectors: &BTreeMap<String, Arc<dyn Connector>>) -> Vec<ApplyReport> {
         self.clock.advance(Duration::from_secs(300));
         for job in &self.app.jobs {
             for result in self.app.engine.sync_job(job, false, &Shutdown::new()).await {
@@ -105,7 +119,11 @@ impl Fixture {
             }
         }
         self.app.engine.resolve().await.unwrap();
-        apply(self.store(), &self.flow(), connectors).await.unwrap()
+        let mut reports = Vec::new();
+        for flow in &self.flows {
+            reports.push(apply(self.store(), flow, connectors).await.unwrap());
+        }
+        reports
     }
 
     /// A person's edit, through the vendor's API.
@@ -324,4 +342,144 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
         store.outbox_failed("op-1", "refused").await.unwrap();
     })
     .await;
+}
+
+/// Cycles of random edits in the convergence test (`ZVENO_CONVERGENCE_CYCLES`, default 20).
+fn convergence_cycles() -> usize {
+    std::env::var("ZVENO_CONVERGENCE_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
+}
+
+impl Fixture {
+    /// One random edit by a person: a rename or a new phone on either side, a status
+    /// change on either side, a new client in the CRM, or a deletion there.
+    async fn random_edit(&self, rng: &mut impl rand::Rng, n: usize) {
+        let state = self.store().flow_state("clients-to-portal", &[]).await.unwrap();
+        let tasks = self.store().flow_state("tasks-to-portal", &[]).await.unwrap();
+        let pick = |ids: Vec<String>, rng: &mut dyn rand::RngCore| -> Option<String> {
+            (!ids.is_empty()).then(|| ids[rng.next_u32() as usize % ids.len()].clone())
+        };
+        let portal_clients: Vec<String> = state.pairs.values().map(|k| k.external_id.clone()).collect();
+        let portal_tasks: Vec<String> = tasks.pairs.values().map(|k| k.external_id.clone()).collect();
+        let phone = || Phone::parse(&format!("+7 495 {:03} {:02} {:02}", 100 + n, n % 100, (n * 7) % 100), None).unwrap();
+        let (side, kind) = (if rng.gen_bool(0.5) { "crm" } else { "portal" }, rng.gen_range(0..6));
+        let id = match (side, kind) {
+            ("crm", 0..=2) => pick(self.crm.live_ids(Kind::Client), rng),
+            ("portal", 0..=2) => pick(portal_clients, rng),
+            ("crm", _) => pick(self.crm.live_ids(Kind::Task), rng),
+            _ => pick(portal_tasks, rng),
+        };
+        let Some(id) = id else { return };
+        let connector = self.connector(side);
+        let action = match kind {
+            0 => Some(Client { name: format!("ООО «Клиент {n}»"), ..Client::default() }),
+            1 => Some(Client { phones: vec![phone()], ..Client::default() }),
+            2 if side == "crm" && rng.gen_bool(0.5) => {
+                self.crm.delete(Kind::Client, id.parse().unwrap());
+                None
+            }
+            2 => {
+                let data = Client {
+                    name: format!("New client {n}"),
+                    domains: vec![zveno_connector::Domain::parse(&format!("new-client-{n}.example")).unwrap()],
+                    phones: vec![phone()],
+                    ..Client::default()
+                };
+                let op = WriteOp { op_id: "person".into(), action: WriteAction::Create { data: RecordData::Client(data) } };
+                self.connector("crm").push(Kind::Client, &[op]).await.unwrap();
+                None
+            }
+            _ => {
+                let statuses = [TaskStatus::Todo, TaskStatus::InProgress, TaskStatus::Done];
+                let task = Task {
+                    title: String::new(),
+                    description: None,
+                    status: statuses[rng.gen_range(0..statuses.len())],
+                    status_name: None,
+                    priority: None,
+                    assignee: None,
+                    reporter: None,
+                    due: None,
+                    resolved_at: None,
+                    labels: Vec::new(),
+                    clients: Vec::new(),
+                    contact_ids: Vec::new(),
+                };
+                let op = WriteOp {
+                    op_id: "person".into(),
+                    action: WriteAction::Update { external_id: id.clone(), data: RecordData::Task(task) },
+                };
+                connector.push(Kind::Task, &[op]).await.unwrap();
+                None
+            }
+        };
+        if let Some(client) = action {
+            let op = WriteOp {
+                op_id: "person".into(),
+                action: WriteAction::Update { external_id: id, data: RecordData::Client(client) },
+            };
+            connector.push(Kind::Client, &[op]).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn random_edits_on_both_sides_converge_or_wait_as_conflicts_without_duplicates() {
+    let flows = format!(
+        "{}\n[[flows]]\nname = \"tasks-to-portal\"\nkind = \"task\"\nfrom = [\"crm\"]\nto = \"portal\"\n\
+         create = true\nfields = [\"title\", \"status\", \"due\"]\ndirection = \"two-way\"\non_conflict = \"most_recent\"\n",
+        client_flow("two-way", "manual")
+    );
+    let f = fixture_with(12, &["client", "task"], &flows).await;
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(20);
+    let connectors = f.connectors();
+    let first = f.cycle_all(&connectors).await;
+    assert!(first.iter().all(|r| r.failed.is_empty() && r.created > 0), "{first:?}");
+    for cycle in 0..convergence_cycles() {
+        for edit in 0..4 {
+            f.random_edit(&mut rng, cycle * 10 + edit).await;
+        }
+        for report in f.cycle_all(&connectors).await {
+            assert!(report.failed.is_empty(), "cycle {cycle}: {report:?}");
+        }
+    }
+    // Settling: a write-back's own echo is read in the cycle after it.
+    f.cycle_all(&connectors).await;
+    let (crm_writes, portal_writes) = (f.crm.writes(), f.portal.writes());
+    let quiet = f.cycle_all(&connectors).await;
+    assert!(quiet.iter().all(nothing_written), "a cycle without edits writes nothing: {quiet:?}");
+    assert_eq!((f.crm.writes(), f.portal.writes()), (crm_writes, portal_writes), "not one write request");
+
+    let open = f.store().conflicts(false).await.unwrap();
+    for flow in &f.flows {
+        let (input, state) = zveno::flows::load::input(f.store(), flow).await.unwrap();
+        let plan = zveno::flows::plan(flow, &input);
+        assert!(plan.ops.is_empty(), "{}: {:?}", flow.name, plan.ops);
+        // Every field that differs between a source and its copy has a conflict queued.
+        for group in input.groups.iter().filter(|g| g.sources.iter().any(|s| !s.deleted)) {
+            for target in group.targets.iter().filter(|t| !t.deleted) {
+                for source in group.sources.iter().filter(|s| !s.deleted) {
+                    for field in &flow.fields {
+                        let (s, t) = (source.values.get(field), target.values.get(field));
+                        let empty = |v: Option<&serde_json::Value>| v.is_none_or(serde_json::Value::is_null);
+                        if s == t || empty(s) || empty(t) {
+                            continue;
+                        }
+                        assert!(
+                            open.iter().any(|c| c.flow == flow.name && c.target == target.key && &c.field == field),
+                            "{}: {} {field} differs ({s:?} ≠ {t:?}) with no conflict queued",
+                            flow.name,
+                            target.key
+                        );
+                    }
+                }
+            }
+        }
+        // No duplicates: every portal record is exactly one group's copy.
+        let copies: Vec<&RecordKey> = state.pairs.values().collect();
+        let distinct: std::collections::BTreeSet<&RecordKey> = copies.iter().copied().collect();
+        assert_eq!(copies.len(), distinct.len(), "{}: one copy per group", flow.name);
+        let live = f.portal.live_ids(flow.kind);
+        assert!(live.iter().all(|id| distinct.iter().any(|k| &k.external_id == id)), "{}: a portal record no flow made", flow.name);
+        assert_eq!(live.len(), distinct.len(), "{}: every copy made once and still there", flow.name);
+    }
 }
