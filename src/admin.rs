@@ -3,8 +3,8 @@
 //! `zveno link`/`unlink`/`census approve` and `POST /api/v1/admin/...`, so both check and
 //! report the same way.
 //!
-//! Records are named `connector:kind:external_id` (`hubspot:client:512`,
-//! `bitrix24:contact:77`) or, for clients, `connector:external_id` (`hubspot:512`) — the
+//! Records are named `connector:kind:external_id` (`crm:client:512`,
+//! `b24:contact:77`) or, for clients, `connector:external_id` (`crm:512`) — the
 //! form a client's card lists its sources in.
 
 use serde::Serialize;
@@ -169,11 +169,11 @@ mod tests {
     #[test]
     fn sources_name_a_connector_an_optional_kind_and_an_id() {
         let key = |c: &str, k, id: &str| RecordKey { connector: c.into(), kind: k, external_id: id.into() };
-        assert_eq!(parse_source("hubspot:client:512"), Ok(key("hubspot", Kind::Client, "512")));
-        assert_eq!(parse_source("hubspot:512"), Ok(key("hubspot", Kind::Client, "512")));
+        assert_eq!(parse_source("crm:client:512"), Ok(key("crm", Kind::Client, "512")));
+        assert_eq!(parse_source("crm:512"), Ok(key("crm", Kind::Client, "512")));
         assert_eq!(parse_source("b24:contact:77"), Ok(key("b24", Kind::Contact, "77")));
-        assert_eq!(parse_source("jira:OPS:12"), Ok(key("jira", Kind::Client, "OPS:12")), "ids may hold colons");
-        for bad in ["hubspot", ":5", "hubspot:", "jira:task:10001"] {
+        assert_eq!(parse_source("tracker:OPS:12"), Ok(key("tracker", Kind::Client, "OPS:12")), "ids may hold colons");
+        for bad in ["crm", ":5", "crm:", "tracker:task:10001"] {
             assert!(parse_source(bad).is_err(), "{bad}");
         }
     }

@@ -25,9 +25,11 @@ impl App {
         let store = Store::connect(&settings.store_url).await?;
         store.migrate().await?;
         let mut jobs = Vec::new();
+        // One registry for the process: connectors on one vendor account share its budget.
+        let accounts = zveno_connector::Accounts::default();
         for spec in settings.connectors.values() {
             let connector = spec
-                .build(&settings.env, clock.clone())
+                .build(&settings.env, clock.clone(), &accounts)
                 .map_err(|e| anyhow::anyhow!("connectors.{}: {e}", spec.name))?;
             let readable = connector.capabilities().read;
             let wanted = if spec.kinds.is_empty() { Kind::ALL.to_vec() } else { spec.kinds.clone() };

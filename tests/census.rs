@@ -28,7 +28,7 @@ use zveno_connector::{
 };
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::{TestVendorFactory, TestVendorSim, TOKEN_ENV};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 /// The real test-vendor connector, with some records out of its token's sight.
 #[derive(Debug)]
@@ -119,8 +119,8 @@ struct Fixture {
 
 async fn fixture(clients: usize) -> Fixture {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let world = World::generate(&WorldSpec::new(9, clients, &[System::TestVendor]));
-    let sim = TestVendorSim::new(&world.system(System::TestVendor), Kit::new(clock.clone(), 9), "tv-census");
+    let world = World::generate(&WorldSpec::new(9, clients, &[zveno_sim::testvendor::SYSTEM]));
+    let sim = TestVendorSim::new(&world.system(zveno_sim::testvendor::SYSTEM), Kit::new(clock.clone(), 9), "tv-census");
     let server = sim.serve().await.unwrap();
     let shared: Arc<dyn Clock> = clock.clone();
     let mut ctx = BuildContext::new("tv", shared);

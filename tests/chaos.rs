@@ -30,7 +30,7 @@ use zveno::store::{RunStatus, Store};
 use zveno_connector::{Kind, SystemClock};
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::TestVendorSim;
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 use postgres::PgSchema;
 
@@ -49,9 +49,9 @@ struct Vendor {
 
 impl Vendor {
     async fn start(clients: usize) -> Vendor {
-        let world = World::generate(&WorldSpec::new(7, clients, &[System::TestVendor]));
+        let world = World::generate(&WorldSpec::new(7, clients, &[zveno_sim::testvendor::SYSTEM]));
         let kit = Kit::new(Arc::new(SystemClock::new()), 7);
-        let sim = TestVendorSim::new(&world.system(System::TestVendor), kit, TOKEN);
+        let sim = TestVendorSim::new(&world.system(zveno_sim::testvendor::SYSTEM), kit, TOKEN);
         let server = sim.serve().await.unwrap();
         let url = server.url();
         Vendor { sim, _server: server, url }

@@ -15,7 +15,7 @@ use zveno::store::{RunStatus, Store};
 use zveno_connector::{Kind, SystemClock};
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::TestVendorSim;
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const TOKEN: &str = "tv-cli-test-token";
 
@@ -34,9 +34,9 @@ struct Sandbox {
 
 impl Sandbox {
     async fn start(clients: usize) -> Sandbox {
-        let world = World::generate(&WorldSpec::new(5, clients, &[System::TestVendor]));
+        let world = World::generate(&WorldSpec::new(5, clients, &[zveno_sim::testvendor::SYSTEM]));
         let kit = Kit::new(Arc::new(SystemClock::new()), 5);
-        let sim = TestVendorSim::new(&world.system(System::TestVendor), kit, TOKEN);
+        let sim = TestVendorSim::new(&world.system(zveno_sim::testvendor::SYSTEM), kit, TOKEN);
         let server = sim.serve().await.unwrap();
         let url = server.url();
         Sandbox { dir: tempfile::tempdir().unwrap(), sim, _server: server, url }

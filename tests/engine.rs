@@ -285,3 +285,52 @@ async fn a_run_is_closed_even_when_it_fails_before_its_first_page() {
     assert_eq!(run.status, RunStatus::Failed, "{run:?}");
     assert!(run.finished_at.is_some());
 }
+
+/// Every live client of `store` as (external id, stored data JSON).
+async fn live_clients(store: &Store) -> std::collections::BTreeMap<String, String> {
+    let records = store.list_records("tv", Kind::Client, None, 10_000).await.unwrap();
+    records
+        .into_iter()
+        .filter(|r| !r.record.deleted)
+        .map(|r| (r.record.external_id.clone(), serde_json::to_string(&r.record.data).unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_connector_pointed_at_another_portal_sets_the_old_one_aside_and_starts_fresh() {
+    // Two simulators with different worlds but the same ids (1, 2, ...): the portal switch
+    // of `[connectors.tv]` from the first to the second.
+    let f = fixture(21).await;
+    let second = TestVendorHarness::start(22, f.clock.clone()).await;
+    let shutdown = Shutdown::new();
+    let first_run = f.engine.sync(&f.harness.connector(), Kind::Client, SyncMode::Full, &shutdown).await.unwrap();
+    assert_eq!(first_run.note, None, "the first source is adopted without a word");
+    let old = live_clients(f.store()).await;
+    assert_eq!(old.len(), f.harness.count(Kind::Client));
+
+    f.clock.advance(Duration::from_secs(60));
+    let switched = f.engine.sync(&second.connector(), Kind::Client, SyncMode::Full, &shutdown).await.unwrap();
+    let note = switched.note.clone().expect("the run says the source changed");
+    assert!(note.contains(&format!("{} records", old.len())), "{note}");
+    assert_eq!(switched.tombstoned, 0, "the old portal's records are set aside, not deleted");
+    let run = f.store().runs(1, None).await.unwrap();
+    assert_eq!(run[0].message.as_deref(), Some(note.as_str()), "zveno runs shows it");
+
+    // What the store holds now is exactly what a fresh store holds after syncing the second
+    // portal alone: nothing of the first portal is mixed in.
+    let reference = fixture(22).await;
+    reference.engine.sync(&second.connector(), Kind::Client, SyncMode::Full, &shutdown).await.unwrap();
+    let expected = live_clients(reference.store()).await;
+    assert_eq!(live_clients(f.store()).await, expected);
+    let (first_source, second_source) = (f.harness.url().replace("http://", ""), second.url().replace("http://", ""));
+    let now = f.store().connector_source("tv").await.unwrap().map(|(s, _)| s);
+    assert_eq!(now, Some(second_source), "the second portal is the source now");
+    let aside = f.store().count_set_aside("tv", &first_source).await.unwrap();
+    assert_eq!(aside as usize, old.len(), "the first portal's records are kept aside for the operator");
+
+    // The second portal's own next full scan deletes none of them either.
+    f.clock.advance(Duration::from_secs(60));
+    let again = f.engine.sync(&second.connector(), Kind::Client, SyncMode::Full, &shutdown).await.unwrap();
+    assert_eq!((again.tombstoned, again.note), (0, None));
+    assert_eq!(live_clients(f.store()).await, expected);
+}

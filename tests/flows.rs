@@ -29,7 +29,7 @@ use zveno_connector::{
 };
 use zveno_sim::kit::{Kit, SimServer};
 use zveno_sim::testvendor::{TestVendorSim, TOKEN_ENV};
-use zveno_sim::world::{System, SystemData, World, WorldSpec};
+use zveno_sim::world::{SystemData, World, WorldSpec};
 
 use backends::on_both;
 
@@ -63,8 +63,9 @@ async fn fixture(direction: &str, on_conflict: &str) -> Fixture {
 /// syncing `kinds`, and `flows` (TOML) between them.
 async fn fixture_with(clients: usize, kinds: &[&str], flows: &str) -> Fixture {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let world = World::generate(&WorldSpec::new(15, clients, &[System::TestVendor]));
-    let crm = TestVendorSim::new(&world.system(System::TestVendor), Kit::new(clock.clone(), 15), TOKEN);
+    let system = zveno_sim::testvendor::SYSTEM;
+    let world = World::generate(&WorldSpec::new(15, clients, &[system]));
+    let crm = TestVendorSim::new(&world.system(system), Kit::new(clock.clone(), 15), TOKEN);
     let portal = TestVendorSim::new(&SystemData::default(), Kit::new(clock.clone(), 16), TOKEN);
     let servers = vec![crm.serve().await.unwrap(), portal.serve().await.unwrap()];
     let dir = tempfile::tempdir().unwrap();

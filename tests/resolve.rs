@@ -12,6 +12,8 @@ mod postgres;
 mod quality;
 #[path = "common/seed.rs"]
 mod seed;
+#[path = "common/simulated.rs"]
+mod simulated;
 #[path = "common/vendor_adapter.rs"]
 mod vendor_adapter;
 
@@ -19,24 +21,29 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use zveno::app::App;
-use zveno::engine::Shutdown;
 use zveno::registry;
 use zveno::resolve::eval::{score_store, Scores};
 use zveno::resolve::explain::{self, Explanation, Outcome};
 use zveno::resolve::review::{self, ReviewKind};
-use zveno::resolve::{to_latin, Mode, ResolveReport, Resolver, Survivorship, Systems};
-use zveno::store::{OverdueAt, RecordKey, RunStatus, Store, TaskFilter};
+use zveno::resolve::{to_latin, Mode, Resolver, Survivorship, Systems};
+use zveno::store::{OverdueAt, RecordKey, Store, TaskFilter};
 use zveno_connector::{
-    Client, ClientRef, Clock, Contact, Cursor, Domain, Email, Env, Kind, ManualClock, Page, Phone, Priority,
-    RecordData, SourceRecord, SyncMode, Task, TaskStatus, TaxId,
+    Client, ClientRef, Clock, Contact, Cursor, Domain, Email, Kind, ManualClock, Page, Phone, Priority, RecordData,
+    SourceRecord, SyncMode, Task, TaskStatus, TaxId,
 };
-use zveno_sim::kit::LaunchedSim;
 use zveno_sim::world::{System, World, WorldSpec};
 
-const SYSTEMS: [System; 3] = [System::HubSpot, System::Bitrix24, System::Jira];
+use simulated::Simulated;
+
+const SYSTEMS: [System; 3] =
+    [zveno_hubspot::simulator::SYSTEM, zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM];
 /// The four vendors zveno promises, in one world.
-const FOUR: [System; 4] = [System::HubSpot, System::Bitrix24, System::Pipedrive, System::Jira];
+const FOUR: [System; 4] = [
+    zveno_hubspot::simulator::SYSTEM,
+    zveno_bitrix24::simulator::SYSTEM,
+    zveno_pipedrive::simulator::SYSTEM,
+    zveno_jira::simulator::SYSTEM,
+];
 
 /// A store holding every record of `world`, committed as full scans in pages of 500.
 async fn seeded(world: &World) -> (tempfile::TempDir, Store) {
@@ -87,8 +94,8 @@ async fn a_10000_client_world_resolves_precisely_completely_and_without_merging_
 
 #[tokio::test]
 async fn decoy_heavy_worlds_of_other_seeds_and_single_crm_worlds_merge_no_decoy() {
-    let single: &[System] = &[System::HubSpot];
-    let no_hubspot: &[System] = &[System::Bitrix24, System::Jira];
+    let single: &[System] = &[zveno_hubspot::simulator::SYSTEM];
+    let no_hubspot: &[System] = &[zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM];
     for (seed, systems) in [(1, &SYSTEMS[..]), (42, &SYSTEMS[..]), (99, single), (7, no_hubspot)] {
         let mut spec = WorldSpec::new(seed, 2_000, systems);
         spec.decoy_rate = 0.15;
@@ -519,56 +526,14 @@ async fn why_explains_joins_and_vetoes_and_review_lists_names_kept_apart() {
 // ---------------------------------------------------------------------------------------
 // Through the vendors' simulators and connectors
 
-/// The daemon pointed at the simulators of `world`'s systems holding their data, on a
-/// virtual clock (vendor rate limits cost no wall time), writing to `store_url`.
-struct Simulated {
-    app: App,
-    _sims: Vec<LaunchedSim>,
-    _config: tempfile::TempDir,
-}
-
+/// The daemon pointed at the simulators of `world`'s systems holding their data, writing to
+/// `store_url`.
 async fn simulated(world: &World, store_url: &str, clock: Arc<dyn Clock>) -> Simulated {
-    let mut connectors = toml::Table::new();
-    let (mut env, mut sims) = (Vec::new(), Vec::new());
+    let mut sims = Vec::new();
     for system in world.spec.systems.iter().copied() {
-        let sim = registry::launch_simulator(system, world.system(system), clock.clone(), 1).await.unwrap();
-        let mut table = toml::Table::new();
-        table.insert("vendor".into(), sim.vendor.into());
-        table.insert("base_url".into(), sim.server.url().into());
-        for (key, value) in sim.options.as_object().into_iter().flatten() {
-            table.insert(key.clone(), toml::Value::try_from(value).unwrap());
-        }
-        connectors.insert(sim.vendor.to_string(), toml::Value::Table(table));
-        env.extend(sim.env.clone());
-        sims.push(sim);
+        sims.push(registry::launch_simulator(system, world.system(system), clock.clone(), 1).await.unwrap());
     }
-    let config = tempfile::tempdir().unwrap();
-    let path = config.path().join("zveno.toml");
-    let text = format!(
-        "[store]\nurl = \"{store_url}\"\n\n{}",
-        toml::to_string(&toml::Value::Table(toml::Table::from_iter([(
-            "connectors".to_string(),
-            toml::Value::Table(connectors)
-        )])))
-        .unwrap()
-    );
-    std::fs::write(&path, text).unwrap();
-    let settings = zveno::settings::load(Some(&path), &Env::from_pairs(env)).unwrap();
-    let app = App::build(&settings, clock).await.unwrap();
-    Simulated { app, _sims: sims, _config: config }
-}
-
-impl Simulated {
-    /// A full sync of every connector, then resolution.
-    async fn sync(&self) -> ResolveReport {
-        let shutdown = Shutdown::new();
-        for job in &self.app.jobs {
-            for run in self.app.engine.sync_job(job, true, &shutdown).await {
-                assert_eq!(run.unwrap().status, RunStatus::Ok);
-            }
-        }
-        self.app.engine.resolve().await.unwrap().unwrap()
-    }
+    Simulated::start(sims, store_url, clock).await
 }
 
 #[tokio::test]
@@ -605,7 +570,7 @@ async fn four_vendors_through_their_simulators_resolve_a_world_as_the_adapter_do
     // counts as right only on the client holding most of its company. The same generator
     // gives 0.9895 on three vendors with this seed and 0.9965 on Pipedrive and Jira alone.
     assert!(q.task_accuracy() >= 0.97, "{q}");
-    let jira = world.system(System::Jira);
+    let jira = world.system(zveno_jira::simulator::SYSTEM);
     let hints = jira.tasks.iter().filter_map(|t| t.client_hint.as_deref());
     assert!(hints.filter(|h| h.starts_with("pipedrive:")).count() > 0, "Jira issues name Pipedrive ids");
 
@@ -657,4 +622,36 @@ async fn a_manual_link_and_unlink_survive_a_full_resync() {
     assert_eq!(entity_of(&store, &b).await, together, "still linked");
     let links = store.entity_links(std::slice::from_ref(&together)).await.unwrap();
     assert!(links.iter().any(|l| l.rule == "manual"), "{links:?}");
+}
+
+#[tokio::test]
+async fn a_link_from_the_shell_waits_while_another_instance_resolves_and_never_interleaves() {
+    backends::on_both(|store, _| async move {
+        let b = store.backend();
+        small_world(&store).await;
+        small_resolver(store.clone()).run().await.unwrap();
+        let (a2, b10) = (key("crm-a", Kind::Client, "2"), key("crm-b", Kind::Client, "10"));
+        let before = (entity_of(&store, &a2).await, entity_of(&store, &b10).await);
+        assert_ne!(before.0, before.1, "{b}: Acme and Ромашка start apart");
+
+        // The daemon, in another process, is resolving: it holds the store-wide lock.
+        let daemon = store.acquire_lock("daemon-elsewhere", std::time::Duration::from_secs(60)).await.unwrap();
+        let daemon = daemon.expect("the lock is free");
+        // `zveno link crm-a:2 crm-b:10` in a shell: its own resolver, the same store.
+        let shell = small_resolver(store.clone());
+        let link = tokio::spawn(async move { zveno::admin::link(&shell, "crm-a:client:2", "crm-b:client:10").await });
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        assert!(!link.is_finished(), "{b}: the link must wait for the other instance's resolution");
+        assert_eq!(
+            (entity_of(&store, &a2).await, entity_of(&store, &b10).await),
+            before,
+            "{b}: nothing of the link was resolved while the other resolution held the lock"
+        );
+
+        store.release_lease(&daemon).await.unwrap();
+        let decision = tokio::time::timeout(std::time::Duration::from_secs(30), link).await.unwrap().unwrap().unwrap();
+        assert_eq!(decision.after[0], decision.after[1], "{b}: {decision:?}");
+        assert_eq!(entity_of(&store, &a2).await, entity_of(&store, &b10).await, "{b}");
+    })
+    .await;
 }

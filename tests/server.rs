@@ -28,13 +28,17 @@ use zveno::store::{ConnectorStatus, RunOutcome, RunStatus, StateChange, Store};
 use zveno::view::connectors::Configured;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{Clock, Cursor, Kind, Page, Secret, SyncMode, SystemClock};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const READ: &str = "read-token-for-tests";
 const ADMIN: &str = "admin-token-for-tests";
 
 async fn seed(store: &Store, clients: usize) {
-    let world = World::generate(&WorldSpec::new(11, clients, &[System::HubSpot, System::Bitrix24, System::Jira]));
+    let world = World::generate(&WorldSpec::new(
+        11,
+        clients,
+        &[zveno_hubspot::simulator::SYSTEM, zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM],
+    ));
     for (connector, kind, records) in vendor_adapter::records(&world) {
         let page = Page { records, errors: Vec::new(), cursor: Cursor(serde_json::json!({"n": 1})), more: false };
         store.commit_page(&connector, kind, SyncMode::Full, &page).await.unwrap();
@@ -513,6 +517,7 @@ async fn metrics_parse_as_prometheus_text_and_carry_every_series() {
         slowed: 0,
         elapsed_ms: 10,
         error: None,
+        note: None,
     };
     metrics.run_finished(&summary, &HttpStats { requests: 3, throttled: 1, retried: 0, failed: 0, slowed: 0 });
     metrics.resolved(std::time::Duration::from_millis(12));

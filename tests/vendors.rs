@@ -6,28 +6,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/daemon.rs"]
+mod daemon;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use daemon::connector;
 use zveno::app::App;
 use zveno::engine::Shutdown;
-use zveno::settings;
 use zveno_bitrix24::simulator::Bitrix24Sim;
-use zveno_connector::{Clock, Env, Kind, ManualClock, SyncMode};
+use zveno_connector::{Clock, Kind, ManualClock, SyncMode};
 use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
 use zveno_sim::kit::{FaultConfig, Kit, LaunchedSim};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const HUBSPOT_TOKEN: &str = "pat-na1-vendors-test";
-
-/// A `[connectors.<name>]` table: vendor, base URL and the simulator's own options.
-fn connector(vendor: &str, base_url: &str, options: serde_json::Value) -> toml::Value {
-    let mut table: toml::Table = toml::Value::try_from(options).unwrap().try_into().unwrap();
-    table.insert("vendor".into(), vendor.into());
-    table.insert("base_url".into(), base_url.into());
-    toml::Value::Table(table)
-}
 
 /// The three simulators on one virtual clock, and the daemon configured against them.
 struct Vendors {
@@ -45,26 +40,37 @@ impl Vendors {
     async fn start(seed: u64, clients: usize, bitrix_options: serde_json::Value) -> Vendors {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let mut spec = WorldSpec::new(seed, clients, &[System::HubSpot, System::Bitrix24, System::Jira]);
+        let mut spec = WorldSpec::new(
+            seed,
+            clients,
+            &[zveno_hubspot::simulator::SYSTEM, zveno_bitrix24::simulator::SYSTEM, zveno_jira::simulator::SYSTEM],
+        );
         spec.now = clock.now() - chrono::Duration::days(1);
         let world = World::generate(&spec);
 
         let hubspot = HubSpotSim::start(
-            &world.system(System::HubSpot),
+            &world.system(zveno_hubspot::simulator::SYSTEM),
             dyn_clock.clone(),
             seed,
             zveno_hubspot::SimOptions::new(HUBSPOT_TOKEN),
         )
         .await
         .unwrap();
-        let (bitrix_launched, bitrix) =
-            zveno_bitrix24::simulator::launch_with_handle(&world.system(System::Bitrix24), dyn_clock.clone(), seed)
-                .await
-                .unwrap();
-        let jira =
-            JiraSim::start(world.system(System::Jira), dyn_clock.clone(), seed, zveno_jira::SimOptions::default())
-                .await
-                .unwrap();
+        let (bitrix_launched, bitrix) = zveno_bitrix24::simulator::launch_with_handle(
+            &world.system(zveno_bitrix24::simulator::SYSTEM),
+            dyn_clock.clone(),
+            seed,
+        )
+        .await
+        .unwrap();
+        let jira = JiraSim::start(
+            world.system(zveno_jira::simulator::SYSTEM),
+            dyn_clock.clone(),
+            seed,
+            zveno_jira::SimOptions::default(),
+        )
+        .await
+        .unwrap();
 
         let dir = tempfile::tempdir().unwrap();
         let mut bitrix_connector = bitrix_launched.options.clone();
@@ -75,19 +81,10 @@ impl Vendors {
         connectors.insert("hs".into(), connector("hubspot", &hubspot.url(), hubspot.connector_options()));
         connectors.insert("b24".into(), connector("bitrix24", &bitrix_launched.server.url(), bitrix_connector));
         connectors.insert("jira".into(), connector("jira", &jira.url(), jira.connector_options()));
-        let tables = toml::Table::from_iter([("connectors".to_string(), toml::Value::Table(connectors))]);
-        let config = format!(
-            "[store]\nurl = \"sqlite://{}\"\n\n{}",
-            dir.path().join("zveno.db").display(),
-            toml::to_string(&tables).unwrap()
-        );
-        let path = dir.path().join("zveno.toml");
-        std::fs::write(&path, config).unwrap();
         let mut vars = bitrix_launched.env.clone();
         vars.push((zveno_hubspot::simulator::TOKEN_ENV.to_string(), HUBSPOT_TOKEN.to_string()));
         vars.push((zveno_jira::simulator::TOKEN_ENV.to_string(), zveno_jira::SimOptions::default().token));
-        let settings = settings::load(Some(&path), &Env::from_pairs(vars)).unwrap();
-        let app = App::build(&settings, dyn_clock).await.unwrap();
+        let app = daemon::build(&dir, connectors, vars, dyn_clock).await;
         Vendors { clock, hubspot, bitrix, _bitrix_server: bitrix_launched, jira, app, _dir: dir }
     }
 

@@ -30,7 +30,7 @@ use zveno_hubspot::HubSpotSim;
 use zveno_jira::JiraSim;
 use zveno_pipedrive::PipedriveSim;
 use zveno_sim::kit::LaunchedSim;
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const HUBSPOT_TOKEN: &str = "pat-na1-webhooks-test";
 const PUBLIC_URL: &str = "https://zveno.example.com/hub";
@@ -70,11 +70,20 @@ impl Service {
     async fn start(seed: u64) -> Service {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let mut spec = WorldSpec::new(seed, 40, &[System::HubSpot, System::Bitrix24, System::Jira, System::Pipedrive]);
+        let mut spec = WorldSpec::new(
+            seed,
+            40,
+            &[
+                zveno_hubspot::simulator::SYSTEM,
+                zveno_bitrix24::simulator::SYSTEM,
+                zveno_jira::simulator::SYSTEM,
+                zveno_pipedrive::simulator::SYSTEM,
+            ],
+        );
         spec.now = clock.now() - chrono::Duration::days(1);
         let world = World::generate(&spec);
         let hubspot = HubSpotSim::start(
-            &world.system(System::HubSpot),
+            &world.system(zveno_hubspot::simulator::SYSTEM),
             dyn_clock.clone(),
             seed,
             zveno_hubspot::SimOptions::new(HUBSPOT_TOKEN),
@@ -82,13 +91,19 @@ impl Service {
         .await
         .unwrap();
         let bitrix =
-            zveno_bitrix24::simulator::launch(world.system(System::Bitrix24), dyn_clock.clone(), seed).await.unwrap();
-        let jira =
-            JiraSim::start(world.system(System::Jira), dyn_clock.clone(), seed, zveno_jira::SimOptions::default())
+            zveno_bitrix24::simulator::launch(world.system(zveno_bitrix24::simulator::SYSTEM), dyn_clock.clone(), seed)
                 .await
                 .unwrap();
+        let jira = JiraSim::start(
+            world.system(zveno_jira::simulator::SYSTEM),
+            dyn_clock.clone(),
+            seed,
+            zveno_jira::SimOptions::default(),
+        )
+        .await
+        .unwrap();
         let pipedrive = PipedriveSim::start(
-            &world.system(System::Pipedrive),
+            &world.system(zveno_pipedrive::simulator::SYSTEM),
             dyn_clock.clone(),
             seed,
             zveno_pipedrive::SimOptions::new(PIPEDRIVE_TOKEN),
@@ -438,4 +453,54 @@ async fn pipedrive_deliveries_need_the_basic_credentials_and_merges_re_point() {
         (s.counted("pd", "unauthorized"), s.counted("pd", "accepted"), s.counted("pd", "replayed")),
         (1.0, 1.0, 1.0)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hubspot_privacy_deletion_erases_the_persons_data_at_once() {
+    let s = Service::start(35).await;
+    // A HubSpot contact with an e-mail, shown on its client's card.
+    let store = s.app.engine.store();
+    let mut found = None;
+    for stored in store.list_records("hs", Kind::Contact, None, 500).await.unwrap() {
+        let Some(RecordData::Contact(contact)) = &stored.record.data else { continue };
+        let Some(email) = contact.emails.first() else { continue };
+        let key =
+            RecordKey { connector: "hs".into(), kind: Kind::Contact, external_id: stored.record.external_id.clone() };
+        let link = store.links_of(&[key]).await.unwrap();
+        if let Some(client) = link.first().and_then(|l| l.client_id.clone()) {
+            found = Some((stored.record.external_id.clone(), email.as_str().to_string(), client));
+            break;
+        }
+    }
+    let (contact, email, client) = found.expect("a HubSpot contact with an e-mail and a client");
+    assert!(s.card(&client).await.contains(&email), "the card shows the e-mail before");
+
+    let events = json!([hubspot_event(&s.clock, 90, "contact.privacyDeletion", &contact)]);
+    let (status, body) = s.call(s.hubspot(&events, HUBSPOT_SECRET, s.clock.now())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["deleted"].as_u64(), body["erased"].as_u64()), (Some(1), Some(1)), "{body}");
+
+    // Erased before the answer: no data, no raw payload, nothing to wait 30 days for.
+    let erased = s.record("hs", Kind::Contact, &contact).await;
+    assert!(erased.record.deleted);
+    assert_eq!(erased.record.data, None);
+    assert_eq!(erased.record.raw, json!({}));
+    assert!(!serde_json::to_string(&erased.record).unwrap().contains(&email));
+    eventually("the e-mail gone from the client card", || async { !s.card(&client).await.contains(&email) }).await;
+
+    // A plain deletion still keeps the tombstone's data until the retention period ends.
+    let other = store
+        .list_records("hs", Kind::Contact, None, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| !r.record.deleted && r.record.external_id != contact)
+        .unwrap()
+        .record
+        .external_id;
+    let events = json!([hubspot_event(&s.clock, 91, "contact.deletion", &other)]);
+    let (status, body) = s.call(s.hubspot(&events, HUBSPOT_SECRET, s.clock.now())).await;
+    assert_eq!((status, body["erased"].as_u64()), (StatusCode::OK, Some(0)), "{body}");
+    let deleted = s.record("hs", Kind::Contact, &other).await;
+    assert!(deleted.record.deleted && deleted.record.data.is_some());
 }

@@ -36,8 +36,9 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
         }
     }
     let clock = Arc::new(SystemClock::new());
+    let accounts = zveno_connector::Accounts::default();
     for spec in settings.connectors.values() {
-        let result = match spec.build(&settings.env, clock.clone()) {
+        let result = match spec.build(&settings.env, clock.clone(), &accounts) {
             Ok(connector) => connector.check().await,
             Err(e) => Err(e),
         };

@@ -160,8 +160,8 @@ pub enum Command {
     Tasks(tasks::TaskArgs),
     /// Declare two records one client (or one contact); every later run keeps them together.
     ///
-    /// Records are `connector:kind:external_id` (`hubspot:client:512`, `crm:contact:77`)
-    /// or, for clients, `connector:external_id` (`hubspot:512`), as `zveno client <id>`
+    /// Records are `connector:kind:external_id` (`crm:client:512`, `crm:contact:77`)
+    /// or, for clients, `connector:external_id` (`crm:512`), as `zveno client <id>`
     /// lists them.
     Link(Pair),
     /// Take a record out of its client (or contact): it stands alone, and no automatic rule

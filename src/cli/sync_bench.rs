@@ -1,10 +1,8 @@
 //! `zveno bench sync`: one vendor, one generated world, one full sync through the real
 //! engine and store, measured against the floor of API calls.
 //!
-//! The floor of a kind is `ceil(records / page_size)`, with the page size of the vendor's
-//! full-scan request as its issue defines the floor: HubSpot's list endpoints return 100
-//! records, a Bitrix24 `batch` of 50 list calls returns 2,500; otherwise the largest page
-//! the connector declares.
+//! The floor of a kind is `ceil(records / floor_page_size)`, with the records one full-scan
+//! request returns at best as the connector declares them in its capabilities.
 //! The simulator runs on the real clock with its vendor's real rate limits, so wall time
 //! and throttling are what a real account would see.
 
@@ -23,7 +21,7 @@ use crate::{registry, settings};
 /// Options of `zveno bench sync`.
 #[derive(Debug, clap::Args)]
 pub struct SyncBenchArgs {
-    /// Which vendor's simulator: hubspot, jira, bitrix24, pipedrive.
+    /// Which vendor's simulator (a `vendor = "..."` value).
     #[arg(long)]
     vendor: String,
     /// Clients in the generated world (Jira: the world's issues follow from it).
@@ -35,16 +33,6 @@ pub struct SyncBenchArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// Records one full-scan request can return at best, where it differs from the connector's
-/// largest page (HubSpot's search pages are 200, but full scans use 100-record lists).
-fn floor_page_size(vendor: &str) -> Option<u64> {
-    match vendor {
-        "hubspot" => Some(100),
-        "bitrix24" => Some(2_500),
-        _ => None,
-    }
 }
 
 pub(super) async fn run(args: SyncBenchArgs) -> anyhow::Result<ExitCode> {
@@ -65,7 +53,7 @@ pub(super) async fn run(args: SyncBenchArgs) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     let mut complete = true;
     for job in &app.jobs {
-        let page_size = floor_page_size(&args.vendor).unwrap_or(job.connector.capabilities().page_size.max(1) as u64);
+        let page_size = job.connector.capabilities().floor_page_size.max(1) as u64;
         for &kind in &job.kinds {
             let expected = match kind {
                 Kind::Client => data.companies.len(),

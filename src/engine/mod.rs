@@ -16,6 +16,7 @@ mod guards;
 mod instance;
 mod scheduler;
 mod shutdown;
+mod source;
 pub mod supervisor;
 
 use std::panic::AssertUnwindSafe;
@@ -165,6 +166,9 @@ pub struct RunSummary {
     pub elapsed_ms: u64,
     /// The error, for failed runs.
     pub error: Option<String>,
+    /// What the operator should know about a run that did not fail (the connector's source
+    /// changed, see `source.rs`); kept as the run's message when there is no error.
+    pub note: Option<String>,
 }
 
 /// How the engine shares a store with other instances and guards its runs (`[engine]`).
@@ -306,6 +310,9 @@ impl Engine {
             return Ok(SyncMode::Full);
         }
         let last_full = self.store.last_completed(job.connector.name(), kind, SyncMode::Full).await?;
+        if self.source_pending(&job.connector, last_full).await? {
+            return Ok(SyncMode::Full);
+        }
         let due = last_full.is_none_or(|at| {
             let age = self.clock.now().signed_duration_since(at).to_std().unwrap_or(Duration::ZERO);
             age >= job.schedule.full_every
@@ -403,7 +410,10 @@ impl Engine {
             }
         };
         let heartbeat = Heartbeat::start(self.store.clone(), lease.clone());
-        let result = self.sync_leased(connector, kind, mode, shutdown, &lease, &heartbeat).await;
+        let result = match self.adopt_source(connector).await {
+            Ok(note) => self.sync_leased(connector, kind, mode, shutdown, &lease, &heartbeat, note).await,
+            Err(e) => Err(e),
+        };
         drop(heartbeat);
         if let Err(e) = self.store.release_lease(&lease).await {
             // It expires by itself; another instance waits a little longer.
@@ -412,6 +422,7 @@ impl Engine {
         result
     }
 
+    #[allow(clippy::too_many_arguments)] // one call site, each argument a different thing
     async fn sync_leased(
         &self,
         connector: &Arc<dyn Connector>,
@@ -420,6 +431,7 @@ impl Engine {
         shutdown: &Shutdown,
         lease: &Lease,
         heartbeat: &Heartbeat,
+        note: Option<String>,
     ) -> Result<RunSummary, EngineError> {
         let name = connector.name().to_string();
         let started = self.clock.now();
@@ -442,6 +454,7 @@ impl Engine {
             slowed: 0,
             elapsed_ms: 0,
             error: None,
+            note,
         };
         let span = tracing::info_span!("sync", connector = %name, %kind, mode = mode.as_str(), run_id);
         let _entered = span.enter();
@@ -474,7 +487,7 @@ impl Engine {
             slowed: http.slowed,
             census_requests: 0,
             held: summary.held,
-            message: summary.error.clone(),
+            message: summary.error.clone().or_else(|| summary.note.clone()),
         };
         self.store.finish_run(run_id, &outcome).await?;
         if let Some(m) = &self.metrics {

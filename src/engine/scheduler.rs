@@ -108,6 +108,12 @@ async fn purge_tombstones(engine: Engine, shutdown: Shutdown) {
             Ok(purged) => tracing::info!(purged, "deleted records past their retention no longer keep personal data"),
             Err(e) => tracing::warn!(error = %e, "cannot purge old tombstones; trying again later"),
         }
+        // Records set aside when a connector moved to another source age out the same way.
+        match engine.store().purge_set_aside(cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "records set aside past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge set-aside records; trying again later"),
+        }
         tokio::select! {
             // Real time, not the engine's clock: a virtual clock would make this spin.
             () = tokio::time::sleep(PURGE_EVERY) => {},

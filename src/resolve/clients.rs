@@ -299,6 +299,46 @@ mod tests {
         assert_eq!(cluster(&keys, Some(&origins), &Overrides::none(3)).sets, vec![vec![0], vec![1], vec![2]]);
     }
 
+    /// A phone as a connector stores it: typed in a Russian national format, read in E.164.
+    fn typed(raw: &str) -> String {
+        let phone = zveno_connector::Phone::parse(raw, zveno_connector::Phone::region("RU").ok());
+        phone.map(|p| p.to_string()).unwrap_or_else(|e| panic!("{raw}: {e:?}"))
+    }
+
+    #[test]
+    fn one_phone_in_two_national_formats_joins_a_name_and_its_legal_form_variant() {
+        for (a, b) in [("8 (812) 466-69-81", "+7 812 466 69 81"), ("8 (812) 637-73-03", "88126377303")] {
+            let keys = [
+                client("Кедр Софт Урал", Some("7707083893"), None, Some(typed(a).as_str())),
+                client("АО \"Кедр Софт Урал\"", None, Some("kedrsoftural.ru"), Some(typed(b).as_str())),
+            ];
+            assert_eq!(sets(&keys), vec![vec![0, 1]], "{a} / {b}");
+            let keys = [
+                client("silver oak supply inc.", None, None, Some(typed(a).as_str())),
+                client("Silver Oak Supply", None, Some("silveroaksupply.com"), Some(typed(b).as_str())),
+            ];
+            assert_eq!(sets(&keys), vec![vec![0, 1]], "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn a_record_known_by_a_name_and_phone_joins_neither_of_two_clients_sharing_the_name() {
+        // Two real companies of one name (different INNs, websites and phones), and a record
+        // knowing only the name and a phone neither lists: the name decides nothing.
+        for name in ["Феникс Логистик", "ООО \"Фортуна\"", "GREEN VALLEY CONSULTING"] {
+            let keys = [
+                client(name, Some("7707083893"), Some("one.ru"), Some("+74951234567")),
+                client(name, Some("500100732259"), Some("two.ru"), Some("+74957654321")),
+                client(name, None, None, Some("+74959998877")),
+            ];
+            assert_eq!(sets(&keys), vec![vec![0], vec![1], vec![2]], "{name}");
+            // Its phone, though, is evidence: a record with the first company's number is it.
+            let mut keys = keys.to_vec();
+            keys[2] = client(name, None, None, Some("+74951234567"));
+            assert_eq!(sets(&keys), vec![vec![0, 2], vec![1]], "{name}");
+        }
+    }
+
     #[test]
     fn a_cluster_that_contradicts_a_name_anywhere_does_not_take_it() {
         let keys = [

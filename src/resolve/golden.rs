@@ -398,23 +398,23 @@ mod tests {
 
     fn vendor(connector: &str) -> String {
         if connector == "b24" {
-            "bitrix24".into()
+            "russian_crm".into()
         } else {
-            "hubspot".into()
+            "latin_crm".into()
         }
     }
 
     #[test]
     fn each_field_follows_its_rule_and_records_where_it_came_from() {
-        let hubspot = source("hs", 200, "Romashka LLC", &["+74951234567"], "ann@team.ru");
-        let bitrix = source("b24", 100, "ООО  «Ромашка»", &["+74951234567", "+79161234567"], "");
-        let survivorship = Survivorship { source_priority: vec!["bitrix24".into()], rules: BTreeMap::new() };
-        let g = merge(&[&hubspot, &bitrix], &survivorship, &vendor);
+        let latin = source("hs", 200, "Romashka LLC", &["+74951234567"], "ann@team.ru");
+        let russian = source("b24", 100, "ООО  «Ромашка»", &["+74951234567", "+79161234567"], "");
+        let survivorship = Survivorship { source_priority: vec!["russian_crm".into()], rules: BTreeMap::new() };
+        let g = merge(&[&latin, &russian], &survivorship, &vendor);
         assert_eq!(g.text(Field::Name), Some("ООО «Ромашка»"), "the best-written name");
         assert_eq!(g.provenance["name"][0].connector, "b24");
         assert_eq!(g.text(Field::Owner), Some("ann@team.ru"), "the newer record's owner; empty never wins");
         assert_eq!(g.list(Field::Phones), ["+74951234567", "+79161234567"]);
-        assert_eq!(g.provenance["phones"].len(), 1, "only bitrix24 added values");
+        assert_eq!(g.provenance["phones"].len(), 1, "only b24 added values");
         let two = merge(
             &[&source("hs", 200, "x", &["+1"], ""), &source("b24", 100, "y", &["+2"], "")],
             &survivorship,
@@ -453,7 +453,7 @@ mod tests {
         // Source priority still breaks ties among equally well-written names.
         let sources = [source("hs", 300, "Acme Labs LLC", &[], ""), source("b24", 100, "Acme Labs L.L.C.", &[], "")];
         let refs: Vec<&Source<ClientFields>> = sources.iter().collect();
-        let survivorship = Survivorship { source_priority: vec!["bitrix24".into()], rules: BTreeMap::new() };
+        let survivorship = Survivorship { source_priority: vec!["russian_crm".into()], rules: BTreeMap::new() };
         assert_eq!(merge(&refs, &survivorship, &vendor).text(Field::Name), Some("Acme Labs L.L.C."));
     }
 
@@ -466,17 +466,17 @@ mod tests {
 
     #[test]
     fn rules_can_be_changed_per_field() {
-        let hubspot = source("hs", 200, "Romashka", &["+74951234567"], "");
-        let bitrix = source("b24", 100, "ООО «Ромашка»", &["+79161234567"], "");
+        let latin = source("hs", 200, "Romashka", &["+74951234567"], "");
+        let russian = source("b24", 100, "ООО «Ромашка»", &["+79161234567"], "");
         let rules = BTreeMap::from([(Field::Name, Survival::MostRecent), (Field::Phones, Survival::SourcePriority)]);
         let survivorship = Survivorship { source_priority: vec!["b24".into()], rules };
-        let g = merge(&[&hubspot, &bitrix], &survivorship, &vendor);
+        let g = merge(&[&latin, &russian], &survivorship, &vendor);
         assert_eq!(g.text(Field::Name), Some("Romashka"));
         assert_eq!(g.list(Field::Phones), ["+79161234567"]);
         let complete = Survivorship {
             source_priority: Vec::new(),
             rules: BTreeMap::from([(Field::Name, Survival::MostComplete)]),
         };
-        assert_eq!(merge(&[&hubspot, &bitrix], &complete, &vendor).text(Field::Name), Some("ООО «Ромашка»"));
+        assert_eq!(merge(&[&latin, &russian], &complete, &vendor).text(Field::Name), Some("ООО «Ромашка»"));
     }
 }

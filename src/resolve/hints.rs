@@ -3,9 +3,9 @@
 //!
 //! Sites name clients three ways, and a hint is read as the first that fits:
 //!
-//! - a **CRM id**: `hubspot:123`, `bitrix24:CO_45` — a system prefix naming a configured
-//!   connector (by instance or vendor), then the record's id; Bitrix24's CRM type prefixes
-//!   (`CO_` company, `C_` contact) are dropped, as its API ids are bare numbers;
+//! - a **CRM id**: `<connector>:<id>` — a system prefix naming a configured connector (by
+//!   instance or vendor), then the record's id in a form its vendor shows people (the
+//!   vendor entry's `record_id` reads it: a type prefix dropped, a key kept);
 //! - a **domain**: `romashka.ru`, `https://www.romashka.ru/` — no spaces, a dot, and a
 //!   registrable domain — or any URL (`https://romashka.ru/?utm_source=crm`): the client
 //!   whose website or e-mail it is, else the client whose contacts write from it
@@ -77,29 +77,16 @@ fn label(text: &str, registrable: &str) -> String {
     labels.get(labels.len().saturating_sub(depth)).copied().unwrap_or_default().to_string()
 }
 
-/// `system:id` where `system` names configured connectors.
+/// `system:id` where `system` names configured connectors and `id` reads as a record id of
+/// each (in the forms its vendor shows ids to people).
 fn crm_id(text: &str, systems: &Systems) -> Option<Vec<(String, String)>> {
     let (system, id) = text.split_once(':')?;
-    let id = id.trim();
-    if id.is_empty() || id.contains(char::is_whitespace) {
-        return None;
-    }
-    let connectors = systems.connectors_named(system.trim());
-    if connectors.is_empty() {
-        return None;
-    }
-    let id = match id.split_once('_') {
-        Some((prefix, digits))
-            if !prefix.is_empty()
-                && prefix.chars().all(|c| c.is_ascii_uppercase())
-                && !digits.is_empty()
-                && digits.chars().all(|c| c.is_ascii_digit()) =>
-        {
-            digits
-        }
-        _ => id,
-    };
-    Some(connectors.into_iter().map(|c| (c, id.to_string())).collect())
+    let records: Vec<(String, String)> = systems
+        .connectors_named(system.trim())
+        .into_iter()
+        .filter_map(|c| systems.record_id(&c, id).map(|id| (c, id)))
+        .collect();
+    (!records.is_empty()).then_some(records)
 }
 
 #[cfg(test)]
@@ -107,25 +94,28 @@ mod tests {
     use super::*;
 
     fn systems() -> Systems {
-        Systems::new([("hubspot", "hubspot"), ("b24", "bitrix24")])
+        Systems::new([("crm", "testvendor"), ("b24", "testvendor")])
     }
 
     #[test]
     fn crm_ids_name_records_of_configured_connectors() {
-        assert_eq!(Hint::parse("hubspot:123", &systems()), Hint::Record(vec![("hubspot".into(), "123".into())]));
-        assert_eq!(Hint::parse("bitrix24:CO_45", &systems()), Hint::Record(vec![("b24".into(), "45".into())]));
-        assert_eq!(Hint::parse("bitrix24:CO_45", &systems()).keys(), ["r:b24:45"]);
-        // An unknown prefix is not a CRM id.
-        assert!(matches!(Hint::parse("pipedrive:9", &systems()), Hint::Name(_)));
+        assert_eq!(Hint::parse("crm:123", &systems()), Hint::Record(vec![("crm".into(), "123".into())]));
+        assert_eq!(Hint::parse("b24: 45", &systems()).keys(), ["r:b24:45"]);
+        // The vendor's name names each of its connectors.
+        assert_eq!(Hint::parse("testvendor:7", &systems()).keys(), ["r:b24:7", "r:crm:7"]);
+        // An unknown prefix is not a CRM id, nor is what reads as no id of the vendor.
+        assert!(matches!(Hint::parse("other:9", &systems()), Hint::Name(_)));
+        assert!(matches!(Hint::parse("crm:", &systems()), Hint::Name(_)));
     }
 
     #[test]
-    fn a_pipedrive_connector_is_named_by_its_instance_or_its_vendor() {
-        let systems = Systems::new([("hubspot", "hubspot"), ("pd", "pipedrive")]);
+    fn a_connector_is_named_by_its_instance_or_its_vendor_in_any_case() {
+        let systems = Systems::new([("crm", "unlisted"), ("pd", "testvendor")]);
         let record = Hint::Record(vec![("pd".into(), "123".into())]);
-        assert_eq!(Hint::parse("pipedrive:123", &systems), record);
+        assert_eq!(Hint::parse("testvendor:123", &systems), record);
         assert_eq!(Hint::parse("pd:123", &systems), record);
-        assert_eq!(Hint::parse("Pipedrive:123", &systems).keys(), ["r:pd:123"]);
+        assert_eq!(Hint::parse("TestVendor:123", &systems).keys(), ["r:pd:123"]);
+        assert_eq!(Hint::parse("unlisted:CO_4", &systems).keys(), ["r:crm:CO_4"], "an unknown vendor's id is kept");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Which vendor each connector instance is, as resolution needs it: a survivorship
-//! priority list and a Jira hint (`hubspot:123`) may name a vendor, while records carry
+//! priority list and a tracker's hint (`<vendor>:123`) may name a vendor, while records carry
 //! the instance name (`crm-eu`).
 
 use std::collections::BTreeMap;
@@ -21,6 +21,16 @@ impl Systems {
         self.vendors.get(connector).cloned().unwrap_or_else(|| connector.to_string())
     }
 
+    /// The external id `reference` names in `connector`, read the way its vendor shows ids
+    /// to people (the vendor entry's `record_id`); a connector of no known vendor reads it
+    /// as it is.
+    pub fn record_id(&self, connector: &str, reference: &str) -> Option<String> {
+        match crate::registry::vendor(&self.vendor_of(connector)) {
+            Some(entry) => (entry.record_id)(reference),
+            None => zveno_connector::factory::plain_id(reference),
+        }
+    }
+
     /// The configured connectors a hint's system prefix names: by instance name or by
     /// vendor, case-insensitively (empty when it names none).
     pub fn connectors_named(&self, system: &str) -> Vec<String> {
@@ -38,11 +48,11 @@ mod tests {
 
     #[test]
     fn hints_name_connectors_by_instance_or_vendor() {
-        let s = Systems::new([("crm-eu", "hubspot"), ("crm-us", "hubspot"), ("b24", "bitrix24")]);
-        assert_eq!(s.connectors_named("HubSpot"), ["crm-eu", "crm-us"]);
+        let s = Systems::new([("crm-eu", "testvendor"), ("crm-us", "testvendor"), ("b24", "other")]);
+        assert_eq!(s.connectors_named("TestVendor"), ["crm-eu", "crm-us"]);
         assert_eq!(s.connectors_named("b24"), ["b24"]);
-        assert_eq!(s.vendor_of("b24"), "bitrix24");
+        assert_eq!(s.vendor_of("b24"), "other");
         assert_eq!(s.vendor_of("gone"), "gone");
-        assert!(s.connectors_named("pipedrive").is_empty());
+        assert!(s.connectors_named("unlisted").is_empty());
     }
 }

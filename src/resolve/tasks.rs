@@ -27,7 +27,7 @@ use super::systems::Systems;
 pub enum AttachRule {
     /// A vendor association to a client record of the same connector.
     Association,
-    /// A hint naming a CRM record (`hubspot:123`).
+    /// A hint naming a CRM record (`<connector>:123`).
     HintCrmId,
     /// A hint naming the client's domain.
     HintDomain,
@@ -283,7 +283,7 @@ mod tests {
     }
 
     fn attach(connector: &str, refs: Vec<ClientRef>) -> Attachment {
-        let systems = Systems::new([("hs", "hubspot"), ("b24", "bitrix24"), ("jira", "jira")]);
+        let systems = Systems::new([("hs", "testvendor"), ("b24", "testvendor"), ("tracker", "testvendor")]);
         attach_task(connector, &task(refs), &index(), &systems)
     }
 
@@ -291,9 +291,9 @@ mod tests {
     fn associations_and_each_kind_of_hint_find_the_client() {
         let cases = [
             ("hs", ClientRef::External("12".into()), AttachRule::Association),
-            ("jira", ClientRef::Hint("bitrix24:CO_45".into()), AttachRule::HintCrmId),
-            ("jira", ClientRef::Hint("https://www.romashka.ru/".into()), AttachRule::HintDomain),
-            ("jira", ClientRef::Hint("ООО_«Ромашка»".into()), AttachRule::HintName),
+            ("tracker", ClientRef::Hint("b24:45".into()), AttachRule::HintCrmId),
+            ("tracker", ClientRef::Hint("https://www.romashka.ru/".into()), AttachRule::HintDomain),
+            ("tracker", ClientRef::Hint("ООО_«Ромашка»".into()), AttachRule::HintName),
         ];
         for (connector, r, rule) in cases {
             let a = attach(connector, vec![r.clone()]);
@@ -303,35 +303,35 @@ mod tests {
 
     #[test]
     fn a_website_no_client_has_is_read_as_a_name_and_the_best_name_match_wins() {
-        let a = attach("jira", vec![ClientRef::Hint("https://tidewater-dynamics.co.uk/about/".into())]);
+        let a = attach("tracker", vec![ClientRef::Hint("https://tidewater-dynamics.co.uk/about/".into())]);
         assert_eq!((a.client.as_deref(), a.rule), (Some("cl-3"), AttachRule::HintDomain));
         // `IP Ivanov Ivan` fits both Ivanovs; the one with the fuller agreeing name wins.
-        let b = attach("jira", vec![ClientRef::Hint("IP Ivanov Ivan".into())]);
+        let b = attach("tracker", vec![ClientRef::Hint("IP Ivanov Ivan".into())]);
         assert_eq!(b.client.as_deref(), Some("cl-4"));
     }
 
     #[test]
     fn a_website_no_client_lists_finds_the_client_whose_staff_write_from_it() {
-        let a = attach("jira", vec![ClientRef::Hint("www.tidewater.co.uk".into())]);
+        let a = attach("tracker", vec![ClientRef::Hint("www.tidewater.co.uk".into())]);
         assert_eq!((a.client.as_deref(), a.rule), (Some("cl-3"), AttachRule::HintDomain));
     }
 
     #[test]
     fn ambiguous_or_unknown_references_leave_the_task_unattached_with_a_reason() {
-        let a = attach("jira", vec![ClientRef::Hint("romashka".into())]);
+        let a = attach("tracker", vec![ClientRef::Hint("romashka".into())]);
         assert_eq!((a.client, a.rule), (None, AttachRule::Unattached));
         assert!(a.detail.contains("2 clients match"), "{}", a.detail);
         let b = attach("hs", vec![ClientRef::External("999".into()), ClientRef::Hint("АО «Ромашка»".into())]);
         assert_eq!(b.client.as_deref(), Some("cl-2"), "the next reference is tried");
-        assert_eq!(attach("jira", vec![]).detail, "no client reference");
+        assert_eq!(attach("tracker", vec![]).detail, "no client reference");
     }
 
     #[test]
     fn tasks_are_indexed_by_what_they_name() {
-        let systems = Systems::new([("b24", "bitrix24")]);
+        let systems = Systems::new([("b24", "testvendor")]);
         let t = task(vec![
             ClientRef::External("5".into()),
-            ClientRef::Hint("bitrix24:CO_45".into()),
+            ClientRef::Hint("testvendor:45".into()),
             ClientRef::Hint("romashka.ru".into()),
         ]);
         assert_eq!(

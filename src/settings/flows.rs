@@ -239,7 +239,3 @@ fn choice<T: Copy>(
         }),
     }
 }
-
-#[cfg(test)]
-#[path = "flows_tests.rs"]
-mod tests;

@@ -131,9 +131,17 @@ pub struct Schedule {
 }
 
 impl ConnectorSpec {
-    /// Builds the connector on `clock`.
-    pub fn build(&self, env: &Env, clock: Arc<dyn Clock>) -> Result<Arc<dyn Connector>, ConnectorError> {
-        (self.vendor.build)(&self.options, self.context(env, clock))
+    /// Builds the connector on `clock`. Connectors built with the same `accounts` share the
+    /// budgets of the vendor accounts they spend (build every connector of a process with one).
+    pub fn build(
+        &self,
+        env: &Env,
+        clock: Arc<dyn Clock>,
+        accounts: &zveno_connector::Accounts,
+    ) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let mut ctx = self.context(env, clock);
+        ctx.accounts = accounts.clone();
+        (self.vendor.build)(&self.options, ctx)
     }
 
     fn context(&self, env: &Env, clock: Arc<dyn Clock>) -> BuildContext {
@@ -146,6 +154,7 @@ impl ConnectorSpec {
             clock,
             env: env.clone(),
             webhook_secret: self.webhook_secret.clone(),
+            accounts: zveno_connector::Accounts::default(),
         }
     }
 }

@@ -71,7 +71,7 @@ mod tests {
             ]),
         };
         let mut problems = Vec::new();
-        let s = validate(&raw, &["b24".to_string(), "bitrix24".to_string()], &mut problems);
+        let s = validate(&raw, &["b24".to_string(), "testvendor".to_string()], &mut problems);
         let found: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(found.len(), 3, "{found:#?}");
         assert!(found[0].starts_with("reconcile.source_priority[1]: \"salesforce\""), "{}", found[0]);

@@ -57,6 +57,11 @@ const SQLITE: &[Embedded] = &[
         sql: include_str!("migrations/sqlite/0005_reresolve_with_new_matching_keys.sql"),
     },
     Embedded { version: 6, description: "leases", sql: include_str!("migrations/sqlite/0006_leases.sql") },
+    Embedded {
+        version: 7,
+        description: "source fingerprint",
+        sql: include_str!("migrations/sqlite/0007_source_fingerprint.sql"),
+    },
     Embedded { version: 8, description: "census", sql: include_str!("migrations/sqlite/0008_census.sql") },
     Embedded {
         version: 10,
@@ -102,6 +107,11 @@ const POSTGRES: &[Embedded] = &[
         sql: include_str!("migrations/postgres/0005_reresolve_with_new_matching_keys.sql"),
     },
     Embedded { version: 6, description: "leases", sql: include_str!("migrations/postgres/0006_leases.sql") },
+    Embedded {
+        version: 7,
+        description: "source fingerprint",
+        sql: include_str!("migrations/postgres/0007_source_fingerprint.sql"),
+    },
     Embedded { version: 8, description: "census", sql: include_str!("migrations/postgres/0008_census.sql") },
     Embedded {
         version: 10,

@@ -34,11 +34,13 @@ mod links;
 mod migrations;
 mod overrides;
 mod page;
+mod privacy;
 mod records;
 mod resolution;
 mod resolve_keys;
 mod run_health;
 mod runs;
+mod sources;
 mod sql;
 mod verdict;
 mod views;
@@ -70,6 +72,7 @@ pub use resolution::ResolutionRow;
 pub use resolve_keys::KeyMembers;
 pub use run_health::{KindHealth, RECENT_RUNS};
 pub use runs::{RunOutcome, RunRow, RunStatus};
+pub use sources::SourceCheck;
 pub use views::{ClientFilter, OverdueAt, TaskFilter, TaskKey, DAY_END_MS, DAY_MS};
 
 /// How long a SQLite connection waits for another writer before giving up.

@@ -332,7 +332,9 @@ async fn load_stored(
                     updated_at: row.try_get("updated_at")?,
                     payload_hash: row.try_get("payload_hash")?,
                     deleted: row.try_get::<i32, _>("deleted")? != 0,
-                    census_deleted: deleted_by.as_deref() == Some(DeletedBy::Census.as_str()),
+                    // Not the vendor's word: a census verdict, or a record set aside when the
+                    // connector moved to another source (no `deleted_by`, see `sources.rs`).
+                    census_deleted: deleted_by.as_deref() != Some(DeletedBy::Vendor.as_str()),
                 },
             );
         }

@@ -24,7 +24,8 @@ pub(crate) struct Stored {
     pub updated_at: Option<i64>,
     pub payload_hash: String,
     pub deleted: bool,
-    /// The deletion was inferred by a census, not reported by the vendor.
+    /// The deletion was inferred by a census (or the record was set aside when its
+    /// connector moved to another source), not reported by the vendor.
     pub census_deleted: bool,
 }
 

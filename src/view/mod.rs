@@ -199,9 +199,9 @@ mod tests {
     #[test]
     fn references_are_keys_read_from_deep_links() {
         let r = |url: &str, id: &str| reference(Some(url), id);
-        assert_eq!(r("https://acme.atlassian.net/browse/OPS-123", "10042"), Some("OPS-123".into()));
-        assert_eq!(r("https://app.hubspot.com/contacts/1/record/0-27/987", "987"), None);
-        assert_eq!(r("https://x.bitrix24.ru/company/personal/user/1/tasks/task/view/12/", "12"), None);
+        assert_eq!(r("https://acme.tracker.example/browse/OPS-123", "10042"), Some("OPS-123".into()));
+        assert_eq!(r("https://app.crm.example/contacts/1/record/0-27/987", "987"), None);
+        assert_eq!(r("https://x.portal.example/company/personal/user/1/tasks/task/view/12/", "12"), None);
         assert_eq!(r("https://x.example/items/2024-05", "7"), None, "a date is not a key");
         assert_eq!(reference(None, "1"), None);
     }

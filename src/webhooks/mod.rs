@@ -86,6 +86,8 @@ pub struct Receipt {
     pub merged: usize,
     /// Queued to be read again by id.
     pub queued: usize,
+    /// Stored records whose personal data a privacy deletion erased now.
+    pub erased: u64,
 }
 
 /// Receives webhook deliveries for the configured connectors. Cheap to clone.
@@ -143,10 +145,20 @@ impl Webhooks {
         let store = self.engine.store();
 
         let mut tombstones: BTreeMap<Kind, Vec<SourceRecord>> = BTreeMap::new();
+        let mut erased: BTreeMap<Kind, Vec<String>> = BTreeMap::new();
         let mut merges = Vec::new();
         let mut changed: BTreeMap<Kind, BTreeSet<String>> = BTreeMap::new();
         for hint in hints {
             match hint.change {
+                Change::Erased => {
+                    erased.entry(hint.kind).or_default().push(hint.external_id.clone());
+                    tombstones.entry(hint.kind).or_default().push(SourceRecord::tombstone(
+                        name,
+                        hint.kind,
+                        hint.external_id,
+                        hint.at,
+                    ));
+                }
                 Change::Deleted => tombstones.entry(hint.kind).or_default().push(SourceRecord::tombstone(
                     name,
                     hint.kind,
@@ -166,6 +178,11 @@ impl Webhooks {
         for (kind, records) in &tombstones {
             receipt.deleted += records.len();
             store.commit_records(name, *kind, records).await?;
+        }
+        // After the tombstones, whatever their verdict (an erasure wins even over a newer
+        // stored version): the records keep no personal data from now on.
+        for (kind, ids) in &erased {
+            receipt.erased += store.erase_records(name, *kind, ids).await?;
         }
         let repointed = repull::repoint(store, merges).await?;
         receipt.merged = repointed.done.len();

@@ -1,24 +1,22 @@
-//! A labelled evaluation world (`../shared/eval/world-*`: vendor API list responses and a
-//! `truth.json`) turned into the [`SourceRecord`]s zveno stores, through the vendors' own
-//! mapping code — `zveno_hubspot::mapping`, `zveno_bitrix24::mapping`,
-//! `zveno_pipedrive::mapping`, `zveno_jira::mapping` — exactly as their connectors call it on
-//! a pulled page.
+//! A labelled evaluation world (`../shared/eval/world-*`: each vendor's list responses and a
+//! `truth.json`) served by the vendors' own simulators, seeded from those responses as they
+//! were recorded, for the daemon to pull through its connectors like any portal.
 //!
 //! Connector instances are named after their vendors, so the truth's `vendor:id` names
 //! are the stored records' `connector:external_id`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Utc;
-use serde_json::Value;
+use serde_json::{json, Value};
 use zveno::resolve::eval::Truth;
-use zveno_connector::{BuildContext, Env, Kind, ManualClock, Phone, RecordData, SourceRecord};
+use zveno_connector::Clock;
+use zveno_sim::kit::LaunchedSim;
 
-/// `(connector, kind, records)`, in the order a sync would store them.
-pub type Batches = Vec<(String, Kind, Vec<SourceRecord>)>;
+/// The vendors a labelled world may hold, in the order their connectors sync.
+pub const VENDORS: [&str; 4] = ["hubspot", "bitrix24", "pipedrive", "jira"];
 
 /// The labelled world the issue names, wherever this checkout sits: `ZVENO_EVAL_WORLD`,
 /// else `shared/eval/world-1001` next to the checkout or a level or two further up
@@ -33,33 +31,53 @@ pub fn locate() -> Option<PathBuf> {
     near.chain([PathBuf::from("/work/shared/eval/world-1001")]).find(|p| p.is_dir())
 }
 
-/// A world's records and truth.
+/// A world's recorded responses and truth.
+#[derive(Clone)]
 pub struct EvalWorld {
     pub truth: Truth,
-    pub batches: Batches,
-    /// Records a mapper refused, `vendor: message`.
-    pub errors: Vec<String>,
+    /// Each vendor's recorded list responses.
+    pub responses: BTreeMap<&'static str, Value>,
+    /// The Pipedrive organization field holding the INN (a 40-character key).
+    pub pipedrive_inn_field: Option<String>,
+    /// The Jira custom field naming clients.
+    pub jira_client_field: String,
 }
 
-fn read_gz(dir: &Path, vendor: &str) -> Value {
-    let path = dir.join(format!("{vendor}.json.gz"));
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+fn read_gz(path: &Path) -> Value {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut text = String::new();
     flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn list<'a>(value: &'a Value, key: &str) -> &'a [Value] {
-    value.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+/// Loads the world in `dir`: every vendor file present, and the truth.
+pub fn load(dir: &Path) -> EvalWorld {
+    let truth_path = dir.join("truth.json");
+    let text = std::fs::read_to_string(&truth_path).unwrap_or_else(|e| panic!("{}: {e}", truth_path.display()));
+    let truth = Truth::from_json(&text, &truth_path.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let raw: Value = serde_json::from_str(&text).unwrap_or_default();
+    let field = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_string);
+    let responses = VENDORS
+        .into_iter()
+        .map(|vendor| (vendor, dir.join(format!("{vendor}.json.gz"))))
+        .filter(|(_, path)| path.exists())
+        .map(|(vendor, path)| (vendor, read_gz(&path)))
+        .collect();
+    EvalWorld {
+        truth,
+        responses,
+        pipedrive_inn_field: field("pipedrive_inn_field"),
+        jira_client_field: field("jira_client_field").unwrap_or_else(|| "customfield_10050".into()),
+    }
 }
 
-/// The part of `world` held by `vendors`: their records, and the truth about them (decoy
+/// The part of `world` held by `vendors`: their responses, and the truth about them (decoy
 /// pairs only when both companies still have records) — a single-vendor world, say.
-pub fn only(world: &EvalWorld, vendors: &[&str]) -> (Truth, Batches) {
-    let kept = |name: &str| vendors.iter().any(|v| name.split_once(':').is_some_and(|(vendor, _)| vendor == *v));
-    let records: std::collections::BTreeMap<String, String> =
+pub fn only(world: &EvalWorld, vendors: &[&str]) -> EvalWorld {
+    let kept = |name: &str| name.split_once(':').is_some_and(|(vendor, _)| vendors.contains(&vendor));
+    let records: BTreeMap<String, String> =
         world.truth.records.iter().filter(|(k, _)| kept(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let companies: std::collections::HashSet<&String> = records.values().collect();
+    let companies: HashSet<&String> = records.values().collect();
     let truth = Truth {
         tasks: world.truth.tasks.iter().filter(|(k, _)| kept(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
         decoy_pairs: world
@@ -71,188 +89,102 @@ pub fn only(world: &EvalWorld, vendors: &[&str]) -> (Truth, Batches) {
             .collect(),
         records,
     };
-    let batches = world.batches.iter().filter(|(c, _, _)| vendors.contains(&c.as_str())).cloned().collect();
-    (truth, batches)
+    let responses = world.responses.iter().filter(|(v, _)| vendors.contains(v)).map(|(v, r)| (*v, r.clone())).collect();
+    EvalWorld { truth, responses, ..world.clone() }
 }
 
-/// `batches` with information taken away, to see how matching degrades on sparser CRMs:
-/// each client record loses its tax id, its websites and e-mails, or both, one record in
-/// `one_in` for each (chosen by a hash of its id, so every run removes the same).
-pub fn sparser(batches: &Batches, one_in: u64) -> Batches {
+/// `world` with information taken away, to see how matching degrades on sparser CRMs: each
+/// company record loses its tax id, its website and e-mails, or both, one record in `one_in`
+/// for each (chosen by a hash of its `vendor:id`, so every run removes the same). The edits
+/// are made to the recorded responses, as a sparser portal would list them.
+pub fn sparser(world: &EvalWorld, one_in: u64) -> EvalWorld {
     let hash = |text: &str, salt: u64| {
         text.bytes().fold(0xcbf2_9ce4_8422_2325_u64 ^ salt, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
     };
-    let mut out = batches.clone();
-    for (connector, kind, records) in &mut out {
-        if *kind != Kind::Client {
-            continue;
+    let drops = |vendor: &str, id: &Value| {
+        let key = format!("{vendor}:{}", id.as_str().map_or_else(|| id.to_string(), str::to_string));
+        (hash(&key, 1) % one_in == 0, hash(&key, 2) % one_in == 0)
+    };
+    let mut out = world.clone();
+    let inn_field = world.pipedrive_inn_field.clone().unwrap_or_default();
+    let mut no_tax_id: HashSet<String> = HashSet::new();
+    for (vendor, responses) in &mut out.responses {
+        let (list, id_key) = match *vendor {
+            "hubspot" => ("companies", "id"),
+            "bitrix24" => ("companies", "ID"),
+            "pipedrive" => ("organizations", "id"),
+            _ => continue,
+        };
+        for row in responses.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+            let (tax, web) = drops(vendor, &row[id_key]);
+            match *vendor {
+                "hubspot" => {
+                    let p = &mut row["properties"];
+                    if tax {
+                        p["inn"] = Value::Null;
+                    }
+                    if web {
+                        (p["domain"], p["website"]) = (Value::Null, Value::Null);
+                    }
+                }
+                "bitrix24" => {
+                    if tax {
+                        row["UF_CRM_INN"] = json!("");
+                        no_tax_id.insert(row["ID"].as_str().unwrap_or_default().to_string());
+                    }
+                    if web {
+                        (row["WEB"], row["EMAIL"]) = (json!([]), json!([]));
+                    }
+                }
+                _ => {
+                    if tax {
+                        row["custom_fields"].as_object_mut().map(|c| c.remove(&inn_field));
+                    }
+                    if web {
+                        row["website"] = Value::Null;
+                    }
+                }
+            }
         }
-        for r in records {
-            let id = format!("{connector}:{}", r.external_id);
-            if let Some(RecordData::Client(c)) = &mut r.data {
-                if hash(&id, 1) % one_in == 0 {
-                    c.tax_id = None;
-                }
-                if hash(&id, 2) % one_in == 0 {
-                    c.domains.clear();
-                    c.emails.clear();
-                }
+        if *vendor == "bitrix24" {
+            if let Some(requisites) = responses.get_mut("requisites").and_then(Value::as_array_mut) {
+                requisites.retain(|r| !no_tax_id.contains(r["ENTITY_ID"].as_str().unwrap_or_default()));
             }
         }
     }
     out
 }
 
-/// Loads the world in `dir`, mapping every vendor file present.
-pub fn load(dir: &Path) -> EvalWorld {
-    let truth_path = dir.join("truth.json");
-    let text = std::fs::read_to_string(&truth_path).unwrap_or_else(|e| panic!("{}: {e}", truth_path.display()));
-    let truth = Truth::from_json(&text, &truth_path.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let raw: Value = serde_json::from_str(&text).unwrap_or_default();
-    let mut world = EvalWorld { truth, batches: Vec::new(), errors: Vec::new() };
-    for vendor in ["hubspot", "bitrix24", "pipedrive", "jira"] {
-        if !dir.join(format!("{vendor}.json.gz")).exists() {
-            continue;
-        }
-        let data = read_gz(dir, vendor);
-        match vendor {
-            "hubspot" => hubspot(&data, &mut world),
-            "bitrix24" => bitrix24(&data, &mut world),
+/// Starts the simulators of `world`'s vendors, seeded from its responses, each with the
+/// connector options the world's portals need (where each keeps its tax id, the client
+/// field of the Jira site).
+pub async fn launch(world: &EvalWorld, clock: Arc<dyn Clock>) -> Vec<LaunchedSim> {
+    let mut sims = Vec::new();
+    for (vendor, responses) in &world.responses {
+        let (sim, extra) = match *vendor {
+            "hubspot" => {
+                let sim = zveno_hubspot::simulator::launch_recorded(responses, clock.clone(), 1).await;
+                (sim, json!({"tax_id_property": "inn"}))
+            }
+            "bitrix24" => {
+                let sim = zveno_bitrix24::simulator::launch_recorded(responses, clock.clone(), 1).await;
+                // The portal keeps INNs in requisites and in this user field: both are read.
+                (sim.map(|(launched, _)| launched), json!({"tax_id_field": "UF_CRM_INN"}))
+            }
             "pipedrive" => {
-                let inn_field = raw.get("pipedrive_inn_field").and_then(Value::as_str).unwrap_or_default();
-                pipedrive(&data, inn_field, &mut world)
+                let sim = zveno_pipedrive::simulator::launch_recorded(responses, clock.clone(), 1).await;
+                (sim, json!({"tax_id_field": world.pipedrive_inn_field}))
             }
             _ => {
-                let field = raw.get("jira_client_field").and_then(Value::as_str).unwrap_or("customfield_10050");
-                jira(&data, field, &mut world)
+                let sim = zveno_jira::simulator::launch_recorded(responses, clock.clone(), 1).await;
+                (sim, json!({"client_field": world.jira_client_field, "client_label_prefix": "client:"}))
             }
+        };
+        let mut sim = sim.unwrap_or_else(|e| panic!("{vendor}: {e}"));
+        for (key, value) in extra.as_object().into_iter().flatten().filter(|(_, v)| !v.is_null()) {
+            sim.options[key] = value.clone();
         }
+        sims.push(sim);
     }
-    world
-}
-
-fn hubspot(data: &Value, world: &mut EvalWorld) {
-    use zveno_hubspot::dto::object::Object;
-    use zveno_hubspot::dto::ObjectDto;
-    use zveno_hubspot::mapping::{canonical_raw, Mapper, MapperSettings, Owners};
-    let mapper = Mapper::new(MapperSettings {
-        connector: "hubspot".into(),
-        // The portal's custom tax-id property, and the region a Russian portal sets.
-        tax_id_properties: vec!["inn".into()],
-        region: Phone::region("RU").ok(),
-        portal_id: Some(1001),
-        ..MapperSettings::default()
-    });
-    let owners = Owners::default();
-    for (key, object) in [("companies", Object::Companies), ("contacts", Object::Contacts), ("tasks", Object::Tasks)] {
-        let mut records = Vec::new();
-        for raw in list(data, key) {
-            match ObjectDto::parse(raw) {
-                Ok(dto) => {
-                    let raw = canonical_raw(raw.clone(), &dto);
-                    records.push(mapper.read(object, &dto, raw, &owners));
-                }
-                Err(e) => world.errors.push(format!("hubspot {key}: {e:?}")),
-            }
-        }
-        world.batches.push(("hubspot".into(), object.kind(), records));
-    }
-}
-
-fn bitrix24(data: &Value, world: &mut EvalWorld) {
-    use zveno_bitrix24::config::StatusTable;
-    use zveno_bitrix24::mapping::{company, contact, task, MapContext, People};
-    let portal = url::Url::parse("https://eval.bitrix24.ru/").unwrap_or_else(|e| panic!("{e}"));
-    let (statuses, people) = (StatusTable::default(), People::new());
-    let ctx = MapContext {
-        connector: "bitrix24",
-        portal: &portal,
-        webhook_user: 1,
-        region: Phone::region("RU").unwrap_or_else(|e| panic!("{e}")),
-        country: "RU",
-        // The portal keeps INNs in requisites and in this user field: both are read.
-        tax_id_fields: &["UF_CRM_INN".to_string()],
-        statuses: &statuses,
-        people: &people,
-    };
-    let mut requisites: HashMap<String, Vec<Value>> = HashMap::new();
-    // Requisites of companies only (`ENTITY_TYPE_ID` 4), as the connector asks for them:
-    // a contact's requisite (3) can carry the same `ENTITY_ID` as an unrelated company.
-    let of_company = |r: &&Value| r.get("ENTITY_TYPE_ID").and_then(Value::as_str) == Some("4");
-    for r in list(data, "requisites").iter().filter(of_company) {
-        let company = r.get("ENTITY_ID").map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-        requisites.entry(company.unwrap_or_default()).or_default().push(r.clone());
-    }
-    let mut companies = Vec::new();
-    for row in list(data, "companies") {
-        let id = row.get("ID").and_then(Value::as_str).unwrap_or_default();
-        let reqs = requisites.get(id).map(Vec::as_slice).unwrap_or_default();
-        match company(row, Some(reqs), &ctx) {
-            Ok(record) => companies.push(record),
-            Err(e) => world.errors.push(format!("bitrix24 company: {e:?}")),
-        }
-    }
-    world.batches.push(("bitrix24".into(), Kind::Client, companies));
-    let contacts = list(data, "contacts").iter().filter_map(|r| keep(contact(r, &ctx), world)).collect();
-    world.batches.push(("bitrix24".into(), Kind::Contact, contacts));
-    let tasks = list(data, "tasks").iter().filter_map(|r| keep(task(r, &ctx), world)).collect();
-    world.batches.push(("bitrix24".into(), Kind::Task, tasks));
-}
-
-fn keep(mapped: Result<SourceRecord, zveno_connector::RecordError>, world: &mut EvalWorld) -> Option<SourceRecord> {
-    mapped.map_err(|e| world.errors.push(format!("bitrix24: {e:?}"))).ok()
-}
-
-fn jira(data: &Value, client_field: &str, world: &mut EvalWorld) {
-    use zveno_jira::config::Settings;
-    use zveno_jira::mapping::Mapper;
-    use zveno_jira::JiraConfig;
-    let config = JiraConfig {
-        email: Some("eval@zveno.example".into()),
-        token_env: Some("EVAL_JIRA_TOKEN".into()),
-        jql: Some("project = OPS".into()),
-        client_field: Some(client_field.into()),
-        client_label_prefix: Some("client:".into()),
-        site_url: Some("https://eval.atlassian.net".into()),
-        ..JiraConfig::default()
-    };
-    let mut ctx = BuildContext::new("jira", Arc::new(ManualClock::new(Utc::now())));
-    ctx.env = Env::from_pairs([("EVAL_JIRA_TOKEN", "token")]);
-    let settings = Settings::resolve(&config, &ctx).unwrap_or_else(|p| panic!("jira settings: {p:?}"));
-    let mapper = Mapper::new("jira", &settings);
-    let mut tasks = Vec::new();
-    for issue in list(data, "issues") {
-        match mapper.map(issue, None) {
-            Ok(r) => tasks.push(r),
-            Err(e) => world.errors.push(format!("jira: {e:?}")),
-        }
-    }
-    world.batches.push(("jira".into(), Kind::Task, tasks));
-}
-
-fn pipedrive(data: &Value, inn_field: &str, world: &mut EvalWorld) {
-    use zveno_pipedrive::dto::entity::Entity;
-    use zveno_pipedrive::mapping::{Mapper, MapperSettings, Users};
-    let mapper = Mapper::new(MapperSettings {
-        connector: "pipedrive".into(),
-        // The company's INN custom field (a 40-character key), and the region a Russian
-        // company's phones are typed in.
-        tax_id_field: Some(inn_field.to_string()).filter(|f| !f.is_empty()),
-        region: Phone::region("RU").ok(),
-        company_domain: Some("eval".into()),
-        ..MapperSettings::default()
-    });
-    let users = Users::default();
-    for (key, entity) in
-        [("organizations", Entity::Organizations), ("persons", Entity::Persons), ("activities", Entity::Activities)]
-    {
-        let mut records = Vec::new();
-        for raw in list(data, key) {
-            match mapper.read(entity, raw.clone(), &users) {
-                Ok(record) => records.push(record),
-                Err(e) => world.errors.push(format!("pipedrive {key}: {e:?}")),
-            }
-        }
-        world.batches.push(("pipedrive".into(), entity.kind(), records));
-    }
+    sims
 }

@@ -30,10 +30,10 @@ use zveno_sim::world::{SimCompany, SimContact, SimTask, System, World};
 
 /// Connector instance names the adapter uses (each named after its vendor).
 pub const CONNECTORS: [(&str, System); 4] = [
-    ("hubspot", System::HubSpot),
-    ("bitrix24", System::Bitrix24),
-    ("pipedrive", System::Pipedrive),
-    ("jira", System::Jira),
+    ("hubspot", zveno_hubspot::simulator::SYSTEM),
+    ("bitrix24", zveno_bitrix24::simulator::SYSTEM),
+    ("pipedrive", zveno_pipedrive::simulator::SYSTEM),
+    ("jira", zveno_jira::simulator::SYSTEM),
 ];
 
 /// `(connector, kind, records)` for every system of `world` the adapter knows.
@@ -52,8 +52,8 @@ pub fn records(world: &World) -> Vec<(String, Kind, Vec<SourceRecord>)> {
 
 /// The external id a system gives a world record id.
 pub fn external_id(system: System, kind: Kind, id: u64) -> String {
-    match (system, kind) {
-        (System::Jira, Kind::Task) => (10_000 + id).to_string(),
+    match (system.vendor(), kind) {
+        ("jira", Kind::Task) => (10_000 + id).to_string(),
         _ => id.to_string(),
     }
 }
@@ -86,24 +86,24 @@ impl Cx<'_> {
 
     fn company(&self, c: &SimCompany) -> SourceRecord {
         let ru = Phone::region("RU").ok();
-        let phones: Vec<&String> = match self.system {
-            System::HubSpot => c.phones.iter().take(1).collect(),
-            System::Pipedrive => Vec::new(),
+        let phones: Vec<&String> = match self.system.vendor() {
+            "hubspot" => c.phones.iter().take(1).collect(),
+            "pipedrive" => Vec::new(),
             _ => c.phones.iter().collect(),
         };
         let tax_id = c.tax_id.as_deref().and_then(|raw| {
             let digits = raw.chars().filter(char::is_ascii_digit).count();
             let russian = raw.chars().all(|ch| ch.is_ascii_digit()) && matches!(digits, 10 | 12);
-            match self.system {
-                System::Bitrix24 if russian => TaxId::parse(raw, Some("RU")).ok(),
+            match self.system.vendor() {
+                "bitrix24" if russian => TaxId::parse(raw, Some("RU")).ok(),
                 _ => TaxId::parse(raw, None).ok(),
             }
         });
         let client = Client {
             name: c.name.clone(),
             domains: c.website.iter().filter_map(|w| Domain::parse(w).ok()).collect(),
-            emails: match self.system {
-                System::HubSpot | System::Pipedrive => Vec::new(),
+            emails: match self.system.vendor() {
+                "hubspot" | "pipedrive" => Vec::new(),
                 _ => unique(c.emails.iter().filter_map(|e| Email::parse(e).ok())),
             },
             phones: unique(phones.into_iter().filter_map(|p| Phone::parse(p, ru).ok())),
@@ -121,7 +121,7 @@ impl Cx<'_> {
             phones: unique(
                 c.phones
                     .iter()
-                    .take(if self.system == System::Pipedrive { usize::MAX } else { 2 })
+                    .take(if self.system == zveno_pipedrive::simulator::SYSTEM { usize::MAX } else { 2 })
                     .filter_map(|p| Phone::parse(p, ru).ok()),
             ),
             client_ids: c.company_id.map(|id| id.to_string()).into_iter().collect(),

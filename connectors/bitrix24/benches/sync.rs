@@ -23,7 +23,7 @@ use zveno_bitrix24::simulator::launch_with_handle;
 use zveno_bitrix24::Bitrix24Factory;
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, Connector, Cursor, Env, Kind, SyncMode, SystemClock};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const SEED: u64 = 24;
 const COMPANIES: usize = 50_000;
@@ -109,8 +109,8 @@ fn main() {
 
 async fn bench() {
     let generated = Instant::now();
-    let world = World::generate(&WorldSpec::new(SEED, COMPANIES, &[System::Bitrix24]));
-    let data = world.system(System::Bitrix24);
+    let world = World::generate(&WorldSpec::new(SEED, COMPANIES, &[zveno_bitrix24::simulator::SYSTEM]));
+    let data = world.system(zveno_bitrix24::simulator::SYSTEM);
     let (users, companies, contacts, tasks) =
         (data.users.len(), data.companies.len(), data.contacts.len(), data.tasks.len());
     println!(

@@ -182,6 +182,10 @@ pub struct Capabilities {
     pub deletes: DeleteDetection,
     /// Largest number of records one `pull` page returns.
     pub page_size: usize,
+    /// Records one request of a full scan returns at best: the floor of a full scan of N
+    /// records is ceil(N / this). It differs from `page_size` where full scans list with a
+    /// smaller page than searches, or chain several pages into one request.
+    pub floor_page_size: usize,
     /// Largest number of ops one `push` call sends in one vendor batch.
     pub write_batch: usize,
     /// Whether `webhook` understands this vendor's deliveries.
@@ -228,7 +232,101 @@ pub struct WriteOutcome {
     /// The op's id.
     pub op_id: String,
     /// The record's vendor id on success, or why it failed.
-    pub result: Result<String, String>,
+    pub result: Result<String, WriteError>,
+}
+
+impl WriteOutcome {
+    /// The op was applied; `external_id` is the record's vendor id.
+    pub fn written(op_id: impl Into<String>, external_id: impl Into<String>) -> Self {
+        Self { op_id: op_id.into(), result: Ok(external_id.into()) }
+    }
+
+    /// The op failed.
+    pub fn failed(op_id: impl Into<String>, error: WriteError) -> Self {
+        Self { op_id: op_id.into(), result: Err(error) }
+    }
+}
+
+/// Why one write op failed: what the caller may do next depends on the kind, never on the
+/// vendor's wording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct WriteError {
+    /// What kind of failure.
+    pub kind: WriteErrorKind,
+    /// The vendor's (or the connector's) explanation.
+    pub message: String,
+}
+
+/// The kinds of [`WriteError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteErrorKind {
+    /// The op's content was refused (a missing or invalid field, a value or link the vendor
+    /// does not accept): sending it again unchanged fails again.
+    Invalid,
+    /// The record to change does not exist, or the token cannot see it.
+    NotFound,
+    /// The vendor cannot do this (an action or kind it does not write).
+    Unsupported,
+    /// Not sent: an earlier write of the same call failed in a way that stopped the rest.
+    /// Safe to send again.
+    NotSent,
+    /// It may or may not have been applied (the request may have reached the vendor and no
+    /// answer says what happened): look the record up before sending it again.
+    Unknown,
+}
+
+impl WriteError {
+    /// An error of `kind`.
+    pub fn new(kind: WriteErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+
+    /// [`WriteErrorKind::Invalid`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(WriteErrorKind::Invalid, message)
+    }
+
+    /// [`WriteErrorKind::NotFound`].
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(WriteErrorKind::NotFound, message)
+    }
+
+    /// [`WriteErrorKind::Unsupported`].
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(WriteErrorKind::Unsupported, message)
+    }
+
+    /// [`WriteErrorKind::NotSent`].
+    pub fn not_sent(message: impl Into<String>) -> Self {
+        Self::new(WriteErrorKind::NotSent, message)
+    }
+
+    /// [`WriteErrorKind::Unknown`].
+    pub fn unknown(message: impl Into<String>) -> Self {
+        Self::new(WriteErrorKind::Unknown, message)
+    }
+
+    /// The same error, its message prefixed with where it happened.
+    #[must_use]
+    pub fn context(mut self, prefix: &str) -> Self {
+        self.message = format!("{prefix}{}", self.message);
+        self
+    }
+
+    /// The kind a failed request gives the ops it carried: the vendor refused them
+    /// (invalid data), did not find the record, or — for any other failure once the
+    /// request may have been sent — nobody knows.
+    pub fn from_request(error: &crate::ConnectorError) -> Self {
+        let kind = match error.kind() {
+            crate::ErrorKind::InvalidData => WriteErrorKind::Invalid,
+            crate::ErrorKind::NotFound => WriteErrorKind::NotFound,
+            crate::ErrorKind::Unsupported => WriteErrorKind::Unsupported,
+            _ => WriteErrorKind::Unknown,
+        };
+        Self::new(kind, error.to_string())
+    }
 }
 
 /// A configured vendor instance. Object-safe; the engine holds `Arc<dyn Connector>`.
@@ -245,6 +343,16 @@ pub trait Connector: Send + Sync + Debug {
 
     /// What this connector can do.
     fn capabilities(&self) -> Capabilities;
+
+    /// The source this connector reads: the portal, site or account its base URL and
+    /// credentials reach (a Bitrix24 portal's host, a Jira site, the API host and port),
+    /// never a secret. The store keeps it with the connector's cursors and records; when it
+    /// changes (`[connectors.crm]` pointed at another portal) the records of the old source
+    /// are set aside and the connector starts fresh instead of mixing two sources under one
+    /// name. `None` (the default): the connector cannot tell, and nothing is checked.
+    fn source(&self) -> Option<String> {
+        None
+    }
 
     /// Read-only credentials and reachability check. Must never write to the vendor.
     async fn check(&self) -> Result<(), ConnectorError>;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::accounts::Accounts;
 use crate::clock::Clock;
 use crate::connector::Connector;
 use crate::error::ConnectorError;
@@ -158,6 +159,9 @@ pub struct BuildContext {
     /// The secret webhook deliveries are verified with (`webhook_secret_env`/`_file`, a
     /// key every vendor shares); `None`: webhooks are refused. See [`crate::webhook`].
     pub webhook_secret: Option<Secret>,
+    /// The budgets of vendor accounts, shared by every instance built from contexts that
+    /// share this (see [`crate::accounts`]).
+    pub accounts: Accounts,
 }
 
 impl BuildContext {
@@ -172,6 +176,7 @@ impl BuildContext {
             clock,
             env: Env::default(),
             webhook_secret: None,
+            accounts: Accounts::default(),
         }
     }
 
@@ -181,11 +186,14 @@ impl BuildContext {
     }
 }
 
-/// A vendor's typed factory. Implemented once per vendor crate; the daemon's registry
-/// erases it into a [`VendorEntry`].
+/// A vendor's typed factory: the one interface a vendor crate gives the daemon. Implemented
+/// once per vendor crate; the daemon's registry erases it into a [`VendorEntry`].
 pub trait ConnectorFactory: Send + Sync + 'static {
     /// The vendor-specific options of `[connectors.<name>]`.
     type Config: DeserializeOwned;
+
+    /// The options checked, with secrets read and values parsed: everything `build` needs.
+    type Settings;
 
     /// The `vendor = "..."` value that selects this factory.
     const VENDOR: &'static str;
@@ -193,11 +201,22 @@ pub trait ConnectorFactory: Send + Sync + 'static {
     /// Vendor default rate limits by bucket name; config overrides them per bucket.
     fn default_rate_limits() -> BTreeMap<String, RateLimit>;
 
-    /// Checks the options without network access. `ctx.path(key)` gives problem paths.
-    fn validate(config: &Self::Config, ctx: &BuildContext) -> Vec<ConfigProblem>;
+    /// Checks the options without network access and resolves them into settings, or
+    /// returns every problem (`ctx.path(key)` gives their paths). The only validation:
+    /// `zveno check` reports what this returns and the build consumes what it returns, so
+    /// no problem is found one way and missed (or reported twice) the other.
+    fn resolve(config: &Self::Config, ctx: &BuildContext) -> Result<Self::Settings, Vec<ConfigProblem>>;
 
-    /// Builds the connector. Called only when `validate` found no problem.
-    fn build(config: Self::Config, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
+    /// Builds the connector from resolved settings.
+    fn build(settings: Self::Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
+
+    /// The external id a person's reference to one of this vendor's records names, in the
+    /// forms people type elsewhere (a tracker's client field: `<connector>:<this>`), or
+    /// `None` when `reference` is no id of this vendor. By default any single word is an id;
+    /// vendors whose UI shows ids with a type prefix or as keys say how to read them.
+    fn record_id(reference: &str) -> Option<String> {
+        plain_id(reference)
+    }
 
     /// The common-model fields of `kind` this vendor can hold and `push` writes (names from
     /// [`writable_model_fields`]); empty when it writes no `kind` records. Write-back flows
@@ -218,10 +237,16 @@ pub fn writable_model_fields(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-/// A type-erased `validate`: vendor options and context in, every problem out.
+/// A reference read as it is: any non-empty text without whitespace.
+pub fn plain_id(reference: &str) -> Option<String> {
+    let id = reference.trim();
+    (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| id.to_string())
+}
+
+/// A type-erased `resolve`: vendor options and context in, every problem out.
 pub type ValidateFn = fn(&serde_json::Value, &BuildContext) -> Vec<ConfigProblem>;
 
-/// A type-erased `build`.
+/// A type-erased parse, `resolve` and `build`.
 pub type BuildFn = fn(&serde_json::Value, BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
 
 /// A type-erased factory, as listed by the daemon's registry.
@@ -231,10 +256,13 @@ pub struct VendorEntry {
     pub vendor: &'static str,
     /// Vendor default rate limits.
     pub default_rate_limits: fn() -> BTreeMap<String, RateLimit>,
-    /// Deserialises and validates vendor options (unknown keys are problems too).
+    /// Deserialises and resolves vendor options, returning every problem (unknown keys
+    /// too): what `zveno check` reports.
     pub validate: ValidateFn,
-    /// Deserialises and builds.
+    /// Deserialises, resolves and builds.
     pub build: BuildFn,
+    /// [`ConnectorFactory::record_id`].
+    pub record_id: fn(&str) -> Option<String>,
     /// The fields of a kind the vendor can write ([`ConnectorFactory::writable_fields`]).
     pub writable_fields: fn(Kind) -> &'static [&'static str],
 }
@@ -249,11 +277,6 @@ impl VendorEntry {
     /// Validates `options`, then builds: what the daemon does, in one call, for harnesses
     /// and tools that point a connector at a simulator. Every problem is in the error.
     pub fn build_checked(&self, options: &serde_json::Value, ctx: BuildContext) -> Result<Arc<dyn Connector>, String> {
-        let problems = (self.validate)(options, &ctx);
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(text.join("; "));
-        }
         (self.build)(options, ctx).map_err(|e| e.to_string())
     }
 
@@ -262,21 +285,34 @@ impl VendorEntry {
         Self {
             vendor: F::VENDOR,
             default_rate_limits: F::default_rate_limits,
-            validate: |options, ctx| {
-                let (config, mut problems) = parse_options::<F::Config>(options, ctx);
-                if let Some(config) = config {
-                    problems.extend(F::validate(&config, ctx));
-                }
-                problems
-            },
-            build: |options, ctx| match parse_options::<F::Config>(options, &ctx) {
-                (Some(config), problems) if problems.is_empty() => F::build(config, ctx),
-                (_, problems) => {
+            validate: |options, ctx| resolve::<F>(options, ctx).err().unwrap_or_default(),
+            build: |options, ctx| match resolve::<F>(options, &ctx) {
+                Ok(settings) => F::build(settings, ctx),
+                Err(problems) => {
                     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
                     Err(ConnectorError::config(text.join("; ")))
                 }
             },
+            record_id: F::record_id,
             writable_fields: F::writable_fields,
+        }
+    }
+}
+
+/// Parses and resolves vendor options: unknown keys, then type errors, then the vendor's
+/// own checks, all reported together.
+fn resolve<F: ConnectorFactory>(
+    options: &serde_json::Value,
+    ctx: &BuildContext,
+) -> Result<F::Settings, Vec<ConfigProblem>> {
+    let (config, mut problems) = parse_options::<F::Config>(options, ctx);
+    let config = config.ok_or_else(|| problems.clone())?;
+    match F::resolve(&config, ctx) {
+        Ok(settings) if problems.is_empty() => Ok(settings),
+        Ok(_) => Err(problems),
+        Err(more) => {
+            problems.extend(more);
+            Err(problems)
         }
     }
 }
@@ -307,7 +343,7 @@ mod tests {
 
     #[test]
     fn env_debug_shows_no_value() {
-        let env = Env::from_pairs([("HUBSPOT_TOKEN", "pat-na1-secret"), ("PATH", "/usr/bin")]);
+        let env = Env::from_pairs([("CRM_TOKEN", "pat-na1-secret"), ("PATH", "/usr/bin")]);
         let shown = format!("{env:?}");
         assert_eq!(shown, "Env(2 variables, values redacted)");
         let mut context = BuildContext::new("crm", Arc::new(crate::SystemClock::new()));

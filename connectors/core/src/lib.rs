@@ -13,6 +13,7 @@
 //!
 //! Vendor crates depend on this crate only; the daemon sees `Arc<dyn Connector>`.
 
+pub mod accounts;
 pub mod clock;
 pub mod connector;
 pub mod error;
@@ -23,10 +24,11 @@ pub mod redact;
 pub mod secret;
 pub mod webhook;
 
+pub use accounts::{account_key, host_of, Accounts};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connector::{
     Capabilities, CensusPage, CensusPlan, Connector, Cursor, DeleteDetection, Fetched, Page, RecordError, SyncMode,
-    WriteAction, WriteOp, WriteOutcome,
+    WriteAction, WriteError, WriteErrorKind, WriteOp, WriteOutcome,
 };
 pub use error::{ConnectorError, ErrorKind};
 pub use factory::{one_or_many, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef};

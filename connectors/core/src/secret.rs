@@ -77,8 +77,8 @@ mod tests {
     fn redactor_masks_secrets_inside_urls() {
         let r = Redactor::new([Secret::new("8g9l071eismy9q2l"), Secret::new("ab")]);
         assert_eq!(
-            r.redact("https://x.bitrix24.ru/rest/1/8g9l071eismy9q2l/batch.json failed"),
-            "https://x.bitrix24.ru/rest/1/***/batch.json failed"
+            r.redact("https://x.portal.example/rest/1/8g9l071eismy9q2l/batch.json failed"),
+            "https://x.portal.example/rest/1/***/batch.json failed"
         );
         assert_eq!(r.redact("abc"), "abc", "short secrets are not masked");
     }

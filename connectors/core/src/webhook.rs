@@ -58,6 +58,10 @@ pub enum Change {
     Changed,
     /// Deleted: tombstone it now (it cannot be read back).
     Deleted,
+    /// Deleted at the person's request (HubSpot `contact.privacyDeletion`, a GDPR erasure):
+    /// tombstone it now and keep none of its personal data — no e-mails, phones or raw
+    /// payload — rather than waiting out `[store] tombstone_retention_days`.
+    Erased,
     /// Merged into another record of the same kind, which survives: whatever pointed at
     /// this record now points at the survivor. Never a tombstone of the client.
     MergedInto {

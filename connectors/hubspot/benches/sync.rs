@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use zveno_connector::{Clock, Connector, Cursor, Kind, SourceRecord, SyncMode, SystemClock};
 use zveno_hubspot::simulator::{demo_token, HubSpotSim, SimOptions};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const SEED: u64 = 20_260_921;
 
@@ -119,10 +119,10 @@ async fn main() {
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let generated = Instant::now();
-    let mut spec = WorldSpec::new(SEED, scale.clients, &[System::HubSpot]);
+    let mut spec = WorldSpec::new(SEED, scale.clients, &[zveno_hubspot::simulator::SYSTEM]);
     spec.now = clock.now() - chrono::Duration::days(1);
     let world = World::generate(&spec);
-    let data = world.system(System::HubSpot);
+    let data = world.system(zveno_hubspot::simulator::SYSTEM);
     let sim = match HubSpotSim::start(&data, clock.clone(), SEED, SimOptions::new(&demo_token(SEED))).await {
         Ok(sim) => Arc::new(sim),
         Err(e) => panic!("simulator did not start: {e}"),

@@ -9,6 +9,8 @@
 //! portal_id = 62515                  # for deep links into app.hubspot.com
 //! search_overlap_secs = 300          # re-read this much before the watermark
 //! daily_reserve_percent = 10         # slow down below this share of the daily quota
+//! archived_sweep_secs = 300          # least time between two sweeps of the archived lists
+//! archived_sweep_percent = 2         # a day of sweeps spends at most this share of the quota
 //! status_map = { WAITING = "todo" }  # hs_task_status → todo|in_progress|done|cancelled
 //! priority_map = { URGENT = "urgent" }
 //! rate_limits.default = { requests = 190, per_secs = 10 }   # Professional/Enterprise
@@ -21,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use zveno_connector::{BuildContext, ConfigProblem, Phone, Priority, SecretRef, TaskStatus};
+use zveno_connector::{BuildContext, ConfigProblem, Phone, Priority, Secret, SecretRef, TaskStatus};
 
 use crate::client::limits::default_rate_limits;
 
@@ -55,6 +57,15 @@ pub struct HubSpotConfig {
     /// Below this share of the daily quota, zveno warns and spreads its requests out.
     #[serde(default = "default_reserve")]
     pub daily_reserve_percent: u8,
+    /// The least time between two sweeps of a kind's archived list (records deleted in
+    /// HubSpot's UI), 300 s (every cycle) by default; see `connector::sweep`.
+    #[serde(default = "default_sweep_secs")]
+    pub archived_sweep_secs: u64,
+    /// The most of the portal's daily quota (shared with its other apps) a day of archived
+    /// sweeps may spend, in percent: sweeps of a large archive are spaced out to stay
+    /// within it.
+    #[serde(default = "default_sweep_percent")]
+    pub archived_sweep_percent: u8,
     /// `hs_task_status` overrides and additions.
     #[serde(default)]
     pub status_map: BTreeMap<String, TaskStatus>,
@@ -75,6 +86,14 @@ fn default_reserve() -> u8 {
     10
 }
 
+fn default_sweep_secs() -> u64 {
+    300
+}
+
+fn default_sweep_percent() -> u8 {
+    2
+}
+
 impl HubSpotConfig {
     /// The token reference.
     pub fn token(&self) -> SecretRef {
@@ -90,12 +109,17 @@ impl HubSpotConfig {
         Phone::region(code).map(Some)
     }
 
-    /// Every problem with these options in `ctx`, without network access.
+    /// Every problem with these options in `ctx` (what [`Self::resolve`] reports).
     pub fn problems(&self, ctx: &BuildContext) -> Vec<ConfigProblem> {
+        self.resolve(ctx).err().unwrap_or_default()
+    }
+
+    /// Checks the options without network access and resolves the token and the region:
+    /// the settings a connector is built from, or every problem with its path. `zveno check`
+    /// and the build both go through here.
+    pub fn resolve(&self, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
-        if let Err(p) = self.token().resolve(&ctx.path("token"), &ctx.env) {
-            problems.push(p);
-        }
+        let token = self.token().resolve(&ctx.path("token"), &ctx.env).map_err(|p| problems.push(p)).ok();
         for prop in &self.tax_id_property {
             let valid =
                 !prop.is_empty() && prop.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
@@ -106,9 +130,10 @@ impl HubSpotConfig {
                 ));
             }
         }
-        if let Err(e) = self.region() {
-            problems.push(ConfigProblem::new(ctx.path("default_region"), e.to_string()));
-        }
+        let region = self
+            .region()
+            .map_err(|e| problems.push(ConfigProblem::new(ctx.path("default_region"), e.to_string())))
+            .ok();
         if self.portal_id == Some(0) {
             problems.push(ConfigProblem::new(ctx.path("portal_id"), "must be a portal (hub) id, not 0"));
         }
@@ -120,6 +145,15 @@ impl HubSpotConfig {
         }
         if self.daily_reserve_percent > 50 {
             problems.push(ConfigProblem::new(ctx.path("daily_reserve_percent"), "must be at most 50"));
+        }
+        if self.archived_sweep_secs > 86_400 {
+            problems.push(ConfigProblem::new(
+                ctx.path("archived_sweep_secs"),
+                "must be at most 86400: deletions in HubSpot would take more than a day to show",
+            ));
+        }
+        if !(1..=50).contains(&self.archived_sweep_percent) {
+            problems.push(ConfigProblem::new(ctx.path("archived_sweep_percent"), "must be between 1 and 50"));
         }
         for (table, keys) in [
             ("status_map", self.status_map.keys().collect::<Vec<_>>()),
@@ -140,8 +174,22 @@ impl HubSpotConfig {
                 problems.push(ConfigProblem::new(path, why));
             }
         }
-        problems
+        match (token, region) {
+            (Some(token), Some(region)) if problems.is_empty() => Ok(Settings { config: self.clone(), token, region }),
+            _ => Err(problems),
+        }
     }
+}
+
+/// Checked options with the token read and the region parsed: what a connector is built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The options as configured.
+    pub config: HubSpotConfig,
+    /// The private-app token.
+    pub token: Secret,
+    /// The region national phone numbers are read in.
+    pub region: Option<phonenumber::country::Id>,
 }
 
 #[cfg(test)]
@@ -170,6 +218,7 @@ mod tests {
         assert!(c.problems(&ctx(&[("HS", "pat-na1-secret")])).is_empty());
         assert_eq!(c.search_overlap_secs, 300);
         assert_eq!(c.daily_reserve_percent, 10);
+        assert_eq!((c.archived_sweep_secs, c.archived_sweep_percent), (300, 2));
         assert_eq!(c.region().ok().flatten().map(|r| format!("{r:?}")).as_deref(), Some("RU"));
         assert!(c.tax_id_property.is_empty());
         let off = config(serde_json::json!({"token_env": "HS", "default_region": "", "tax_id_property": "inn"}));
@@ -185,7 +234,7 @@ mod tests {
         let c = config(serde_json::json!({
             "token_env": "MISSING", "tax_id_property": "Tax ID", "default_region": "XX1",
             "portal_id": 0, "search_overlap_secs": 0, "daily_reserve_percent": 80,
-            "status_map": {" ": "todo"}}));
+            "archived_sweep_secs": 90_000, "archived_sweep_percent": 0, "status_map": {" ": "todo"}}));
         let mut with_limits = ctx(&[]);
         with_limits.rate_limits = BTreeMap::from([
             ("defualt".to_string(), RateLimit::new(190, 10)),
@@ -201,6 +250,8 @@ mod tests {
                 "connectors.crm.portal_id",
                 "connectors.crm.search_overlap_secs",
                 "connectors.crm.daily_reserve_percent",
+                "connectors.crm.archived_sweep_secs",
+                "connectors.crm.archived_sweep_percent",
                 "connectors.crm.status_map.\" \"",
                 "connectors.crm.rate_limits.defualt",
                 "connectors.crm.rate_limits.search",

@@ -11,11 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zveno_connector::http::{Authenticator, BearerToken, HttpClient, RateLimit, VendorHttp};
-use zveno_connector::{BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Redactor};
+use zveno_connector::{
+    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Redactor,
+};
 
 use crate::client::limits::{default_rate_limits, DailyBudget, HubSpotClassifier, DEFAULT_BUCKET};
 use crate::client::HubSpotClient;
-use crate::config::HubSpotConfig;
+use crate::config::{HubSpotConfig, Settings};
+use crate::connector::sweep::SweepPolicy;
 use crate::connector::HubSpotConnector;
 use crate::mapping::{Mapper, MapperSettings};
 
@@ -28,6 +31,7 @@ pub struct HubSpotFactory;
 
 impl ConnectorFactory for HubSpotFactory {
     type Config = HubSpotConfig;
+    type Settings = Settings;
 
     const VENDOR: &'static str = crate::VENDOR;
 
@@ -45,15 +49,18 @@ impl ConnectorFactory for HubSpotFactory {
         }
     }
 
-    fn validate(config: &HubSpotConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {
-        config.problems(ctx)
+    fn resolve(config: &HubSpotConfig, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
+        config.resolve(ctx)
     }
 
-    fn build(config: HubSpotConfig, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let problem = |p: ConfigProblem| ConnectorError::config(p.to_string());
-        let token = config.token().resolve(&ctx.path("token"), &ctx.env).map_err(problem)?;
-        let region =
-            config.region().map_err(|e| problem(ConfigProblem::new(ctx.path("default_region"), e.to_string())))?;
+    /// HubSpot record ids are numbers; anything else names no HubSpot record.
+    fn record_id(reference: &str) -> Option<String> {
+        let id = reference.trim();
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+    }
+
+    fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let Settings { config, token, region } = settings;
         let mut base = ctx
             .base_url
             .clone()
@@ -69,11 +76,16 @@ impl ConnectorFactory for HubSpotFactory {
             .copied()
             .or_else(|| default_rate_limits().remove(DEFAULT_BUCKET))
             .map_or(0, |l| l.requests);
-        let budget = Arc::new(DailyBudget::new(
-            config.daily_reserve_percent,
-            burst,
-            Duration::from_secs(ctx.http.max_wait_secs.max(1)),
-        ));
+        // Every portal shares one API host, so the token tells accounts apart unless the
+        // operator names the portal (`portal_id`); the daily quota and the search limit are
+        // the portal's, shared by every connector on it (see `zveno_connector::accounts`).
+        let (source, account) = match config.portal_id {
+            Some(id) => (format!("portal {id}"), account_key(crate::VENDOR, &format!("portal {id}"), None)),
+            None => (host_of(&base), account_key(crate::VENDOR, &host_of(&base), Some(&token))),
+        };
+        let budget = ctx.accounts.shared(&account, || {
+            DailyBudget::new(config.daily_reserve_percent, burst, Duration::from_secs(ctx.http.max_wait_secs.max(1)))
+        });
         let auth: Arc<dyn Authenticator> = Arc::new(BearerToken(token.clone()));
         let vendor = VendorHttp {
             rate_limits: default_rate_limits(),
@@ -81,7 +93,7 @@ impl ConnectorFactory for HubSpotFactory {
             auth,
             redactor: Redactor::new([token]),
         };
-        let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
+        let http = HttpClient::for_account(&ctx, vendor, &account)?;
         let mapper = Mapper::new(MapperSettings {
             connector: ctx.name.clone(),
             tax_id_properties: config.tax_id_property.clone(),
@@ -99,7 +111,12 @@ impl ConnectorFactory for HubSpotFactory {
                 Duration::from_secs(config.search_overlap_secs),
                 ctx.clock.clone(),
             )
-            .with_webhook_secret(ctx.webhook_secret.clone()),
+            .with_webhook_secret(ctx.webhook_secret.clone())
+            .with_sweep(SweepPolicy {
+                every: Duration::from_secs(config.archived_sweep_secs),
+                daily_percent: config.archived_sweep_percent,
+            })
+            .with_source(source),
         ))
     }
 }
@@ -115,6 +132,15 @@ mod tests {
         ctx.env = Env::from_pairs([("HS", "pat-na1-secret")]);
         ctx.kinds = vec![Kind::Client, Kind::Task];
         ctx
+    }
+
+    #[test]
+    fn record_ids_are_numbers() {
+        let read = VendorEntry::of::<HubSpotFactory>().record_id;
+        assert_eq!(read(" 512 "), Some("512".into()));
+        for other in ["CO_512", "acme", "5 12", ""] {
+            assert_eq!(read(other), None, "{other:?}");
+        }
     }
 
     #[test]

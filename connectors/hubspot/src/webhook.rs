@@ -95,7 +95,9 @@ pub fn parse(body: &[u8], kinds: &[Kind]) -> Result<Vec<ChangeHint>, ConnectorEr
                 );
                 hints.push(hint(survivor, Change::Changed));
             }
-            "deletion" | "privacyDeletion" => hints.extend(event.object_id.map(|id| hint(id, Change::Deleted))),
+            "deletion" => hints.extend(event.object_id.map(|id| hint(id, Change::Deleted))),
+            // GDPR erasure: nothing of the person may stay, not even in a tombstone.
+            "privacyDeletion" => hints.extend(event.object_id.map(|id| hint(id, Change::Erased))),
             _ => hints.extend(event.object_id.map(|id| hint(id, Change::Changed))),
         }
     }
@@ -167,7 +169,8 @@ mod tests {
             {"eventId": 3, "subscriptionType": "deal.creation", "objectId": 9},
             {"eventId": 4, "subscriptionType": "object.creation", "objectTypeId": "0-27", "objectId": 31},
             {"eventId": 5, "subscriptionType": "company.merge", "objectId": 600,
-             "primaryObjectId": 600, "mergedObjectIds": [512, 600]}
+             "primaryObjectId": 600, "mergedObjectIds": [512, 600]},
+            {"eventId": 6, "subscriptionType": "contact.privacyDeletion", "objectId": 78}
         ]);
         let hints = parse(body.to_string().as_bytes(), &Kind::ALL).unwrap();
         let seen: Vec<(Option<&str>, Kind, &str, &Change)> =
@@ -181,6 +184,7 @@ mod tests {
                 (Some("4"), Kind::Task, "31", &Change::Changed),
                 (Some("5"), Kind::Client, "512", &merged),
                 (Some("5"), Kind::Client, "600", &Change::Changed),
+                (Some("6"), Kind::Contact, "78", &Change::Erased),
             ]
         );
         assert_eq!(hints[1].at, Some(now()));

@@ -25,7 +25,7 @@ use zveno_connector::{Clock, Connector, Cursor, Kind, SyncMode, SystemClock};
 use zveno_jira::simulator::harness::{Build, JiraHarness};
 use zveno_jira::simulator::{MAX_FIELDS_PAGE, MAX_IDS_PAGE};
 use zveno_jira::SimOptions;
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const ISSUES: usize = 20_000;
 const EDITED: usize = 500;
@@ -92,10 +92,10 @@ where
 
 #[tokio::main]
 async fn main() {
-    let mut spec = WorldSpec::new(42, 8_000, &[System::Jira]);
+    let mut spec = WorldSpec::new(42, 8_000, &[zveno_jira::simulator::SYSTEM]);
     spec.tasks_per_client = 3.0;
     let started = Instant::now();
-    let mut data = World::generate(&spec).system(System::Jira);
+    let mut data = World::generate(&spec).system(zveno_jira::simulator::SYSTEM);
     eprintln!("world: {} issues in {:.1} s", data.tasks.len(), started.elapsed().as_secs_f64());
     assert!(data.tasks.len() >= ISSUES, "world too small: {} issues", data.tasks.len());
     data.tasks.truncate(ISSUES);

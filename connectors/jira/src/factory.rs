@@ -16,7 +16,8 @@ pub struct JiraFactory;
 
 impl ConnectorFactory for JiraFactory {
     type Config = JiraConfig;
-    const VENDOR: &'static str = "jira";
+    type Settings = Settings;
+    const VENDOR: &'static str = crate::VENDOR;
 
     fn default_rate_limits() -> BTreeMap<String, RateLimit> {
         default_rate_limits()
@@ -30,19 +31,46 @@ impl ConnectorFactory for JiraFactory {
         }
     }
 
-    fn validate(config: &JiraConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {
-        Settings::resolve(config, ctx).err().unwrap_or_default()
+    fn resolve(config: &JiraConfig, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
+        Settings::resolve(config, ctx)
     }
 
-    fn build(config: JiraConfig, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let settings = Settings::resolve(&config, &ctx).map_err(|problems| {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            ConnectorError::config(text.join("; "))
-        })?;
+    /// People name issues by key (`OPS-12`, any case); the numeric issue id works too.
+    fn record_id(reference: &str) -> Option<String> {
+        let id = reference.trim();
+        let numeric = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+        let key = id.split_once('-').is_some_and(|(project, number)| {
+            project.starts_with(|c: char| c.is_ascii_alphabetic())
+                && project.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+        });
+        (numeric || key).then(|| id.to_ascii_uppercase())
+    }
+
+    fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
         let client = JiraClient::new(&settings, &ctx)?;
         Ok(Arc::new(
             JiraConnector::new(&ctx.name, settings, client, ctx.clock.clone())
                 .with_webhook_secret(ctx.webhook_secret.clone()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zveno_connector::factory::VendorEntry;
+
+    use super::*;
+
+    #[test]
+    fn issues_are_named_by_key_or_numeric_id() {
+        let read = VendorEntry::of::<JiraFactory>().record_id;
+        assert_eq!(read("OPS-12"), Some("OPS-12".into()));
+        assert_eq!(read("ops-12"), Some("OPS-12".into()));
+        assert_eq!(read("10042"), Some("10042".into()));
+        for other in ["OPS-", "-12", "OPS 12", "12-OPS", "romashka.ru"] {
+            assert_eq!(read(other), None, "{other:?}");
+        }
     }
 }

@@ -37,3 +37,6 @@ pub use connector::JiraConnector;
 pub use factory::JiraFactory;
 #[cfg(feature = "simulator")]
 pub use simulator::{launch, JiraSim, SimOptions};
+
+/// The `vendor = "..."` value of Jira connectors.
+pub const VENDOR: &str = "jira";

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use zveno_connector::{Clock, Connector, Cursor, Kind, SyncMode, SystemClock};
 use zveno_pipedrive::simulator::{demo_token, PipedriveSim, SimOptions};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const SEED: u64 = 20_261_207;
 
@@ -93,9 +93,9 @@ async fn main() {
     let quick = std::env::var("ZVENO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let clients = if quick { 2_000 } else { 20_000 };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let mut spec = WorldSpec::new(SEED, clients, &[System::Pipedrive]);
+    let mut spec = WorldSpec::new(SEED, clients, &[zveno_pipedrive::simulator::SYSTEM]);
     spec.now = clock.now() - chrono::Duration::days(1);
-    let data = World::generate(&spec).system(System::Pipedrive);
+    let data = World::generate(&spec).system(zveno_pipedrive::simulator::SYSTEM);
     let options = SimOptions::new(&demo_token(SEED));
     let sim = Arc::new(PipedriveSim::start(&data, clock.clone(), SEED, options.clone()).await.expect("simulator"));
     println!(

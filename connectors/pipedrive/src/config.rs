@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveTime;
 use serde::Deserialize;
-use zveno_connector::{BuildContext, ConfigProblem, Phone, SecretRef, TaskStatus};
+use zveno_connector::{BuildContext, ConfigProblem, Phone, Secret, SecretRef, TaskStatus};
 
 use crate::client::default_rate_limits;
 
@@ -145,22 +145,29 @@ impl PipedriveConfig {
         NaiveTime::parse_from_str(self.budget_reset.trim(), "%H:%M").ok()
     }
 
-    /// Every problem with these options in `ctx`, without network access.
+    /// Every problem with these options in `ctx` (what [`Self::resolve`] reports).
     pub fn problems(&self, ctx: &BuildContext) -> Vec<ConfigProblem> {
+        self.resolve(ctx).err().unwrap_or_default()
+    }
+
+    /// Checks the options without network access and resolves the token and the region:
+    /// the settings a connector is built from, or every problem with its path. `zveno check`
+    /// and the build both go through here.
+    pub fn resolve(&self, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
+        let token = self.token().resolve(&ctx.path("token"), &ctx.env).map_err(|p| problems.push(p)).ok();
+        let mut region = None;
         let mut problem = |key: &str, message: String| problems.push(ConfigProblem::new(ctx.path(key), message));
-        if let Err(p) = self.token().resolve(&ctx.path("token"), &ctx.env) {
-            problem(p.path.trim_start_matches(&format!("connectors.{}.", ctx.name)), p.message);
-        }
         if let Some(key) = self.tax_id_field.as_deref().filter(|k| !is_field_key(k)) {
             problem(
                 "tax_id_field",
                 format!("{key:?} is not a Pipedrive custom-field key (40 lower-case hex characters; see Settings → Data fields → the field's API key)"),
             );
         }
-        if let Some(region) = &self.default_region {
-            if let Err(e) = Phone::region(region) {
-                problem("default_region", e.to_string());
+        if let Some(code) = &self.default_region {
+            match Phone::region(code) {
+                Ok(parsed) => region = Some(parsed),
+                Err(e) => problem("default_region", e.to_string()),
             }
         }
         if let Some(domain) = &self.company_domain {
@@ -194,8 +201,22 @@ impl PipedriveConfig {
                 problem(&format!("rate_limits.{bucket}"), why.into());
             }
         }
-        problems
+        match token {
+            Some(token) if problems.is_empty() => Ok(Settings { config: self.clone(), token, region }),
+            _ => Err(problems),
+        }
     }
+}
+
+/// Checked options with the token read and the region parsed: what a connector is built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The options as configured.
+    pub config: PipedriveConfig,
+    /// The API token.
+    pub token: Secret,
+    /// The region national phone numbers are read in.
+    pub region: Option<phonenumber::country::Id>,
 }
 
 #[cfg(test)]

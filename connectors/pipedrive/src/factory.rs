@@ -7,11 +7,11 @@ use std::time::Duration;
 use chrono::NaiveTime;
 use zveno_connector::http::{HttpClient, RateLimit, VendorHttp};
 use zveno_connector::{
-    BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Phone, Redactor,
+    account_key, host_of, BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Kind, Redactor,
 };
 
 use crate::client::{default_rate_limits, Credentials, PipedriveClassifier, PipedriveClient, TokenLedger};
-use crate::config::PipedriveConfig;
+use crate::config::{PipedriveConfig, Settings};
 use crate::connector::PipedriveConnector;
 use crate::mapping::{Mapper, MapperSettings};
 
@@ -24,6 +24,7 @@ pub struct PipedriveFactory;
 
 impl ConnectorFactory for PipedriveFactory {
     type Config = PipedriveConfig;
+    type Settings = Settings;
 
     const VENDOR: &'static str = crate::VENDOR;
 
@@ -41,20 +42,18 @@ impl ConnectorFactory for PipedriveFactory {
         }
     }
 
-    fn validate(config: &PipedriveConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {
-        config.problems(ctx)
+    fn resolve(config: &PipedriveConfig, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
+        config.resolve(ctx)
     }
 
-    fn build(config: PipedriveConfig, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let problem = |p: ConfigProblem| ConnectorError::config(p.to_string());
-        let token = config.token().resolve(&ctx.path("token"), &ctx.env).map_err(problem)?;
-        let region = match &config.default_region {
-            Some(code) => Some(
-                Phone::region(code)
-                    .map_err(|e| problem(ConfigProblem::new(ctx.path("default_region"), e.to_string())))?,
-            ),
-            None => None,
-        };
+    /// Pipedrive ids are numbers; anything else names no Pipedrive record.
+    fn record_id(reference: &str) -> Option<String> {
+        let id = reference.trim();
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
+    }
+
+    fn build(settings: Settings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let Settings { config, token, region } = settings;
         let mut base = ctx
             .base_url
             .clone()
@@ -65,7 +64,18 @@ impl ConnectorFactory for PipedriveFactory {
             base.set_path(&format!("{}/", base.path()));
         }
         let reset = config.reset_time().unwrap_or(NaiveTime::MIN);
-        let ledger = Arc::new(TokenLedger::new(config.daily_budget(), config.daily_reserve_percent, reset));
+        // The token budget is the company's: connectors on one company spend one ledger.
+        // `api.pipedrive.com` serves every company, so without `company_domain` the token
+        // tells companies apart.
+        let (source, account) = match &config.company_domain {
+            Some(domain) => {
+                (format!("company {domain}"), account_key(crate::VENDOR, &format!("company {domain}"), None))
+            }
+            None => (host_of(&base), account_key(crate::VENDOR, &host_of(&base), Some(&token))),
+        };
+        let ledger = ctx
+            .accounts
+            .shared(&account, || TokenLedger::new(config.daily_budget(), config.daily_reserve_percent, reset));
         let credentials = Credentials::ApiToken(token);
         let vendor = VendorHttp {
             rate_limits: default_rate_limits(),
@@ -73,7 +83,7 @@ impl ConnectorFactory for PipedriveFactory {
             auth: credentials.authenticator(),
             redactor: Redactor::new(credentials.secrets()),
         };
-        let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
+        let http = HttpClient::for_account(&ctx, vendor, &account)?;
         let mapper = Mapper::new(MapperSettings {
             connector: ctx.name.clone(),
             tax_id_field: config.tax_id_field.clone(),
@@ -90,7 +100,8 @@ impl ConnectorFactory for PipedriveFactory {
                 Duration::from_secs(config.overlap_secs),
                 ctx.clock.clone(),
             )
-            .with_webhook_secret(ctx.webhook_secret.clone()),
+            .with_webhook_secret(ctx.webhook_secret.clone())
+            .with_source(source),
         ))
     }
 }
@@ -105,6 +116,15 @@ mod tests {
         let mut ctx = BuildContext::new("pd", Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH)));
         ctx.env = Env::from_pairs([("PD", "0123456789abcdef")]);
         ctx
+    }
+
+    #[test]
+    fn record_ids_are_numbers() {
+        let read = VendorEntry::of::<PipedriveFactory>().record_id;
+        assert_eq!(read(" 512 "), Some("512".into()));
+        for other in ["CO_512", "acme", "5 12", ""] {
+            assert_eq!(read(other), None, "{other:?}");
+        }
     }
 
     #[test]

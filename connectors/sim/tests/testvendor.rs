@@ -12,7 +12,7 @@ use zveno_connector::{
 use zveno_sim::conformance::{drain, suite_clock, SimulatedVendor};
 use zveno_sim::kit::Kit;
 use zveno_sim::testvendor::{launch, TestVendorFactory, TestVendorHarness, TestVendorSim, TOKEN_ENV};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 fn connector(
     url: &str,
@@ -34,8 +34,8 @@ fn connector(
 
 #[tokio::test]
 async fn launch_describes_how_to_point_a_connector_at_it() {
-    let world = World::generate(&WorldSpec::new(3, 30, &[System::TestVendor]));
-    let data = world.system(System::TestVendor);
+    let world = World::generate(&WorldSpec::new(3, 30, &[zveno_sim::testvendor::SYSTEM]));
+    let data = world.system(zveno_sim::testvendor::SYSTEM);
     let clock = suite_clock();
     let (launched, sim) = launch(&data, clock.clone(), 3).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(launched.vendor, "testvendor");
@@ -96,8 +96,8 @@ async fn writes_and_deletes_show_up_in_the_next_incremental_run() {
 #[tokio::test]
 async fn the_default_limiter_never_meets_a_429_and_an_aggressive_override_does() {
     let clock = suite_clock();
-    let world = World::generate(&WorldSpec::new(12, 120, &[System::TestVendor]));
-    let sim = TestVendorSim::new(&world.system(System::TestVendor), Kit::new(clock.clone(), 12), "t0ken");
+    let world = World::generate(&WorldSpec::new(12, 120, &[zveno_sim::testvendor::SYSTEM]));
+    let sim = TestVendorSim::new(&world.system(zveno_sim::testvendor::SYSTEM), Kit::new(clock.clone(), 12), "t0ken");
     let server = sim.serve().await.unwrap_or_else(|e| panic!("{e}"));
     let options = serde_json::json!({"token_env": TOKEN_ENV, "page_size": 1});
     let polite = connector(&server.url(), "t0ken", clock.clone(), &options, BTreeMap::new());

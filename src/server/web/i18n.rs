@@ -266,7 +266,7 @@ static EN: Texts = Texts {
     link: "Link",
     unlink: "Unlink",
     link_record: "Link a record to this client",
-    link_record_hint: "connector:id, e.g. hubspot:512",
+    link_record_hint: "connector:id, e.g. crm:512",
     admins_only: "Only an admin can do this: sign in with the admin token.",
     decision_failed: "The decision was not recorded",
 };
@@ -341,7 +341,7 @@ static RU: Texts = Texts {
     link: "Связать",
     unlink: "Отвязать",
     link_record: "Привязать запись к этому клиенту",
-    link_record_hint: "коннектор:id, например hubspot:512",
+    link_record_hint: "коннектор:id, например crm:512",
     admins_only: "Это может только администратор: войдите с токеном администратора.",
     decision_failed: "Решение не сохранено",
 };

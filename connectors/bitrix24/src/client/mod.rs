@@ -139,7 +139,10 @@ impl BitrixClient {
             auth: Arc::new(NoAuth),
             redactor: Redactor::new(webhook.secrets()),
         };
-        let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
+        // The bucket is the portal's (per portal and source IP): every connector on one
+        // portal spends the same one (see `zveno_connector::accounts`).
+        let account = zveno_connector::account_key(crate::VENDOR, &zveno_connector::host_of(webhook.portal()), None);
+        let http = HttpClient::for_account(ctx, vendor, &account)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,

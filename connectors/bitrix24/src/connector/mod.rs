@@ -77,6 +77,11 @@ impl Connector for Bitrix24Connector {
         crate::VENDOR
     }
 
+    /// The portal (its host, as the webhook URL names it; never the URL's secret path).
+    fn source(&self) -> Option<String> {
+        Some(zveno_connector::host_of(self.client.webhook().portal()))
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read: self.kinds.clone(),
@@ -84,6 +89,7 @@ impl Connector for Bitrix24Connector {
             incremental: true,
             deletes: DeleteDetection::Census,
             page_size: MAX_COMMANDS * PAGE_ROWS,
+            floor_page_size: MAX_COMMANDS * PAGE_ROWS,
             write_batch: MAX_COMMANDS,
             webhooks: true,
         }

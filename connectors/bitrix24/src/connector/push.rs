@@ -22,7 +22,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use zveno_connector::{
-    Client, ConnectorError, Domain, Email, Phone, RecordData, Task, WriteAction, WriteOp, WriteOutcome,
+    Client, ConnectorError, Domain, Email, ErrorKind, Phone, RecordData, Task, WriteAction, WriteError, WriteOp,
+    WriteOutcome,
 };
 
 use super::Bitrix24Connector;
@@ -48,8 +49,8 @@ struct Split<'a, T> {
     decided: Vec<WriteOutcome>,
 }
 
-fn failed(op_id: &str, message: impl Into<String>) -> WriteOutcome {
-    WriteOutcome { op_id: op_id.to_string(), result: Err(message.into()) }
+fn failed(op_id: &str, error: WriteError) -> WriteOutcome {
+    WriteOutcome::failed(op_id, error)
 }
 
 fn split<'a, T>(ops: &'a [WriteOp], pick: impl Fn(&'a RecordData) -> Option<&'a T>, what: &str) -> Split<'a, T> {
@@ -58,18 +59,22 @@ fn split<'a, T>(ops: &'a [WriteOp], pick: impl Fn(&'a RecordData) -> Option<&'a 
         match &op.action {
             WriteAction::Create { data } => match pick(data) {
                 Some(data) => out.creates.push(Planned { op_id: &op.op_id, id: None, data }),
-                None => out.decided.push(failed(&op.op_id, format!("not {what} data"))),
+                None => out.decided.push(failed(&op.op_id, WriteError::invalid(format!("not {what} data")))),
             },
             WriteAction::Update { external_id, data } => {
                 match (external_id.trim().parse::<u64>().ok().filter(|n| *n > 0), pick(data)) {
                     (Some(id), Some(data)) => out.updates.push(Planned { op_id: &op.op_id, id: Some(id), data }),
-                    (None, _) => out.decided.push(failed(&op.op_id, format!("{external_id:?} is not a Bitrix24 id"))),
-                    (_, None) => out.decided.push(failed(&op.op_id, format!("not {what} data"))),
+                    (None, _) => out
+                        .decided
+                        .push(failed(&op.op_id, WriteError::invalid(format!("{external_id:?} is not a Bitrix24 id")))),
+                    (_, None) => out.decided.push(failed(&op.op_id, WriteError::invalid(format!("not {what} data")))),
                 }
             }
             WriteAction::Archive { external_id } => out.decided.push(failed(
                 &op.op_id,
-                format!("archiving Bitrix24 {what} {external_id} is not supported; delete it in Bitrix24"),
+                WriteError::unsupported(format!(
+                    "archiving Bitrix24 {what} {external_id} is not supported; delete it in Bitrix24"
+                )),
             )),
         }
     }
@@ -108,12 +113,12 @@ fn rows(result: &Value) -> Vec<Value> {
 }
 
 /// The rows of pre-read commands with key prefix `prefix`, or the error of the first that
-/// failed (which fails the ops depending on it).
-fn read_back(reply: &BatchResult, prefix: &str) -> Result<Vec<Value>, String> {
+/// failed (which keeps the ops depending on it from being sent).
+fn read_back(reply: &BatchResult, prefix: &str) -> Result<Vec<Value>, WriteError> {
     let mut out = Vec::new();
     for (key, error) in &reply.result_error {
         if key.starts_with(prefix) {
-            return Err(format!("could not read the current record: {error}"));
+            return Err(WriteError::not_sent(format!("could not read the current record: {error}")));
         }
     }
     for (key, result) in &reply.result {
@@ -145,14 +150,17 @@ impl Bitrix24Connector {
         let reply = self.client.batch(&commands, idempotent).await?;
         for (op_id, cmd) in writes {
             let result = match (reply.result_error.get(&cmd.key), reply.result.get(&cmd.key)) {
+                // The portal answered this command with an error: it was not applied.
                 (Some(error), _) => {
                     let error = self.client.command_error(cmd.method, error);
-                    Err(error.message().to_string())
+                    Err(match error.kind() {
+                        ErrorKind::NotFound => WriteError::not_found(error.message()),
+                        _ => WriteError::invalid(error.message()),
+                    })
                 }
-                (None, Some(value)) => {
-                    success(value, &cmd).ok_or_else(|| format!("{}: unexpected answer {value}", cmd.method))
-                }
-                (None, None) => Err(format!("{}: no answer in the batch", cmd.method)),
+                (None, Some(value)) => success(value, &cmd)
+                    .ok_or_else(|| WriteError::unknown(format!("{}: unexpected answer {value}", cmd.method))),
+                (None, None) => Err(WriteError::unknown(format!("{}: no answer in the batch", cmd.method))),
             };
             outcomes.push(WriteOutcome { op_id, result });
         }
@@ -190,9 +198,9 @@ impl Bitrix24Connector {
             );
         }
         let reply = if reads.is_empty() { BatchResult::default() } else { self.client.batch(&reads, true).await? };
-        let current: Result<HashMap<u64, Value>, String> = read_back(&reply, "e")
+        let current: Result<HashMap<u64, Value>, WriteError> = read_back(&reply, "e")
             .map(|rows| rows.into_iter().filter_map(|r| id_of(r.get("ID")).map(|id| (id, r))).collect());
-        let created: Result<HashMap<String, u64>, String> = read_back(&reply, "o").map(|rows| {
+        let created: Result<HashMap<String, u64>, WriteError> = read_back(&reply, "o").map(|rows| {
             rows.iter().filter_map(|r| Some((r.get("ORIGIN_ID")?.as_str()?.to_string(), id_of(r.get("ID"))?))).collect()
         });
         let mut writes = Vec::new();
@@ -200,7 +208,7 @@ impl Bitrix24Connector {
             match &created {
                 Err(e) => decided.push(failed(op.op_id, e.clone())),
                 Ok(done) => match done.get(op.op_id) {
-                    Some(id) => decided.push(WriteOutcome { op_id: op.op_id.to_string(), result: Ok(id.to_string()) }),
+                    Some(id) => decided.push(WriteOutcome::written(op.op_id, id.to_string())),
                     None => writes.push((op.op_id.to_string(), self.company_add(i, op, &people))),
                 },
             }
@@ -209,10 +217,10 @@ impl Bitrix24Connector {
             let id = op.id.unwrap_or_default();
             match current.as_ref().map(|rows| rows.get(&id)) {
                 Err(e) => decided.push(failed(op.op_id, e.clone())),
-                Ok(None) => decided.push(failed(op.op_id, format!("company {id} not found"))),
+                Ok(None) => decided.push(failed(op.op_id, WriteError::not_found(format!("company {id} not found")))),
                 Ok(Some(row)) => match self.company_update(i, id, op.data, row, &people) {
                     Some(cmd) => writes.push((op.op_id.to_string(), cmd)),
-                    None => decided.push(WriteOutcome { op_id: op.op_id.to_string(), result: Ok(id.to_string()) }),
+                    None => decided.push(WriteOutcome::written(op.op_id, id.to_string())),
                 },
             }
         }
@@ -349,7 +357,7 @@ impl Bitrix24Connector {
             })
             .collect();
         let reply = if reads.is_empty() { BatchResult::default() } else { self.client.batch(&reads, true).await? };
-        let links: Result<HashMap<u64, Vec<String>>, String> = read_back(&reply, "e").map(|rows| {
+        let links: Result<HashMap<u64, Vec<String>>, WriteError> = read_back(&reply, "e").map(|rows| {
             rows.iter()
                 .filter_map(|r| {
                     let id = id_of(r.get("id"))?;
@@ -378,7 +386,7 @@ impl Bitrix24Connector {
                         continue;
                     }
                     Ok(None) => {
-                        decided.push(failed(op.op_id, format!("task {id} not found")));
+                        decided.push(failed(op.op_id, WriteError::not_found(format!("task {id} not found"))));
                         continue;
                     }
                     Ok(Some(current)) => Some(current.as_slice()),
@@ -412,7 +420,7 @@ impl Bitrix24Connector {
         people: &People,
         existing: Option<&[String]>,
         create: bool,
-    ) -> Result<Command, String> {
+    ) -> Result<Command, WriteError> {
         if !task.title.trim().is_empty() || create {
             cmd = cmd.param("fields[TITLE]", &task.title);
         }
@@ -425,11 +433,9 @@ impl Bitrix24Connector {
             (None, true) => cmd = cmd.param("fields[RESPONSIBLE_ID]", self.client.webhook().user_id().to_string()),
             (None, false) => {}
         }
-        let code = self
-            .settings
-            .statuses
-            .code(task.status)
-            .ok_or_else(|| format!("status {:?} has no Bitrix24 code under status_map", task.status))?;
+        let code = self.settings.statuses.code(task.status).ok_or_else(|| {
+            WriteError::invalid(format!("status {:?} has no Bitrix24 code under status_map", task.status))
+        })?;
         cmd = cmd.param("fields[STATUS]", code.to_string());
         if let Some(priority) = task.priority {
             let p = match priority {

@@ -11,7 +11,7 @@ use zveno_connector::http::HttpOptions;
 use zveno_connector::{BuildContext, Clock, Connector, Env, Kind, ManualClock};
 use zveno_sim::conformance::SimulatedVendor;
 use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
-use zveno_sim::world::{System, SystemData, World, WorldSpec};
+use zveno_sim::world::{SystemData, World, WorldSpec};
 
 use super::{Bitrix24Sim, SimOptions};
 use crate::{Bitrix24Factory, VENDOR};
@@ -32,8 +32,26 @@ pub async fn launch_with_handle(
     clock: Arc<dyn Clock>,
     seed: u64,
 ) -> std::io::Result<(LaunchedSim, Bitrix24Sim)> {
-    let options = SimOptions { code: format!("demo{:012x}", seed & 0xffff_ffff_ffff), ..SimOptions::default() };
-    let sim = Bitrix24Sim::new(data, Kit::new(clock, seed), options);
+    let sim = Bitrix24Sim::new(data, Kit::new(clock, seed), demo_options(seed));
+    serve(sim).await
+}
+
+/// Starts a simulated portal holding recorded list rows (see [`Bitrix24Sim::recorded`]), for
+/// measuring zveno on data recorded elsewhere.
+pub async fn launch_recorded(
+    responses: &serde_json::Value,
+    clock: Arc<dyn Clock>,
+    seed: u64,
+) -> std::io::Result<(LaunchedSim, Bitrix24Sim)> {
+    serve(Bitrix24Sim::recorded(responses, Kit::new(clock, seed), demo_options(seed))?).await
+}
+
+/// The webhook code is derived from `seed`, so a demo is reproducible.
+fn demo_options(seed: u64) -> SimOptions {
+    SimOptions { code: format!("demo{:012x}", seed & 0xffff_ffff_ffff), ..SimOptions::default() }
+}
+
+async fn serve(sim: Bitrix24Sim) -> std::io::Result<(LaunchedSim, Bitrix24Sim)> {
     let server = sim.serve().await?;
     let webhook = sim.webhook_url(&server.url());
     let help = format!(
@@ -120,8 +138,8 @@ impl Bitrix24Harness {
 #[async_trait]
 impl SimulatedVendor for Bitrix24Harness {
     async fn start(seed: u64, clock: Arc<ManualClock>) -> Self {
-        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[System::Bitrix24]));
-        Self::with_data(&world.system(System::Bitrix24), clock, seed).await
+        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[crate::simulator::SYSTEM]));
+        Self::with_data(&world.system(crate::simulator::SYSTEM), clock, seed).await
     }
 
     fn kinds(&self) -> Vec<Kind> {

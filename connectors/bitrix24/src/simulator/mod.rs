@@ -21,6 +21,7 @@ mod listing;
 mod methods;
 mod operating;
 mod params;
+mod recorded;
 mod store;
 mod wire;
 
@@ -37,10 +38,11 @@ use axum::Router;
 use chrono::{DurationRound as _, FixedOffset, Offset as _, TimeDelta};
 use serde_json::{json, Value};
 use zveno_connector::Kind;
+use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Endpoint, Kit, LeakyBucket, SimServer, Throttled};
-use zveno_sim::world::SystemData;
+use zveno_sim::world::{System, SystemData, SystemProfile};
 
-pub use harness::{launch, launch_with_handle, Bitrix24Harness, HARNESS_CALLS_PER_BATCH, WEBHOOK_ENV};
+pub use harness::{launch, launch_recorded, launch_with_handle, Bitrix24Harness, HARNESS_CALLS_PER_BATCH, WEBHOOK_ENV};
 pub use store::INN_USER_FIELD;
 
 use entities::Row as _;
@@ -101,13 +103,27 @@ const LIMIT_BODY: &str = r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":
 impl Bitrix24Sim {
     /// A portal holding `data`, on `kit`'s clock and faults.
     pub fn new(data: &SystemData, kit: Kit, options: SimOptions) -> Self {
+        Self::holding(Store::seed(data), kit, options)
+    }
+
+    /// A portal holding recorded list rows (`{"companies": [...], "requisites": [...],
+    /// "contacts": [...], "tasks": [...]}`), served as they were recorded.
+    pub fn recorded(
+        responses: &Value,
+        kit: Kit,
+        options: SimOptions,
+    ) -> Result<Self, zveno_sim::kit::recorded::RecordedError> {
+        Ok(Self::holding(Store::from_recorded(responses, options.offset)?, kit, options))
+    }
+
+    fn holding(store: Store, kit: Kit, options: SimOptions) -> Self {
         let bucket = LeakyBucket::new(options.bucket_capacity, options.bucket_drain, kit.clock().clone());
         Self {
             inner: Arc::new(SimState {
                 options,
                 kit,
                 bucket,
-                store: Mutex::new(Store::seed(data)),
+                store: Mutex::new(store),
                 operating: Mutex::new(Operating::default()),
                 throttle_next: AtomicBool::new(false),
                 html_next: AtomicBool::new(false),
@@ -433,4 +449,24 @@ async fn handle(
             json_response(status, &Answer::error_body(&error, &description), &method)
         }
     }
+}
+
+/// How Bitrix24's records look in a generated world (the world generator knows no vendor).
+/// Bitrix24 users type Russian forms and «», and mostly fill in requisites (the tax id); the CRM shows company ids as `CO_<id>`.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: crate::VENDOR,
+    rank: 1,
+    crm: true,
+    tax_id_share: 0.85,
+    latin_name_share: 0.05,
+    latin_person_share: 0.0,
+    company_ref_prefix: "CO_",
+};
+
+/// Bitrix24 as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The simulator, as the daemon's registry lists it.
+pub fn entry() -> SimulatorEntry {
+    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
 }

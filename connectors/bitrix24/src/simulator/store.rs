@@ -34,7 +34,7 @@ pub struct Store {
     pub tasks: BTreeMap<u64, Task>,
     /// Users by id.
     pub users: BTreeMap<u64, User>,
-    next_multi: u64,
+    pub(super) next_multi: u64,
 }
 
 /// The Bitrix24 status code of a common status (cancelled: deferred, the closest state).

@@ -2,6 +2,9 @@
 //! helpers. Everything runs on a `ManualClock`, so rate-limit waits cost no wall time and
 //! can still be asserted.
 
+#[cfg(not(feature = "simulator"))]
+compile_error!("the integration tests drive the simulator: build them with the `simulator` feature (on by default)");
+
 mod conformance;
 mod limits;
 mod reads;

@@ -126,7 +126,7 @@ async fn failed_ops_in_a_batch_do_not_fail_the_others() {
     let out = c.push(Kind::Client, &ops).await.unwrap_or_else(|e| panic!("{e}"));
     let ids: Vec<&str> = out.iter().map(|o| o.op_id.as_str()).collect();
     assert_eq!(ids, ["bad-id", "ok", "archive", "wrong-kind"], "outcomes in op order");
-    assert!(out[0].result.as_ref().is_err_and(|e| e.contains("999")));
+    assert!(out[0].result.as_ref().is_err_and(|e| e.message.contains("999")));
     assert_eq!(out[1].result, Ok("3".to_string()));
     assert!(out[2].result.is_err() && out[3].result.is_err());
 }
@@ -166,7 +166,7 @@ async fn a_task_refused_by_the_portal_is_that_op_failing() {
     nobody.assignee = Some("404".into());
     let ops = [create("bad", RecordData::Task(nobody)), create("good", RecordData::Task(task("С ответственным")))];
     let out = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(out[0].result.as_ref().is_err_and(|e| e.contains("Responsible")), "{out:?}");
+    assert!(out[0].result.as_ref().is_err_and(|e| e.message.contains("Responsible")), "{out:?}");
     assert!(out[1].result.is_ok());
 }
 

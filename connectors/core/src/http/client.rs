@@ -35,7 +35,8 @@ pub struct HttpClient {
 struct Inner {
     name: String,
     http: reqwest::Client,
-    limiter: Limiter,
+    /// Shared with every client of the same vendor account (see [`HttpClient::for_account`]).
+    limiter: Arc<Limiter>,
     clock: Arc<dyn Clock>,
     options: HttpOptions,
     retry: RetryPolicy,
@@ -79,6 +80,40 @@ impl HttpClient {
         options: HttpOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConnectorError> {
+        let limiter = Arc::new(Limiter::new(clock.clone(), vendor.rate_limits.clone(), overrides));
+        Self::with_limiter(name, vendor, limiter, options, clock)
+    }
+
+    /// The client of instance `ctx.name`, spending the rate limits of vendor `account`
+    /// together with every other client built for that account from `ctx.accounts` (see
+    /// [`crate::accounts`]). The first instance built for the account sets its limits (the
+    /// vendor's defaults with that instance's `rate_limits` overrides).
+    pub fn for_account(
+        ctx: &crate::factory::BuildContext,
+        vendor: VendorHttp,
+        account: &str,
+    ) -> Result<Self, ConnectorError> {
+        let clock = ctx.clock.clone();
+        let limiter =
+            ctx.accounts.shared(account, || Limiter::new(clock.clone(), vendor.rate_limits.clone(), &ctx.rate_limits));
+        if limiter.limits() != Limiter::merged(vendor.rate_limits.clone(), &ctx.rate_limits) {
+            tracing::warn!(
+                connector = %ctx.name,
+                account,
+                "rate_limits differ from another connector on the same vendor account; the account's first \
+                 connector's limits apply to both"
+            );
+        }
+        Self::with_limiter(&ctx.name, vendor, limiter, ctx.http, clock)
+    }
+
+    fn with_limiter(
+        name: &str,
+        vendor: VendorHttp,
+        limiter: Arc<Limiter>,
+        options: HttpOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConnectorError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("zveno/", env!("CARGO_PKG_VERSION")))
             // The whole-request timeout is set per request (see `timeout_for`).
@@ -88,7 +123,6 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConnectorError::config(format!("cannot build HTTP client: {e}")))?;
-        let limiter = Limiter::new(clock.clone(), vendor.rate_limits.clone(), overrides);
         Ok(Self {
             inner: Arc::new(Inner {
                 name: name.to_string(),

@@ -112,9 +112,7 @@ impl Limiter {
         defaults: BTreeMap<String, RateLimit>,
         overrides: &BTreeMap<String, RateLimit>,
     ) -> Self {
-        let mut limits = defaults;
-        limits.extend(overrides.iter().map(|(k, v)| (k.clone(), *v)));
-        let buckets = limits
+        let buckets = Self::merged(defaults, overrides)
             .into_iter()
             .map(|(name, limit)| {
                 let gcra = RateLimiter::direct_with_clock(limit.quota(), LimiterClock(clock.clone()));
@@ -122,6 +120,21 @@ impl Limiter {
             })
             .collect();
         Self { clock, buckets }
+    }
+
+    /// `defaults` with `overrides` replacing limits of the same name.
+    pub fn merged(
+        defaults: BTreeMap<String, RateLimit>,
+        overrides: &BTreeMap<String, RateLimit>,
+    ) -> BTreeMap<String, RateLimit> {
+        let mut limits = defaults;
+        limits.extend(overrides.iter().map(|(k, v)| (k.clone(), *v)));
+        limits
+    }
+
+    /// Every bucket's effective limit.
+    pub fn limits(&self) -> BTreeMap<String, RateLimit> {
+        self.buckets.iter().map(|(name, b)| (name.clone(), b.limit)).collect()
     }
 
     /// The effective limit of a bucket.

@@ -30,10 +30,10 @@ impl Phone {
         };
         let number =
             phonenumber::parse(default_region, &cleaned).map_err(|e| ParseError::new("phone", raw, e.to_string()))?;
-        if !phonenumber::is_valid(&number) {
-            return Err(ParseError::new("phone", raw, "not a valid number"));
+        if phonenumber::is_valid(&number) {
+            return Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()));
         }
-        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+        reread(&cleaned, &number).map(Self).ok_or_else(|| ParseError::new("phone", raw, "not a valid number"))
     }
 
     /// Parses a region code such as `RU` or `US` for [`Phone::parse`].
@@ -46,6 +46,44 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Reads a number again from its digits, for when `phonenumber` got it wrong.
+///
+/// `phonenumber` 0.3 strips a leading `8` as Russia's national prefix even where it begins
+/// the area code — `+7 812 466-69-81`, `8 (812) 466-69-81` (St Petersburg, Samara `846`,
+/// Kazan `843`, Krasnodar `861`, ...) came back as the invalid 9-digit `124666981` — so
+/// every such phone was dropped and could not join two records of one client. Here the
+/// country code is the one the crate found, and the national number is the digits after it
+/// (`+7…`, `7 843 …`), or the digits with the national prefix stripped once (`8 (812) …`), accepted
+/// only when the country's metadata says it is a valid number. Numbers with an extension
+/// are left as the crate read them.
+fn reread(cleaned: &str, parsed: &phonenumber::PhoneNumber) -> Option<String> {
+    if parsed.extension().is_some() {
+        return None;
+    }
+    let code = parsed.code().value();
+    let digits: String = cleaned.chars().filter(char::is_ascii_digit).collect();
+    let metas = phonenumber::metadata::DATABASE.by_code(&code)?;
+    let international = digits.strip_prefix(&code.to_string());
+    let candidates: Vec<&str> = if cleaned.starts_with('+') {
+        international.into_iter().collect()
+    } else {
+        // A national format, or an international one typed without its `+` (`7 843 …`).
+        let prefixes = metas.iter().filter_map(|m| m.national_prefix());
+        prefixes.filter_map(|p| digits.strip_prefix(p)).chain([digits.as_str()]).chain(international).collect()
+    };
+    let valid = |national: &str| {
+        metas.iter().any(|meta| {
+            let d = meta.descriptors();
+            d.general().is_match(national)
+                && [d.fixed_line(), d.mobile(), d.toll_free(), d.premium_rate(), d.shared_cost(), d.voip()]
+                    .into_iter()
+                    .flatten()
+                    .any(|kind| kind.is_match(national))
+        })
+    };
+    candidates.into_iter().find(|n| valid(n)).map(|national| format!("+{code}{national}"))
 }
 
 impl fmt::Display for Phone {
@@ -92,6 +130,25 @@ mod tests {
         let ru = Phone::region("RU").ok();
         assert_eq!(Phone::parse("+1 (415) 555-2671", ru).map(|p| p.to_string()), Ok("+14155552671".into()));
         assert_eq!(Phone::parse("+49 30 901820", ru).map(|p| p.to_string()), Ok("+4930901820".into()));
+    }
+
+    #[test]
+    fn area_codes_beginning_with_8_keep_their_8() {
+        let ru = Phone::region("RU").ok();
+        for (raw, e164) in [
+            ("8 (812) 466-69-81", "+78124666981"),
+            ("+7 812 466 69 81", "+78124666981"),
+            ("88126377303", "+78126377303"),
+            ("8 (812) 637-73-03", "+78126377303"),
+            ("+7 (846) 768-59-37", "+78467685937"),
+            ("7 843 555 12 34", "+78435551234"),
+            ("8-861-555-12-34", "+78615551234"),
+        ] {
+            assert_eq!(Phone::parse(raw, ru).map(|p| p.to_string()), Ok(e164.into()), "{raw}");
+        }
+        // Still refused: too few digits once the prefix is gone, or no such area.
+        assert!(Phone::parse("8 (812) 466-69", ru).is_err());
+        assert!(Phone::parse("8 (100) 466-69-81", ru).is_err());
     }
 
     #[test]

@@ -180,6 +180,11 @@ impl DailyBudget {
         }
     }
 
+    /// The portal's daily quota, once a response has reported it.
+    pub fn limit(&self) -> Option<u64> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).limit
+    }
+
     /// The pause to add before the next request, once the daily quota is inside the reserve:
     /// the remaining requests spread over 24 h (the longest time to the reset, whatever the
     /// account's time zone), at most `longest_gap`. Warns when the reserve is entered and

@@ -86,6 +86,11 @@ impl HubSpotClient {
         self.http.stats()
     }
 
+    /// The portal's daily quota as its last response reported it (`None` before one did).
+    pub fn daily_limit(&self) -> Option<u64> {
+        self.budget.limit()
+    }
+
     fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url, ConnectorError> {
         let mut url = self
             .base

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use zveno_connector::ConnectorError;
 
+use super::sweep::SweepMark;
 use crate::client::SEARCH_LIMIT;
 use crate::dto::object::Object;
 
@@ -40,6 +41,9 @@ pub struct CursorState {
     /// The run in progress, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
+    /// The last completed archived-list sweep (see [`super::sweep`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swept: Option<SweepMark>,
 }
 
 /// Where a run stands.
@@ -58,13 +62,21 @@ pub enum Run {
     },
     /// An incremental window.
     Search(Window),
-    /// After a window: the archived list, for tombstones archived since `since_ms`.
+    /// After a window, when one is due: the archived list, for tombstones archived since
+    /// `since_ms`.
     Sweep {
         /// HubSpot's cursor into the archived list.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<String>,
-        /// The start of the window the sweep belongs to.
+        /// Records archived from this instant on are tombstoned: the start of the window
+        /// or of the last sweep (less the overlap), whichever is earlier.
         since_ms: i64,
+        /// When the sweep began (`None` in cursors written before sweeps were timed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_ms: Option<i64>,
+        /// Pages listed so far.
+        #[serde(default)]
+        pages: u64,
     },
 }
 
@@ -330,7 +342,11 @@ mod tests {
 
     #[test]
     fn cursor_state_round_trips_as_json() {
-        let state = CursorState { watermark_ms: Some(5), run: Some(Run::Search(Window::new(1, 2))) };
+        let state = CursorState {
+            watermark_ms: Some(5),
+            run: Some(Run::Search(Window::new(1, 2))),
+            swept: Some(SweepMark { at_ms: 3, pages: 4 }),
+        };
         let json = serde_json::to_value(&state).unwrap_or_default();
         assert_eq!(json["run"]["phase"], "search");
         let back: Result<CursorState, _> = serde_json::from_value(json);

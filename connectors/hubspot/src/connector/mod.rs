@@ -5,8 +5,11 @@
 //!   records become tombstones. A completed full scan is also the id census the store diffs.
 //! - **Incremental pulls** search on the modification property in windows
 //!   ([`cursor`] explains how they get past the 10,000-result cap), read the associations
-//!   search does not return through the v4 batch read, then sweep the archived list for
-//!   tombstones archived since the window began (search never returns archived records).
+//!   search does not return through the v4 batch read, then, when one is due, sweep the
+//!   archived list for tombstones (search never returns archived records); sweeps run on
+//!   their own interval, bounded to a share of the daily quota ([`sweep`]).
+//! - **Hard (privacy) deletions** leave no archived record: an id census of the live list
+//!   finds them on the full-scan schedule ([`census`]).
 //! - **Fetches** read records by id through `batch/read` (100 a call) plus the v4
 //!   association read; see [`fetch`].
 //! - **Pushes** go through the batch endpoints, 100 inputs a call; see [`push`].
@@ -15,11 +18,13 @@
 //! reads for that page, and the owner directory when it is stale), so a page and its cursor
 //! always commit together.
 
+mod census;
 pub mod cursor;
 mod fetch;
 mod owners;
 mod pull;
 mod push;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -28,11 +33,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Fetched, Kind, Page, Secret,
-    SyncMode, WebhookRequest, WriteOp, WriteOutcome,
+    Capabilities, CensusPage, CensusPlan, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection,
+    Fetched, Kind, Page, Secret, SyncMode, WebhookRequest, WriteOp, WriteOutcome,
 };
 
-use crate::client::{HubSpotClient, BATCH_LIMIT, SEARCH_LIMIT};
+use crate::client::{HubSpotClient, BATCH_LIMIT, LIST_LIMIT, SEARCH_LIMIT};
 use crate::dto::object::Object;
 use crate::mapping::Mapper;
 
@@ -48,6 +53,9 @@ pub struct HubSpotConnector {
     owners: owners::OwnerCache,
     association_types: Mutex<BTreeMap<(Object, Object), u32>>,
     webhook_secret: Option<Secret>,
+    sweep: sweep::SweepPolicy,
+    /// The portal this instance reads (see `Connector::source`).
+    source: Option<String>,
 }
 
 impl HubSpotConnector {
@@ -70,7 +78,21 @@ impl HubSpotConnector {
             owners: owners::OwnerCache::default(),
             association_types: Mutex::new(BTreeMap::new()),
             webhook_secret: None,
+            sweep: sweep::SweepPolicy::default(),
+            source: None,
         }
+    }
+
+    /// The same connector, sweeping the archived lists by `policy`.
+    pub fn with_sweep(mut self, policy: sweep::SweepPolicy) -> Self {
+        self.sweep = policy;
+        self
+    }
+
+    /// The same connector, naming the portal it reads (see `Connector::source`).
+    pub fn with_source(mut self, source: String) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// The same connector, verifying webhook deliveries with the app's client secret.
@@ -122,6 +144,10 @@ impl Connector for HubSpotConnector {
         crate::VENDOR
     }
 
+    fn source(&self) -> Option<String> {
+        self.source.clone()
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read: self.kinds.clone(),
@@ -129,6 +155,7 @@ impl Connector for HubSpotConnector {
             incremental: true,
             deletes: DeleteDetection::Listed,
             page_size: SEARCH_LIMIT as usize,
+            floor_page_size: LIST_LIMIT as usize,
             write_batch: BATCH_LIMIT,
             webhooks: true,
         }
@@ -165,12 +192,24 @@ impl Connector for HubSpotConnector {
         self.push_ops(object, ops).await
     }
 
+    /// Daily, for hard deletions the archived list never shows (see [`census`]).
+    fn census_plan(&self, kind: Kind) -> Option<CensusPlan> {
+        self.object(kind).ok().map(|_| CensusPlan { every: census::CENSUS_EVERY })
+    }
+
+    async fn census(&self, kind: Kind, cursor: &Cursor) -> Result<CensusPage, ConnectorError> {
+        let object = self.object(kind)?;
+        self.census_page(object, cursor).await
+    }
+
     /// A full scan that began at `since` saw everything modified before it, so the
     /// incremental stream starts there (its first window still overlaps by
     /// `search_overlap_secs`, covering the search index lag).
     fn incremental_cursor(&self, kind: Kind, since: chrono::DateTime<chrono::Utc>) -> Option<Cursor> {
         self.object(kind).ok()?;
-        Cursor::encode(&cursor::CursorState { watermark_ms: Some(since.timestamp_millis()), run: None }).ok()
+        let state =
+            cursor::CursorState { watermark_ms: Some(since.timestamp_millis()), ..cursor::CursorState::default() };
+        Cursor::encode(&state).ok()
     }
 
     fn http_stats(&self) -> HttpStats {

@@ -4,6 +4,7 @@ use serde_json::Value;
 use zveno_connector::{ConnectorError, Cursor, Page, RecordError, SyncMode};
 
 use super::cursor::{CursorState, Hit, Run, Window};
+use super::sweep::SweepMark;
 use super::HubSpotConnector;
 use crate::client::{ListQuery, LIST_LIMIT};
 use crate::dto::object::Object;
@@ -53,18 +54,34 @@ impl HubSpotConnector {
                     Some(next) => Some(Run::Search(next)),
                     None => {
                         state.watermark_ms = state.watermark_ms.max(Some(hi));
-                        Some(Run::Sweep { after: None, since_ms: lo })
+                        self.sweep_after_window(state.swept.as_ref(), lo, now_ms)
                     }
                 }
             }
-            Run::Sweep { after, since_ms } => self
-                .list_step(object, true, after, Some(since_ms), &mut page)
-                .await?
-                .map(|after| Run::Sweep { after: Some(after), since_ms }),
+            Run::Sweep { after, since_ms, started_ms, pages } => {
+                match self.list_step(object, true, after, Some(since_ms), &mut page).await? {
+                    Some(after) => Some(Run::Sweep { after: Some(after), since_ms, started_ms, pages: pages + 1 }),
+                    None => {
+                        state.swept = Some(SweepMark { at_ms: started_ms.unwrap_or(now_ms), pages: pages + 1 });
+                        None
+                    }
+                }
+            }
         };
         page.more = state.run.is_some();
         page.cursor = Cursor::encode(&state)?;
         Ok(page)
+    }
+
+    /// The archived-list sweep that follows a window starting at `lo`, when one is due
+    /// after the `last` sweep (see [`super::sweep`]).
+    fn sweep_after_window(&self, last: Option<&SweepMark>, lo: i64, now_ms: i64) -> Option<Run> {
+        if !self.sweep.due(last, now_ms, self.kinds.len(), self.client.daily_limit()) {
+            return None;
+        }
+        let overlap = i64::try_from(self.overlap.as_millis()).unwrap_or(i64::MAX);
+        let since_ms = last.map_or(lo, |l| l.at_ms.saturating_sub(overlap).min(lo));
+        Some(Run::Sweep { after: None, since_ms, started_ms: Some(now_ms), pages: 0 })
     }
 
     /// One list page into `page`; returns the next `after`. Archived pages become

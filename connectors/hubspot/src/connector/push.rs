@@ -16,12 +16,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
-use zveno_connector::{ConnectorError, ErrorKind, WriteAction, WriteOp, WriteOutcome};
+use zveno_connector::{ConnectorError, ErrorKind, WriteAction, WriteError, WriteErrorKind, WriteOp, WriteOutcome};
 
 use super::HubSpotConnector;
 use crate::client::{BatchAction, BATCH_LIMIT};
 use crate::dto::object::Object;
-use crate::dto::BatchResponse;
+use crate::dto::{BatchResponse, StandardError};
 use crate::mapping::WriteInput;
 
 /// One op ready to send.
@@ -31,7 +31,17 @@ struct Prepared {
     input: WriteInput,
 }
 
-type Outcomes = BTreeMap<String, Result<String, String>>;
+type Outcomes = BTreeMap<String, Result<String, WriteError>>;
+
+/// An error HubSpot reported for an input: a missing object is `NotFound`, anything else
+/// (validation, unknown property or option) a refusal of the input.
+fn refused(error: &StandardError, context: &str) -> WriteError {
+    let kind = match error.category.as_deref() {
+        Some("OBJECT_NOT_FOUND") => WriteErrorKind::NotFound,
+        _ => WriteErrorKind::Invalid,
+    };
+    WriteError::new(kind, format!("{context}{}", error.describe()))
+}
 
 impl HubSpotConnector {
     pub(super) async fn push_ops(&self, object: Object, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
@@ -61,7 +71,7 @@ impl HubSpotConnector {
                     }
                 }
                 Err(e) => {
-                    outcomes.insert(op.op_id.clone(), Err(e));
+                    outcomes.insert(op.op_id.clone(), Err(WriteError::invalid(e)));
                 }
             }
         }
@@ -86,7 +96,7 @@ impl HubSpotConnector {
             .map(|op| WriteOutcome {
                 op_id: op.op_id.clone(),
                 result: outcomes.remove(&op.op_id).unwrap_or_else(|| {
-                    Err("HubSpot did not report on this write; check the record before retrying".into())
+                    Err(WriteError::unknown("HubSpot did not report on this write; check the record before retrying"))
                 }),
             })
             .collect())
@@ -169,10 +179,8 @@ impl HubSpotConnector {
                     owners_of.iter().filter(|(id, _)| named.contains(id)).map(|(_, op)| op).collect()
                 };
                 for op in blamed {
-                    outcomes.insert(
-                        op.clone(),
-                        Err(format!("properties updated, but associating {to} failed: {}", error.describe())),
-                    );
+                    let context = format!("properties updated, but associating {to} failed: ");
+                    outcomes.insert(op.clone(), Err(refused(error, &context)));
                 }
             }
         }
@@ -213,7 +221,7 @@ fn record_batch<'a>(
         for (op, id) in &inputs {
             let named = traced.iter().any(|t| t == op) || id.is_some_and(|id| ids.iter().any(|i| *i == id));
             if named {
-                outcomes.insert((*op).to_string(), Err(error.describe()));
+                outcomes.insert((*op).to_string(), Err(refused(error, "")));
             }
         }
     }
@@ -250,7 +258,7 @@ fn settle<'a>(
     let ops: Vec<&String> = ops.collect();
     if let Some(earlier) = failure.as_ref() {
         for op in ops {
-            outcomes.insert(op.clone(), Err(format!("not sent: an earlier batch failed: {earlier}")));
+            outcomes.insert(op.clone(), Err(WriteError::not_sent(format!("an earlier batch failed: {earlier}"))));
         }
         return Ok(());
     }
@@ -261,7 +269,7 @@ fn settle<'a>(
         }
         Err(e) if e.kind() == ErrorKind::InvalidData => {
             for op in ops {
-                outcomes.insert(op.clone(), Err(e.message().to_string()));
+                outcomes.insert(op.clone(), Err(WriteError::invalid(e.message())));
             }
             Ok(())
         }
@@ -271,7 +279,8 @@ fn settle<'a>(
                 return Err(e);
             }
             for op in ops {
-                outcomes.insert(op.clone(), Err(format!("HubSpot batch failed (it may have been applied): {e}")));
+                let error = WriteError::unknown(format!("HubSpot batch failed (it may have been applied): {e}"));
+                outcomes.insert(op.clone(), Err(error));
             }
             *failure = Some(e);
             Ok(())

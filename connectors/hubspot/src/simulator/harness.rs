@@ -8,7 +8,7 @@ use zveno_connector::http::HttpOptions;
 use zveno_connector::{Clock, Connector, Kind, ManualClock};
 use zveno_sim::conformance::SimulatedVendor;
 use zveno_sim::kit::Kit;
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 use super::{demo_token, HubSpotSim, SimOptions};
 
@@ -44,11 +44,11 @@ impl HubSpotHarness {
 #[async_trait]
 impl SimulatedVendor for HubSpotHarness {
     async fn start(seed: u64, clock: Arc<ManualClock>) -> Self {
-        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[System::HubSpot]));
+        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[crate::simulator::SYSTEM]));
         let mut options = SimOptions::new(&demo_token(seed));
         options.index_lag = HARNESS_INDEX_LAG;
         let sim_clock: Arc<dyn Clock> = clock.clone();
-        match HubSpotSim::start(&world.system(System::HubSpot), sim_clock, seed, options).await {
+        match HubSpotSim::start(&world.system(crate::simulator::SYSTEM), sim_clock, seed, options).await {
             Ok(sim) => Self { sim, clock },
             Err(e) => panic!("cannot start the HubSpot simulator: {e}"),
         }

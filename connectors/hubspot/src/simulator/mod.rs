@@ -1,4 +1,5 @@
-//! A simulated HubSpot portal (feature `simulator`), seeded from a `zveno-sim` world.
+//! A simulated HubSpot portal (feature `simulator`), seeded from a `zveno-sim` world or from
+//! recorded list results ([`launch_recorded`]).
 //!
 //! It speaks the endpoints zveno uses with HubSpot's paths, parameters and JSON: object
 //! lists with opaque `paging.next.after` cursors and inline associations, single reads,
@@ -17,6 +18,7 @@
 
 mod harness;
 mod portal;
+mod recorded;
 mod render;
 mod routes;
 mod search;
@@ -30,8 +32,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, Connector, Env, Kind};
+use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
-use zveno_sim::world::SystemData;
+use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use harness::{HubSpotHarness, HARNESS_CLIENTS, HARNESS_INDEX_LAG};
 pub use portal::SimOptions;
@@ -62,6 +65,22 @@ impl HubSpotSim {
         options: SimOptions,
     ) -> std::io::Result<Self> {
         let db = Db::seed(data, &options.tax_id_property, clock.now());
+        Self::serve(db, clock, seed, options).await
+    }
+
+    /// Starts a portal holding recorded CRM v3 list results (`{"companies": [...],
+    /// "contacts": [...], "tasks": [...]}`), served as they were recorded.
+    pub async fn start_recorded(
+        responses: &Value,
+        clock: Arc<dyn Clock>,
+        seed: u64,
+        options: SimOptions,
+    ) -> std::io::Result<Self> {
+        let db = Db::from_recorded(responses)?;
+        Self::serve(db, clock, seed, options).await
+    }
+
+    async fn serve(db: Db, clock: Arc<dyn Clock>, seed: u64, options: SimOptions) -> std::io::Result<Self> {
         let portal = Arc::new(Portal::new(Kit::new(clock, seed), options, db));
         let server = SimServer::start(routes::router(portal.clone()), portal.kit.clone()).await?;
         Ok(Self { server, portal })
@@ -182,6 +201,20 @@ impl HubSpotSim {
         ids.iter().map(ToString::to_string).collect()
     }
 
+    /// Purges `n` live records of `kind` for good, as a GDPR (privacy) deletion does: they
+    /// leave every list, the archived one included; returns their ids.
+    pub fn purge(&self, kind: Kind, n: usize) -> Vec<String> {
+        let object = Object::of(kind);
+        let mut db = self.portal.db();
+        let ids = db.pick(object, n);
+        if let Some(records) = db.objects.get_mut(&object) {
+            for id in &ids {
+                records.remove(id);
+            }
+        }
+        ids.iter().map(ToString::to_string).collect()
+    }
+
     /// Breaks one live record of `kind` (its `properties` becomes a string) and returns its id.
     pub fn corrupt(&self, kind: Kind) -> Option<String> {
         let object = Object::of(kind);
@@ -241,5 +274,32 @@ pub fn demo_token(seed: u64) -> String {
 /// Starts a simulated portal holding `data` for `zveno demo` and benchmarks.
 pub async fn launch(data: SystemData, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
     let sim = HubSpotSim::start(&data, clock, seed, SimOptions::new(&demo_token(seed))).await?;
+    Ok(sim.into_launched())
+}
+
+/// How HubSpot's records look in a generated world (the world generator knows no vendor).
+/// HubSpot users often type Russian company and people names in Latin letters; a third of companies carry the tax id property.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: crate::VENDOR,
+    rank: 0,
+    crm: true,
+    tax_id_share: 0.35,
+    latin_name_share: 0.45,
+    latin_person_share: 0.2,
+    company_ref_prefix: "",
+};
+
+/// HubSpot as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The simulator, as the daemon's registry lists it.
+pub fn entry() -> SimulatorEntry {
+    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
+}
+
+/// Starts a simulated portal holding recorded CRM v3 list results, for measuring zveno on
+/// data recorded elsewhere (see [`HubSpotSim::start_recorded`]).
+pub async fn launch_recorded(responses: &Value, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
+    let sim = HubSpotSim::start_recorded(responses, clock, seed, SimOptions::new(&demo_token(seed))).await?;
     Ok(sim.into_launched())
 }

@@ -3,7 +3,8 @@
 
 use crate::common::{clock, connector, data, must_drain, sim};
 use zveno_connector::{
-    Client, ClientRef, Cursor, ErrorKind, Kind, RecordData, SyncMode, Task, TaskStatus, TaxId, WriteAction, WriteOp,
+    Client, ClientRef, Cursor, ErrorKind, Kind, RecordData, SyncMode, Task, TaskStatus, TaxId, WriteAction,
+    WriteErrorKind, WriteOp,
 };
 use zveno_sim::kit::FaultConfig;
 
@@ -61,7 +62,7 @@ async fn a_partially_failed_batch_gives_one_outcome_per_op() {
     let ids: Vec<&str> = outcomes.iter().map(|o| o.op_id.as_str()).collect();
     assert_eq!(ids, ["a", "b", "c", "d", "e"], "outcomes come back in op order");
     let Ok(acme) = &outcomes[0].result else { panic!("a: {:?}", outcomes[0]) };
-    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.contains("vat")), "{:?}", outcomes[1]);
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("vat")), "{:?}", outcomes[1]);
     assert!(outcomes[2].result.is_err() && outcomes[3].result.is_err());
     assert!(outcomes[4].result.is_ok());
     let stored = sim.record(Kind::Client, acme);
@@ -84,7 +85,7 @@ async fn tasks_are_created_with_their_company_and_contact_associations() {
     let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_default();
     assert_eq!(outcomes.len(), 3);
     let Ok(t1) = &outcomes[0].result else { panic!("t1: {:?}", outcomes[0]) };
-    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.contains("999999")), "{:?}", outcomes[1]);
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("999999")), "{:?}", outcomes[1]);
     assert!(outcomes[2].result.is_ok());
     let stored = sim.record(Kind::Task, t1).unwrap_or_default();
     assert_eq!(stored["associations"]["companies"]["results"][0]["id"], "3");
@@ -115,7 +116,8 @@ async fn updates_touch_only_what_is_filled_in_and_add_task_associations() {
         .await
         .unwrap_or_default();
     assert_eq!(outcomes[0].result, Ok("1".to_string()));
-    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.contains("OBJECT_NOT_FOUND")), "{:?}", outcomes[1]);
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("OBJECT_NOT_FOUND")), "{:?}", outcomes[1]);
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.kind == WriteErrorKind::NotFound), "{:?}", outcomes[1]);
     let one = sim.record(Kind::Client, "1").unwrap_or_default();
     assert_eq!(one["properties"]["name"], "Romashka LLC");
     assert_eq!(one["properties"]["domain"], "company1.ru", "an empty field is not cleared");
@@ -174,7 +176,15 @@ async fn creates_lost_in_transit_fail_with_a_warning_instead_of_being_resent() {
         Ok(o) => o,
         Err(e) => panic!("a create that may have been applied must be reported per op, not as {e}"),
     };
-    assert!(outcomes[0].result.as_ref().is_err_and(|e| e.contains("may have been applied")), "{:?}", outcomes[0]);
+    assert!(
+        outcomes[0].result.as_ref().is_err_and(|e| e.message.contains("may have been applied")),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(
+        outcomes[0].result.as_ref().is_err_and(|e| e.kind == WriteErrorKind::Unknown),
+        "look it up before resending"
+    );
     assert_eq!(c.http_stats().retried, 0, "a create is never resent blindly");
 }
 

@@ -141,6 +141,11 @@ impl Connector for JiraConnector {
         "jira"
     }
 
+    /// The Jira site (its host).
+    fn source(&self) -> Option<String> {
+        Some(zveno_connector::host_of(&self.settings.api_base))
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read: vec![Kind::Task],
@@ -148,6 +153,7 @@ impl Connector for JiraConnector {
             incremental: true,
             deletes: DeleteDetection::Census,
             page_size: FIELDS_PAGE_SIZE,
+            floor_page_size: FIELDS_PAGE_SIZE,
             write_batch: crate::connector::push::BULK_CREATE_LIMIT,
             webhooks: true,
         }

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
 use zveno_connector::{
-    ClientRef, ConnectorError, Email, RecordData, Task, TaskStatus, WriteAction, WriteOp, WriteOutcome,
+    ClientRef, ConnectorError, Email, RecordData, Task, TaskStatus, WriteAction, WriteError, WriteOp, WriteOutcome,
 };
 
 use crate::connector::JiraConnector;
@@ -33,7 +33,7 @@ use crate::mapping::time;
 /// Issues per `POST /rest/api/3/issue/bulk`.
 pub const BULK_CREATE_LIMIT: usize = 50;
 
-type Outcomes = HashMap<String, Result<String, String>>;
+type Outcomes = HashMap<String, Result<String, WriteError>>;
 
 /// Writes `ops`; one outcome per op, in op order.
 pub async fn push(c: &JiraConnector, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
@@ -57,9 +57,9 @@ pub async fn push(c: &JiraConnector, ops: &[WriteOp]) -> Result<Vec<WriteOutcome
             }
             WriteAction::Archive { .. } => writer.fail(
                 op,
-                "Jira issues are not deleted or archived by zveno; move them to a done or \
-                 cancelled status instead"
-                    .into(),
+                WriteError::unsupported(
+                    "Jira issues are not deleted or archived by zveno; move them to a done or cancelled status instead",
+                ),
             ),
         }
     }
@@ -71,15 +71,15 @@ pub async fn push(c: &JiraConnector, ops: &[WriteOp]) -> Result<Vec<WriteOutcome
         .iter()
         .map(|op| WriteOutcome {
             op_id: op.op_id.clone(),
-            result: outcomes.remove(&op.op_id).unwrap_or_else(|| Err("not attempted".into())),
+            result: outcomes.remove(&op.op_id).unwrap_or_else(|| Err(WriteError::not_sent("not attempted"))),
         })
         .collect())
 }
 
-fn task_of(data: &RecordData) -> Result<&Task, String> {
+fn task_of(data: &RecordData) -> Result<&Task, WriteError> {
     match data {
         RecordData::Task(task) => Ok(task),
-        other => Err(format!("Jira can only write tasks, not {}", other.kind())),
+        other => Err(WriteError::invalid(format!("Jira can only write tasks, not {}", other.kind()))),
     }
 }
 
@@ -92,8 +92,8 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn fail(&mut self, op: &WriteOp, message: String) {
-        self.outcomes.insert(op.op_id.clone(), Err(message));
+    fn fail(&mut self, op: &WriteOp, error: WriteError) {
+        self.outcomes.insert(op.op_id.clone(), Err(error));
     }
 
     async fn create(&mut self, chunk: &[(&WriteOp, &Task)]) {
@@ -115,7 +115,7 @@ impl Writer<'_> {
             Ok(answer) => answer,
             Err(e) => {
                 for (op, _) in &sent {
-                    self.fail(op, format!("create failed (it may have happened): {e}"));
+                    self.fail(op, WriteError::from_request(&e).context("create failed (it may have happened): "));
                 }
                 return;
             }
@@ -127,11 +127,11 @@ impl Writer<'_> {
         let mut written = Vec::new();
         for (i, (op, task)) in sent.iter().enumerate() {
             if let Some(reason) = failed.get(&i) {
-                self.fail(op, format!("create rejected: {reason}"));
+                self.fail(op, WriteError::invalid(format!("create rejected: {reason}")));
                 continue;
             }
             let Some(issue) = created.next() else {
-                self.fail(op, "create: Jira returned fewer issues than it accepted".into());
+                self.fail(op, WriteError::unknown("create: Jira returned fewer issues than it accepted"));
                 continue;
             };
             if task.status != TaskStatus::Todo {
@@ -147,47 +147,64 @@ impl Writer<'_> {
         self.c.remember_writes(written);
     }
 
-    async fn update(&mut self, id: &str, task: &Task) -> Result<String, String> {
+    async fn update(&mut self, id: &str, task: &Task) -> Result<String, WriteError> {
         let fields = self.fields(task, false).await?;
-        let returned =
-            self.c.client.update(id, &json!({"fields": fields})).await.map_err(|e| format!("update failed: {e}"))?;
+        let returned = self
+            .c
+            .client
+            .update(id, &json!({"fields": fields}))
+            .await
+            .map_err(|e| WriteError::from_request(&e).context("update failed: "))?;
         self.c.remember_writes(id.parse::<u64>().ok());
         let current = returned.fields.status.as_ref().map(|s| self.c.mapper.status_of(s, false).0);
         if current != Some(task.status) {
             self.move_to(id, task.status, Some(returned.transitions))
                 .await
-                .map_err(|e| format!("fields updated, but {e}"))?;
+                .map_err(|e| e.context("fields updated, but "))?;
         }
         Ok(id.to_string())
     }
 
     /// Performs the transition to a status that maps to `target`.
-    async fn move_to(&self, id: &str, target: TaskStatus, known: Option<Vec<Transition>>) -> Result<(), String> {
+    async fn move_to(&self, id: &str, target: TaskStatus, known: Option<Vec<Transition>>) -> Result<(), WriteError> {
         let transitions = match known {
             Some(t) if !t.is_empty() => t,
-            _ => self.c.client.transitions(id).await.map_err(|e| format!("cannot list transitions: {e}"))?.transitions,
+            _ => {
+                self.c
+                    .client
+                    .transitions(id)
+                    .await
+                    .map_err(|e| WriteError::from_request(&e).context("cannot list transitions: "))?
+                    .transitions
+            }
         };
         let chosen =
             transitions.iter().find(|t| self.c.mapper.status_of(&t.to, false).0 == target).ok_or_else(|| {
                 let available: Vec<String> =
                     transitions.iter().map(|t| t.to.name.clone().unwrap_or_else(|| t.id.clone())).collect();
-                format!("no transition leads to a {target:?} status (available: {})", available.join(", "))
+                WriteError::invalid(format!(
+                    "no transition leads to a {target:?} status (available: {})",
+                    available.join(", ")
+                ))
             })?;
-        self.c.client.transition(id, &chosen.id).await.map_err(|e| format!("transition {} failed: {e}", chosen.id))
+        self.c
+            .client
+            .transition(id, &chosen.id)
+            .await
+            .map_err(|e| WriteError::from_request(&e).context(&format!("transition {} failed: ", chosen.id)))
     }
 
     /// The `fields` object for a create (`creating`) or an update. Empty values are left
     /// out of updates, so they do not touch the issue.
-    async fn fields(&mut self, task: &Task, creating: bool) -> Result<Map<String, Value>, String> {
+    async fn fields(&mut self, task: &Task, creating: bool) -> Result<Map<String, Value>, WriteError> {
         let settings = &self.c.settings;
         let mut f = Map::new();
         if creating {
-            let project = settings
-                .create_project
-                .as_deref()
-                .ok_or("create_project is not configured: set the project key new issues go to")?;
+            let project = settings.create_project.as_deref().ok_or_else(|| {
+                WriteError::unsupported("create_project is not configured: set the project key new issues go to")
+            })?;
             if task.title.trim().is_empty() {
-                return Err("a Jira issue needs a summary".into());
+                return Err(WriteError::invalid("a Jira issue needs a summary"));
             }
             f.insert("project".into(), json!({"key": project}));
             f.insert("issuetype".into(), json!({"name": settings.issue_type}));
@@ -244,21 +261,27 @@ impl Writer<'_> {
 
     /// An account id for a person given as an e-mail (looked up; the e-mail must be
     /// visible) or as an account id (used as is).
-    async fn account_id(&mut self, person: &str) -> Result<String, String> {
+    async fn account_id(&mut self, person: &str) -> Result<String, WriteError> {
         let Ok(email) = Email::parse(person) else {
             return Ok(person.to_string());
         };
         if let Some(id) = self.accounts.get(email.as_str()) {
             return Ok(id.clone());
         }
-        let users =
-            self.c.client.find_users(email.as_str()).await.map_err(|e| format!("cannot look up {email}: {e}"))?;
+        let users = self
+            .c
+            .client
+            .find_users(email.as_str())
+            .await
+            .map_err(|e| WriteError::from_request(&e).context(&format!("cannot look up {email}: ")))?;
         let id = users
             .into_iter()
             .find(|u| u.email_address.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email.as_str())))
             .and_then(|u| u.account_id)
             .ok_or_else(|| {
-                format!("no Jira user with the visible e-mail {email} (hidden e-mails cannot be matched)")
+                WriteError::invalid(format!(
+                    "no Jira user with the visible e-mail {email} (hidden e-mails cannot be matched)"
+                ))
             })?;
         self.accounts.insert(email.to_string(), id.clone());
         Ok(id)

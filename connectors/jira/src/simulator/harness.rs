@@ -13,7 +13,7 @@ use zveno_connector::http::{BasicAuth, Call, HttpClient, HttpOptions, HttpSemant
 use zveno_connector::{BuildContext, Clock, Connector, ConnectorError, Env, Kind, ManualClock, Redactor, Secret};
 use zveno_sim::conformance::SimulatedVendor;
 use zveno_sim::kit::Kit;
-use zveno_sim::world::{System, SystemData, World, WorldSpec};
+use zveno_sim::world::{SystemData, World, WorldSpec};
 
 pub use super::site::account_id;
 use super::{JiraSim, SimOptions, TOKEN_ENV};
@@ -119,11 +119,11 @@ impl JiraHarness {
 #[async_trait]
 impl SimulatedVendor for JiraHarness {
     async fn start(seed: u64, clock: Arc<ManualClock>) -> Self {
-        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[System::Jira]));
+        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[crate::simulator::SYSTEM]));
         // Search lag is off here: the suite checks generic behaviour and does not wait for
         // indexing; the crate's own tests cover lag against the overlap.
         let options = SimOptions { fields_page: HARNESS_PAGE, lag: Duration::ZERO, ..SimOptions::default() };
-        JiraHarness::start(world.system(System::Jira), clock, seed, options).await
+        JiraHarness::start(world.system(crate::simulator::SYSTEM), clock, seed, options).await
     }
 
     fn kinds(&self) -> Vec<Kind> {

@@ -14,12 +14,13 @@
 //! projects, statuses become workflow statuses (cancelled ones are "Won't Do", a
 //! done-category status), client hints become a custom field value (text, select option,
 //! or multi-select) or a `client:` label, and users become accounts, some with hidden
-//! e-mails.
+//! e-mails. Or it serves recorded search results as they were recorded ([`launch_recorded`]).
 
 mod bulkfetch;
 pub mod harness;
 mod jql;
 mod limits;
+mod recorded;
 mod render;
 mod reply;
 mod search;
@@ -40,8 +41,9 @@ use base64::Engine as _;
 use http::StatusCode;
 use serde_json::{json, Value};
 use zveno_connector::Clock;
+use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Endpoint, Kit, LaunchedSim, SimServer};
-use zveno_sim::world::SystemData;
+use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use search::{MAX_FIELDS_PAGE, MAX_IDS_PAGE};
 
@@ -156,9 +158,27 @@ impl JiraSim {
         seed: u64,
         options: SimOptions,
     ) -> std::io::Result<Self> {
+        let site = site::seed(&data, &options, seed, SITE);
+        Self::serve(site, clock, seed, options).await
+    }
+
+    /// Serves recorded search results (`{"issues": [...]}`) as they were recorded, on
+    /// `127.0.0.1:0`; the projects are the issue keys' prefixes.
+    pub async fn start_recorded(
+        responses: &Value,
+        clock: Arc<dyn Clock>,
+        seed: u64,
+        mut options: SimOptions,
+    ) -> std::io::Result<Self> {
+        let site = recorded::site(responses, &options)?;
+        options.projects = site.projects.iter().map(|p| p.key.clone()).collect();
+        Self::serve(site, clock, seed, options).await
+    }
+
+    async fn serve(site: Site, clock: Arc<dyn Clock>, seed: u64, options: SimOptions) -> std::io::Result<Self> {
         let kit = Kit::new(clock.clone(), seed);
         let state = Arc::new(SimState {
-            site: Mutex::new(site::seed(&data, &options, seed, SITE)),
+            site: Mutex::new(site),
             limits: Limits::new(options.reads_per_sec, options.writes_per_sec, clock),
             email: options.email.clone(),
             token: options.token.clone(),
@@ -263,7 +283,22 @@ impl JiraSim {
         self.state.lock().issues.remove(&id).is_some()
     }
 
-    /// Issues on the site.
+    /// Puts `ids` under a security level the token user is not in (an admin's permission
+    /// change): from then on the token cannot tell them from deleted issues. Returns how
+    /// many were visible.
+    pub fn restrict(&self, ids: &[u64]) -> usize {
+        let mut site = self.state.lock();
+        let mut moved = 0;
+        for id in ids {
+            if let Some(issue) = site.issues.remove(id) {
+                site.restricted.insert(*id, issue);
+                moved += 1;
+            }
+        }
+        moved
+    }
+
+    /// Issues the token can see.
     pub fn count(&self) -> usize {
         self.state.lock().issues.len()
     }
@@ -295,7 +330,16 @@ impl JiraSim {
 /// Starts a simulator for `zveno demo` and benchmarks: the options point a connector at
 /// it, `env` holds the token.
 pub async fn launch(data: SystemData, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
-    let sim = JiraSim::start(data, clock, seed, SimOptions::default()).await?;
+    launched(JiraSim::start(data, clock, seed, SimOptions::default()).await?)
+}
+
+/// Starts a simulator serving recorded search results (see [`JiraSim::start_recorded`]), for
+/// measuring zveno on data recorded elsewhere.
+pub async fn launch_recorded(responses: &Value, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
+    launched(JiraSim::start_recorded(responses, clock, seed, SimOptions::default()).await?)
+}
+
+fn launched(sim: JiraSim) -> std::io::Result<LaunchedSim> {
     let options = sim.connector_options();
     let help = format!(
         "Jira simulator at {url}: curl -u '{email}:{token}' {url}/rest/api/3/myself",
@@ -411,6 +455,26 @@ async fn get_issue(
         None => FieldSelection::All(Vec::new()),
     };
     reply::json(StatusCode::OK, issue_json(issue.id, &issue.key, &issue.live, &selection, zone, SITE))
+}
+
+/// How Jira's records look in a generated world (the world generator knows no vendor).
+/// Jira holds issues only: their client is a free-text hint.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: crate::VENDOR,
+    rank: 2,
+    crm: false,
+    tax_id_share: 0.2,
+    latin_name_share: 0.2,
+    latin_person_share: 0.0,
+    company_ref_prefix: "",
+};
+
+/// Jira as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The simulator, as the daemon's registry lists it.
+pub fn entry() -> SimulatorEntry {
+    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ pub struct SimIssue {
 }
 
 impl SimIssue {
-    fn new(id: u64, key: String, project: String, doc: Doc) -> Self {
+    pub(super) fn new(id: u64, key: String, project: String, doc: Doc) -> Self {
         Self { id, key, project, live: doc.clone(), indexed: Some(doc), pending: None }
     }
 
@@ -141,6 +141,10 @@ pub struct Site {
     pub lag: std::time::Duration,
     /// Issues by id.
     pub issues: BTreeMap<u64, SimIssue>,
+    /// Issues under a security level the token user is not in: they exist, but to this
+    /// token every endpoint answers as if they did not (Jira's "does not exist or you do
+    /// not have permission to see it").
+    pub restricted: BTreeMap<u64, SimIssue>,
     /// Accounts other than the token user.
     pub users: Vec<Account>,
     /// The token user.
@@ -227,6 +231,7 @@ pub fn seed(data: &SystemData, options: &SimOptions, seed: u64, host: &str) -> S
         time_zone: options.time_zone.clone(),
         lag: options.lag,
         issues: BTreeMap::new(),
+        restricted: BTreeMap::new(),
         users,
         myself,
         projects,

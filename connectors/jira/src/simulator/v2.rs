@@ -191,7 +191,7 @@ mod tests {
         use zveno_connector::http::VendorHttp;
         use zveno_connector::http::{Authenticator, BasicAuth, Call, HttpClient, HttpOptions, HttpSemantics, NoAuth};
         use zveno_connector::{ErrorKind, ManualClock, Redactor, Secret};
-        use zveno_sim::world::{System, World, WorldSpec};
+        use zveno_sim::world::{World, WorldSpec};
 
         use super::*;
         use crate::simulator::harness::JiraHarness;
@@ -199,9 +199,9 @@ mod tests {
 
         /// A site with 60 clients' issues, on a manual clock.
         async fn site() -> (JiraHarness, Arc<ManualClock>) {
-            let spec = WorldSpec::new(7, 60, &[System::Jira]);
+            let spec = WorldSpec::new(7, 60, &[crate::simulator::SYSTEM]);
             let clock = Arc::new(ManualClock::new(spec.now));
-            let data = World::generate(&spec).system(System::Jira);
+            let data = World::generate(&spec).system(crate::simulator::SYSTEM);
             (JiraHarness::start(data, clock.clone(), 7, SimOptions::default()).await, clock)
         }
 

@@ -9,16 +9,17 @@ use serde_json::Value;
 use zveno_connector::{Connector, Cursor, Kind, ManualClock, RecordError, SourceRecord, SyncMode};
 use zveno_jira::simulator::harness::{Build, JiraHarness};
 use zveno_jira::SimOptions;
-use zveno_sim::world::{System, SystemData, World, WorldSpec};
+use zveno_sim::world::{SystemData, World, WorldSpec};
 
 /// The instant worlds are generated at.
 pub fn world_now() -> chrono::DateTime<chrono::Utc> {
-    WorldSpec::new(0, 1, &[System::Jira]).now
+    WorldSpec::new(0, 1, &[zveno_jira::simulator::SYSTEM]).now
 }
 
 /// Jira data for `clients` clients.
 pub fn jira_data(seed: u64, clients: usize) -> SystemData {
-    World::generate(&WorldSpec::new(seed, clients, &[System::Jira])).system(System::Jira)
+    World::generate(&WorldSpec::new(seed, clients, &[zveno_jira::simulator::SYSTEM]))
+        .system(zveno_jira::simulator::SYSTEM)
 }
 
 /// A simulator with `clients` clients' issues on a manual clock set to the world's now.

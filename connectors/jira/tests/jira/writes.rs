@@ -3,7 +3,7 @@
 use crate::common::{harness, options};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use zveno_connector::{ClientRef, Kind, Priority, RecordData, Task, TaskStatus, WriteAction, WriteOp};
+use zveno_connector::{ClientRef, Kind, Priority, RecordData, Task, TaskStatus, WriteAction, WriteErrorKind, WriteOp};
 use zveno_jira::SimOptions;
 
 fn task(title: &str, status: TaskStatus) -> Task {
@@ -114,10 +114,16 @@ async fn failures_are_reported_per_op_and_the_rest_are_written() {
     ];
     let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
     let result = |op: &str| outcomes.iter().find(|o| o.op_id == op).map(|o| o.result.clone());
-    assert!(result("empty").is_some_and(|r| r.is_err_and(|e| e.contains("summary"))));
-    assert!(result("missing").is_some_and(|r| r.is_err_and(|e| e.contains("not found"))));
-    assert!(result("archive").is_some_and(|r| r.is_err()));
-    assert!(result("client").is_some_and(|r| r.is_err_and(|e| e.contains("only write tasks"))));
+    assert!(result("empty").is_some_and(|r| r.is_err_and(|e| e.message.contains("summary"))));
+    assert!(result("missing").is_some_and(|r| r.is_err_and(|e| e.message.contains("not found"))));
+    let kind = |op: &str| result(op).and_then(|r| r.err()).map(|e| e.kind);
+    assert_eq!(
+        [kind("empty"), kind("missing"), kind("archive"), kind("client")],
+        [WriteErrorKind::Invalid, WriteErrorKind::NotFound, WriteErrorKind::Unsupported, WriteErrorKind::Invalid]
+            .map(Some),
+        "each failure says what kind it is"
+    );
+    assert!(result("client").is_some_and(|r| r.is_err_and(|e| e.message.contains("only write tasks"))));
     assert_eq!(result("fine"), Some(Ok(ok_id)));
     assert!(result("good").is_some_and(|r| r.is_ok()));
     assert_eq!(outcomes.len(), ops.len());
@@ -133,7 +139,7 @@ async fn a_rejected_input_of_a_bulk_create_fails_alone() {
         [create("1", task("First", TaskStatus::Todo)), create("2", bad), create("3", task("Third", TaskStatus::Todo))];
     let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(outcomes[0].result.is_ok() && outcomes[2].result.is_ok());
-    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.contains("assignee")), "{:?}", outcomes[1]);
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("assignee")), "{:?}", outcomes[1]);
     let third = h.sim.issue(outcomes[2].result.as_deref().unwrap_or_default()).unwrap_or(Value::Null);
     assert_eq!(third["fields"]["summary"], json!("Third"), "ids were matched to the right ops");
 }
@@ -166,7 +172,7 @@ async fn assignees_given_by_email_are_looked_up_and_hidden_emails_fail_clearly()
     let outcomes = c.push(Kind::Task, &[create("v", t), create("h", h2)]).await.unwrap_or_else(|e| panic!("{e}"));
     let created = h.sim.issue(outcomes[0].result.as_deref().unwrap_or_default()).unwrap_or(Value::Null);
     assert_eq!(created["fields"]["assignee"]["accountId"], json!(account));
-    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.contains("hidden")), "{:?}", outcomes[1]);
+    assert!(outcomes[1].result.as_ref().is_err_and(|e| e.message.contains("hidden")), "{:?}", outcomes[1]);
 }
 
 #[tokio::test]
@@ -174,7 +180,7 @@ async fn creates_need_a_project_and_a_client_field_is_written_when_no_label_pref
     let (h, _) = harness(5, SimOptions::default()).await;
     let no_project = h.must_build(options(&json!({"create_project": null})));
     let outcomes = no_project.push(Kind::Task, &[create("x", task("T", TaskStatus::Todo))]).await;
-    assert!(outcomes.is_ok_and(|o| o[0].result.as_ref().is_err_and(|e| e.contains("create_project"))));
+    assert!(outcomes.is_ok_and(|o| o[0].result.as_ref().is_err_and(|e| e.message.contains("create_project"))));
     assert_eq!(h.sim.writes(), 0);
 
     let field_only = h.must_build(options(&json!({"client_label_prefix": null, "create_project": "SUP"})));

@@ -4,8 +4,9 @@
 //!   incremental windows on `update_time`), 500 records a page: a page costs the same
 //!   tokens whatever its size. The user directory is read once per half hour.
 //! - **Deletes**: Pipedrive lists no deleted organizations, persons or activities, so a
-//!   completed full scan is the census the store diffs (`DeleteDetection::Census`);
-//!   webhooks report deletes and merges at once ([`crate::webhook`]).
+//!   completed full scan is the census the store diffs (`DeleteDetection::Census`), and
+//!   between full scans an id census runs on its own interval ([`census`]); webhooks
+//!   report deletes and merges at once ([`crate::webhook`]).
 //! - **Fetches** read records by id through the same lists filtered by `ids=`, 100 a
 //!   call; see [`fetch`].
 //! - **Pushes** create (`POST`) and update (`PATCH`) organizations and activities one
@@ -13,6 +14,7 @@
 //! - The **token ledger** is asked before every request; when zveno's share of the daily
 //!   budget is spent the pull stops at a page boundary with a `RateLimited` status.
 
+mod census;
 pub mod cursor;
 mod fetch;
 mod pull;
@@ -25,8 +27,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zveno_connector::http::HttpStats;
 use zveno_connector::{
-    Capabilities, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection, Fetched, Kind, Page, Secret,
-    SyncMode, WebhookRequest, WriteOp, WriteOutcome,
+    Capabilities, CensusPage, CensusPlan, ChangeHint, Clock, Connector, ConnectorError, Cursor, DeleteDetection,
+    Fetched, Kind, Page, Secret, SyncMode, WebhookRequest, WriteOp, WriteOutcome,
 };
 
 use crate::client::{ListQuery, PipedriveClient, LIST_LIMIT};
@@ -46,6 +48,8 @@ pub struct PipedriveConnector {
     users: UserDirectory,
     /// The webhook's HTTP Basic `user:password` (`None`: deliveries are refused).
     webhook_credentials: Option<Secret>,
+    /// The company this instance reads (see `Connector::source`).
+    source: Option<String>,
 }
 
 impl PipedriveConnector {
@@ -67,7 +71,14 @@ impl PipedriveConnector {
             clock,
             users: UserDirectory::default(),
             webhook_credentials: None,
+            source: None,
         }
+    }
+
+    /// The same connector, naming the company it reads (see `Connector::source`).
+    pub fn with_source(mut self, source: String) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// The same connector, accepting webhook deliveries with these `user:password` HTTP
@@ -104,6 +115,10 @@ impl Connector for PipedriveConnector {
         crate::VENDOR
     }
 
+    fn source(&self) -> Option<String> {
+        self.source.clone()
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             read: self.kinds.clone(),
@@ -111,6 +126,7 @@ impl Connector for PipedriveConnector {
             incremental: true,
             deletes: DeleteDetection::Census,
             page_size: LIST_LIMIT as usize,
+            floor_page_size: LIST_LIMIT as usize,
             write_batch: 1,
             webhooks: true,
         }
@@ -148,6 +164,16 @@ impl Connector for PipedriveConnector {
             return Err(ConnectorError::unsupported("zveno does not write Pipedrive persons"));
         }
         self.push_ops(entity, ops).await
+    }
+
+    /// On its own long interval: a census costs a full listing's tokens (see [`census`]).
+    fn census_plan(&self, kind: Kind) -> Option<CensusPlan> {
+        self.entity(kind).ok().map(|_| CensusPlan { every: census::DEFAULT_CENSUS_EVERY })
+    }
+
+    async fn census(&self, kind: Kind, cursor: &Cursor) -> Result<CensusPage, ConnectorError> {
+        let entity = self.entity(kind)?;
+        self.census_page(entity, cursor).await
     }
 
     /// A full scan that began at `since` saw everything updated before it.

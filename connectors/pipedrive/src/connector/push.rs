@@ -9,7 +9,7 @@
 //! a message saying so rather than inviting a blind retry.
 
 use serde_json::Value;
-use zveno_connector::{ConnectorError, ErrorKind, WriteAction, WriteOp, WriteOutcome};
+use zveno_connector::{ConnectorError, ErrorKind, WriteAction, WriteError, WriteOp, WriteOutcome};
 
 use super::PipedriveConnector;
 use crate::dto::entity::Entity;
@@ -20,26 +20,26 @@ impl PipedriveConnector {
         let mut outcomes = Vec::with_capacity(ops.len());
         let mut stopped: Option<String> = None;
         for op in ops {
-            let outcome = |result: Result<String, String>| WriteOutcome { op_id: op.op_id.clone(), result };
+            let outcome = |result: Result<String, WriteError>| WriteOutcome { op_id: op.op_id.clone(), result };
             if let Some(why) = &stopped {
-                outcomes.push(outcome(Err(format!("not sent: an earlier write failed: {why}"))));
+                outcomes.push(outcome(Err(WriteError::not_sent(format!("an earlier write failed: {why}")))));
                 continue;
             }
             let (id, data) = match &op.action {
                 WriteAction::Create { data } => (None, data),
                 WriteAction::Update { external_id, data } => (Some(external_id.as_str()), data),
                 WriteAction::Archive { external_id } => {
-                    outcomes.push(outcome(Err(format!(
+                    outcomes.push(outcome(Err(WriteError::unsupported(format!(
                         "zveno does not delete Pipedrive {} ({external_id})",
                         entity.path()
-                    ))));
+                    )))));
                     continue;
                 }
             };
             let body = match self.mapper.write(entity, data, &users, id.is_none()) {
                 Ok(body) => body,
                 Err(why) => {
-                    outcomes.push(outcome(Err(why)));
+                    outcomes.push(outcome(Err(WriteError::invalid(why))));
                     continue;
                 }
             };
@@ -54,11 +54,13 @@ impl PipedriveConnector {
                 Ok(data) => match data.get("id").and_then(Value::as_u64) {
                     Some(new_id) => outcomes.push(outcome(Ok(new_id.to_string()))),
                     None => outcomes.push(outcome(id.map(str::to_string).ok_or_else(|| {
-                        "Pipedrive accepted the create but named no id; look the record up before retrying".to_string()
+                        WriteError::unknown(
+                            "Pipedrive accepted the create but named no id; look the record up before retrying",
+                        )
                     }))),
                 },
                 Err(e) if matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::NotFound) => {
-                    outcomes.push(outcome(Err(e.message().to_string())));
+                    outcomes.push(outcome(Err(WriteError::from_request(&e))));
                 }
                 Err(e) => {
                     let maybe_applied = id.is_none() && e.kind() == ErrorKind::Transient;
@@ -66,8 +68,12 @@ impl PipedriveConnector {
                     if !wrote && !maybe_applied {
                         return Err(e);
                     }
-                    let note = if maybe_applied { " (it may have been applied; check before retrying)" } else { "" };
-                    outcomes.push(outcome(Err(format!("{e}{note}"))));
+                    let error = if maybe_applied {
+                        WriteError::unknown(format!("{e} (it may have been applied; check before retrying)"))
+                    } else {
+                        WriteError::not_sent(format!("{e}"))
+                    };
+                    outcomes.push(outcome(Err(error)));
                     stopped = Some(e.to_string());
                 }
             }

@@ -8,7 +8,7 @@ use zveno_connector::http::HttpOptions;
 use zveno_connector::{Clock, Connector, Kind, ManualClock};
 use zveno_sim::conformance::SimulatedVendor;
 use zveno_sim::kit::Kit;
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 use super::{demo_token, PipedriveSim, SimOptions};
 
@@ -45,10 +45,10 @@ impl PipedriveHarness {
 #[async_trait]
 impl SimulatedVendor for PipedriveHarness {
     async fn start(seed: u64, clock: Arc<ManualClock>) -> Self {
-        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[System::Pipedrive]));
+        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[crate::simulator::SYSTEM]));
         let sim_clock: Arc<dyn Clock> = clock.clone();
         let options = SimOptions { max_page: HARNESS_PAGE, ..SimOptions::new(&demo_token(seed)) };
-        match PipedriveSim::start(&world.system(System::Pipedrive), sim_clock, seed, options).await {
+        match PipedriveSim::start(&world.system(crate::simulator::SYSTEM), sim_clock, seed, options).await {
             Ok(sim) => Self { sim, clock },
             Err(e) => panic!("cannot start the Pipedrive simulator: {e}"),
         }

@@ -1,4 +1,5 @@
-//! A simulated Pipedrive company (feature `simulator`), seeded from a `zveno-sim` world.
+//! A simulated Pipedrive company (feature `simulator`), seeded from a `zveno-sim` world or
+//! from recorded list items ([`launch_recorded`]).
 //!
 //! It speaks the endpoints zveno uses with Pipedrive's paths, parameters and JSON: v2 lists
 //! of organizations, persons and activities with opaque cursors, `limit` ≤ 500, `sort_by`,
@@ -15,6 +16,7 @@
 
 mod company;
 mod harness;
+mod recorded;
 mod routes;
 mod store;
 
@@ -24,8 +26,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use zveno_connector::factory::VendorEntry;
 use zveno_connector::{BuildContext, Clock, Connector, Env, Kind};
+use zveno_sim::kit::SimulatorEntry;
 use zveno_sim::kit::{Kit, LaunchedSim, SimServer};
-use zveno_sim::world::SystemData;
+use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use company::SimOptions;
 pub use harness::{PipedriveHarness, HARNESS_CLIENTS, HARNESS_PAGE};
@@ -56,6 +59,22 @@ impl PipedriveSim {
         options: SimOptions,
     ) -> std::io::Result<Self> {
         let db = Db::seed(data, &options.tax_id_field);
+        Self::serve(db, clock, seed, options).await
+    }
+
+    /// Starts a company holding recorded API v2 list items (`{"organizations": [...],
+    /// "persons": [...], "activities": [...]}`), served as they were recorded.
+    pub async fn start_recorded(
+        responses: &Value,
+        clock: Arc<dyn Clock>,
+        seed: u64,
+        options: SimOptions,
+    ) -> std::io::Result<Self> {
+        let db = Db::from_recorded(responses)?;
+        Self::serve(db, clock, seed, options).await
+    }
+
+    async fn serve(db: Db, clock: Arc<dyn Clock>, seed: u64, options: SimOptions) -> std::io::Result<Self> {
         let company = Arc::new(Company::new(Kit::new(clock, seed), options, db));
         let server = SimServer::start(routes::router(company.clone()), company.kit.clone()).await?;
         Ok(Self { server, company })
@@ -221,5 +240,32 @@ pub fn demo_token(seed: u64) -> String {
 /// Starts a simulated company holding `data` for `zveno demo` and benchmarks.
 pub async fn launch(data: SystemData, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
     let sim = PipedriveSim::start(&data, clock, seed, SimOptions::new(&demo_token(seed))).await?;
+    Ok(sim.into_launched())
+}
+
+/// How Pipedrive's records look in a generated world (the world generator knows no vendor).
+/// Pipedrive users type Latin names more often than Bitrix24 users and fewer tax ids.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: crate::VENDOR,
+    rank: 3,
+    crm: true,
+    tax_id_share: 0.2,
+    latin_name_share: 0.3,
+    latin_person_share: 0.2,
+    company_ref_prefix: "",
+};
+
+/// Pipedrive as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The simulator, as the daemon's registry lists it.
+pub fn entry() -> SimulatorEntry {
+    SimulatorEntry { system: SYSTEM, launch: |data, clock, seed| Box::pin(launch(data, clock, seed)) }
+}
+
+/// Starts a simulated company holding recorded API v2 list items, for measuring zveno on
+/// data recorded elsewhere (see [`PipedriveSim::start_recorded`]).
+pub async fn launch_recorded(responses: &Value, clock: Arc<dyn Clock>, seed: u64) -> std::io::Result<LaunchedSim> {
+    let sim = PipedriveSim::start_recorded(responses, clock, seed, SimOptions::new(&demo_token(seed))).await?;
     Ok(sim.into_launched())
 }

@@ -29,7 +29,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn new(id: u64, fields: Value, added: DateTime<Utc>, updated: DateTime<Utc>) -> Self {
+    pub(crate) fn new(id: u64, fields: Value, added: DateTime<Utc>, updated: DateTime<Utc>) -> Self {
         let fields = match fields {
             Value::Object(map) => map,
             _ => Map::new(),

@@ -14,16 +14,17 @@ use zveno_connector::{
 };
 use zveno_pipedrive::simulator::{demo_token, PipedriveSim, SimOptions};
 use zveno_sim::conformance::{drain, suite_clock};
-use zveno_sim::world::{System, World, WorldSpec};
+use zveno_sim::world::{World, WorldSpec};
 
 const SEED: u64 = 77;
 
 async fn start(clients: usize, page: usize) -> (PipedriveSim, Arc<ManualClock>) {
     let clock = suite_clock();
-    let world = World::generate(&WorldSpec::new(SEED, clients, &[System::Pipedrive]));
+    let world = World::generate(&WorldSpec::new(SEED, clients, &[zveno_pipedrive::simulator::SYSTEM]));
     let options = SimOptions { max_page: page, ..SimOptions::new(&demo_token(SEED)) };
     let sim_clock: Arc<dyn Clock> = clock.clone();
-    let sim = PipedriveSim::start(&world.system(System::Pipedrive), sim_clock, SEED, options).await.unwrap();
+    let sim =
+        PipedriveSim::start(&world.system(zveno_pipedrive::simulator::SYSTEM), sim_clock, SEED, options).await.unwrap();
     (sim, clock)
 }
 

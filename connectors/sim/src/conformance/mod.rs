@@ -69,12 +69,8 @@ pub trait SimulatedVendor: Send + Sync + Sized + 'static {
 
     /// A connector with valid credentials and these timeout/retry settings, so the suite
     /// can check timeouts with a 1-second timeout instead of waiting 30 real seconds.
-    /// Optional: without it, [`server_errors_and_timeouts_are_retried`] skips (and says so)
-    /// its timeout half.
-    fn connector_with_http(&self, http: HttpOptions) -> Option<Arc<dyn Connector>> {
-        let _ = http;
-        None
-    }
+    /// `None` fails [`server_errors_and_timeouts_are_retried`]: no check is skipped.
+    fn connector_with_http(&self, http: HttpOptions) -> Option<Arc<dyn Connector>>;
 
     /// The simulator's kit: faults and request log.
     fn kit(&self) -> &Kit;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use zveno_connector::http::{BearerToken, HttpClient, HttpSemantics, RateLimit, VendorHttp};
 use zveno_connector::{
-    BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor, SecretRef,
+    BuildContext, ConfigProblem, Connector, ConnectorError, ConnectorFactory, Phone, Redactor, Secret, SecretRef,
 };
 
 use super::connector::TestVendorConnector;
@@ -48,12 +48,26 @@ impl TestVendorConfig {
     }
 }
 
+/// Checked test-vendor options with the token read: what a connector is built from.
+#[derive(Debug, Clone)]
+pub struct TestVendorSettings {
+    /// Where the simulator listens.
+    pub base_url: url::Url,
+    /// The bearer token.
+    pub token: Secret,
+    /// Records per page.
+    pub page_size: usize,
+    /// The region national phone numbers are read in.
+    pub region: Option<phonenumber::country::Id>,
+}
+
 /// The test vendor's typed factory.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TestVendorFactory;
 
 impl ConnectorFactory for TestVendorFactory {
     type Config = TestVendorConfig;
+    type Settings = TestVendorSettings;
     const VENDOR: &'static str = VENDOR;
 
     /// 100 requests per rolling 10 s: the simulator's own limit, so a steady pull never
@@ -62,32 +76,36 @@ impl ConnectorFactory for TestVendorFactory {
         BTreeMap::from([("default".to_string(), RateLimit::new(100, 10))])
     }
 
-    fn validate(config: &TestVendorConfig, ctx: &BuildContext) -> Vec<ConfigProblem> {
+    fn resolve(config: &TestVendorConfig, ctx: &BuildContext) -> Result<TestVendorSettings, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
-        match &ctx.base_url {
-            None => problems.push(ConfigProblem::new(
-                ctx.path("base_url"),
-                "required for the test vendor (it has no public address)",
-            )),
+        let base_url = match &ctx.base_url {
+            None => {
+                problems.push(ConfigProblem::new(
+                    ctx.path("base_url"),
+                    "required for the test vendor (it has no public address)",
+                ));
+                None
+            }
             Some(url) if !matches!(url.scheme(), "http" | "https") => {
                 problems.push(ConfigProblem::new(ctx.path("base_url"), format!("must be an http(s) URL, got {url}")));
+                None
             }
-            Some(_) => {}
-        }
-        if let Err(problem) = config.token().resolve(&ctx.path("token"), &ctx.env) {
-            problems.push(problem);
-        }
+            Some(url) => Some(url.clone()),
+        };
+        let token = config.token().resolve(&ctx.path("token"), &ctx.env).map_err(|p| problems.push(p)).ok();
         if !(1..=MAX_PAGE).contains(&config.page_size) {
             problems.push(ConfigProblem::new(
                 ctx.path("page_size"),
                 format!("must be between 1 and {MAX_PAGE}, got {}", config.page_size),
             ));
         }
-        if let Some(region) = &config.default_region {
-            if let Err(e) = Phone::region(region) {
+        let region = match config.default_region.as_deref().map(Phone::region).transpose() {
+            Ok(region) => region,
+            Err(e) => {
                 problems.push(ConfigProblem::new(ctx.path("default_region"), e.to_string()));
+                None
             }
-        }
+        };
         let defaults = Self::default_rate_limits();
         for (bucket, limit) in &ctx.rate_limits {
             let path = ctx.path(&format!("rate_limits.{bucket}"));
@@ -98,27 +116,16 @@ impl ConnectorFactory for TestVendorFactory {
                 problems.push(ConfigProblem::new(path, reason));
             }
         }
-        problems
+        match (base_url, token) {
+            (Some(base_url), Some(token)) if problems.is_empty() => {
+                Ok(TestVendorSettings { base_url, token, page_size: config.page_size, region })
+            }
+            _ => Err(problems),
+        }
     }
 
-    fn build(config: TestVendorConfig, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        let problems = Self::validate(&config, &ctx);
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(ConnectorError::config(text.join("; ")));
-        }
-        let base_url = ctx
-            .base_url
-            .clone()
-            .ok_or_else(|| ConnectorError::config(format!("{}: required", ctx.path("base_url"))))?;
-        let token =
-            config.token().resolve(&ctx.path("token"), &ctx.env).map_err(|p| ConnectorError::config(p.to_string()))?;
-        let region = config
-            .default_region
-            .as_deref()
-            .map(Phone::region)
-            .transpose()
-            .map_err(|e| ConnectorError::config(e.to_string()))?;
+    fn build(settings: TestVendorSettings, ctx: BuildContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let TestVendorSettings { base_url, token, page_size, region } = settings;
         let vendor = VendorHttp {
             rate_limits: Self::default_rate_limits(),
             classifier: Arc::new(HttpSemantics),
@@ -127,7 +134,7 @@ impl ConnectorFactory for TestVendorFactory {
         };
         let http = HttpClient::new(&ctx.name, vendor, &ctx.rate_limits, ctx.http, ctx.clock.clone())?;
         let kinds = ctx.kinds.clone();
-        Ok(Arc::new(TestVendorConnector::new(ctx.name, base_url, http, config.page_size, region, kinds)))
+        Ok(Arc::new(TestVendorConnector::new(ctx.name, base_url, http, page_size, region, kinds)))
     }
 }
 

@@ -24,7 +24,7 @@ use serde_json::Value;
 use zveno_connector::http::{body_snippet, Call, HttpClient, HttpStats, Response};
 use zveno_connector::{
     Capabilities, Connector, ConnectorError, Cursor, DeleteDetection, ErrorKind, Fetched, Kind, Page, RecordError,
-    SourceRecord, SyncMode, WriteAction, WriteOp, WriteOutcome,
+    SourceRecord, SyncMode, WriteAction, WriteError, WriteOp, WriteOutcome,
 };
 
 use super::mapping::{self, MapContext};
@@ -331,9 +331,15 @@ impl Connector for TestVendorConnector {
             incremental: true,
             deletes: DeleteDetection::Listed,
             page_size: self.page_size,
+            floor_page_size: self.page_size,
             write_batch: 1,
             webhooks: false,
         }
+    }
+
+    /// The test vendor has one account per server: its host and port.
+    fn source(&self) -> Option<String> {
+        Some(zveno_connector::host_of(&self.base_url))
     }
 
     async fn check(&self) -> Result<(), ConnectorError> {
@@ -398,7 +404,8 @@ impl Connector for TestVendorConnector {
             match result {
                 Err(e) if systemic && outcomes.is_empty() => return Err(e),
                 result => {
-                    outcomes.push(WriteOutcome { op_id: op.op_id.clone(), result: result.map_err(|e| e.to_string()) })
+                    let result = result.map_err(|e| WriteError::from_request(&e));
+                    outcomes.push(WriteOutcome { op_id: op.op_id.clone(), result })
                 }
             }
         }

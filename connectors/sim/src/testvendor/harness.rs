@@ -13,7 +13,7 @@ use zveno_connector::{BuildContext, Clock, Connector, Env, Kind, ManualClock};
 use super::{TestVendorFactory, TestVendorSim, VENDOR};
 use crate::conformance::SimulatedVendor;
 use crate::kit::{Kit, LaunchedSim, SimServer};
-use crate::world::{System, SystemData, World, WorldSpec};
+use crate::world::{SystemData, World, WorldSpec};
 
 /// The environment variable [`launch`] tells the daemon to read the token from.
 pub const TOKEN_ENV: &str = "ZVENO_TESTVENDOR_TOKEN";
@@ -95,12 +95,9 @@ impl TestVendorHarness {
 #[async_trait]
 impl SimulatedVendor for TestVendorHarness {
     async fn start(seed: u64, clock: Arc<ManualClock>) -> Self {
-        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[System::TestVendor]));
-        let sim = TestVendorSim::new(
-            &world.system(System::TestVendor),
-            Kit::new(clock.clone(), seed),
-            &format!("tv-{seed:x}"),
-        );
+        let world = World::generate(&WorldSpec::new(seed, HARNESS_CLIENTS, &[super::SYSTEM]));
+        let sim =
+            TestVendorSim::new(&world.system(super::SYSTEM), Kit::new(clock.clone(), seed), &format!("tv-{seed:x}"));
         let server = match sim.serve().await {
             Ok(server) => server,
             Err(e) => panic!("cannot start the test vendor simulator: {e}"),

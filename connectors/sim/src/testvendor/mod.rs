@@ -22,6 +22,9 @@
 //! after `throttle_next`) the answer is `429` with `Retry-After` in seconds; bad
 //! credentials get `401`.
 
+use crate::kit::SimulatorEntry;
+use crate::world::{System, SystemProfile};
+
 mod config;
 mod connector;
 mod harness;
@@ -38,3 +41,27 @@ pub use wire::{kind_path, path_kind};
 
 /// The `vendor = "..."` name.
 pub const VENDOR: &str = "testvendor";
+
+/// How the test vendor's records look in a generated world.
+pub const PROFILE: SystemProfile = SystemProfile {
+    vendor: VENDOR,
+    rank: 4,
+    crm: true,
+    tax_id_share: 0.6,
+    latin_name_share: 0.2,
+    latin_person_share: 0.0,
+    company_ref_prefix: "",
+};
+
+/// The test vendor as a system of a generated world.
+pub const SYSTEM: System = System::new(&PROFILE);
+
+/// The test vendor's simulator, as the daemon's registry lists it.
+pub fn simulator() -> SimulatorEntry {
+    SimulatorEntry {
+        system: SYSTEM,
+        launch: |data, clock, seed| {
+            Box::pin(async move { launch(&data, clock, seed).await.map(|(launched, _)| launched) })
+        },
+    }
+}

@@ -53,7 +53,7 @@ struct SystemBuilder {
 
 impl SystemBuilder {
     fn is_crm(&self) -> bool {
-        self.system != System::Jira
+        self.system.profile().crm
     }
 }
 
@@ -210,12 +210,7 @@ impl<'a> Generator<'a> {
     fn crm_records(&mut self, s: usize, client: usize, profile: &Profile, pool: &mut Vec<Person>) -> u64 {
         let system = self.systems[s].system;
         let created = self.now_ms - self.rng.gen_range(0..730 * DAY_MS);
-        let tax_share = match system {
-            System::Bitrix24 => 0.85,
-            System::TestVendor => 0.6,
-            System::HubSpot => 0.35,
-            System::Pipedrive | System::Jira => 0.2,
-        };
+        let tax_share = system.profile().tax_id_share;
         let company = SimCompany {
             id: self.systems[s].data.companies.len() as u64 + 1,
             name: profile.typed_name(system, &mut self.rng),
@@ -275,7 +270,7 @@ impl<'a> Generator<'a> {
         let system = self.systems[s].system;
         let since = self.now_ms - 730 * DAY_MS;
         for _ in 0..poisson(self.spec.tasks_per_client, &mut self.rng) {
-            let hint = self.client_hint(profile, crm_ids);
+            let hint = self.client_hint(system, profile, crm_ids);
             let title = self.task_title(profile, true);
             let id = self.task(s, since, title, None, None, Some(hint));
             self.truth.tasks.insert((system, id), Some(client));
@@ -287,29 +282,25 @@ impl<'a> Generator<'a> {
         }
     }
 
-    fn client_hint(&mut self, profile: &Profile, crm_ids: &[(System, u64)]) -> String {
+    /// How a person of `tracker` names the client: a CRM record's id, a website or a name.
+    fn client_hint(&mut self, tracker: System, profile: &Profile, crm_ids: &[(System, u64)]) -> String {
         let roll = self.rng.gen_range(0..10);
         if roll < 3 && !crm_ids.is_empty() {
             let (system, id) = crm_ids[self.rng.gen_range(0..crm_ids.len())];
-            return match system {
-                System::HubSpot => format!("hubspot:{id}"),
-                System::Bitrix24 => format!("bitrix24:CO_{id}"),
-                System::Pipedrive => format!("pipedrive:{id}"),
-                System::TestVendor => format!("testvendor:{id}"),
-                System::Jira => format!("jira:{id}"),
-            };
+            return format!("{}:{}{id}", system.vendor(), system.profile().company_ref_prefix);
         }
         if roll < 7 {
             if let Some(site) = profile.typed_website(&mut self.rng) {
                 return site;
             }
         }
-        profile.typed_name(System::Jira, &mut self.rng)
+        profile.typed_name(tracker, &mut self.rng)
     }
 
     fn contact(&mut self, s: usize, company_id: u64, after: i64, person: &Person) -> u64 {
         let system = self.systems[s].system;
-        let latin = person.russian && matches!(system, System::HubSpot | System::Pipedrive) && self.rng.gen_bool(0.2);
+        let latin_share = system.profile().latin_person_share;
+        let latin = person.russian && latin_share > 0.0 && self.rng.gen_bool(latin_share);
         let (first_name, last_name) = if latin {
             (translit(&person.first), translit(&person.last))
         } else {

@@ -24,24 +24,94 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use zveno_connector::{Priority, TaskStatus};
 
-/// A vendor system in the world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum System {
-    /// HubSpot CRM (companies, contacts, tasks).
-    HubSpot,
-    /// Bitrix24 (companies with requisites, contacts, tasks).
-    Bitrix24,
-    /// Jira (issues only; clients named by a custom field or label).
-    Jira,
-    /// Pipedrive (organizations, persons, activities).
-    Pipedrive,
-    /// zveno's own test vendor.
-    TestVendor,
+/// How one vendor's records look in a generated world. Each vendor crate's simulator
+/// provides its own (the daemon's registry lists them); the generator knows no vendor.
+#[derive(Debug)]
+pub struct SystemProfile {
+    /// The vendor name (`vendor = "..."`).
+    pub vendor: &'static str,
+    /// Where the system sorts among a world's systems (ties by vendor name). Fixed per
+    /// vendor, so a seed gives the same world, in the same order, whatever else is listed.
+    pub rank: u8,
+    /// Whether it holds companies and contacts; a tracker holds only tasks, whose client
+    /// is a free-text hint (a CRM id, a website or a name).
+    pub crm: bool,
+    /// Share of companies whose tax id is filled in.
+    pub tax_id_share: f64,
+    /// Share of Russian company names typed in Latin letters.
+    pub latin_name_share: f64,
+    /// Share of Russian people's names typed in Latin letters (0: never).
+    pub latin_person_share: f64,
+    /// How people type this system's company ids in a tracker's client field, before the
+    /// number: `<vendor>:<prefix><id>`.
+    pub company_ref_prefix: &'static str,
+}
+
+/// A vendor system in the world: a handle on its [`SystemProfile`], compared by vendor.
+#[derive(Clone, Copy)]
+pub struct System(&'static SystemProfile);
+
+impl System {
+    /// The system a profile describes.
+    pub const fn new(profile: &'static SystemProfile) -> Self {
+        Self(profile)
+    }
+
+    /// Its profile.
+    pub fn profile(self) -> &'static SystemProfile {
+        self.0
+    }
+
+    /// The vendor name.
+    pub fn vendor(self) -> &'static str {
+        self.0.vendor
+    }
+
+    fn key(self) -> (u8, &'static str) {
+        (self.0.rank, self.0.vendor)
+    }
+}
+
+impl std::fmt::Debug for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.vendor)
+    }
+}
+
+impl PartialEq for System {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.vendor == other.0.vendor
+    }
+}
+
+impl Eq for System {}
+
+impl std::hash::Hash for System {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.vendor.hash(state);
+    }
+}
+
+impl PartialOrd for System {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for System {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl Serialize for System {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.vendor)
+    }
 }
 
 /// What to generate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorldSpec {
     /// RNG seed: the same spec always gives the same world.
     pub seed: u64,
@@ -196,7 +266,7 @@ pub struct TrueClient {
 }
 
 /// Which vendor records belong to which true client.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GroundTruth {
     /// (system, company id) → true client id.
     pub companies: BTreeMap<(System, u64), usize>,
@@ -207,7 +277,7 @@ pub struct GroundTruth {
 }
 
 /// The generated world.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct World {
     /// The spec it was generated from.
     pub spec: WorldSpec,

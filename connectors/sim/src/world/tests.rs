@@ -8,7 +8,47 @@ use zveno_connector::{Domain, Email, Phone, TaskStatus, TaxId};
 
 use super::*;
 
-const ALL: [System; 5] = [System::HubSpot, System::Bitrix24, System::Jira, System::Pipedrive, System::TestVendor];
+/// Profiles of the kinds of system a world mixes (the vendors' own live in their crates):
+/// a CRM whose users often type Latin names, one that types Russian and shows company ids
+/// with a prefix, a tracker, and a third CRM.
+const LATIN_CRM: System = System::new(&SystemProfile {
+    vendor: "latin_crm",
+    rank: 0,
+    crm: true,
+    tax_id_share: 0.35,
+    latin_name_share: 0.45,
+    latin_person_share: 0.2,
+    company_ref_prefix: "",
+});
+const RUSSIAN_CRM: System = System::new(&SystemProfile {
+    vendor: "russian_crm",
+    rank: 1,
+    crm: true,
+    tax_id_share: 0.85,
+    latin_name_share: 0.05,
+    latin_person_share: 0.0,
+    company_ref_prefix: "CO_",
+});
+const TRACKER: System = System::new(&SystemProfile {
+    vendor: "tracker",
+    rank: 2,
+    crm: false,
+    tax_id_share: 0.2,
+    latin_name_share: 0.2,
+    latin_person_share: 0.0,
+    company_ref_prefix: "",
+});
+const THIRD_CRM: System = System::new(&SystemProfile {
+    vendor: "third_crm",
+    rank: 3,
+    crm: true,
+    tax_id_share: 0.2,
+    latin_name_share: 0.3,
+    latin_person_share: 0.2,
+    company_ref_prefix: "",
+});
+const TEST_VENDOR: System = crate::testvendor::SYSTEM;
+const ALL: [System; 5] = [LATIN_CRM, RUSSIAN_CRM, TRACKER, THIRD_CRM, TEST_VENDOR];
 
 fn world(seed: u64, clients: usize) -> World {
     let mut spec = WorldSpec::new(seed, clients, &ALL);
@@ -64,9 +104,9 @@ fn every_record_is_in_the_truth_and_ids_are_sequential() {
         }
     }
     assert_eq!(seen, w.truth, "the truth holds exactly the generated records");
-    let jira = w.system(System::Jira);
-    assert!(jira.companies.is_empty() && jira.contacts.is_empty());
-    assert!(!jira.tasks.is_empty());
+    let tracker = w.system(TRACKER);
+    assert!(tracker.companies.is_empty() && tracker.contacts.is_empty());
+    assert!(!tracker.tasks.is_empty());
     // Every client is somewhere.
     let mut placed: BTreeSet<usize> = w.truth.companies.values().copied().collect();
     placed.extend(w.truth.tasks.values().flatten().copied());
@@ -172,7 +212,7 @@ fn names_websites_emails_and_tax_ids_vary_across_systems() {
         let d = w.system(s);
         d.companies.iter().filter(|c| c.tax_id.is_some()).count() as f64 / d.companies.len().max(1) as f64
     };
-    assert!(tax_share(System::Bitrix24) > tax_share(System::HubSpot) + 0.2);
+    assert!(tax_share(RUSSIAN_CRM) > tax_share(LATIN_CRM) + 0.2);
 
     // The same person in two CRMs, spelled differently.
     let mut emails: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -187,7 +227,7 @@ fn names_websites_emails_and_tax_ids_vary_across_systems() {
 }
 
 #[test]
-fn tasks_cover_statuses_due_dates_and_jira_client_hints() {
+fn tasks_cover_statuses_due_dates_and_tracker_client_hints() {
     let w = world(5, 400);
     let now = w.spec.now;
     let tasks: Vec<&SimTask> = w.systems.values().flat_map(|d| d.tasks.iter()).collect();
@@ -204,8 +244,8 @@ fn tasks_cover_statuses_due_dates_and_jira_client_hints() {
     }
 
     let (mut by_id, mut by_domain, mut by_name, mut none) = (0, 0, 0, 0);
-    for t in &w.system(System::Jira).tasks {
-        let truth = w.truth.tasks[&(System::Jira, t.id)];
+    for t in &w.system(TRACKER).tasks {
+        let truth = w.truth.tasks[&(TRACKER, t.id)];
         let Some(hint) = &t.client_hint else {
             assert_eq!(truth, None, "issue {} without hint concerns nobody", t.id);
             none += 1;
@@ -215,11 +255,8 @@ fn tasks_cover_statuses_due_dates_and_jira_client_hints() {
         if let Some((vendor, id)) =
             hint.split_once(':').filter(|(_, id)| id.trim_start_matches("CO_").chars().all(|c| c.is_ascii_digit()))
         {
-            let system = match vendor {
-                "hubspot" => System::HubSpot,
-                "bitrix24" => System::Bitrix24,
-                "pipedrive" => System::Pipedrive,
-                _ => System::TestVendor,
+            let Some(system) = ALL.into_iter().find(|s| s.vendor() == vendor) else {
+                panic!("{hint} names no system of the world");
             };
             let id: u64 = id.trim_start_matches("CO_").parse().unwrap_or_default();
             assert_eq!(w.truth.companies.get(&(system, id)).copied(), truth, "{hint}");
@@ -239,10 +276,10 @@ fn tasks_cover_statuses_due_dates_and_jira_client_hints() {
 
 #[test]
 fn a_system_subset_holds_only_those_systems() {
-    let w = World::generate(&WorldSpec::new(9, 50, &[System::TestVendor]));
-    assert_eq!(w.systems.keys().copied().collect::<Vec<_>>(), [System::TestVendor]);
-    assert_eq!(w.system(System::TestVendor).companies.len(), 50);
-    assert_eq!(w.system(System::HubSpot), SystemData::default());
+    let w = World::generate(&WorldSpec::new(9, 50, &[TEST_VENDOR]));
+    assert_eq!(w.systems.keys().copied().collect::<Vec<_>>(), [TEST_VENDOR]);
+    assert_eq!(w.system(TEST_VENDOR).companies.len(), 50);
+    assert_eq!(w.system(LATIN_CRM), SystemData::default());
     let empty = World::generate(&WorldSpec::new(9, 0, &[]));
     assert!(empty.clients.is_empty() && empty.systems.is_empty());
 }

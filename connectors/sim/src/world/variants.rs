@@ -246,13 +246,8 @@ impl Profile {
             return self.typed_ip_name(rng);
         }
         if self.country == Country::Ru {
-            // Bitrix24 users mostly write Russian forms and «»; HubSpot users often Latin.
-            let latin_share = match system {
-                System::HubSpot => 0.45,
-                System::Pipedrive => 0.3,
-                System::Bitrix24 => 0.05,
-                System::Jira | System::TestVendor => 0.2,
-            };
+            // How often users of this system type Russian names in Latin letters.
+            let latin_share = system.profile().latin_name_share;
             let (root, form) = (&self.root, self.form);
             if rng.gen_bool(latin_share) {
                 let latin = self.latin(typed_scheme(rng));

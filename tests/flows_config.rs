@@ -1,11 +1,11 @@
-//! `[[flows]]`: the documented shape and defaults, and every problem named with its path.
+//! `[[flows]]` in the config file: the documented shape and defaults, and every problem named with its path.
 
 use std::path::Path;
 
 use zveno_connector::{Env, Kind};
 
-use super::super::load;
-use crate::flows::{Direction, OnConflict, OnDelete};
+use zveno::flows::{Direction, OnConflict, OnDelete};
+use zveno::settings::load;
 
 const CONNECTORS: &str = r#"
 [connectors.hubspot]
@@ -34,7 +34,7 @@ fn env() -> Env {
     ])
 }
 
-fn load_flows(dir: &Path, flows: &str) -> Result<crate::settings::Settings, Vec<String>> {
+fn load_flows(dir: &Path, flows: &str) -> Result<zveno::settings::Settings, Vec<String>> {
     let path = dir.join("zveno.toml");
     std::fs::write(&path, format!("{CONNECTORS}\n{flows}")).unwrap_or_else(|e| panic!("{e}"));
     load(Some(&path), &env()).map_err(|e| e.0.iter().map(ToString::to_string).collect())
