@@ -22,7 +22,7 @@ use zveno::app::App;
 use zveno::engine::Shutdown;
 use zveno::flows::apply::{apply, ApplyReport};
 use zveno::flows::Flow;
-use zveno::store::{NewConflict, OutboxRow, RecordKey, Store, WriteSettled};
+use zveno::store::{NewConflict, OutboxRow, RecordKey, Store, WriteSettled, Written};
 use zveno_connector::{
     Capabilities, Client, Connector, ConnectorError, Cursor, Env, Fetched, Kind, ManualClock, Page, Phone, RecordData,
     SyncMode, Task, TaskStatus, WriteAction, WriteOp, WriteOutcome,
@@ -306,7 +306,7 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
 
         let settled = WriteSettled {
             record: Some(key("77")),
-            ledger: vec![("name".into(), "h-read-back".into())],
+            ledger: vec![("name".into(), Written { hash: "h-read-back".into(), sent: Some("h-sent".into()) })],
             agreed: vec![(key("77"), "name".into(), "h-agreed".into())],
             pair: Some("cl-1".into()),
         };
@@ -314,7 +314,8 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
         assert!(!store.outbox_begin(&row).await.unwrap(), "a done op is never sent again");
         let state = store.flow_state("f", &["portal".into()]).await.unwrap();
         assert_eq!(state.pairs.get("cl-1"), Some(&key("77")));
-        assert_eq!(state.ledger.get(&(key("77"), "name".into())).map(String::as_str), Some("h-read-back"));
+        let written = state.ledger.get(&(key("77"), "name".into())).unwrap();
+        assert_eq!((written.hash.as_str(), written.sent.as_deref()), ("h-read-back", Some("h-sent")));
         assert_eq!(state.agreed.get(&(key("77"), "name".into())).map(String::as_str), Some("h-agreed"));
         assert!(store.outbox_unsettled("f").await.unwrap().is_empty());
 

@@ -20,7 +20,7 @@ use super::load;
 use super::plan::{plan, Action, PlannedOp};
 use super::spec::Flow;
 use super::values::{self, Values};
-use crate::store::{NewConflict, OutboxRow, RecordKey, Store, StoreError, WriteSettled};
+use crate::store::{NewConflict, OutboxRow, RecordKey, Store, StoreError, WriteSettled, Written};
 
 /// What one apply did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -230,7 +230,7 @@ fn settle(flow: &Flow, op: &PlannedOp, record: RecordKey, now: Option<&Values>) 
         .iter()
         .map(|c| {
             let held = now.and_then(|v| v.get(&c.field)).unwrap_or(&c.after);
-            (c.field.clone(), values::hash(held))
+            (c.field.clone(), Written { hash: values::hash(held), sent: Some(values::hash(&c.after)) })
         })
         .collect();
     // The base lives on the target record: the one written, or, for a two-way write-back

@@ -20,7 +20,7 @@ use zveno_connector::Kind;
 
 use super::spec::{Direction, Flow, OnConflict, OnDelete};
 use super::values::{hash, is_person, Values};
-use crate::store::RecordKey;
+use crate::store::{RecordKey, Written};
 
 /// One record on either side of a group.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,8 +61,9 @@ pub struct PlanInput {
     pub groups: Vec<Group>,
     /// Last agreed value hash per (target record, field).
     pub agreed: BTreeMap<(RecordKey, String), String>,
-    /// Hash of what a record held after zveno wrote it, per (record, field).
-    pub ledger: BTreeMap<(RecordKey, String), String>,
+    /// zveno's last write per (record, field): what the record held after it, and the
+    /// value sent.
+    pub ledger: BTreeMap<(RecordKey, String), Written>,
     /// Each connector's users' e-mails, where known; a connector missing here is checked
     /// only for an e-mail-shaped value.
     pub users: BTreeMap<String, BTreeSet<String>>,
@@ -236,8 +237,13 @@ fn plan_group(flow: &Flow, input: &PlanInput, group: &Group, out: &mut Plan) {
                 }
                 continue;
             }
-            let echo =
-                |key: &RecordKey, h: &str| input.ledger.get(&(key.clone(), field.clone())).is_some_and(|l| l == h);
+            // zveno's own write read back — only while the base is still what that write
+            // sent: a person later setting a value zveno once wrote is an edit.
+            let echo = |key: &RecordKey, h: &str| {
+                input.ledger.get(&(key.clone(), field.clone())).is_some_and(|w| {
+                    w.hash == h && w.sent.as_ref().is_none_or(|sent| base == Some(sent))
+                })
+            };
             let s_changed = provider.is_some_and(|p| base != Some(&hs) && !echo(&p.key, &hs));
             let t_changed = base != Some(&ht) && !echo(&target.key, &ht);
             let winner = match (s_changed, t_changed) {

@@ -78,6 +78,7 @@ const SQLITE: &[Embedded] = &[
         description: "agreed conflicts",
         sql: include_str!("migrations/sqlite/0013_agreed_conflicts.sql"),
     },
+    Embedded { version: 14, description: "ledger sent", sql: include_str!("migrations/sqlite/0014_ledger_sent.sql") },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -128,6 +129,7 @@ const POSTGRES: &[Embedded] = &[
         description: "agreed conflicts",
         sql: include_str!("migrations/postgres/0013_agreed_conflicts.sql"),
     },
+    Embedded { version: 14, description: "ledger sent", sql: include_str!("migrations/postgres/0014_ledger_sent.sql") },
 ];
 
 #[derive(Debug)]
