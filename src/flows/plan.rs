@@ -240,9 +240,10 @@ fn plan_group(flow: &Flow, input: &PlanInput, group: &Group, out: &mut Plan) {
             // zveno's own write read back — only while the base is still what that write
             // sent: a person later setting a value zveno once wrote is an edit.
             let echo = |key: &RecordKey, h: &str| {
-                input.ledger.get(&(key.clone(), field.clone())).is_some_and(|w| {
-                    w.hash == h && w.sent.as_ref().is_none_or(|sent| base == Some(sent))
-                })
+                input
+                    .ledger
+                    .get(&(key.clone(), field.clone()))
+                    .is_some_and(|w| w.hash == h && w.sent.as_ref().is_none_or(|sent| base == Some(sent)))
             };
             let s_changed = provider.is_some_and(|p| base != Some(&hs) && !echo(&p.key, &hs));
             let t_changed = base != Some(&ht) && !echo(&target.key, &ht);
