@@ -229,55 +229,91 @@ async fn a_two_way_edit_goes_back_and_a_conflict_waits_for_a_person() {
     assert!(nothing_written(&f.cycle().await));
 }
 
-/// The portal as seen by an apply that crashes after the vendor wrote: `push` goes through
-/// to the simulator, but its answer is lost.
+/// The portal as seen by an apply that crashes around `push`: with `sent`, after the
+/// vendor wrote (the request goes through to the simulator, its answer is lost); without,
+/// before the request left.
 #[derive(Debug)]
-struct LostAnswers(Arc<dyn Connector>);
+struct LostAnswers {
+    portal: Arc<dyn Connector>,
+    sent: bool,
+}
 
 #[async_trait]
 impl Connector for LostAnswers {
     fn name(&self) -> &str {
-        self.0.name()
+        self.portal.name()
     }
     fn vendor(&self) -> &str {
-        self.0.vendor()
+        self.portal.vendor()
     }
     fn capabilities(&self) -> Capabilities {
-        self.0.capabilities()
+        self.portal.capabilities()
     }
     async fn check(&self) -> Result<(), ConnectorError> {
-        self.0.check().await
+        self.portal.check().await
     }
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
-        self.0.pull(kind, mode, cursor).await
+        self.portal.pull(kind, mode, cursor).await
     }
     async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
-        self.0.fetch(kind, ids).await
+        self.portal.fetch(kind, ids).await
     }
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        self.0.push(kind, ops).await?;
+        if self.sent {
+            self.portal.push(kind, ops).await?;
+        }
         Err(ConnectorError::transient("connection reset after the request was sent"))
     }
 }
 
+impl Fixture {
+    /// One cycle whose apply crashes around the portal's `push` (see [`LostAnswers`]).
+    async fn crashed_cycle(&self, sent: bool) -> ApplyReport {
+        let mut lossy = self.connectors();
+        let portal = lossy.remove("portal").unwrap();
+        lossy.insert("portal".into(), Arc::new(LostAnswers { portal, sent }));
+        self.cycle_through(&lossy).await
+    }
+}
+
 #[tokio::test]
-async fn a_create_whose_answer_was_lost_is_never_sent_again() {
+async fn a_create_whose_answer_was_lost_is_found_by_its_handle_never_sent_again() {
     let f = fixture("one-way", "source").await;
-    let mut lossy = f.connectors();
-    let portal = lossy.remove("portal").unwrap();
-    lossy.insert("portal".into(), Arc::new(LostAnswers(portal)));
-    let crashed = f.cycle_through(&lossy).await;
+    let crashed = f.crashed_cycle(true).await;
     let groups = f.store().entity_counts(Kind::Client).await.unwrap().0;
     assert_eq!(crashed.created, 0);
     assert_eq!(f.portal.count(Kind::Client) as u64, groups, "the vendor wrote them");
     let unsettled = f.store().outbox_unsettled("clients-to-portal").await.unwrap();
     assert_eq!(unsettled.len() as u64, groups, "every op left `sending`");
+    let writes = f.portal.writes();
 
-    for _ in 0..2 {
-        let after = f.cycle().await;
-        assert_eq!(after.created, 0, "{after:?}");
-    }
+    let after = f.cycle().await;
+    assert_eq!((after.created, after.recovered, after.unsettled), (0, groups, 0), "{after:?}");
+    assert!(f.store().outbox_unsettled("clients-to-portal").await.unwrap().is_empty());
+    let pairs = f.store().flow_state("clients-to-portal", &[]).await.unwrap().pairs;
+    assert_eq!(pairs.len() as u64, groups, "each found copy paired with its client");
+    assert!(nothing_written(&f.cycle().await));
+    assert_eq!(f.portal.writes(), writes, "no create sent again, and the found copies need no update");
     assert_eq!(f.portal.count(Kind::Client) as u64, groups, "no duplicate");
+}
+
+#[tokio::test]
+async fn a_create_persisted_but_never_sent_is_sent_once_after_its_handle_is_not_found() {
+    let f = fixture("one-way", "source").await;
+    let crashed = f.crashed_cycle(false).await;
+    let groups = f.store().entity_counts(Kind::Client).await.unwrap().0;
+    assert_eq!((crashed.created, f.portal.count(Kind::Client)), (0, 0));
+    assert_eq!(f.store().outbox_unsettled("clients-to-portal").await.unwrap().len() as u64, groups);
+
+    let after = f.cycle().await;
+    assert_eq!((after.created, after.recovered, after.unsettled), (groups, 0, 0), "{after:?}");
+    let outbox = f.store().outbox("clients-to-portal").await.unwrap();
+    assert!(outbox.iter().all(|r| r.state == "done" && r.attempts == 2), "the same ops, sent on the second attempt");
+    assert!(nothing_written(&f.cycle().await));
+    let mut handles = f.portal.handles(Kind::Client);
+    handles.sort();
+    handles.dedup();
+    assert_eq!((f.portal.count(Kind::Client) as u64, handles.len() as u64), (groups, groups), "no duplicate");
 }
 
 #[tokio::test]
@@ -296,6 +332,7 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
             state: "sending".into(),
             attempts: 0,
             error: None,
+            updated_ms: 0,
         };
         assert!(store.outbox_begin(&row).await.unwrap());
         assert!(store.outbox_begin(&row).await.unwrap(), "not done yet: sent again counts an attempt");

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zveno_connector::Kind;
 
@@ -70,7 +70,7 @@ pub struct PlanInput {
 }
 
 /// What an op does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Create a record.
@@ -82,7 +82,7 @@ pub enum Action {
 }
 
 /// One field's change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// The field.
     pub field: String,
@@ -92,8 +92,8 @@ pub struct FieldChange {
     pub after: Value,
 }
 
-/// One write to one record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One write to one record (kept as JSON in the outbox, read again to settle it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedOp {
     /// Stable id: the same op planned again has the same id.
     pub op_id: String,

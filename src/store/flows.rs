@@ -66,6 +66,8 @@ pub struct OutboxRow {
     pub attempts: i64,
     /// Why it failed.
     pub error: Option<String>,
+    /// When it was last sent or settled (store clock, epoch ms); ignored when written.
+    pub updated_ms: i64,
 }
 
 /// What a vendor's success means for the next plan, written with the outbox row.
@@ -232,8 +234,8 @@ impl Store {
     async fn outbox_where(&self, flow: &str, condition: &str) -> Result<Vec<OutboxRow>, StoreError> {
         const OP: &str = "outbox";
         let sql = format!(
-            "SELECT op_id, flow, grp, connector, kind, action, external_id, op, state, attempts, error \
-             FROM flow_outbox WHERE flow = $1 AND {condition} ORDER BY created_at, op_id"
+            "SELECT op_id, flow, grp, connector, kind, action, external_id, op, state, attempts, error, \
+             updated_at FROM flow_outbox WHERE flow = $1 AND {condition} ORDER BY created_at, op_id"
         );
         let rows = sqlx::query(&sql).bind(flow).fetch_all(&self.pool).await.map_err(StoreError::query(OP, flow))?;
         rows.iter()
@@ -253,6 +255,7 @@ impl Store {
                         state: row.try_get("state").map_err(|e| e.to_string())?,
                         attempts: row.try_get("attempts").map_err(|e| e.to_string())?,
                         error: row.try_get("error").map_err(|e| e.to_string())?,
+                        updated_ms: row.try_get("updated_at").map_err(|e| e.to_string())?,
                     })
                 };
                 decode().map_err(|e| StoreError::corrupt(OP, flow, e))
