@@ -127,7 +127,7 @@ async fn applies_killed_at_random_points_create_nothing_twice_and_apply_every_op
     let crm = crm_connector(&s.config).await;
 
     // How long `zveno plan` (start, read the store, plan, write nothing) takes: kill points
-    // are drawn from half to four times that, so they land in start-up, planning and the
+    // are drawn from a quarter to twice that, so they land in start-up, planning and the
     // writes.
     let started = Instant::now();
     assert!(zveno(&s.config).arg("plan").status().await.unwrap().success());
@@ -138,12 +138,12 @@ async fn applies_killed_at_random_points_create_nothing_twice_and_apply_every_op
     let mut round = 0;
     while kills < kills_wanted {
         round += 1;
-        if round % 4 == 0 {
+        if round % 2 == 0 {
             rename(&s.crm, crm.as_ref(), &mut rng, round).await;
             sync(&s.config).await;
         }
         let mut child = zveno(&s.config).arg("apply").kill_on_drop(true).spawn().unwrap();
-        tokio::time::sleep(Duration::from_millis(rng.gen_range(idle / 2..idle * 4))).await;
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(idle / 4..idle * 2))).await;
         if child.try_wait().unwrap().is_some() {
             finished += 1;
             sync(&s.config).await;

@@ -199,3 +199,24 @@ async fn a_create_batch_answered_with_a_gateway_502_is_sent_once() {
     assert_eq!(h.sim().calls("crm.company.add"), 1);
     assert_eq!(h.sim().count(Kind::Client), 6);
 }
+
+#[tokio::test]
+async fn creates_are_found_by_their_handle_after_a_lost_answer() {
+    let h = portal(&world(5)).await;
+    let c = fast(&h);
+    let sent = chrono::Utc::now();
+    let company = c.push(Kind::Client, &[create("op-c", RecordData::Client(client("ООО «Ручка»")))]).await;
+    let company = company.unwrap_or_else(|e| panic!("{e}"))[0].result.clone().unwrap_or_else(|e| panic!("{e}"));
+    let created = c.push(Kind::Task, &[create("op-t", RecordData::Task(task("Созвон")))]).await;
+    let task_id = created.unwrap_or_else(|e| panic!("{e}"))[0].result.clone().unwrap_or_else(|e| panic!("{e}"));
+    let found = |kind: Kind, handle: &'static str| {
+        let c = c.clone();
+        async move { c.find_created(kind, handle, sent).await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    assert_eq!(found(Kind::Client, "op-c").await, Some(company), "by ORIGINATOR_ID + ORIGIN_ID");
+    assert_eq!(found(Kind::Task, "op-t").await, Some(task_id.clone()), "by XML_ID");
+    assert_eq!(found(Kind::Client, "op-never").await, None, "a create never made is absent");
+    assert_eq!(found(Kind::Task, "op-never").await, None);
+    let listed = h.sim().task(task_id.parse().unwrap_or_default()).unwrap_or_default();
+    assert_eq!(listed["xmlId"], "zveno-op-t", "the marker the portal keeps");
+}
