@@ -151,7 +151,8 @@ impl HubSpotConnector {
         keys: &[(&str, Option<&str>)],
         outcomes: &mut Outcomes,
     ) -> Result<(), ConnectorError> {
-        let mut pending: Vec<std::ops::Range<usize>> = vec![0..inputs.len()];
+        let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+        pending.push(0..inputs.len());
         let mut wrote = false;
         while let Some(range) = pending.pop() {
             let error = match self.client.batch(object, action, inputs[range.clone()].to_vec()).await {
