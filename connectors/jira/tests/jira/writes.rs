@@ -270,3 +270,14 @@ async fn an_all_failed_bulk_create_keeps_each_element_s_error() {
     }
     assert_eq!(h.sim.kit().log().endpoint("bulk create").requests, 1, "never resent");
 }
+
+#[tokio::test]
+async fn creates_go_fifty_to_a_bulk_request() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let ops: Vec<WriteOp> =
+        (0..120).map(|i| create(&format!("op{i}"), task(&format!("Task {i}"), TaskStatus::Todo))).collect();
+    let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    assert_eq!(h.sim.kit().log().endpoint("bulk create").requests, 3, "50 + 50 + 20");
+}
