@@ -9,6 +9,11 @@
 //! absent, it was never written and is marked failed, so the plan makes the same op (same
 //! id) again and it is sent; unknown (a lagging search index, a connector without
 //! look-ups, an error), it keeps waiting. Nothing is resent blindly.
+//!
+//! An update or archive left unanswered is released instead (marked failed, saying so):
+//! setting fields to values, or archiving, may be done twice, and the plan decides afresh —
+//! the same op (same id) if it is still needed, a newer one if the values moved on — so an
+//! op a later edit superseded does not stay `sending` for ever.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,7 +34,12 @@ pub struct Recovered {
     pub absent: u64,
     /// Still unknown: left waiting.
     pub waiting: u64,
+    /// Updates and archives released to the plan.
+    pub released: u64,
 }
+
+/// Why an unanswered update or archive was released.
+const RELEASED: &str = "interrupted before its answer was recorded; released: the plan writes it again if still needed";
 
 /// Looks every unanswered create of `flow` up by its handle and settles what it can.
 pub async fn recover(
@@ -38,7 +48,12 @@ pub async fn recover(
     connectors: &BTreeMap<String, Arc<dyn Connector>>,
 ) -> Result<Recovered, ApplyError> {
     let mut out = Recovered::default();
-    for row in store.outbox_unsettled(&flow.name).await?.into_iter().filter(|r| r.action == "create") {
+    for row in store.outbox_unsettled(&flow.name).await? {
+        if row.action != "create" {
+            store.outbox_failed(&row.op_id, RELEASED).await?;
+            out.released += 1;
+            continue;
+        }
         let Some(connector) = connectors.get(&row.connector) else {
             out.waiting += 1;
             continue;
