@@ -22,10 +22,10 @@ use zveno::app::App;
 use zveno::engine::Shutdown;
 use zveno::flows::apply::{apply, ApplyReport};
 use zveno::flows::Flow;
-use zveno::store::{NewConflict, OutboxRow, RecordKey, Store, WriteSettled};
+use zveno::store::{NewConflict, OutboxRow, RecordKey, Store, WriteSettled, Written};
 use zveno_connector::{
     Capabilities, Client, Connector, ConnectorError, Cursor, Env, Fetched, Kind, ManualClock, Page, Phone, RecordData,
-    SyncMode, WriteAction, WriteOp, WriteOutcome,
+    SyncMode, Task, TaskStatus, WriteAction, WriteOp, WriteOutcome,
 };
 use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::{Kit, SimServer};
@@ -39,6 +39,7 @@ const CLIENTS: usize = 24;
 
 struct Fixture {
     app: App,
+    flows: Vec<Flow>,
     clock: Arc<ManualClock>,
     crm: TestVendorSim,
     portal: TestVendorSim,
@@ -46,43 +47,52 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
+/// The client flow every test has: CRM → portal, over the fields both hold.
+fn client_flow(direction: &str, on_conflict: &str) -> String {
+    format!(
+        "[[flows]]\nname = \"clients-to-portal\"\nkind = \"client\"\nfrom = [\"crm\"]\nto = \"portal\"\n\
+         create = true\nfields = [\"name\", \"tax_id\", \"domains\", \"phones\", \"emails\"]\n\
+         direction = \"{direction}\"\non_conflict = \"{on_conflict}\"\n"
+    )
+}
+
 async fn fixture(direction: &str, on_conflict: &str) -> Fixture {
+    fixture_with(CLIENTS, &["client"], &client_flow(direction, on_conflict)).await
+}
+
+/// Two simulators (a CRM holding a generated world of `clients`, an empty portal), both
+/// syncing `kinds`, and `flows` (TOML) between them.
+async fn fixture_with(clients: usize, kinds: &[&str], flows: &str) -> Fixture {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let world = World::generate(&WorldSpec::new(15, CLIENTS, &[zveno_sim::testvendor::SYSTEM]));
-    let crm = TestVendorSim::new(&world.system(zveno_sim::testvendor::SYSTEM), Kit::new(clock.clone(), 15), TOKEN);
+    let system = zveno_sim::testvendor::SYSTEM;
+    let world = World::generate(&WorldSpec::new(15, clients, &[system]));
+    let crm = TestVendorSim::new(&world.system(system), Kit::new(clock.clone(), 15), TOKEN);
     let portal = TestVendorSim::new(&SystemData::default(), Kit::new(clock.clone(), 16), TOKEN);
     let servers = vec![crm.serve().await.unwrap(), portal.serve().await.unwrap()];
     let dir = tempfile::tempdir().unwrap();
+    let entities = kinds.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+    let connector = |name: &str, url: String| {
+        format!(
+            "[connectors.{name}]\nvendor = \"testvendor\"\nbase_url = \"{url}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
+             entities = [{entities}]\ndefault_region = \"RU\"\n\n"
+        )
+    };
     let config = format!(
-        "[store]\nurl = \"sqlite://{db}\"\n\n\
-         [connectors.crm]\nvendor = \"testvendor\"\nbase_url = \"{crm}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
-         entities = [\"client\"]\ndefault_region = \"RU\"\n\n\
-         [connectors.portal]\nvendor = \"testvendor\"\nbase_url = \"{portal}\"\ntoken_env = \"{TOKEN_ENV}\"\n\
-         entities = [\"client\"]\ndefault_region = \"RU\"\n\n\
-         [[flows]]\nname = \"clients-to-portal\"\nkind = \"client\"\nfrom = [\"crm\"]\nto = \"portal\"\n\
-         create = true\nfields = [\"name\", \"tax_id\", \"domains\", \"phones\", \"emails\"]\n\
-         direction = \"{direction}\"\non_conflict = \"{on_conflict}\"\n",
+        "[store]\nurl = \"sqlite://{db}\"\n\n{crm}{portal}{flows}",
         db = dir.path().join("zveno.db").display(),
-        crm = servers[0].url(),
-        portal = servers[1].url(),
+        crm = connector("crm", servers[0].url()),
+        portal = connector("portal", servers[1].url()),
     );
     let path = dir.path().join("zveno.toml");
     std::fs::write(&path, config).unwrap();
     let settings = zveno::settings::load(Some(&path), &Env::from_pairs([(TOKEN_ENV, TOKEN)])).unwrap();
     let app = App::build(&settings, clock.clone()).await.unwrap();
-    Fixture { app, clock, crm, portal, _servers: servers, _dir: dir }
+    Fixture { app, flows: settings.flows, clock, crm, portal, _servers: servers, _dir: dir }
 }
 
 impl Fixture {
     fn store(&self) -> &Store {
         self.app.engine.store()
-    }
-
-    fn flow(&self) -> Flow {
-        zveno::settings::load(Some(&self._dir.path().join("zveno.toml")), &Env::from_pairs([(TOKEN_ENV, TOKEN)]))
-            .unwrap()
-            .flows
-            .remove(0)
     }
 
     fn connectors(&self) -> BTreeMap<String, Arc<dyn Connector>> {
@@ -99,6 +109,11 @@ impl Fixture {
     }
 
     async fn cycle_through(&self, connectors: &BTreeMap<String, Arc<dyn Connector>>) -> ApplyReport {
+        self.cycle_all(connectors).await.remove(0)
+    }
+
+    /// Every flow's report.
+    async fn cycle_all(&self, connectors: &BTreeMap<String, Arc<dyn Connector>>) -> Vec<ApplyReport> {
         self.clock.advance(Duration::from_secs(300));
         for job in &self.app.jobs {
             for result in self.app.engine.sync_job(job, false, &Shutdown::new()).await {
@@ -106,7 +121,11 @@ impl Fixture {
             }
         }
         self.app.engine.resolve().await.unwrap();
-        apply(self.store(), &self.flow(), connectors).await.unwrap()
+        let mut reports = Vec::new();
+        for flow in &self.flows {
+            reports.push(apply(self.store(), flow, connectors).await.unwrap());
+        }
+        reports
     }
 
     /// A person's edit, through the vendor's API.
@@ -211,55 +230,91 @@ async fn a_two_way_edit_goes_back_and_a_conflict_waits_for_a_person() {
     assert!(nothing_written(&f.cycle().await));
 }
 
-/// The portal as seen by an apply that crashes after the vendor wrote: `push` goes through
-/// to the simulator, but its answer is lost.
+/// The portal as seen by an apply that crashes around `push`: with `sent`, after the
+/// vendor wrote (the request goes through to the simulator, its answer is lost); without,
+/// before the request left.
 #[derive(Debug)]
-struct LostAnswers(Arc<dyn Connector>);
+struct LostAnswers {
+    portal: Arc<dyn Connector>,
+    sent: bool,
+}
 
 #[async_trait]
 impl Connector for LostAnswers {
     fn name(&self) -> &str {
-        self.0.name()
+        self.portal.name()
     }
     fn vendor(&self) -> &str {
-        self.0.vendor()
+        self.portal.vendor()
     }
     fn capabilities(&self) -> Capabilities {
-        self.0.capabilities()
+        self.portal.capabilities()
     }
     async fn check(&self) -> Result<(), ConnectorError> {
-        self.0.check().await
+        self.portal.check().await
     }
     async fn pull(&self, kind: Kind, mode: SyncMode, cursor: &Cursor) -> Result<Page, ConnectorError> {
-        self.0.pull(kind, mode, cursor).await
+        self.portal.pull(kind, mode, cursor).await
     }
     async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
-        self.0.fetch(kind, ids).await
+        self.portal.fetch(kind, ids).await
     }
     async fn push(&self, kind: Kind, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        self.0.push(kind, ops).await?;
+        if self.sent {
+            self.portal.push(kind, ops).await?;
+        }
         Err(ConnectorError::transient("connection reset after the request was sent"))
     }
 }
 
+impl Fixture {
+    /// One cycle whose apply crashes around the portal's `push` (see [`LostAnswers`]).
+    async fn crashed_cycle(&self, sent: bool) -> ApplyReport {
+        let mut lossy = self.connectors();
+        let portal = lossy.remove("portal").unwrap();
+        lossy.insert("portal".into(), Arc::new(LostAnswers { portal, sent }));
+        self.cycle_through(&lossy).await
+    }
+}
+
 #[tokio::test]
-async fn a_create_whose_answer_was_lost_is_never_sent_again() {
+async fn a_create_whose_answer_was_lost_is_found_by_its_handle_never_sent_again() {
     let f = fixture("one-way", "source").await;
-    let mut lossy = f.connectors();
-    let portal = lossy.remove("portal").unwrap();
-    lossy.insert("portal".into(), Arc::new(LostAnswers(portal)));
-    let crashed = f.cycle_through(&lossy).await;
+    let crashed = f.crashed_cycle(true).await;
     let groups = f.store().entity_counts(Kind::Client).await.unwrap().0;
     assert_eq!(crashed.created, 0);
     assert_eq!(f.portal.count(Kind::Client) as u64, groups, "the vendor wrote them");
     let unsettled = f.store().outbox_unsettled("clients-to-portal").await.unwrap();
     assert_eq!(unsettled.len() as u64, groups, "every op left `sending`");
+    let writes = f.portal.writes();
 
-    for _ in 0..2 {
-        let after = f.cycle().await;
-        assert_eq!(after.created, 0, "{after:?}");
-    }
+    let after = f.cycle().await;
+    assert_eq!((after.created, after.recovered, after.unsettled), (0, groups, 0), "{after:?}");
+    assert!(f.store().outbox_unsettled("clients-to-portal").await.unwrap().is_empty());
+    let pairs = f.store().flow_state("clients-to-portal", &[]).await.unwrap().pairs;
+    assert_eq!(pairs.len() as u64, groups, "each found copy paired with its client");
+    assert!(nothing_written(&f.cycle().await));
+    assert_eq!(f.portal.writes(), writes, "no create sent again, and the found copies need no update");
     assert_eq!(f.portal.count(Kind::Client) as u64, groups, "no duplicate");
+}
+
+#[tokio::test]
+async fn a_create_persisted_but_never_sent_is_sent_once_after_its_handle_is_not_found() {
+    let f = fixture("one-way", "source").await;
+    let crashed = f.crashed_cycle(false).await;
+    let groups = f.store().entity_counts(Kind::Client).await.unwrap().0;
+    assert_eq!((crashed.created, f.portal.count(Kind::Client)), (0, 0));
+    assert_eq!(f.store().outbox_unsettled("clients-to-portal").await.unwrap().len() as u64, groups);
+
+    let after = f.cycle().await;
+    assert_eq!((after.created, after.recovered, after.unsettled), (groups, 0, 0), "{after:?}");
+    let outbox = f.store().outbox("clients-to-portal").await.unwrap();
+    assert!(outbox.iter().all(|r| r.state == "done" && r.attempts == 2), "the same ops, sent on the second attempt");
+    assert!(nothing_written(&f.cycle().await));
+    let mut handles = f.portal.handles(Kind::Client);
+    handles.sort();
+    handles.dedup();
+    assert_eq!((f.portal.count(Kind::Client) as u64, handles.len() as u64), (groups, groups), "no duplicate");
 }
 
 #[tokio::test]
@@ -278,6 +333,7 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
             state: "sending".into(),
             attempts: 0,
             error: None,
+            updated_ms: 0,
         };
         assert!(store.outbox_begin(&row).await.unwrap());
         assert!(store.outbox_begin(&row).await.unwrap(), "not done yet: sent again counts an attempt");
@@ -288,7 +344,7 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
 
         let settled = WriteSettled {
             record: Some(key("77")),
-            ledger: vec![("name".into(), "h-read-back".into())],
+            ledger: vec![("name".into(), Written { hash: "h-read-back".into(), sent: Some("h-sent".into()) })],
             agreed: vec![(key("77"), "name".into(), "h-agreed".into())],
             pair: Some("cl-1".into()),
         };
@@ -296,7 +352,8 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
         assert!(!store.outbox_begin(&row).await.unwrap(), "a done op is never sent again");
         let state = store.flow_state("f", &["portal".into()]).await.unwrap();
         assert_eq!(state.pairs.get("cl-1"), Some(&key("77")));
-        assert_eq!(state.ledger.get(&(key("77"), "name".into())).map(String::as_str), Some("h-read-back"));
+        let written = state.ledger.get(&(key("77"), "name".into())).unwrap();
+        assert_eq!((written.hash.as_str(), written.sent.as_deref()), ("h-read-back", Some("h-sent")));
         assert_eq!(state.agreed.get(&(key("77"), "name".into())).map(String::as_str), Some("h-agreed"));
         assert!(store.outbox_unsettled("f").await.unwrap().is_empty());
 
@@ -325,4 +382,159 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
         store.outbox_failed("op-1", "refused").await.unwrap();
     })
     .await;
+}
+
+/// Cycles of random edits in the convergence test (`ZVENO_CONVERGENCE_CYCLES`, default 20).
+fn convergence_cycles() -> usize {
+    std::env::var("ZVENO_CONVERGENCE_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
+}
+
+/// A task as a person creates or edits it: `title` (empty: unchanged) and `status`.
+fn task(title: String, status: TaskStatus) -> Task {
+    Task {
+        title,
+        description: None,
+        status,
+        status_name: None,
+        priority: None,
+        assignee: None,
+        reporter: None,
+        due: None,
+        resolved_at: None,
+        labels: Vec::new(),
+        clients: Vec::new(),
+        contact_ids: Vec::new(),
+    }
+}
+
+impl Fixture {
+    /// One random edit by a person: on either side a rename or a new phone of a client, a
+    /// task's status change; in the CRM also a new client, a deleted client, a new task or
+    /// a deleted task.
+    async fn random_edit(&self, rng: &mut impl rand::Rng, n: usize) {
+        let clients = self.store().flow_state("clients-to-portal", &[]).await.unwrap();
+        let tasks = self.store().flow_state("tasks-to-portal", &[]).await.unwrap();
+        let pick = |ids: Vec<String>, rng: &mut dyn rand::RngCore| -> Option<String> {
+            (!ids.is_empty()).then(|| ids[rng.next_u32() as usize % ids.len()].clone())
+        };
+        let copies = |state: &zveno::store::FlowState, kind: Kind| -> Vec<String> {
+            let live = self.portal.live_ids(kind);
+            state.pairs.values().map(|k| k.external_id.clone()).filter(|id| live.contains(id)).collect()
+        };
+        let phone =
+            || Phone::parse(&format!("+7 495 {:03} {:02} {:02}", 100 + n, n % 100, (n * 7) % 100), None).unwrap();
+        let side = if rng.gen_bool(0.5) { "crm" } else { "portal" };
+        let (kind, what) = (if rng.gen_bool(0.5) { Kind::Client } else { Kind::Task }, rng.gen_range(0..4));
+        let id = match (side, kind) {
+            ("crm", kind) => pick(self.crm.live_ids(kind), rng),
+            (_, Kind::Client) => pick(copies(&clients, Kind::Client), rng),
+            _ => pick(copies(&tasks, Kind::Task), rng),
+        };
+        let Some(id) = id else { return };
+        let statuses = [TaskStatus::Todo, TaskStatus::InProgress, TaskStatus::Done];
+        let status = statuses[rng.gen_range(0..statuses.len())];
+        let action = match (kind, what) {
+            (_, 3) if side == "crm" => {
+                self.crm.delete(kind, id.parse().unwrap());
+                return;
+            }
+            (Kind::Client, 2) if side == "crm" => {
+                let data = Client {
+                    name: format!("New client {n}"),
+                    domains: vec![zveno_connector::Domain::parse(&format!("new-client-{n}.example")).unwrap()],
+                    phones: vec![phone()],
+                    ..Client::default()
+                };
+                WriteAction::Create { data: RecordData::Client(data) }
+            }
+            (Kind::Task, 2) if side == "crm" => {
+                WriteAction::Create { data: RecordData::Task(task(format!("New task {n}"), status)) }
+            }
+            (Kind::Client, 0) => {
+                let data = Client { name: format!("ООО «Клиент {n}»"), ..Client::default() };
+                WriteAction::Update { external_id: id, data: RecordData::Client(data) }
+            }
+            (Kind::Client, _) => {
+                let data = Client { phones: vec![phone()], ..Client::default() };
+                WriteAction::Update { external_id: id, data: RecordData::Client(data) }
+            }
+            _ => WriteAction::Update { external_id: id, data: RecordData::Task(task(String::new(), status)) },
+        };
+        let outcomes = self.connector(side).push(kind, &[WriteOp { op_id: "person".into(), action }]).await.unwrap();
+        assert!(outcomes[0].result.is_ok(), "{outcomes:?}");
+    }
+}
+
+#[tokio::test]
+async fn random_edits_on_both_sides_converge_or_wait_as_conflicts_without_duplicates() {
+    let flows = format!(
+        "{}\n[[flows]]\nname = \"tasks-to-portal\"\nkind = \"task\"\nfrom = [\"crm\"]\nto = \"portal\"\n\
+         create = true\nfields = [\"title\", \"status\", \"due\"]\ndirection = \"two-way\"\non_conflict = \"most_recent\"\n",
+        client_flow("two-way", "manual")
+    );
+    let f = fixture_with(12, &["client", "task"], &flows).await;
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(20);
+    let connectors = f.connectors();
+    let first = f.cycle_all(&connectors).await;
+    assert!(first.iter().all(|r| r.failed.is_empty() && r.created > 0), "{first:?}");
+    let (mut created, mut updated) = (0, 0);
+    let cycles = convergence_cycles();
+    for cycle in 0..cycles {
+        for edit in 0..4 {
+            f.random_edit(&mut rng, cycle * 10 + edit).await;
+        }
+        for report in f.cycle_all(&connectors).await {
+            assert!(report.failed.is_empty(), "cycle {cycle}: {report:?}");
+            (created, updated) = (created + report.created, updated + report.updated);
+        }
+    }
+    eprintln!("convergence: {cycles} cycles, {created} records created and {updated} updated after the first cycle");
+    if cycles >= 10 {
+        assert!(created > 0 && updated > 0, "the edits made the flows write: {created} created, {updated} updated");
+    }
+    // Settling: a write-back's own echo is read in the cycle after it.
+    f.cycle_all(&connectors).await;
+    let (crm_writes, portal_writes) = (f.crm.writes(), f.portal.writes());
+    let quiet = f.cycle_all(&connectors).await;
+    assert!(quiet.iter().all(nothing_written), "a cycle without edits writes nothing: {quiet:?}");
+    assert_eq!((f.crm.writes(), f.portal.writes()), (crm_writes, portal_writes), "not one write request");
+
+    let open = f.store().conflicts(false).await.unwrap();
+    eprintln!("convergence: {} conflicts left open for a person", open.len());
+    for flow in &f.flows {
+        let (input, state) = zveno::flows::load::input(f.store(), flow).await.unwrap();
+        let plan = zveno::flows::plan(flow, &input);
+        assert!(plan.ops.is_empty(), "{}: {:?}", flow.name, plan.ops);
+        // Every field that differs between a source and its copy has a conflict queued.
+        for group in input.groups.iter().filter(|g| g.sources.iter().any(|s| !s.deleted)) {
+            for target in group.targets.iter().filter(|t| !t.deleted) {
+                for source in group.sources.iter().filter(|s| !s.deleted) {
+                    for field in &flow.fields {
+                        let (s, t) = (source.values.get(field), target.values.get(field));
+                        let empty = |v: Option<&serde_json::Value>| v.is_none_or(serde_json::Value::is_null);
+                        if s == t || empty(s) || empty(t) {
+                            continue;
+                        }
+                        assert!(
+                            open.iter().any(|c| c.flow == flow.name && c.target == target.key && &c.field == field),
+                            "{}: {} {field} differs ({s:?} ≠ {t:?}) with no conflict queued",
+                            flow.name,
+                            target.key
+                        );
+                    }
+                }
+            }
+        }
+        // No duplicates: every portal record is exactly one group's copy.
+        let copies: Vec<&RecordKey> = state.pairs.values().collect();
+        let distinct: std::collections::BTreeSet<&RecordKey> = copies.iter().copied().collect();
+        assert_eq!(copies.len(), distinct.len(), "{}: one copy per group", flow.name);
+        let live = f.portal.live_ids(flow.kind);
+        assert!(
+            live.iter().all(|id| distinct.iter().any(|k| &k.external_id == id)),
+            "{}: a portal record no flow made",
+            flow.name
+        );
+        assert_eq!(live.len(), distinct.len(), "{}: every copy made once and still there", flow.name);
+    }
 }

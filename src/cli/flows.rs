@@ -137,6 +137,9 @@ pub(super) async fn apply(settings: &Settings, flow: Option<&str>, json: bool) -
             for (op, why) in &r.failed {
                 out!("  {} op {op}: {why}", output::alert("failed"));
             }
+            if r.recovered > 0 {
+                out!("  {} create(s) sent before a crash found at the vendor by their handle and settled", r.recovered);
+            }
             if r.unsettled > 0 {
                 out!(
                     "  {} create(s) sent before a crash await settling; their clients are not created again",

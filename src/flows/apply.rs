@@ -7,7 +7,8 @@
 //! reformats a value is still recognised), the agreed base, the pair of a create — in one
 //! transaction. A crash in between leaves the op `sending`: an update is sent again with
 //! the same values (harmless), while a create blocks its group from being created again
-//! until it is settled ([`ApplyReport::unsettled`]); it is never resent blindly.
+//! until it is settled by its idempotency handle ([`super::recover`],
+//! [`ApplyReport::unsettled`]); it is never resent blindly.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,9 +19,10 @@ use zveno_connector::{Connector, ErrorKind, WriteAction, WriteOp};
 use super::data::record_data;
 use super::load;
 use super::plan::{plan, Action, PlannedOp};
+use super::recover::recover;
 use super::spec::Flow;
 use super::values::{self, Values};
-use crate::store::{NewConflict, OutboxRow, RecordKey, Store, StoreError, WriteSettled};
+use crate::store::{NewConflict, OutboxRow, RecordKey, Store, StoreError, WriteSettled, Written};
 
 /// What one apply did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -37,8 +39,11 @@ pub struct ApplyReport {
     pub failed: Vec<(String, String)>,
     /// Ops planned again that the outbox had already done.
     pub already_done: u64,
-    /// Creates sent before a crash whose answer was never recorded.
+    /// Creates sent before a crash whose answer was never recorded, and that their
+    /// idempotency handle could not settle yet.
     pub unsettled: u64,
+    /// Creates sent before a crash, found at the vendor by their handle and settled.
+    pub recovered: u64,
     /// Conflicts open for this flow after this apply.
     pub conflicts_open: u64,
     /// People not mapped (fields left out of writes).
@@ -69,10 +74,15 @@ pub async fn apply(
     flow: &Flow,
     connectors: &BTreeMap<String, Arc<dyn Connector>>,
 ) -> Result<ApplyReport, ApplyError> {
+    let recovered = recover(store, flow, connectors).await?;
     let (input, _) = load::input(store, flow).await?;
     let planned = plan(flow, &input);
-    let mut report =
-        ApplyReport { flow: flow.name.clone(), unmapped: planned.unmapped.len() as u64, ..Default::default() };
+    let mut report = ApplyReport {
+        flow: flow.name.clone(),
+        unmapped: planned.unmapped.len() as u64,
+        recovered: recovered.found,
+        ..Default::default()
+    };
     report.unsettled = store.outbox_unsettled(&flow.name).await?.iter().filter(|r| r.action == "create").count() as u64;
     let agreed: Vec<(RecordKey, String, String)> =
         planned.agreements.iter().map(|a| (a.target.clone(), a.field.clone(), a.hash.clone())).collect();
@@ -137,6 +147,7 @@ pub async fn apply(
                 state: "sending".into(),
                 attempts: 0,
                 error: None,
+                updated_ms: 0,
             };
             if !store.outbox_begin(&row).await? {
                 report.already_done += 1;
@@ -202,7 +213,7 @@ fn action_name(action: Action) -> &'static str {
 
 /// What the written records hold now, read back by id; empty when the read fails (the
 /// ledger then keeps what was sent).
-async fn read_back(connector: &dyn Connector, flow: &Flow, ids: &[String]) -> BTreeMap<String, Values> {
+pub(super) async fn read_back(connector: &dyn Connector, flow: &Flow, ids: &[String]) -> BTreeMap<String, Values> {
     if ids.is_empty() {
         return BTreeMap::new();
     }
@@ -224,13 +235,13 @@ async fn read_back(connector: &dyn Connector, flow: &Flow, ids: &[String]) -> BT
 
 /// Everything a successful op settles: the ledger of the written record, the agreed base
 /// (per target record), and the pair of a create.
-fn settle(flow: &Flow, op: &PlannedOp, record: RecordKey, now: Option<&Values>) -> WriteSettled {
+pub(super) fn settle(flow: &Flow, op: &PlannedOp, record: RecordKey, now: Option<&Values>) -> WriteSettled {
     let ledger = op
         .changes
         .iter()
         .map(|c| {
             let held = now.and_then(|v| v.get(&c.field)).unwrap_or(&c.after);
-            (c.field.clone(), values::hash(held))
+            (c.field.clone(), Written { hash: values::hash(held), sent: Some(values::hash(&c.after)) })
         })
         .collect();
     // The base lives on the target record: the one written, or, for a two-way write-back

@@ -15,6 +15,7 @@ pub mod apply;
 pub mod data;
 pub mod load;
 pub mod plan;
+pub mod recover;
 pub mod runner;
 pub mod spec;
 pub mod values;

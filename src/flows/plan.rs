@@ -14,13 +14,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zveno_connector::Kind;
 
 use super::spec::{Direction, Flow, OnConflict, OnDelete};
 use super::values::{hash, is_person, Values};
-use crate::store::RecordKey;
+use crate::store::{RecordKey, Written};
 
 /// One record on either side of a group.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,15 +61,16 @@ pub struct PlanInput {
     pub groups: Vec<Group>,
     /// Last agreed value hash per (target record, field).
     pub agreed: BTreeMap<(RecordKey, String), String>,
-    /// Hash of what a record held after zveno wrote it, per (record, field).
-    pub ledger: BTreeMap<(RecordKey, String), String>,
+    /// zveno's last write per (record, field): what the record held after it, and the
+    /// value sent.
+    pub ledger: BTreeMap<(RecordKey, String), Written>,
     /// Each connector's users' e-mails, where known; a connector missing here is checked
     /// only for an e-mail-shaped value.
     pub users: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// What an op does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Create a record.
@@ -81,7 +82,7 @@ pub enum Action {
 }
 
 /// One field's change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// The field.
     pub field: String,
@@ -91,8 +92,8 @@ pub struct FieldChange {
     pub after: Value,
 }
 
-/// One write to one record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One write to one record (kept as JSON in the outbox, read again to settle it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedOp {
     /// Stable id: the same op planned again has the same id.
     pub op_id: String,
@@ -236,8 +237,14 @@ fn plan_group(flow: &Flow, input: &PlanInput, group: &Group, out: &mut Plan) {
                 }
                 continue;
             }
-            let echo =
-                |key: &RecordKey, h: &str| input.ledger.get(&(key.clone(), field.clone())).is_some_and(|l| l == h);
+            // zveno's own write read back — only while the base is still what that write
+            // sent: a person later setting a value zveno once wrote is an edit.
+            let echo = |key: &RecordKey, h: &str| {
+                input
+                    .ledger
+                    .get(&(key.clone(), field.clone()))
+                    .is_some_and(|w| w.hash == h && w.sent.as_ref().is_none_or(|sent| base == Some(sent)))
+            };
             let s_changed = provider.is_some_and(|p| base != Some(&hs) && !echo(&p.key, &hs));
             let t_changed = base != Some(&ht) && !echo(&target.key, &ht);
             let winner = match (s_changed, t_changed) {

@@ -204,7 +204,7 @@ fn the_echo_of_zveno_s_own_write_is_not_an_edit() {
         vec![side("portal", "9", 300, &json!({"name": "ООО Ромашка"}))],
         Some("Ромашка"),
     );
-    input.ledger.insert((key("portal", "9"), "name".into()), values::hash(&json!("ООО Ромашка")));
+    input.ledger.insert((key("portal", "9"), "name".into()), written("ООО Ромашка", "Ромашка"));
     for on_conflict in OnConflict::ALL {
         let plan = plan(&flow(Direction::TwoWay, *on_conflict), &input);
         assert!(plan.ops.is_empty() && plan.conflicts.is_empty(), "{on_conflict}: {plan:?}");
@@ -213,6 +213,38 @@ fn the_echo_of_zveno_s_own_write_is_not_an_edit() {
     input.groups[0].targets[0].values.insert("name".into(), json!("Ромашка Плюс"));
     let plan = plan(&flow(Direction::TwoWay, OnConflict::Manual), &input);
     assert_eq!(writes(&plan).into_iter().map(|w| w.0).collect::<Vec<_>>(), ["crm/1"]);
+}
+
+/// The ledger row of a write that sent `sent` and read back `held`.
+fn written(held: &str, sent: &str) -> Written {
+    Written { hash: values::hash(&json!(held)), sent: Some(values::hash(&json!(sent))) }
+}
+
+#[test]
+fn a_value_zveno_once_wrote_set_again_by_a_person_after_the_base_moved_on_is_an_edit() {
+    // zveno once wrote "done" into the source (a two-way write-back); since then the base
+    // moved to "todo" (a later edit, written to the target). A person now sets "done"
+    // again in the source: an edit, not the old write's echo.
+    let mut input = input(
+        vec![side("crm", "1", 300, &json!({"name": "done"}))],
+        vec![side("portal", "9", 100, &json!({"name": "todo"}))],
+        Some("todo"),
+    );
+    let cases = [
+        // (ledger row of crm/1: held, sent) → the source's value goes to the target
+        (written("done", "done"), true),
+        // The base is still the value that write sent: its read-back is an echo.
+        (written("done", "todo"), false),
+    ];
+    for (row, edit) in cases {
+        input.ledger.insert((key("crm", "1"), "name".into()), row.clone());
+        let plan = plan(&flow(Direction::TwoWay, OnConflict::Manual), &input);
+        let expected: Vec<_> =
+            if edit { vec![("portal/9".to_string(), json!("todo"), json!("done"))] } else { Vec::new() };
+        let got: Vec<_> = writes(&plan).into_iter().map(|w| (w.0, w.3, w.4)).collect();
+        assert_eq!(got, expected, "{row:?}");
+        assert!(plan.conflicts.is_empty(), "{plan:?}");
+    }
 }
 
 #[test]

@@ -27,8 +27,18 @@ pub struct FlowState {
     pub creating: BTreeSet<String>,
     /// Last agreed hash per (target record, field).
     pub agreed: BTreeMap<(RecordKey, String), String>,
-    /// Hash after zveno's last write per (record, field), for the flow's connectors.
-    pub ledger: BTreeMap<(RecordKey, String), String>,
+    /// zveno's last write per (record, field), for the flow's connectors.
+    pub ledger: BTreeMap<(RecordKey, String), Written>,
+}
+
+/// zveno's last write of one field of one record: the write ledger's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Hash of what the record held right after the write, as the vendor read it back.
+    pub hash: String,
+    /// Hash of the value sent (the agreed base the write set); `None` for rows written
+    /// before migration 0014.
+    pub sent: Option<String>,
 }
 
 /// An op as the outbox keeps it.
@@ -56,6 +66,8 @@ pub struct OutboxRow {
     pub attempts: i64,
     /// Why it failed.
     pub error: Option<String>,
+    /// When it was last sent or settled (store clock, epoch ms); ignored when written.
+    pub updated_ms: i64,
 }
 
 /// What a vendor's success means for the next plan, written with the outbox row.
@@ -63,8 +75,8 @@ pub struct OutboxRow {
 pub struct WriteSettled {
     /// The record written (a create's new id).
     pub record: Option<RecordKey>,
-    /// Ledger hashes of the written record, per field (what it holds now).
-    pub ledger: Vec<(String, String)>,
+    /// Ledger rows of the written record, per field.
+    pub ledger: Vec<(String, Written)>,
     /// Agreed hashes, per (target record, field).
     pub agreed: Vec<(RecordKey, String, String)>,
     /// For a create: the group whose copy `record` is.
@@ -144,22 +156,29 @@ impl Store {
         for row in &rows {
             state.creating.insert(row.try_get("grp").map_err(StoreError::query(OP, flow))?);
         }
-        state.agreed = self.field_hashes("flow_agreed", "flow", flow).await?;
+        state.agreed = self
+            .field_hashes("flow_agreed", "flow", flow)
+            .await?
+            .into_iter()
+            .map(|(key, (hash, _))| (key, hash))
+            .collect();
         for connector in connectors {
-            state.ledger.extend(self.field_hashes("write_ledger", "connector", connector).await?);
+            let rows = self.field_hashes("write_ledger", "connector", connector).await?;
+            state.ledger.extend(rows.into_iter().map(|(key, (hash, sent))| (key, Written { hash, sent })));
         }
         Ok(state)
     }
 
-    /// The (record, field) → hash rows of `table` (`flow_agreed`, `write_ledger`) whose
-    /// `column` is `value`.
+    /// The (record, field) → (hash, sent) rows of `table` (`flow_agreed`, `write_ledger`)
+    /// whose `column` is `value` (`sent` only in the ledger).
     async fn field_hashes(
         &self,
         table: &'static str,
         column: &str,
         value: &str,
-    ) -> Result<BTreeMap<(RecordKey, String), String>, StoreError> {
-        let sql = format!("SELECT connector, kind, external_id, field, hash FROM {table} WHERE {column} = $1");
+    ) -> Result<BTreeMap<(RecordKey, String), (String, Option<String>)>, StoreError> {
+        let sent = if table == "write_ledger" { "sent" } else { "CAST(NULL AS TEXT) AS sent" };
+        let sql = format!("SELECT connector, kind, external_id, field, hash, {sent} FROM {table} WHERE {column} = $1");
         let rows =
             sqlx::query(&sql).bind(value).fetch_all(&self.pool).await.map_err(StoreError::query(table, value))?;
         rows.iter()
@@ -167,7 +186,8 @@ impl Store {
                 let key = key_of(row, "connector", "kind", "external_id")?;
                 let field: String = row.try_get("field").map_err(|e| e.to_string())?;
                 let hash: String = row.try_get("hash").map_err(|e| e.to_string())?;
-                Ok(((key, field), hash))
+                let sent: Option<String> = row.try_get("sent").map_err(|e| e.to_string())?;
+                Ok(((key, field), (hash, sent)))
             })
             .collect::<Result<_, String>>()
             .map_err(|e| StoreError::corrupt(table, value, e))
@@ -214,8 +234,8 @@ impl Store {
     async fn outbox_where(&self, flow: &str, condition: &str) -> Result<Vec<OutboxRow>, StoreError> {
         const OP: &str = "outbox";
         let sql = format!(
-            "SELECT op_id, flow, grp, connector, kind, action, external_id, op, state, attempts, error \
-             FROM flow_outbox WHERE flow = $1 AND {condition} ORDER BY created_at, op_id"
+            "SELECT op_id, flow, grp, connector, kind, action, external_id, op, state, attempts, error, \
+             updated_at FROM flow_outbox WHERE flow = $1 AND {condition} ORDER BY created_at, op_id"
         );
         let rows = sqlx::query(&sql).bind(flow).fetch_all(&self.pool).await.map_err(StoreError::query(OP, flow))?;
         rows.iter()
@@ -235,6 +255,7 @@ impl Store {
                         state: row.try_get("state").map_err(|e| e.to_string())?,
                         attempts: row.try_get("attempts").map_err(|e| e.to_string())?,
                         error: row.try_get("error").map_err(|e| e.to_string())?,
+                        updated_ms: row.try_get("updated_at").map_err(|e| e.to_string())?,
                     })
                 };
                 decode().map_err(|e| StoreError::corrupt(OP, flow, e))
@@ -258,18 +279,19 @@ impl Store {
         .await
         .map_err(StoreError::query(OP, op_id))?;
         if let Some(record) = &settled.record {
-            for (field, hash) in &settled.ledger {
+            for (field, written) in &settled.ledger {
                 sqlx::query(
-                    "INSERT INTO write_ledger (connector, kind, external_id, field, hash, written_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connector, kind, external_id, field) \
-                     DO UPDATE SET hash = excluded.hash, written_at = excluded.written_at",
+                    "INSERT INTO write_ledger (connector, kind, external_id, field, hash, written_at, sent) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (connector, kind, external_id, field) \
+                     DO UPDATE SET hash = excluded.hash, written_at = excluded.written_at, sent = excluded.sent",
                 )
                 .bind(&record.connector)
                 .bind(record.kind.as_str())
                 .bind(&record.external_id)
                 .bind(field)
-                .bind(hash)
+                .bind(&written.hash)
                 .bind(now)
+                .bind(&written.sent)
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::query(OP, op_id))?;

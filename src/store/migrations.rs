@@ -79,6 +79,7 @@ const SQLITE: &[Embedded] = &[
         sql: include_str!("migrations/sqlite/0013_agreed_conflicts.sql"),
     },
     Embedded { version: 14, description: "spend ledger", sql: include_str!("migrations/sqlite/0014_spend_ledger.sql") },
+    Embedded { version: 15, description: "ledger sent", sql: include_str!("migrations/sqlite/0015_ledger_sent.sql") },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -134,6 +135,7 @@ const POSTGRES: &[Embedded] = &[
         description: "spend ledger",
         sql: include_str!("migrations/postgres/0014_spend_ledger.sql"),
     },
+    Embedded { version: 15, description: "ledger sent", sql: include_str!("migrations/postgres/0015_ledger_sent.sql") },
 ];
 
 #[derive(Debug)]

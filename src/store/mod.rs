@@ -70,7 +70,7 @@ pub use connector_state::{ConnectorState, ConnectorStatus, StateChange};
 pub use cursors::ScanState;
 pub use entities::{EntityRow, LinkRow, ResolutionWrite, TaskLinkRow};
 pub use error::{StoreError, StoreErrorKind};
-pub use flows::{ConflictRow, FlowState, NewConflict, OutboxRow, WriteSettled};
+pub use flows::{ConflictRow, FlowState, NewConflict, OutboxRow, WriteSettled, Written};
 pub use leases::{Fence, Heartbeat, Lease, LeaseHolder, LeaseRow};
 pub use overrides::Override;
 pub use page::PageOutcome;

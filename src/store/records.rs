@@ -24,7 +24,7 @@ pub(super) const COLUMNS: &str = "connector, kind, external_id, created_at, upda
      last_scan_id, missed_scans, dirty, revision";
 
 /// The identity of a source record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct RecordKey {
     /// Connector instance name.
     pub connector: String,

@@ -390,6 +390,27 @@ pub trait Connector: Send + Sync + Debug {
         Err(ConnectorError::unsupported(format!("{} cannot write {kind} records", self.vendor())))
     }
 
+    /// The record that a create stamped with idempotency handle `handle` made, if the
+    /// vendor holds one. Every create a connector sends carries its op's `op_id` as that
+    /// handle, in a field the vendor keeps and can filter on (each crate's README names
+    /// it), so write-back can settle a create whose answer was lost in a crash by looking
+    /// it up instead of sending it blindly again.
+    ///
+    /// `Ok(None)` means the vendor is certain no such record exists, and the create may be
+    /// sent again. A look-up that goes through a search index that lags behind writes must
+    /// not say so for a create `sent` less than that lag ago: it answers a transient error
+    /// until then. The default: [`crate::ErrorKind::Unsupported`], and such creates are
+    /// never resent.
+    async fn find_created(
+        &self,
+        kind: Kind,
+        handle: &str,
+        sent: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, ConnectorError> {
+        let _ = (handle, sent);
+        Err(ConnectorError::unsupported(format!("{} cannot look {kind} creates up by handle", self.vendor())))
+    }
+
     /// Verifies a webhook delivery (signature, token or credentials, freshness) and parses
     /// it into hints: records to re-pull, delete or re-point. A delivery that fails
     /// verification is an [`crate::ErrorKind::Auth`] error and yields nothing; one that

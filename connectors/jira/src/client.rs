@@ -36,7 +36,14 @@ pub fn default_rate_limits() -> BTreeMap<String, RateLimit> {
 pub struct JiraClassifier;
 
 impl ResponseClassifier for JiraClassifier {
-    fn classify(&self, status: StatusCode, headers: &HeaderMap, _body: &[u8], now: DateTime<Utc>) -> Option<Verdict> {
+    fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Option<Verdict> {
+        // A bulk create whose every element failed answers 400 with the usual bulk body:
+        // it is an answer (nothing was created), and its per-element errors are kept.
+        if status == StatusCode::BAD_REQUEST
+            && serde_json::from_slice::<crate::dto::BulkCreated>(body).is_ok_and(|b| !b.errors.is_empty())
+        {
+            return Some(Verdict::Success);
+        }
         if status != StatusCode::TOO_MANY_REQUESTS {
             return None;
         }
@@ -126,6 +133,12 @@ impl JiraClient {
         url.query_pairs_mut().append_pair("returnIssue", "true").append_pair("expand", "transitions");
         let response = self.http.send(Call::new(Method::PUT, url).json(body)).await?;
         parse(&response)
+    }
+
+    /// `GET /rest/api/3/issue/{id}/editmeta`: the fields the issue's edit screen holds.
+    pub async fn edit_meta(&self, id: &str) -> Result<crate::dto::EditMeta, ConnectorError> {
+        let url = self.url(&format!("rest/api/3/issue/{}/editmeta", segment(id)))?;
+        parse(&self.http.send(Call::get(url)).await?)
     }
 
     /// `GET /rest/api/3/issue/{id}/transitions`.

@@ -155,6 +155,14 @@ pub struct Transition {
     pub to: StatusRef,
 }
 
+/// `GET /rest/api/3/issue/{id}/editmeta`: the fields on the edit screen, by id.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EditMeta {
+    /// Field id → its metadata (only presence is used).
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// `GET /rest/api/3/issue/{id}/transitions`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Transitions {

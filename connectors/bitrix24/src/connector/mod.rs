@@ -162,6 +162,33 @@ impl Connector for Bitrix24Connector {
             .flatten()
     }
 
+    /// Companies by `ORIGINATOR_ID = zveno` + `ORIGIN_ID = <handle>`, tasks by
+    /// `XML_ID = zveno-<handle>`: list filters read the database directly (no search index),
+    /// so a create not listed was never made.
+    async fn find_created(
+        &self,
+        kind: Kind,
+        handle: &str,
+        _sent: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, ConnectorError> {
+        let command = match kind {
+            Kind::Client => crate::client::Command::new("h", 0, "crm.company.list")
+                .param("filter[ORIGINATOR_ID]", push::ORIGINATOR)
+                .param("filter[ORIGIN_ID]", handle)
+                .list("select", ["ID"]),
+            Kind::Task => crate::client::Command::new("h", 0, "tasks.task.list")
+                .param("filter[XML_ID]", push::task_handle(handle))
+                .list("select", ["ID"]),
+            Kind::Contact => {
+                return Err(ConnectorError::unsupported("zveno does not create Bitrix24 contacts"));
+            }
+        };
+        let reply = self.client.batch(&[command.param("start", "-1")], true).await?;
+        let rows = push::listed(&reply, &crate::client::key("h", 0))?;
+        let ids = rows.iter().filter_map(|r| crate::dto::id_of(r.get("ID").or_else(|| r.get("id"))));
+        Ok(ids.min().map(|id| id.to_string()))
+    }
+
     fn http_stats(&self) -> HttpStats {
         self.client.stats()
     }

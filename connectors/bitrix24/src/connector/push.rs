@@ -12,6 +12,8 @@
 //!   `ORIGINATOR_ID = zveno` and `ORIGIN_ID = <op id>`; companies already holding an op's
 //!   origin are reported as created instead of created twice, so a push retried after a
 //!   timeout is safe.
+//!   Tasks carry `XML_ID = zveno-<op id>` the same way ([`task_handle`]); after a crash
+//!   write-back finds either by its handle ([`zveno_connector::Connector::find_created`]).
 //! - **Task CRM links.** `UF_CRM_TASK` is replaced whole on update, so deal and lead links
 //!   are read and written back alongside the client and contact links.
 //!
@@ -33,6 +35,20 @@ use crate::mapping::{is_own_site, merge_multifield, multifield, CrmLink, MultiVa
 
 /// The `ORIGINATOR_ID` of companies zveno creates.
 pub const ORIGINATOR: &str = "zveno";
+
+/// The `XML_ID` a task zveno creates carries: its idempotency handle (tasks have no
+/// `ORIGIN_ID`; `tasks.task.list` filters on `XML_ID`, checked on the simulator).
+pub fn task_handle(op_id: &str) -> String {
+    format!("zveno-{op_id}")
+}
+
+/// The rows of one list command's answer in `reply` (key `key`), or its error.
+pub(super) fn listed(reply: &BatchResult, key: &str) -> Result<Vec<Value>, ConnectorError> {
+    if let Some(error) = reply.result_error.get(key) {
+        return Err(ConnectorError::transient(format!("look-up by handle failed: {error}")));
+    }
+    Ok(reply.result.get(key).map(rows).unwrap_or_default())
+}
 
 /// An op the connector will send.
 struct Planned<'a, T> {
@@ -368,7 +384,8 @@ impl Bitrix24Connector {
         });
         let mut writes = Vec::new();
         for (i, op) in creates.iter().enumerate() {
-            match self.task_fields(Command::new("a", i, "tasks.task.add"), op.data, &people, None, true) {
+            let add = Command::new("a", i, "tasks.task.add").param("fields[XML_ID]", task_handle(op.op_id));
+            match self.task_fields(add, op.data, &people, None, true) {
                 Ok(cmd) => writes.push((op.op_id.to_string(), cmd)),
                 Err(e) => decided.push(failed(op.op_id, e)),
             }

@@ -141,6 +141,8 @@ pub struct Task {
     pub crm: Vec<String>,
     /// `tags`.
     pub tags: Vec<String>,
+    /// `xmlId`: an external key a client sets on create and filters on.
+    pub xml_id: Option<String>,
     /// Rendered with a malformed `title`.
     pub corrupt: bool,
 }
@@ -401,7 +403,7 @@ impl Row for Requisite {
 
 /// Task fields: the UPPER_CASE name `select` and `filter` use, and the camelCase key the
 /// answer uses. `UF_CRM_TASK` comes only when selected.
-const TASK_FIELDS: [(&str, &str); 14] = [
+const TASK_FIELDS: [(&str, &str); 15] = [
     ("ID", "id"),
     ("TITLE", "title"),
     ("DESCRIPTION", "description"),
@@ -415,6 +417,7 @@ const TASK_FIELDS: [(&str, &str); 14] = [
     ("CLOSED_DATE", "closedDate"),
     ("GROUP_ID", "groupId"),
     ("TAGS", "tags"),
+    ("XML_ID", "xmlId"),
     ("UF_CRM_TASK", "ufCrmTask"),
 ];
 
@@ -438,6 +441,7 @@ impl Row for Task {
             "CLOSED_DATE" => Scalar::Time(self.closed),
             "UF_CRM_TASK" => Scalar::List(self.crm.clone()),
             "TAG" => Scalar::List(self.tags.clone()),
+            "XML_ID" => text(self.xml_id.as_deref().unwrap_or("")),
             _ => return None,
         })
     }
@@ -480,6 +484,7 @@ impl Row for Task {
                         .map(|(i, t)| ((i + 1).to_string(), json!({"id": i + 1, "title": t})))
                         .collect(),
                 ),
+                "XML_ID" => json!(self.xml_id),
                 "UF_CRM_TASK" => {
                     // Selecting one of the three system user fields returns all three; PHP
                     // sends `false` for an empty one.

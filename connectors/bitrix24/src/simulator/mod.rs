@@ -232,8 +232,9 @@ impl Bitrix24Sim {
 
     /// A task as `tasks.task.list` returns it with its CRM links.
     pub fn task(&self, id: u64) -> Option<Value> {
-        let select: Vec<String> =
-            ["TITLE", "STATUS", "RESPONSIBLE_ID", "DEADLINE", "UF_CRM_TASK", "TAGS"].map(String::from).to_vec();
+        let select: Vec<String> = ["TITLE", "STATUS", "RESPONSIBLE_ID", "DEADLINE", "UF_CRM_TASK", "TAGS", "XML_ID"]
+            .map(String::from)
+            .to_vec();
         self.store().tasks.get(&id).map(|t| t.render(&select, self.inner.options.offset))
     }
 

@@ -97,6 +97,7 @@ impl Store {
                 closed: optional_time(&row, "closedDate"),
                 crm: list("ufCrmTask"),
                 tags: list("tags"),
+                xml_id: row.text("xmlId"),
                 corrupt: false,
             };
             store.tasks.insert(id, task);

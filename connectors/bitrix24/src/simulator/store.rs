@@ -148,6 +148,7 @@ impl Store {
                     closed: (status == 5).then_some(second(t.updated_at)),
                     crm,
                     tags: t.labels.clone(),
+                    xml_id: None,
                     corrupt: false,
                 },
             );
@@ -297,6 +298,7 @@ impl Store {
                 "DEADLINE" => task.deadline = text.and_then(|v| parse_time(&v, offset)),
                 "UF_CRM_TASK" => task.crm = elements(value).into_iter().filter_map(scalar_text).collect(),
                 "TAGS" => task.tags = elements(value).into_iter().filter_map(scalar_text).collect(),
+                "XML_ID" => task.xml_id = text.filter(|t| !t.is_empty()),
                 _ => {}
             }
         }
@@ -320,6 +322,7 @@ impl Store {
             closed: None,
             crm: Vec::new(),
             tags: Vec::new(),
+            xml_id: None,
             corrupt: false,
         }
     }

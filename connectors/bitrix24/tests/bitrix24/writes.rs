@@ -200,3 +200,41 @@ async fn a_create_batch_answered_with_a_gateway_502_is_sent_once() {
     assert_eq!(h.sim().calls("crm.company.add"), 1);
     assert_eq!(h.sim().count(Kind::Client), 6);
 }
+
+#[tokio::test]
+async fn creates_are_found_by_their_handle_after_a_lost_answer() {
+    let h = portal(&world(5)).await;
+    let c = fast(&h);
+    let sent = chrono::Utc::now();
+    let company = c.push(Kind::Client, &[create("op-c", RecordData::Client(client("ООО «Ручка»")))]).await;
+    let company = company.unwrap_or_else(|e| panic!("{e}"))[0].result.clone().unwrap_or_else(|e| panic!("{e}"));
+    let created = c.push(Kind::Task, &[create("op-t", RecordData::Task(task("Созвон")))]).await;
+    let task_id = created.unwrap_or_else(|e| panic!("{e}"))[0].result.clone().unwrap_or_else(|e| panic!("{e}"));
+    let found = |kind: Kind, handle: &'static str| {
+        let c = c.clone();
+        async move { c.find_created(kind, handle, sent).await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    assert_eq!(found(Kind::Client, "op-c").await, Some(company), "by ORIGINATOR_ID + ORIGIN_ID");
+    assert_eq!(found(Kind::Task, "op-t").await, Some(task_id.clone()), "by XML_ID");
+    assert_eq!(found(Kind::Client, "op-never").await, None, "a create never made is absent");
+    assert_eq!(found(Kind::Task, "op-never").await, None);
+    let listed = h.sim().task(task_id.parse().unwrap_or_default()).unwrap_or_default();
+    assert_eq!(listed["xmlId"], "zveno-op-t", "the marker the portal keeps");
+}
+
+#[tokio::test]
+async fn writes_go_fifty_to_a_batch_request() {
+    let h = portal(&world(5)).await;
+    let c = fast(&h);
+    let ops: Vec<WriteOp> =
+        (0..120).map(|i| create(&format!("op-{i}"), RecordData::Client(client(&format!("ООО «Новая {i}»"))))).collect();
+    let before = h.sim().kit().log().total().requests;
+    let outcomes = c.push(Kind::Client, &ops).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    let requests = h.sim().kit().log().total().requests - before;
+    assert_eq!(h.sim().writes(), 120, "one crm.company.add each");
+    // 120 ops = 50 + 50 + 20: per chunk one batch looking earlier creates up and one of
+    // writes; and one batch reading the portal's users, once, for owners.
+    let batches = h.sim().kit().log().endpoint("batch").requests;
+    assert_eq!((requests, batches), (7, 7), "requests for 120 creates, all of them batches");
+}

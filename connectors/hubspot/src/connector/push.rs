@@ -3,7 +3,14 @@
 //! Creates and updates go 100 to a call; each input carries the op id as
 //! `objectWriteTraceId`, which HubSpot echoes on results and names in the `context` of
 //! errors, so a **207** partial success is matched back op by op (updates also match by
-//! record id). Tasks are created with their company and contact associations inline, with
+//! record id) — never by position: HubSpot does not keep the input order, and a create
+//! whose result names no trace id gets no outcome rather than another input's record.
+//!
+//! HubSpot refuses a whole batch for one invalid input (**400** `VALIDATION_ERROR`, or
+//! **409** for a conflicting unique value), writing nothing and often naming no input. Such
+//! a batch is split in halves and each half sent again, down to the single bad input, so
+//! one bad record does not block the other 99. Only after a 400 or 409: after a 5xx or a
+//! timeout some inputs may have been written, and nothing is resent. Tasks are created with their company and contact associations inline, with
 //! type ids read from the v4 labels endpoint (per portal data, cached); `batch/update` takes
 //! no associations, so after an update they are added through the v4 association batch.
 //!
@@ -127,8 +134,61 @@ impl HubSpotConnector {
                 "objectWriteTraceId": p.op_id,
             }));
         }
-        let response = self.client.batch(object, BatchAction::Create, inputs).await?;
-        record_batch(&response, chunk.iter().map(|p| (p.op_id.as_str(), None)), true, outcomes);
+        let keys: Vec<(&str, Option<&str>)> = chunk.iter().map(|p| (p.op_id.as_str(), None)).collect();
+        self.batch_split(object, BatchAction::Create, &inputs, &keys, outcomes).await
+    }
+
+    /// Sends `inputs` (matched to `keys`: op id, record id) as one batch; a batch HubSpot
+    /// refuses whole as invalid is split in halves and each sent again, down to the bad
+    /// input, which fails alone. Any other failure is never resent: before anything of
+    /// this batch was written it is returned as is; after, it fails the inputs not yet
+    /// settled (a create maybe applied, the rest not sent).
+    async fn batch_split(
+        &self,
+        object: Object,
+        action: BatchAction,
+        inputs: &[Value],
+        keys: &[(&str, Option<&str>)],
+        outcomes: &mut Outcomes,
+    ) -> Result<(), ConnectorError> {
+        let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+        pending.push(0..inputs.len());
+        let mut wrote = false;
+        while let Some(range) = pending.pop() {
+            let error = match self.client.batch(object, action, inputs[range.clone()].to_vec()).await {
+                Ok(response) => {
+                    record_batch(&response, keys[range].iter().copied(), outcomes);
+                    wrote = true;
+                    continue;
+                }
+                Err(e) => e,
+            };
+            if refused_whole(&error) && range.len() > 1 {
+                let middle = range.start + range.len() / 2;
+                pending.push(middle..range.end);
+                pending.push(range.start..middle);
+                continue;
+            }
+            if refused_whole(&error) {
+                outcomes.insert(keys[range.start].0.to_string(), Err(WriteError::invalid(error.message())));
+                continue;
+            }
+            if !wrote {
+                return Err(error);
+            }
+            for (op, _) in &keys[range] {
+                let failed = if action == BatchAction::Create && error.kind() == ErrorKind::Transient {
+                    WriteError::unknown(format!("HubSpot batch failed (it may have been applied): {error}"))
+                } else {
+                    WriteError::from_request(&error)
+                };
+                outcomes.insert((*op).to_string(), Err(failed));
+            }
+            for (op, _) in pending.drain(..).flat_map(|r| &keys[r]) {
+                outcomes
+                    .insert((*op).to_string(), Err(WriteError::not_sent(format!("an earlier batch failed: {error}"))));
+            }
+        }
         Ok(())
     }
 
@@ -151,8 +211,7 @@ impl HubSpotConnector {
             sent.push((p.op_id.as_str(), Some(id)));
         }
         if !inputs.is_empty() {
-            let response = self.client.batch(object, BatchAction::Update, inputs).await?;
-            record_batch(&response, sent.into_iter(), false, outcomes);
+            self.batch_split(object, BatchAction::Update, &inputs, &sent, outcomes).await?;
         }
         for to in [Object::Companies, Object::Contacts] {
             let mut pairs: Vec<(String, String)> = Vec::new();
@@ -195,7 +254,7 @@ impl HubSpotConnector {
     ) -> Result<(), ConnectorError> {
         let inputs: Vec<Value> = chunk.iter().map(|(_, id)| json!({ "id": id })).collect();
         let response = self.client.batch(object, BatchAction::Archive, inputs).await?;
-        record_batch(&response, chunk.iter().map(|(op, id)| (op.as_str(), Some(id.as_str()))), false, outcomes);
+        record_batch(&response, chunk.iter().map(|(op, id)| (op.as_str(), Some(id.as_str()))), outcomes);
         // batch/archive answers 204 with no body: every input was archived.
         for (op, id) in chunk {
             outcomes.entry(op.clone()).or_insert_with(|| Ok(id.clone()));
@@ -204,14 +263,18 @@ impl HubSpotConnector {
     }
 }
 
-/// Matches a batch answer to its inputs (`(op id, record id)` in input order): results by
-/// trace id, then by record id; errors by the trace ids and ids in their context. When
-/// HubSpot echoes no trace ids and reports no errors for a create, results are matched in
-/// input order (their count must agree).
+/// Whether HubSpot refused a batch as a whole for what its inputs hold: a 400 or a 409.
+/// Nothing of it was written, so its halves may be sent again.
+fn refused_whole(error: &ConnectorError) -> bool {
+    error.kind() == ErrorKind::InvalidData
+        && ["HTTP 400", "HTTP 409"].iter().any(|status| error.message().contains(&format!(": {status} ")))
+}
+
+/// Matches a batch answer to its inputs (`(op id, record id)`): results by trace id, then
+/// by record id; errors by the trace ids and ids in their context. Never by position.
 fn record_batch<'a>(
     response: &BatchResponse,
     inputs: impl Iterator<Item = (&'a str, Option<&'a str>)>,
-    positional: bool,
     outcomes: &mut Outcomes,
 ) {
     let inputs: Vec<(&str, Option<&str>)> = inputs.collect();
@@ -224,13 +287,6 @@ fn record_batch<'a>(
                 outcomes.insert((*op).to_string(), Err(refused(error, "")));
             }
         }
-    }
-    let untraced = response.results.iter().all(|r| r.object_write_trace_id.is_none());
-    if positional && untraced && response.errors.is_empty() && response.results.len() == inputs.len() {
-        for ((op, _), result) in inputs.iter().zip(&response.results) {
-            outcomes.insert((*op).to_string(), Ok(result.id.clone()));
-        }
-        return;
     }
     for result in &response.results {
         let op = inputs

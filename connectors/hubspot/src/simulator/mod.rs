@@ -40,6 +40,7 @@ use zveno_sim::world::{System, SystemData, SystemProfile};
 pub use harness::{HubSpotHarness, HARNESS_CLIENTS, HARNESS_INDEX_LAG};
 pub use portal::SimOptions;
 pub use search::RESULT_CAP;
+pub use writes::VALUE_MAX;
 
 use crate::dto::object::Object;
 use crate::HubSpotFactory;

@@ -53,8 +53,8 @@ pub struct SimOwner {
     pub archived: bool,
 }
 
-/// Everything the portal holds.
-#[derive(Debug, Default)]
+/// Everything the portal holds (cloned to try a batch that may be refused whole).
+#[derive(Debug, Default, Clone)]
 pub struct Db {
     /// Records by type and id.
     pub objects: BTreeMap<Object, BTreeMap<u64, SimObject>>,

@@ -5,11 +5,14 @@
 //! `archived=false`, the default) make it a **207** with one `OBJECT_NOT_FOUND` error listing
 //! them in `context.ids`, as HubSpot answers.
 //!
-//! At most 100 inputs a call (more is a 400). Inputs fail one by one: a company property
-//! that does not exist or is read-only, a task without `hs_timestamp`, an unknown id, an
-//! association to a missing record. Any failed input makes the answer a **207** whose
-//! `errors[]` name their inputs by `objectWriteTraceId` (and id) in `context`; results echo
-//! the trace id they were sent with.
+//! At most 100 inputs a call (more is a 400). As HubSpot does, a create or update batch
+//! with one input that fails validation (a company property that does not exist or is
+//! read-only, a value over [`VALUE_MAX`] characters, a task without `hs_timestamp`) is
+//! refused whole: **400** `VALIDATION_ERROR`, nothing written, no input named. Inputs that
+//! name missing records (an unknown id, an association to a missing record) fail one by
+//! one: a **207** whose `errors[]` name them by `objectWriteTraceId` (and id) in `context`.
+//! Results echo the trace id they were sent with and come back in reverse input order:
+//! HubSpot does not keep the order, so a client matching results by position is caught.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +46,9 @@ const COMPANY_PROPERTIES: [&str; 10] = [
     "country",
     "numberofemployees",
 ];
+
+/// The longest property value HubSpot stores (characters); longer is a validation error.
+pub const VALUE_MAX: usize = 65_536;
 
 /// Properties HubSpot computes.
 const READ_ONLY: [&str; 5] = ["hs_object_id", "createdate", "hs_createdate", "hs_lastmodifieddate", "lastmodifieddate"];
@@ -156,7 +162,9 @@ pub async fn batch(
     p.wrote();
     let (now_ms, changed_at) = (p.now_ms(), p.clock().elapsed());
     let tax = p.options().tax_id_property.clone();
-    let mut db = p.db();
+    let mut held = p.db();
+    // Written to a copy: kept only when no input fails validation.
+    let mut db = held.clone();
     let (mut results, mut failures) = (Vec::new(), Vec::new());
     for input in &inputs {
         let trace = input.get("objectWriteTraceId").and_then(Value::as_str).map(str::to_string);
@@ -183,7 +191,14 @@ pub async fn batch(
             Err((category, message, ids)) => failures.push(Failure { category, message, trace, ids }),
         }
     }
-    drop(db);
+    if let Some(invalid) = failures.iter().find(|f| f.category == "VALIDATION_ERROR") {
+        let message = invalid.message.clone();
+        drop(held);
+        return p.error(&endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message);
+    }
+    *held = db;
+    drop(held);
+    results.reverse();
     match action.as_str() {
         "archive" => p.reply(&endpoint, Bucket::Default, StatusCode::NO_CONTENT, None),
         "create" => answer(&p, &endpoint, StatusCode::CREATED, &results, &failures),
@@ -208,6 +223,13 @@ fn properties(
             Value::Null => String::new(),
             other => other.to_string(),
         };
+        if value.chars().count() > VALUE_MAX {
+            return Err((
+                "VALIDATION_ERROR",
+                format!("Property \"{name}\" exceeds {VALUE_MAX} characters"),
+                Vec::new(),
+            ));
+        }
         if READ_ONLY.contains(&name.as_str()) {
             return Err(("VALIDATION_ERROR", format!("Property \"{name}\" is read-only"), Vec::new()));
         }

@@ -70,7 +70,76 @@ async fn a_partially_failed_batch_gives_one_outcome_per_op() {
     assert_eq!(stored.as_ref().map(|r| r["properties"]["name"].clone()), Some("Acme".into()));
     assert_eq!(stored.map(|r| r["properties"]["hubspot_owner_id"].clone()), Some("1".into()));
     assert_eq!(sim.count(Kind::Client), 5);
-    assert_eq!(sim.kit().log().endpoint("batch create companies").requests, 1, "one call for the batch");
+    // HubSpot refused the batch whole for `b`: halves were sent again down to `b` alone —
+    // [a b e] → [a] ok, [b e] → [b] refused, [e] ok.
+    assert_eq!(sim.kit().log().endpoint("batch create companies").requests, 5, "split down to the bad input");
+}
+
+/// The record HubSpot holds under the id an outcome names: its name.
+fn name_of(sim: &zveno_hubspot::simulator::HubSpotSim, id: &str) -> String {
+    let record = sim.record(Kind::Client, id).unwrap_or_default();
+    record["properties"]["name"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn batch_results_in_any_order_are_matched_to_their_inputs_by_trace_id() {
+    let clock = clock();
+    let sim = sim(&data(1), &clock, |_| {}).await;
+    let c = connector(&sim, &clock, |_, _| {});
+    let ops: Vec<WriteOp> = (0..7).map(|i| create(&format!("op{i}"), company(&format!("Company {i}"), None))).collect();
+    let outcomes = c.push(Kind::Client, &ops).await.unwrap_or_default();
+    assert_eq!(outcomes.len(), 7);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let Ok(id) = &outcome.result else { panic!("{outcome:?}") };
+        assert_eq!(name_of(&sim, id), format!("Company {i}"), "{} got another input's record", outcome.op_id);
+    }
+    // The simulator answered them in reverse: position would have matched op0 to Company 6.
+    assert_eq!(sim.kit().log().endpoint("batch create companies").requests, 1);
+}
+
+#[tokio::test]
+async fn one_invalid_input_does_not_block_the_other_ninety_nine() {
+    let clock = clock();
+    let sim = sim(&data(1), &clock, |_| {}).await;
+    let c = connector(&sim, &clock, |_, _| {});
+    let too_long = "Я".repeat(zveno_hubspot::simulator::VALUE_MAX + 1);
+    let ops: Vec<WriteOp> = (0..100)
+        .map(|i| {
+            let name = if i == 37 { too_long.clone() } else { format!("Company {i}") };
+            create(&format!("op{i}"), company(&name, None))
+        })
+        .collect();
+    let outcomes = c.push(Kind::Client, &ops).await.unwrap_or_default();
+    let failed: Vec<&str> = outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.op_id.as_str()).collect();
+    assert_eq!(failed, ["op37"], "only the bad input fails");
+    assert!(outcomes[37].result.as_ref().is_err_and(|e| e.kind == WriteErrorKind::Invalid), "{:?}", outcomes[37]);
+    for (i, outcome) in outcomes.iter().enumerate().filter(|(i, _)| *i != 37) {
+        let Ok(id) = &outcome.result else { panic!("{outcome:?}") };
+        assert_eq!(name_of(&sim, id), format!("Company {i}"));
+    }
+    assert_eq!(sim.count(Kind::Client), 100, "99 written, once each");
+    // One refused batch, then two halves per level down to one input: 2·⌈log2 100⌉ + 1.
+    let requests = sim.kit().log().endpoint("batch create companies").requests;
+    assert!((3..=15).contains(&requests), "{requests} requests");
+}
+
+#[tokio::test]
+async fn a_batch_that_failed_with_a_server_error_is_neither_split_nor_resent() {
+    let clock = clock();
+    let sim = sim(&data(1), &clock, |_| {}).await;
+    let c = connector(&sim, &clock, |_, _| {});
+    must_drain(&*c, Kind::Client, SyncMode::Full, Cursor::default()).await; // owners cached
+    let ops: Vec<WriteOp> = (0..4).map(|i| create(&format!("op{i}"), company(&format!("Company {i}"), None))).collect();
+    let before = c.http_stats();
+    sim.kit().faults().set(FaultConfig { server_errors: 1.0, ..FaultConfig::NONE });
+    let outcomes = c.push(Kind::Client, &ops).await.unwrap_or_default();
+    sim.kit().faults().set(FaultConfig::NONE);
+    assert!(
+        outcomes.iter().all(|o| o.result.as_ref().is_err_and(|e| e.kind == WriteErrorKind::Unknown)),
+        "{outcomes:?}"
+    );
+    let sent = c.http_stats().since(&before);
+    assert_eq!((sent.requests, sent.retried), (1, 0), "one request, never split or resent");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::common::{clock, data, sim};
 use serde_json::{json, Value};
+use zveno_connector::Kind;
 use zveno_hubspot::simulator::{HubSpotSim, RESULT_CAP};
 use zveno_sim::conformance::SimControls as _;
 
@@ -190,10 +191,11 @@ async fn a_sixth_search_in_one_second_gets_the_secondly_429() {
 }
 
 #[tokio::test]
-async fn a_batch_with_a_bad_input_answers_207_naming_it() {
+async fn a_batch_with_an_invalid_input_is_refused_whole_and_results_come_in_any_order() {
     let clock = clock();
     let sim = sim(&data(3), &clock, |_| {}).await;
     let http = Http::new(&sim);
+    let before = sim.count(Kind::Client);
     let (status, _, body) = http
         .post(
             "/crm/v3/objects/companies/batch/create",
@@ -202,26 +204,48 @@ async fn a_batch_with_a_bad_input_answers_207_naming_it() {
                 {"properties": {"name": "Bad", "no_such_property": "x"}, "associations": [], "objectWriteTraceId": "bad-1"}]}),
         )
         .await;
-    assert_eq!(status, 207);
-    assert_eq!(body["numErrors"], 1);
-    assert_eq!(body["errors"][0]["context"]["objectWriteTraceId"][0], "bad-1");
-    assert_eq!(body["results"][0]["objectWriteTraceId"], "ok-1");
-    assert_eq!(body["results"][0]["properties"]["name"], "Good");
-    let (status, _, _) = http
+    assert_eq!((status, body["category"].as_str()), (400, Some("VALIDATION_ERROR")), "{body}");
+    assert_eq!(sim.count(Kind::Client), before, "nothing of a refused batch is written");
+    let (status, _, body) = http
         .post(
             "/crm/v3/objects/companies/batch/create",
-            json!({"inputs": [{"properties": {"name": "Fine"}, "associations": []}]}),
+            json!({"inputs": [
+                {"properties": {"name": "First"}, "associations": [], "objectWriteTraceId": "t-1"},
+                {"properties": {"name": "Second"}, "associations": [], "objectWriteTraceId": "t-2"}]}),
         )
         .await;
     assert_eq!(status, 201);
+    let order: Vec<(&str, &str)> = body["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["objectWriteTraceId"].as_str().unwrap_or(""), r["properties"]["name"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(order, [("t-2", "Second"), ("t-1", "First")], "not in input order; each result traced");
+    // An input naming a missing record fails alone: a 207 naming it.
+    let (status, _, body) = http
+        .post(
+            "/crm/v3/objects/companies/batch/update",
+            json!({"inputs": [
+                {"id": "1", "properties": {"name": "Renamed"}, "objectWriteTraceId": "u-1"},
+                {"id": "999999", "properties": {"name": "Nobody"}, "objectWriteTraceId": "u-2"}]}),
+        )
+        .await;
+    assert_eq!((status, body["numErrors"].as_u64()), (207, Some(1)), "{body}");
+    assert_eq!(body["errors"][0]["context"]["objectWriteTraceId"][0], "u-2");
+    assert_eq!(body["results"][0]["objectWriteTraceId"], "u-1");
     let too_many: Vec<Value> = (0..101).map(|i| json!({"properties": {"name": format!("n{i}")}})).collect();
     let (status, _, body) = http.post("/crm/v3/objects/companies/batch/create", json!({ "inputs": too_many })).await;
     assert_eq!((status, body["category"].as_str()), (400, Some("VALIDATION_ERROR")));
     let (status, _, body) = http
         .post("/crm/v3/objects/tasks/batch/create", json!({"inputs": [{"properties": {"hs_task_subject": "no due"}}]}))
         .await;
-    assert_eq!((status, body["numErrors"].as_u64()), (207, Some(1)), "hs_timestamp is required: {body}");
-    assert_eq!(sim.writes(), 3, "the refused 400 wrote nothing");
+    assert_eq!(
+        (status, body["category"].as_str()),
+        (400, Some("VALIDATION_ERROR")),
+        "hs_timestamp is required: {body}"
+    );
+    assert_eq!(sim.count(Kind::Client), before + 2);
 }
 
 #[tokio::test]

@@ -212,6 +212,44 @@ impl Connector for JiraConnector {
         Cursor::encode(&state).ok()
     }
 
+    /// JQL `labels = "zveno-<handle>"` (the label every create carries). The search index
+    /// lags behind writes: a create sent less than `overlap_secs` ago that the search does
+    /// not show yet is not reported absent but unknown (a transient error), so it waits.
+    async fn find_created(
+        &self,
+        kind: Kind,
+        handle: &str,
+        sent: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, ConnectorError> {
+        if kind != Kind::Task {
+            return Err(ConnectorError::unsupported(format!("Jira holds no {kind} records")));
+        }
+        let request = crate::dto::SearchRequest {
+            jql: format!("labels = \"{}\"", push::handle_label(handle)),
+            max_results: Some(2),
+            fields: vec!["id".into()],
+            next_page_token: None,
+            reconcile_issues: Vec::new(),
+        };
+        let found = self.client.search(&request).await?;
+        let ids: Vec<String> = found
+            .issues
+            .iter()
+            .filter_map(|i| i.get("id").and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string()))))
+            .collect();
+        if let Some(id) = ids.into_iter().min_by_key(|id| id.parse::<u64>().unwrap_or(u64::MAX)) {
+            return Ok(Some(id));
+        }
+        let lag = chrono::Duration::seconds(i64::try_from(self.settings.overlap_secs).unwrap_or(i64::MAX));
+        if self.clock.now() - sent < lag {
+            return Err(ConnectorError::transient(format!(
+                "no issue labelled {} yet; the search index may lag behind the create",
+                push::handle_label(handle)
+            )));
+        }
+        Ok(None)
+    }
+
     fn http_stats(&self) -> HttpStats {
         self.client.stats()
     }

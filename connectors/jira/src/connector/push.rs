@@ -3,8 +3,14 @@
 //! - **Create**: `POST /rest/api/3/issue/bulk`, 50 issues per call, each input's failure
 //!   reported on its own op (`errors[].failedElementNumber`). A task that should not start
 //!   in the workflow's initial status is then transitioned.
+//!   Every create carries the label `zveno-<op id>`, its idempotency handle: a create
+//!   whose answer was lost is found by JQL (`labels = "zveno-…"`) instead of resent.
 //! - **Update**: `PUT /rest/api/3/issue/{id}` with the fields that are set (empty ones are
-//!   not touched), asking for the issue back with its transitions.
+//!   not touched), asking for the issue back with its transitions. Labels are added
+//!   through `update.labels` (`{"add": …}`): setting `fields.labels` would wipe labels
+//!   people added. Only fields on the issue's edit screen (`editmeta`) are sent — Jira
+//!   refuses the whole edit for one field that is not; the others are left out with a
+//!   warning, and an edit with nothing left to send fails.
 //! - **Status**: status is not a field in Jira. When the issue's current status maps to a
 //!   different common status, the connector performs the first available transition whose
 //!   target status maps to the wanted one (category, refined by status names, so
@@ -34,6 +40,12 @@ use crate::mapping::time;
 pub const BULK_CREATE_LIMIT: usize = 50;
 
 type Outcomes = HashMap<String, Result<String, WriteError>>;
+
+/// The label a create carries as its idempotency handle (Jira labels hold no spaces and
+/// are searchable in JQL; issue properties are not).
+pub fn handle_label(op_id: &str) -> String {
+    format!("zveno-{op_id}")
+}
 
 /// Writes `ops`; one outcome per op, in op order.
 pub async fn push(c: &JiraConnector, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
@@ -101,7 +113,10 @@ impl Writer<'_> {
         let mut sent = Vec::new();
         for (op, task) in chunk {
             match self.fields(task, true).await {
-                Ok(fields) => {
+                Ok(mut fields) => {
+                    let mut labels = fields.remove("labels").and_then(|l| l.as_array().cloned()).unwrap_or_default();
+                    labels.push(json!(handle_label(&op.op_id)));
+                    fields.insert("labels".into(), Value::Array(labels));
                     inputs.push(Value::Object(fields));
                     sent.push((*op, *task));
                 }
@@ -148,11 +163,41 @@ impl Writer<'_> {
     }
 
     async fn update(&mut self, id: &str, task: &Task) -> Result<String, WriteError> {
-        let fields = self.fields(task, false).await?;
+        let mut fields = self.fields(task, false).await?;
+        let added: Vec<Value> = fields
+            .remove("labels")
+            .and_then(|l| l.as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|label| json!({ "add": label }))
+            .collect();
+        let screen = self
+            .c
+            .client
+            .edit_meta(id)
+            .await
+            .map_err(|e| WriteError::from_request(&e).context("cannot read the edit screen: "))?;
+        let mut left_out: Vec<String> = fields.keys().filter(|f| !screen.fields.contains_key(*f)).cloned().collect();
+        fields.retain(|f, _| screen.fields.contains_key(f));
+        let mut body = json!({ "fields": fields });
+        if !added.is_empty() {
+            if screen.fields.contains_key("labels") {
+                body["update"] = json!({ "labels": added });
+            } else {
+                left_out.push("labels".into());
+            }
+        }
+        if !left_out.is_empty() {
+            tracing::warn!(issue = %id, fields = ?left_out, "not on the edit screen: left out of the edit");
+        }
+        let nothing_left = fields.is_empty() && body.get("update").is_none();
+        if nothing_left && !left_out.is_empty() {
+            return Err(WriteError::invalid(format!("{} not on the edit screen", left_out.join(", "))));
+        }
         let returned = self
             .c
             .client
-            .update(id, &json!({"fields": fields}))
+            .update(id, &body)
             .await
             .map_err(|e| WriteError::from_request(&e).context("update failed: "))?;
         self.c.remember_writes(id.parse::<u64>().ok());

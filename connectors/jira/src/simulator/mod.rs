@@ -232,6 +232,11 @@ impl JiraSim {
         site.myself.time_zone = zone.to_string();
     }
 
+    /// Takes `field` off the edit screen: edits setting it are refused from now on.
+    pub fn hide_from_edit_screen(&self, field: &str) {
+        self.state.lock().off_edit_screen.insert(field.to_string());
+    }
+
     /// Changes how long writes take to become searchable.
     pub fn set_lag(&self, lag: Duration) {
         self.state.lock().lag = lag;
@@ -369,6 +374,7 @@ fn router(state: Shared) -> Router {
         .route("/rest/api/3/issue/bulkfetch", post(bulkfetch::post))
         .route("/rest/api/3/issue/{id}", get(get_issue).put(writes::update))
         .route("/rest/api/3/issue/{id}/transitions", get(writes::list_transitions).post(writes::transition))
+        .route("/rest/api/3/issue/{id}/editmeta", get(writes::edit_meta))
         .merge(v2::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -420,6 +426,7 @@ fn endpoint_name(method: &http::Method, path: &str) -> String {
         ("GET", ["issue", _]) => "get issue",
         ("PUT", ["issue", _]) => "edit issue",
         ("GET", ["issue", _, "transitions"]) => "get transitions",
+        ("GET", ["issue", _, "editmeta"]) => "editmeta",
         ("POST", ["issue", _, "transitions"]) => "transition issue",
         _ => return format!("{method} {path}"),
     };

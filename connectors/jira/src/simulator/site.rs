@@ -159,7 +159,13 @@ pub struct Site {
     pub queries: Vec<String>,
     /// The custom field naming clients.
     pub client_field: String,
+    /// Fields taken off the edit screen (an admin can): edits setting them are refused,
+    /// and `editmeta` does not list them.
+    pub off_edit_screen: std::collections::BTreeSet<String>,
 }
+
+/// Fields on the simulated edit screen (besides the client field), as `editmeta` lists them.
+pub const EDIT_SCREEN: [&str; 6] = ["summary", "description", "duedate", "priority", "assignee", "labels"];
 
 impl Site {
     /// The account zone as a `Tz` (`None` if the configured name is not a zone).
@@ -239,6 +245,7 @@ pub fn seed(data: &SystemData, options: &SimOptions, seed: u64, host: &str) -> S
         writes: 0,
         queries: Vec::new(),
         client_field: options.client_field.clone(),
+        off_edit_screen: std::collections::BTreeSet::new(),
     };
     if site.projects.is_empty() {
         return site;

@@ -18,7 +18,7 @@ use super::render::{
     issue_json, priority_by_index, resolution_json, status_json, transitions_json, user_json, FieldSelection,
     PRIORITIES, STATUSES,
 };
-use super::site::{blank_fields, Doc, Site};
+use super::site::{blank_fields, Doc, Site, EDIT_SCREEN};
 use super::{reply, Shared, SITE};
 use crate::dto::ErrorCollection;
 use crate::mapping::adf;
@@ -125,8 +125,15 @@ pub async fn update(
     site.writes += 1;
     let empty = Map::new();
     let fields = body.get("fields").and_then(Value::as_object).unwrap_or(&empty);
-    let mut result = apply_fields(&site, &mut doc.fields, fields);
-    if let (Ok(()), Some(ops)) = (&result, body.get("update").and_then(|u| u.get("labels"))) {
+    let updated = body.get("update").and_then(Value::as_object).unwrap_or(&empty);
+    let off_screen: FieldErrors = fields
+        .keys()
+        .chain(updated.keys())
+        .filter(|f| site.off_edit_screen.contains(*f))
+        .map(|f| (f.clone(), format!("Field '{f}' cannot be set. It is not on the appropriate screen, or unknown.")))
+        .collect();
+    let mut result = if off_screen.is_empty() { apply_fields(&site, &mut doc.fields, fields) } else { Err(off_screen) };
+    if let (Ok(()), Some(ops)) = (&result, updated.get("labels")) {
         result = label_ops(&mut doc.fields, ops);
     }
     if let Err(errors) = result {
@@ -145,6 +152,29 @@ pub async fn update(
         out["transitions"] = json!(transitions_json(doc.status_index(), SITE));
     }
     reply::json(StatusCode::OK, out)
+}
+
+/// `GET /rest/api/3/issue/{idOrKey}/editmeta`: the fields on the issue's edit screen, with
+/// the operations each takes.
+pub async fn edit_meta(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut site = shared.lock();
+    let client_field = site.client_field.clone();
+    let hidden = site.off_edit_screen.clone();
+    if site.find(&id).is_none() {
+        return reply::not_found();
+    }
+    let fields: Map<String, Value> = EDIT_SCREEN
+        .iter()
+        .map(|f| f.to_string())
+        .chain([client_field])
+        .filter(|f| !hidden.contains(f))
+        .map(|f| {
+            let operations = if f == "labels" { json!(["add", "set", "remove"]) } else { json!(["set"]) };
+            let meta = json!({"required": f == "summary", "name": f, "key": f, "operations": operations});
+            (f, meta)
+        })
+        .collect();
+    reply::json(StatusCode::OK, json!({ "fields": fields }))
 }
 
 /// `GET /rest/api/3/issue/{idOrKey}/transitions`.

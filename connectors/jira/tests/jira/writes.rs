@@ -3,6 +3,7 @@
 use crate::common::{harness, options};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use zveno_connector::http::Call;
 use zveno_connector::{ClientRef, Kind, Priority, RecordData, Task, TaskStatus, WriteAction, WriteErrorKind, WriteOp};
 use zveno_jira::SimOptions;
 
@@ -54,7 +55,7 @@ async fn creates_go_in_one_bulk_call_and_reach_their_status_by_transition() {
     assert_eq!(a["fields"]["status"]["name"], json!("To Do"));
     assert_eq!(a["fields"]["priority"]["name"], json!("High"));
     assert_eq!(a["fields"]["duedate"], json!("2026-10-01"), "the date in the account's zone (Moscow)");
-    assert_eq!(a["fields"]["labels"], json!(["zveno", "client:romashka.ru"]));
+    assert_eq!(a["fields"]["labels"], json!(["zveno", "client:romashka.ru", "zveno-a"]), "the handle label too");
     assert_eq!(a["fields"]["project"]["key"], json!("OPS"));
     assert_eq!(
         zveno_jira::mapping::adf::to_text(&a["fields"]["description"]),
@@ -188,6 +189,95 @@ async fn creates_need_a_project_and_a_client_field_is_written_when_no_label_pref
     let id = outcomes.ok().and_then(|o| o[0].result.clone().ok()).unwrap_or_default();
     let issue = h.sim.issue(&id).unwrap_or(Value::Null);
     assert_eq!(issue["fields"]["customfield_10050"], json!("romashka.ru"));
-    assert_eq!(issue["fields"]["labels"], json!(["zveno"]));
+    assert_eq!(issue["fields"]["labels"], json!(["zveno", "zveno-y"]));
     assert_eq!(issue["key"].as_str().map(|k| k.starts_with("SUP-")), Some(true));
+}
+
+#[tokio::test]
+async fn labels_are_added_through_update_never_set_over_what_people_added() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let id = h.sim.ids()[0].to_string();
+    let mut person = task("Call client", TaskStatus::Todo);
+    person.labels = vec!["vip".into()];
+    person.clients.clear();
+    c.push(Kind::Task, &[update("person", &id, person)]).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut edit = task("Call client", TaskStatus::Todo);
+    edit.clients.clear();
+    let outcomes = c.push(Kind::Task, &[update("u", &id, edit)]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcomes[0].result, Ok(id.clone()));
+    let labels = h.sim.issue(&id).unwrap_or(Value::Null)["fields"]["labels"].clone();
+    let labels: Vec<&str> = labels.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    assert!(labels.contains(&"vip") && labels.contains(&"zveno"), "the person's label kept: {labels:?}");
+}
+
+#[tokio::test]
+async fn only_fields_on_the_edit_screen_are_sent() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let id = h.sim.ids()[0].to_string();
+    h.sim.hide_from_edit_screen("duedate");
+    let before = h.sim.issue(&id).unwrap_or(Value::Null);
+    let mut edit = task("Renamed off screen", TaskStatus::Todo);
+    edit.clients.clear();
+    let outcomes = c.push(Kind::Task, &[update("u", &id, edit)]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcomes[0].result, Ok(id.clone()), "the edit went through without the hidden field");
+    let after = h.sim.issue(&id).unwrap_or(Value::Null);
+    assert_eq!(after["fields"]["summary"], json!("Renamed off screen"));
+    assert_eq!(after["fields"]["duedate"], before["fields"]["duedate"], "not sent, not changed");
+    assert_eq!(h.sim.kit().log().endpoint("editmeta").requests, 1);
+
+    // The simulator refuses the field as Jira does when a client sends it anyway.
+    h.sim.hide_from_edit_screen("summary");
+    let mut only_hidden = task("Renamed again", TaskStatus::Todo);
+    (only_hidden.description, only_hidden.due, only_hidden.priority) = (None, None, None);
+    only_hidden.labels.clear();
+    only_hidden.clients.clear();
+    h.sim.hide_from_edit_screen("duedate");
+    let outcomes = c.push(Kind::Task, &[update("v", &id, only_hidden)]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcomes[0].result.as_ref().is_err_and(|e| e.message.contains("summary")), "{:?}", outcomes[0]);
+}
+
+#[tokio::test]
+async fn the_simulator_refuses_an_edit_of_a_field_off_the_edit_screen() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    h.sim.hide_from_edit_screen("duedate");
+    let id = h.sim.ids()[0].to_string();
+    let http = h.http().unwrap_or_else(|e| panic!("{e}"));
+    let body = json!({"fields": {"duedate": "2026-10-01", "summary": "S"}});
+    let call = Call::new(http::Method::PUT, h.api(&format!("rest/api/3/issue/{id}"))).json(&body);
+    let refused = http.send(call).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("HTTP 400"), "{refused}");
+    let body = json!({"errors": {"duedate": refused}});
+    assert!(body["errors"]["duedate"].as_str().is_some_and(|m| m.contains("not on the appropriate screen")), "{body}");
+}
+
+#[tokio::test]
+async fn an_all_failed_bulk_create_keeps_each_element_s_error() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let mut bad_assignee = task("Bad assignee", TaskStatus::Todo);
+    bad_assignee.assignee = Some("5b10a2844c20165700deadbee".into());
+    let mut bad_due = task("Also bad", TaskStatus::Todo);
+    bad_due.assignee = Some("5b10a2844c20165700deadbef".into());
+    let ops = [create("1", bad_assignee), create("2", bad_due)];
+    let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
+    for (outcome, (own, other)) in outcomes.iter().zip([("deadbee'", "deadbef'"), ("deadbef'", "deadbee'")]) {
+        let Err(error) = &outcome.result else { panic!("{outcome:?}") };
+        assert_eq!(error.kind, WriteErrorKind::Invalid, "{error:?}: refused, not maybe-written");
+        assert!(error.message.contains(own) && !error.message.contains(other), "its own element's error: {error:?}");
+        assert!(!error.message.contains("may have"), "nothing was created: {error:?}");
+    }
+    assert_eq!(h.sim.kit().log().endpoint("bulk create").requests, 1, "never resent");
+}
+
+#[tokio::test]
+async fn creates_go_fifty_to_a_bulk_request() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let ops: Vec<WriteOp> =
+        (0..120).map(|i| create(&format!("op{i}"), task(&format!("Task {i}"), TaskStatus::Todo))).collect();
+    let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    assert_eq!(h.sim.kit().log().endpoint("bulk create").requests, 3, "50 + 50 + 20");
 }

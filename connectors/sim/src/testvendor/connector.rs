@@ -28,7 +28,7 @@ use zveno_connector::{
 };
 
 use super::mapping::{self, MapContext};
-use super::wire::kind_path;
+use super::wire::{kind_path, HANDLE_FIELD};
 use super::{MAX_READ, VENDOR};
 
 /// How far before a full scan's start the next incremental run begins, in milliseconds.
@@ -247,8 +247,8 @@ impl TestVendorConnector {
         }
     }
 
-    async fn push_one(&self, kind: Kind, action: &WriteAction) -> Result<String, ConnectorError> {
-        let path = kind_path(kind);
+    async fn push_one(&self, kind: Kind, op: &WriteOp) -> Result<String, ConnectorError> {
+        let (path, action) = (kind_path(kind), &op.action);
         let call = match action {
             WriteAction::Create { data } | WriteAction::Update { data, .. } if data.kind() != kind => {
                 return Err(ConnectorError::invalid_data(format!(
@@ -257,7 +257,10 @@ impl TestVendorConnector {
                 )));
             }
             WriteAction::Create { data } => {
-                let body = mapping::to_wire(data, false).map_err(ConnectorError::invalid_data)?;
+                let mut body = mapping::to_wire(data, false).map_err(ConnectorError::invalid_data)?;
+                if let Value::Object(fields) = &mut body {
+                    fields.insert(HANDLE_FIELD.into(), Value::String(op.op_id.clone()));
+                }
                 Call::post_json(self.url(&[path], &[])?, &body)
             }
             WriteAction::Update { external_id, data } => {
@@ -401,7 +404,7 @@ impl Connector for TestVendorConnector {
         self.readable(kind)?;
         let mut outcomes = Vec::with_capacity(ops.len());
         for op in ops {
-            let result = self.push_one(kind, &op.action).await;
+            let result = self.push_one(kind, op).await;
             let systemic = matches!(
                 result.as_ref().map_err(ConnectorError::kind),
                 Err(ErrorKind::Auth | ErrorKind::RateLimited { .. } | ErrorKind::Config)
@@ -415,6 +418,24 @@ impl Connector for TestVendorConnector {
             }
         }
         Ok(outcomes)
+    }
+
+    /// `GET /v1/{kind}?external_ref=H`: the server filters its live records directly (no
+    /// search index, so no lag), and a create it does not list was never made.
+    async fn find_created(
+        &self,
+        kind: Kind,
+        handle: &str,
+        _sent: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, ConnectorError> {
+        self.readable(kind)?;
+        let page = self.get_list(kind, &[(HANDLE_FIELD, handle.to_string())]).await?;
+        let ids: Vec<u64> = page.items.iter().filter_map(|item| item.get("id").and_then(Value::as_u64)).collect();
+        if ids.len() < page.items.len() {
+            return Err(ConnectorError::invalid_data(format!("{VENDOR} {kind} look-up: an item without a numeric id")));
+        }
+        // Two records under one handle would be a duplicate already made: the first is the copy.
+        Ok(ids.into_iter().min().map(|id| id.to_string()))
     }
 
     fn http_stats(&self) -> HttpStats {

@@ -100,6 +100,18 @@ impl TestVendorSim {
         self.tables().get(&kind).map(|t| t.ids().iter().map(u64::to_string).collect()).unwrap_or_default()
     }
 
+    /// The idempotency handle ([`wire::HANDLE_FIELD`]) of each live record of `kind` that
+    /// has one: a handle listed twice is a duplicate create.
+    pub fn handles(&self, kind: Kind) -> Vec<String> {
+        let tables = self.tables();
+        let Some(table) = tables.get(&kind) else { return Vec::new() };
+        table
+            .ids()
+            .into_iter()
+            .filter_map(|id| table.get(id)?.get(wire::HANDLE_FIELD)?.as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Makes the next authenticated request answer 429 with `Retry-After` of `wait`
     /// (rounded up to whole seconds, as the header carries); returns that header's wait.
     pub fn throttle_next(&self, wait: Duration) -> Duration {
@@ -197,6 +209,12 @@ async fn list(
     let endpoint = if deleted { format!("list deleted {segment}") } else { format!("list {segment}") };
     if let Some(r) = sim.reject(&headers, &endpoint) {
         return r;
+    }
+    // A look-up by idempotency handle: every live match, on one page (read-after-write,
+    // no index lag).
+    if let Some(handle) = query.get(wire::HANDLE_FIELD) {
+        let items = sim.tables().get(&kind).map(|t| t.find(wire::HANDLE_FIELD, handle)).unwrap_or_default();
+        return reply(&endpoint, StatusCode::OK, json!({"items": items, "next": null}));
     }
     let (order, limit) = match parse_list_query(&query) {
         Ok(parsed) => parsed,

@@ -83,6 +83,15 @@ impl Table {
         page(order, limit, &self.by_updated, &self.live, item)
     }
 
+    /// Live records whose `field` is the string `value`, by id.
+    pub(super) fn find(&self, field: &str, value: &str) -> Vec<Value> {
+        self.live
+            .values()
+            .filter(|s| s.json.get(field).and_then(Value::as_str) == Some(value))
+            .map(|s| s.json.clone())
+            .collect()
+    }
+
     /// A page of deleted ids, as `{"id", "deleted_ms"}` items.
     pub(super) fn list_deleted(&self, order: Order, limit: usize) -> Listing {
         let item = |id: &u64| self.deleted.get(id).map(|ms| json!({"id": id, "deleted_ms": ms}));

@@ -16,6 +16,10 @@ use zveno_connector::Kind;
 
 use crate::world::{SimCompany, SimContact, SimTask, SystemData};
 
+/// The field a create's idempotency handle is kept in (any kind). zveno stamps each create
+/// with its op id there, and `GET /v1/{kind}?external_ref=H` finds the record it made.
+pub const HANDLE_FIELD: &str = "external_ref";
+
 /// The path segment of a kind (`/v1/clients`).
 pub fn kind_path(kind: Kind) -> &'static str {
     match kind {
