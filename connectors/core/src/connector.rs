@@ -411,6 +411,18 @@ pub trait Connector: Send + Sync + Debug {
         Err(ConnectorError::unsupported(format!("{} cannot look {kind} creates up by handle", self.vendor())))
     }
 
+    /// Verifies, read-only, what creating `kind` records needs set up at the vendor besides
+    /// credentials: the field that holds each create's idempotency handle (see
+    /// [`Connector::find_created`]), where the operator must create it. `zveno check` calls
+    /// it for every flow that creates records in this connector, so a missing field is
+    /// reported before the first create fails on it. An unmet setup is a
+    /// [`crate::ErrorKind::Config`] error saying how to fix it. The default: nothing to set
+    /// up.
+    async fn check_creates(&self, kind: Kind) -> Result<(), ConnectorError> {
+        let _ = kind;
+        Ok(())
+    }
+
     /// Verifies a webhook delivery (signature, token or credentials, freshness) and parses
     /// it into hints: records to re-pull, delete or re-point. A delivery that fails
     /// verification is an [`crate::ErrorKind::Auth`] error and yields nothing; one that

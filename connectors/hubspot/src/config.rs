@@ -5,6 +5,7 @@
 //! vendor = "hubspot"
 //! token_env = "HUBSPOT_TOKEN"        # or token_file = "/etc/zveno/hubspot.token"
 //! tax_id_property = "inn"            # custom company property (or a list) holding the tax id
+//! idempotency_property = "zveno_id"  # custom property every create carries (unique on companies)
 //! default_region = "RU"              # for phones typed without a country code (default RU)
 //! portal_id = 62515                  # for deep links into app.hubspot.com
 //! overlap_secs = 300                 # re-read this much before the watermark (was search_overlap_secs)
@@ -44,6 +45,13 @@ pub struct HubSpotConfig {
     /// list; none by default: HubSpot has no standard one). The first valid value wins.
     #[serde(default, deserialize_with = "zveno_connector::one_or_many")]
     pub tax_id_property: Vec<String>,
+    /// Internal name of the custom property every create carries its op id in (its
+    /// idempotency handle), on companies and on tasks; `zveno_id` by default. The operator
+    /// creates it (single-line text; on companies with "require unique values", so that
+    /// creates go through `batch/upsert` on it and a resend updates instead of
+    /// duplicating); `zveno check` verifies it when a flow creates records here.
+    #[serde(default = "default_idempotency_property")]
+    pub idempotency_property: String,
     /// ISO region for phone numbers typed without a country code (`8 (812) 466-69-81`).
     /// `RU` by default, as for Bitrix24: the clients zveno serves are mostly Russian, and
     /// without a region every national number a manager typed is dropped, which loses the
@@ -81,6 +89,10 @@ pub struct HubSpotConfig {
 
 fn default_overlap() -> Overlap {
     Overlap(300)
+}
+
+fn default_idempotency_property() -> String {
+    "zveno_id".to_string()
 }
 
 fn default_region() -> String {
@@ -125,12 +137,13 @@ impl HubSpotConfig {
     pub fn resolve(&self, ctx: &BuildContext) -> Result<Settings, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         let token = self.token().resolve(&ctx.path("token"), &ctx.env).map_err(|p| problems.push(p)).ok();
-        for prop in &self.tax_id_property {
+        let named = self.tax_id_property.iter().map(|p| ("tax_id_property", p));
+        for (key, prop) in named.chain([("idempotency_property", &self.idempotency_property)]) {
             let valid =
                 !prop.is_empty() && prop.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !valid {
                 problems.push(ConfigProblem::new(
-                    ctx.path("tax_id_property"),
+                    ctx.path(key),
                     format!("{prop:?} is not a HubSpot internal property name (lower-case letters, digits and _)"),
                 ));
             }
@@ -227,6 +240,7 @@ mod tests {
         assert_eq!((c.archived_sweep_secs, c.archived_sweep_percent), (300, 2));
         assert_eq!(c.region().ok().flatten().map(|r| format!("{r:?}")).as_deref(), Some("RU"));
         assert!(c.tax_id_property.is_empty());
+        assert_eq!(c.idempotency_property, "zveno_id");
         let off = config(serde_json::json!({"token_env": "HS", "default_region": "", "tax_id_property": "inn"}));
         assert_eq!(off.region().ok(), Some(None), "\"\" turns national numbers off");
         assert_eq!(off.tax_id_property, ["inn"], "a single property is a one-item list");
@@ -238,7 +252,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_path() {
         let c = config(serde_json::json!({
-            "token_env": "MISSING", "tax_id_property": "Tax ID", "default_region": "XX1",
+            "token_env": "MISSING", "tax_id_property": "Tax ID", "idempotency_property": "zveno-id", "default_region": "XX1",
             "portal_id": 0, "overlap_secs": 0, "daily_reserve_percent": 80,
             "archived_sweep_secs": 90_000, "archived_sweep_percent": 0, "status_map": {" ": "todo"}}));
         let mut with_limits = ctx(&[]);
@@ -252,6 +266,7 @@ mod tests {
             [
                 "connectors.crm.token_env",
                 "connectors.crm.tax_id_property",
+                "connectors.crm.idempotency_property",
                 "connectors.crm.default_region",
                 "connectors.crm.portal_id",
                 "connectors.crm.overlap_secs",

@@ -111,7 +111,8 @@ impl ConnectorFactory for HubSpotFactory {
                 every: Duration::from_secs(config.archived_sweep_secs),
                 daily_percent: config.archived_sweep_percent,
             })
-            .with_source(source),
+            .with_source(source)
+            .with_handle_property(config.idempotency_property),
         ))
     }
 }

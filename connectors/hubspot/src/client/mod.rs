@@ -16,8 +16,8 @@ use zveno_connector::http::{Call, HttpClient, HttpStats, Response};
 use zveno_connector::ConnectorError;
 
 use crate::dto::{
-    AssociationBatchResponse, AssociationLabels, BatchRead, BatchResponse, ListResponse, OwnerDto, SearchResponse,
-    StandardError,
+    AssociationBatchResponse, AssociationLabels, BatchRead, BatchResponse, ListResponse, OwnerDto, PropertyDto,
+    SearchResponse, StandardError,
 };
 pub mod limits;
 
@@ -53,6 +53,9 @@ pub enum BatchAction {
     Create,
     /// `batch/update`.
     Update,
+    /// `batch/upsert`: inputs keyed on a unique-value property (`idProperty` and its value
+    /// as `id`); a record holding that value is updated, else one is created with it.
+    Upsert,
     /// `batch/archive`.
     Archive,
 }
@@ -62,6 +65,7 @@ impl BatchAction {
         match self {
             Self::Create => "create",
             Self::Update => "update",
+            Self::Upsert => "upsert",
             Self::Archive => "archive",
         }
     }
@@ -174,15 +178,23 @@ impl HubSpotClient {
     /// records by id with `properties`. Unknown and archived ids are not an HTTP error: the
     /// answer is a 207 naming them in an `OBJECT_NOT_FOUND` error. A read, so resending is
     /// safe.
+    ///
+    /// With `id_property` (a unique-value property) the `ids` are values of that property
+    /// instead of record ids: HubSpot reads them from its database, not the search index,
+    /// so a record written a moment ago is found.
     pub async fn batch_read(
         &self,
         object: Object,
         properties: &[String],
         ids: &[String],
+        id_property: Option<&str>,
     ) -> Result<BatchRead, ConnectorError> {
         let url = self.url(&format!("crm/v3/objects/{object}/batch/read"), &[("archived", "false".to_string())])?;
         let inputs: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
-        let body = json!({ "properties": properties, "propertiesWithHistory": [], "inputs": inputs });
+        let mut body = json!({ "properties": properties, "propertiesWithHistory": [], "inputs": inputs });
+        if let Some(name) = id_property {
+            body["idProperty"] = json!(name);
+        }
         parse(&self.send(Call::post_json(url, &body).idempotent(true)).await?)
     }
 
@@ -233,7 +245,8 @@ impl HubSpotClient {
     }
 
     /// A batch write of at most [`BATCH_LIMIT`] inputs. Creates are not idempotent (a
-    /// resend after a timeout could duplicate), updates and archives are.
+    /// resend after a timeout could duplicate); updates, upserts (a resend finds the record
+    /// the first one made by its unique value) and archives are.
     pub async fn batch(
         &self,
         object: Object,
@@ -277,6 +290,17 @@ impl HubSpotClient {
             }
         }
         Ok(failures)
+    }
+
+    /// The definition of property `name` of `object` (`GET /crm/v3/properties/{object}/{name}`),
+    /// `None` when the portal has no such property.
+    pub async fn property(&self, object: Object, name: &str) -> Result<Option<PropertyDto>, ConnectorError> {
+        let url = self.url(&format!("crm/v3/properties/{object}/{name}"), &[])?;
+        match self.send(Call::get(url)).await {
+            Ok(response) => parse(&response).map(Some),
+            Err(e) if e.kind() == zveno_connector::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// A read-only probe of one object type (`limit=1`).

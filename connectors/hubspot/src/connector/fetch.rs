@@ -17,7 +17,7 @@ impl HubSpotConnector {
             distinct(ids).into_iter().partition(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
         fetched.missing = malformed;
         for chunk in ids.chunks(BATCH_LIMIT) {
-            let answer = self.client.batch_read(object, &self.properties(object), chunk).await?;
+            let answer = self.client.batch_read(object, &self.properties(object), chunk, None).await?;
             for error in answer.errors.iter().filter(|e| e.category.as_deref() != Some("OBJECT_NOT_FOUND")) {
                 tracing::warn!(connector = %self.name, %object, error = %error.describe(), "batch read error");
             }

@@ -12,7 +12,8 @@
 //!   finds them on the full-scan schedule ([`census`]).
 //! - **Fetches** read records by id through `batch/read` (100 a call) plus the v4
 //!   association read; see [`fetch`].
-//! - **Pushes** go through the batch endpoints, 100 inputs a call; see [`push`].
+//! - **Pushes** go through the batch endpoints, 100 inputs a call; see [`push`]. Every
+//!   create carries an idempotency handle zveno can look up after a crash; see [`handles`].
 //!
 //! Every `pull` makes one list or search request (plus, after a search, the association
 //! reads for that page, and the owner directory when it is stale), so a page and its cursor
@@ -21,6 +22,7 @@
 mod census;
 pub mod cursor;
 mod fetch;
+mod handles;
 mod owners;
 mod pull;
 mod push;
@@ -56,6 +58,8 @@ pub struct HubSpotConnector {
     sweep: sweep::SweepPolicy,
     /// The portal this instance reads (see `Connector::source`).
     source: Option<String>,
+    /// The custom property every create carries its idempotency handle in ([`handles`]).
+    handle_property: String,
 }
 
 impl HubSpotConnector {
@@ -80,7 +84,14 @@ impl HubSpotConnector {
             webhook_secret: None,
             sweep: sweep::SweepPolicy::default(),
             source: None,
+            handle_property: handles::DEFAULT_PROPERTY.to_string(),
         }
+    }
+
+    /// The same connector, stamping creates with their handle in property `name`.
+    pub fn with_handle_property(mut self, name: String) -> Self {
+        self.handle_property = name;
+        self
     }
 
     /// The same connector, sweeping the archived lists by `policy`.
@@ -176,6 +187,24 @@ impl Connector for HubSpotConnector {
     async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
         let object = self.object(kind)?;
         self.fetch_ids(object, ids).await
+    }
+
+    async fn find_created(
+        &self,
+        kind: Kind,
+        handle: &str,
+        sent: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, ConnectorError> {
+        match self.object(kind)? {
+            Object::Companies => self.find_company(handle).await,
+            Object::Tasks => self.find_task(handle, sent).await,
+            Object::Contacts => Err(ConnectorError::unsupported("zveno does not create HubSpot contacts")),
+        }
+    }
+
+    async fn check_creates(&self, kind: Kind) -> Result<(), ConnectorError> {
+        let object = self.object(kind)?;
+        self.check_handle_property(object).await
     }
 
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {

@@ -1,5 +1,14 @@
 //! Writes through HubSpot's batch endpoints, with one outcome per op.
 //!
+//! Every create carries its op id, the idempotency handle, in the custom property the
+//! config names (`idempotency_property`, `zveno_id` by default). Companies are created
+//! through `batch/upsert` keyed on it (`idProperty`; the property must require unique
+//! values): a resend after a lost answer finds the record the first send made and updates
+//! it instead of making a second one, so upserts are resent like updates. Tasks (HubSpot
+//! offers unique values on contacts, companies, deals, tickets and custom objects, not on
+//! activities) go through `batch/create` with the property set, and a lost answer is
+//! settled by looking the handle up ([`super::HubSpotConnector::find_task`]).
+//!
 //! Creates and updates go 100 to a call; each input carries the op id as
 //! `objectWriteTraceId`, which HubSpot echoes on results and names in the `context` of
 //! errors, so a **207** partial success is matched back op by op (updates also match by
@@ -85,7 +94,11 @@ impl HubSpotConnector {
         let mut wrote = false;
         let mut failure: Option<ConnectorError> = None;
         for chunk in creates.chunks(BATCH_LIMIT) {
-            let result = self.create_chunk(object, chunk, &mut outcomes).await;
+            let result = if object == Object::Companies {
+                self.upsert_chunk(object, chunk, &mut outcomes).await
+            } else {
+                self.create_chunk(object, chunk, &mut outcomes).await
+            };
             let ops = chunk.iter().map(|p| &p.op_id);
             settle(result, ops, true, &mut wrote, &mut failure, &mut outcomes)?;
         }
@@ -128,14 +141,40 @@ impl HubSpotConnector {
                            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]})
                 }));
             }
+            let mut properties = p.input.properties.clone();
+            properties.insert(self.handle_property.clone(), p.op_id.clone());
             inputs.push(json!({
-                "properties": p.input.properties,
+                "properties": properties,
                 "associations": associations,
                 "objectWriteTraceId": p.op_id,
             }));
         }
         let keys: Vec<(&str, Option<&str>)> = chunk.iter().map(|p| (p.op_id.as_str(), None)).collect();
         self.batch_split(object, BatchAction::Create, &inputs, &keys, outcomes).await
+    }
+
+    /// Creates keyed on the handle property: `batch/upsert` with the op id as the value
+    /// (`id`) of `idProperty`, which HubSpot sets on the record it creates. Upsert inputs
+    /// take no associations; company writes carry none (`mapping::write`).
+    async fn upsert_chunk(
+        &self,
+        object: Object,
+        chunk: &[Prepared],
+        outcomes: &mut Outcomes,
+    ) -> Result<(), ConnectorError> {
+        let inputs: Vec<Value> = chunk
+            .iter()
+            .map(|p| {
+                json!({
+                    "idProperty": self.handle_property,
+                    "id": p.op_id,
+                    "properties": p.input.properties,
+                    "objectWriteTraceId": p.op_id,
+                })
+            })
+            .collect();
+        let keys: Vec<(&str, Option<&str>)> = chunk.iter().map(|p| (p.op_id.as_str(), None)).collect();
+        self.batch_split(object, BatchAction::Upsert, &inputs, &keys, outcomes).await
     }
 
     /// Sends `inputs` (matched to `keys`: op id, record id) as one batch; a batch HubSpot
@@ -177,7 +216,8 @@ impl HubSpotConnector {
                 return Err(error);
             }
             for (op, _) in &keys[range] {
-                let failed = if action == BatchAction::Create && error.kind() == ErrorKind::Transient {
+                let creates = matches!(action, BatchAction::Create | BatchAction::Upsert);
+                let failed = if creates && error.kind() == ErrorKind::Transient {
                     WriteError::unknown(format!("HubSpot batch failed (it may have been applied): {error}"))
                 } else {
                     WriteError::from_request(&error)

@@ -263,6 +263,24 @@ pub struct BatchResponse {
     pub errors: Vec<StandardError>,
 }
 
+/// A property definition (`GET /crm/v3/properties/{object}/{name}`): the part zveno checks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyDto {
+    /// Internal name.
+    pub name: String,
+    /// `string`, `number`, `enumeration`, ...
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Whether HubSpot keeps its values unique ("require unique values"): only such a
+    /// property can key `batch/upsert` and `idProperty` reads.
+    #[serde(default)]
+    pub has_unique_value: bool,
+    /// Archived (deleted) properties are kept for 90 days; writes to them fail.
+    #[serde(default)]
+    pub archived: bool,
+}
+
 /// A `batch/read` answer: the records found, raw (mapped like list results), and on a 207
 /// the `OBJECT_NOT_FOUND` error naming the ids that were not.
 #[derive(Debug, Clone, Default, Deserialize)]

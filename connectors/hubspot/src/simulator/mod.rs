@@ -5,8 +5,9 @@
 //! lists with opaque `paging.next.after` cursors and inline associations, single reads,
 //! search (filter groups, one sort, `limit` ≤ 200, offset `after`, `total`, the 10,000-result
 //! cap answered with HTTP 400, an index lag during which changes are invisible, archived
-//! records never found), `archived=true` lists, batch create/update/archive with 207 partial
-//! failures, owners, and the v4 association labels/read/create calls. Requests need
+//! records never found), `archived=true` lists, batch create/update/upsert/archive with 207
+//! partial failures, batch reads by id or by a unique property, property definitions with
+//! unique values enforced, owners, and the v4 association labels/read/create calls. Requests need
 //! `Authorization: Bearer <token>` (401 otherwise) and are limited like a Free/Starter
 //! private app: 100 per rolling 10 s answered with HubSpot's `TEN_SECONDLY_ROLLING` 429 and
 //! `X-HubSpot-RateLimit-*` headers, 5 searches a second answered with the "secondly" 429,
@@ -18,6 +19,7 @@
 
 mod harness;
 mod portal;
+mod properties;
 mod recorded;
 mod render;
 mod routes;
@@ -82,7 +84,8 @@ impl HubSpotSim {
         Self::serve(db, clock, seed, options).await
     }
 
-    async fn serve(db: Db, clock: Arc<dyn Clock>, seed: u64, options: SimOptions) -> std::io::Result<Self> {
+    async fn serve(mut db: Db, clock: Arc<dyn Clock>, seed: u64, options: SimOptions) -> std::io::Result<Self> {
+        db.schema = properties::Schema::for_portal(&options);
         let portal = Arc::new(Portal::new(Kit::new(clock, seed), options, db));
         let server = SimServer::start(routes::router(portal.clone()), portal.kit.clone()).await?;
         Ok(Self { server, portal })
@@ -197,6 +200,17 @@ impl HubSpotSim {
             }
         }
         ids.iter().map(ToString::to_string).collect()
+    }
+
+    /// Defines (or redefines) custom property `name` of `kind`, as an operator does in
+    /// Settings → Properties; `unique`: "Require unique values for this property".
+    pub fn define_property(&self, kind: Kind, name: &str, unique: bool) {
+        self.portal.db().schema.define(Object::of(kind), name, unique);
+    }
+
+    /// Deletes property `name` of `kind`.
+    pub fn delete_property(&self, kind: Kind, name: &str) {
+        self.portal.db().schema.remove(Object::of(kind), name);
     }
 
     /// Deactivates an owner (records keep pointing at it).

@@ -32,10 +32,14 @@ pub struct SimOptions {
     pub daily_limit: u64,
     /// How long a change stays invisible to search.
     pub index_lag: Duration,
+    /// The custom property the operator made for zveno's idempotency handles (unique on
+    /// companies, plain on tasks); `None`: not made.
+    pub handle_property: Option<String>,
 }
 
 impl SimOptions {
-    /// A Free/Starter portal accepting `token`, with a 2-second index lag.
+    /// A Free/Starter portal accepting `token`, with a 2-second index lag and the handle
+    /// property `zveno_id` made.
     pub fn new(token: &str) -> Self {
         Self {
             token: token.to_string(),
@@ -45,6 +49,7 @@ impl SimOptions {
             search_per_second: 5,
             daily_limit: 250_000,
             index_lag: Duration::from_secs(2),
+            handle_property: Some("zveno_id".into()),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The simulated endpoints: object lists and reads, search, batch writes, owners, and the
-//! v4 association calls zveno uses. Paths, parameters and JSON shapes follow the vendor
+//! The simulated endpoints: object lists and reads, search, batch writes, owners, property
+//! definitions, and the v4 association calls zveno uses. Paths, parameters and JSON shapes follow the vendor
 //! note, so HubSpot's own client libraries can page through the simulator.
 
 use std::sync::Arc;
@@ -29,6 +29,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/crm/v3/objects/{object}/batch/{action}", post(writes::batch))
         .route("/crm/v3/objects/{object}/{id}", get(read_one))
         .route("/crm/v3/owners", get(owners))
+        .route("/crm/v3/properties/{object}/{name}", get(super::properties::read))
         .route("/crm/v4/associations/{from}/{to}/labels", get(labels))
         .route("/crm/v4/associations/{from}/{to}/batch/{action}", post(writes::associations))
         .with_state(portal)

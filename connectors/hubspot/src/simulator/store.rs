@@ -62,6 +62,8 @@ pub struct Db {
     pub links: BTreeSet<(Object, u64, Object, u64)>,
     /// Owners.
     pub owners: Vec<SimOwner>,
+    /// Property definitions (see [`super::properties`]).
+    pub schema: super::properties::Schema,
 }
 
 impl Db {

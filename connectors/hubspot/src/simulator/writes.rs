@@ -1,9 +1,17 @@
-//! Batch calls: `POST /crm/v3/objects/{object}/batch/{read|create|update|archive}` and the
-//! v4 association batch (`read`, `create`).
+//! Batch calls: `POST /crm/v3/objects/{object}/batch/{read|create|update|upsert|archive}`
+//! and the v4 association batch (`read`, `create`).
 //!
 //! `batch/read` returns the live records among its inputs; unknown and archived ids (with
 //! `archived=false`, the default) make it a **207** with one `OBJECT_NOT_FOUND` error listing
-//! them in `context.ids`, as HubSpot answers.
+//! them in `context.ids`, as HubSpot answers. With `idProperty` (a unique-value property)
+//! the inputs are values of that property, read from the records, not from the search
+//! index (no lag).
+//!
+//! `batch/upsert` inputs name a unique-value property (`idProperty`) and a value of it
+//! (`id`): the live record holding the value is updated, or a record is created with it;
+//! results say which (`new`). An `idProperty` that does not exist or does not require
+//! unique values is a 400. A create or update giving a unique property a value another
+//! live record holds is refused whole with a **409** `CONFLICT` (see [`super::properties`]).
 //!
 //! At most 100 inputs a call (more is a 400). As HubSpot does, a create or update batch
 //! with one input that fails validation (a company property that does not exist or is
@@ -32,20 +40,6 @@ use crate::mapping::values::format_time;
 
 /// Inputs a batch call takes.
 const BATCH_MAX: usize = 100;
-
-/// Company properties the simulated portal defines (besides the tax-id property).
-const COMPANY_PROPERTIES: [&str; 10] = [
-    "name",
-    "domain",
-    "website",
-    "phone",
-    "hubspot_owner_id",
-    "description",
-    "industry",
-    "city",
-    "country",
-    "numberofemployees",
-];
 
 /// The longest property value HubSpot stores (characters); longer is a validation error.
 pub const VALUE_MAX: usize = 65_536;
@@ -98,22 +92,32 @@ fn answer(p: &Portal, endpoint: &str, ok: StatusCode, results: &[Value], failure
 /// `OBJECT_NOT_FOUND` error of a 207.
 fn read(p: &Portal, endpoint: &str, object: Object, inputs: &[Value], query: Option<&str>, body: &[u8]) -> Response {
     let archived = Params::parse(query).flag("archived");
-    let properties: Vec<String> = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|b| b.get("properties").and_then(Value::as_array).cloned())
+    let body: Value = serde_json::from_slice(body).unwrap_or_default();
+    let properties: Vec<String> = body
+        .get("properties")
+        .and_then(Value::as_array)
+        .cloned()
         .unwrap_or_default()
         .iter()
         .filter_map(|p| p.as_str().map(str::to_string))
         .collect();
     let db = p.db();
+    let by = body.get("idProperty").and_then(Value::as_str).filter(|name| *name != "hs_object_id");
+    if let Some(name) = by {
+        if let Err(message) = unique_key(&db, object, name) {
+            drop(db);
+            return p.error(endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message);
+        }
+    }
     let (mut results, mut unknown) = (Vec::new(), Vec::new());
     for input in inputs {
         let id = input.get("id").and_then(Value::as_str).unwrap_or_default();
-        let found = id
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| db.objects.get(&object)?.get(&n))
-            .filter(|o| o.archived_ms.is_some() == archived);
+        let number = match by {
+            Some(name) => db.holder(object, name, id, None),
+            None => id.parse::<u64>().ok(),
+        };
+        let found =
+            number.and_then(|n| db.objects.get(&object)?.get(&n)).filter(|o| o.archived_ms.is_some() == archived);
         match found {
             Some(o) => results.push(render::object(&db, object, o, &properties, &[])),
             None => unknown.push(id.to_string()),
@@ -161,7 +165,6 @@ pub async fn batch(
     }
     p.wrote();
     let (now_ms, changed_at) = (p.now_ms(), p.clock().elapsed());
-    let tax = p.options().tax_id_property.clone();
     let mut held = p.db();
     // Written to a copy: kept only when no input fails validation.
     let mut db = held.clone();
@@ -169,8 +172,9 @@ pub async fn batch(
     for input in &inputs {
         let trace = input.get("objectWriteTraceId").and_then(Value::as_str).map(str::to_string);
         let outcome = match action.as_str() {
-            "create" => create(&mut db, object, input, &tax, now_ms),
-            "update" => update(&mut db, object, input, &tax, now_ms),
+            "create" => create(&mut db, object, input, now_ms),
+            "update" => update(&mut db, object, input, now_ms),
+            "upsert" => upsert(&mut db, object, input, now_ms),
             "archive" => archive(&mut db, object, input, now_ms),
             _ => Err(("VALIDATION_ERROR", format!("unknown batch action {action}"), Vec::new())),
         };
@@ -184,6 +188,9 @@ pub async fn batch(
                     if let Some(trace) = &trace {
                         rendered["objectWriteTraceId"] = json!(trace);
                     }
+                    if action == "upsert" {
+                        rendered["new"] = json!(held.objects.get(&object).is_none_or(|m| !m.contains_key(&id)));
+                    }
                     results.push(rendered);
                 }
             }
@@ -191,10 +198,13 @@ pub async fn batch(
             Err((category, message, ids)) => failures.push(Failure { category, message, trace, ids }),
         }
     }
-    if let Some(invalid) = failures.iter().find(|f| f.category == "VALIDATION_ERROR") {
-        let message = invalid.message.clone();
-        drop(held);
-        return p.error(&endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message);
+    let refused = [("VALIDATION_ERROR", StatusCode::BAD_REQUEST), ("CONFLICT", StatusCode::CONFLICT)];
+    for (category, status) in refused {
+        if let Some(failure) = failures.iter().find(|f| f.category == category) {
+            let message = failure.message.clone();
+            drop(held);
+            return p.error(&endpoint, Bucket::Default, status, category, &message);
+        }
     }
     *held = db;
     drop(held);
@@ -209,9 +219,9 @@ pub async fn batch(
 type Outcome = Result<Option<u64>, (&'static str, String, Vec<String>)>;
 
 fn properties(
+    db: &Db,
     object: Object,
     input: &Value,
-    tax: &str,
 ) -> Result<BTreeMap<String, String>, (&'static str, String, Vec<String>)> {
     let mut out = BTreeMap::new();
     let Some(map) = input.get("properties").and_then(Value::as_object) else {
@@ -233,12 +243,8 @@ fn properties(
         if READ_ONLY.contains(&name.as_str()) {
             return Err(("VALIDATION_ERROR", format!("Property \"{name}\" is read-only"), Vec::new()));
         }
-        let known = match object {
-            Object::Companies => COMPANY_PROPERTIES.contains(&name.as_str()) || name == tax,
-            // The tasks guide: unknown task properties are ignored, not refused.
-            Object::Tasks => object.properties().contains(&name.as_str()),
-            Object::Contacts => true,
-        };
+        // The tasks guide: unknown task properties are ignored, not refused.
+        let known = object == Object::Contacts || db.schema.get(object, name).is_some();
         if known {
             out.insert(name.clone(), value);
         } else if object == Object::Companies {
@@ -248,10 +254,13 @@ fn properties(
     Ok(out)
 }
 
-fn create(db: &mut Db, object: Object, input: &Value, tax: &str, now_ms: i64) -> Outcome {
-    let props = properties(object, input, tax)?;
+fn create(db: &mut Db, object: Object, input: &Value, now_ms: i64) -> Outcome {
+    let props = properties(db, object, input)?;
     if object == Object::Tasks && props.get("hs_timestamp").is_none_or(|t| t.is_empty()) {
         return Err(("VALIDATION_ERROR", "Property \"hs_timestamp\" is required".into(), Vec::new()));
+    }
+    if let Some(message) = db.unique_conflict(object, &props, None) {
+        return Err(("CONFLICT", message, Vec::new()));
     }
     let mut links = Vec::new();
     for association in input.get("associations").and_then(Value::as_array).into_iter().flatten() {
@@ -289,9 +298,12 @@ fn record_id(input: &Value) -> Option<u64> {
     }
 }
 
-fn update(db: &mut Db, object: Object, input: &Value, tax: &str, now_ms: i64) -> Outcome {
+fn update(db: &mut Db, object: Object, input: &Value, now_ms: i64) -> Outcome {
     let raw_id = input.get("id").map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).unwrap_or_default();
-    let props = properties(object, input, tax).map_err(|(c, m, _)| (c, m, vec![raw_id.clone()]))?;
+    let props = properties(db, object, input).map_err(|(c, m, _)| (c, m, vec![raw_id.clone()]))?;
+    if let Some(message) = record_id(input).and_then(|id| db.unique_conflict(object, &props, Some(id))) {
+        return Err(("CONFLICT", message, vec![raw_id]));
+    }
     let Some(record) = record_id(input).and_then(|id| db.get_mut(object, id)).filter(|o| o.archived_ms.is_none())
     else {
         return Err(("OBJECT_NOT_FOUND", format!("Object not found: {object} {raw_id}"), vec![raw_id]));
@@ -306,6 +318,42 @@ fn update(db: &mut Db, object: Object, input: &Value, tax: &str, now_ms: i64) ->
     }
     record.updated_ms = now_ms;
     Ok(Some(record.id))
+}
+
+/// Whether `name` can key upserts and `idProperty` reads of `object`: a property that
+/// requires unique values; HubSpot's message when not.
+fn unique_key(db: &Db, object: Object, name: &str) -> Result<(), String> {
+    match db.schema.get(object, name) {
+        Some(p) if p.unique => Ok(()),
+        Some(_) => {
+            Err(format!("Property \"{name}\" is not a unique identifier property: it does not require unique values"))
+        }
+        None => Err(format!("Property \"{name}\" does not exist")),
+    }
+}
+
+/// Updates the live record whose `idProperty` holds `id`, or creates one holding it.
+fn upsert(db: &mut Db, object: Object, input: &Value, now_ms: i64) -> Outcome {
+    let name = input.get("idProperty").and_then(Value::as_str).unwrap_or_default();
+    unique_key(db, object, name).map_err(|m| ("VALIDATION_ERROR", m, Vec::new()))?;
+    let value = match input.get("id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => return Err(("VALIDATION_ERROR", "`id` must be the idProperty's value".into(), Vec::new())),
+    };
+    if !input.get("properties").is_some_and(Value::is_object) {
+        return Err(("VALIDATION_ERROR", "`properties` must be an object".into(), Vec::new()));
+    }
+    let mut input = input.clone();
+    match db.holder(object, name, &value, None) {
+        Some(id) => {
+            input["id"] = json!(id.to_string());
+            update(db, object, &input, now_ms)
+        }
+        None => {
+            input["properties"][name] = json!(value);
+            create(db, object, &input, now_ms)
+        }
+    }
 }
 
 fn archive(db: &mut Db, object: Object, input: &Value, now_ms: i64) -> Outcome {

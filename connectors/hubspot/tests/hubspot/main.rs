@@ -6,6 +6,7 @@ compile_error!("the integration tests drive the simulator: build them with the `
 
 mod common;
 mod conformance;
+mod handles;
 mod push;
 mod simulator;
 mod sync;

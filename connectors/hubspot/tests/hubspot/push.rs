@@ -72,7 +72,7 @@ async fn a_partially_failed_batch_gives_one_outcome_per_op() {
     assert_eq!(sim.count(Kind::Client), 5);
     // HubSpot refused the batch whole for `b`: halves were sent again down to `b` alone —
     // [a b e] → [a] ok, [b e] → [b] refused, [e] ok.
-    assert_eq!(sim.kit().log().endpoint("batch create companies").requests, 5, "split down to the bad input");
+    assert_eq!(sim.kit().log().endpoint("batch upsert companies").requests, 5, "split down to the bad input");
 }
 
 /// The record HubSpot holds under the id an outcome names: its name.
@@ -94,7 +94,7 @@ async fn batch_results_in_any_order_are_matched_to_their_inputs_by_trace_id() {
         assert_eq!(name_of(&sim, id), format!("Company {i}"), "{} got another input's record", outcome.op_id);
     }
     // The simulator answered them in reverse: position would have matched op0 to Company 6.
-    assert_eq!(sim.kit().log().endpoint("batch create companies").requests, 1);
+    assert_eq!(sim.kit().log().endpoint("batch upsert companies").requests, 1);
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn one_invalid_input_does_not_block_the_other_ninety_nine() {
     }
     assert_eq!(sim.count(Kind::Client), 100, "99 written, once each");
     // One refused batch, then two halves per level down to one input: 2·⌈log2 100⌉ + 1.
-    let requests = sim.kit().log().endpoint("batch create companies").requests;
+    let requests = sim.kit().log().endpoint("batch upsert companies").requests;
     assert!((3..=15).contains(&requests), "{requests} requests");
 }
 
@@ -128,11 +128,12 @@ async fn a_batch_that_failed_with_a_server_error_is_neither_split_nor_resent() {
     let clock = clock();
     let sim = sim(&data(1), &clock, |_| {}).await;
     let c = connector(&sim, &clock, |_, _| {});
-    must_drain(&*c, Kind::Client, SyncMode::Full, Cursor::default()).await; // owners cached
-    let ops: Vec<WriteOp> = (0..4).map(|i| create(&format!("op{i}"), company(&format!("Company {i}"), None))).collect();
+    must_drain(&*c, Kind::Task, SyncMode::Full, Cursor::default()).await; // owners cached
+                                                                          // Task creates go through batch/create (company creates are upserts, safe to resend).
+    let ops: Vec<WriteOp> = (0..4).map(|i| create(&format!("op{i}"), task(&format!("Task {i}"), &[], &[]))).collect();
     let before = c.http_stats();
     sim.kit().faults().set(FaultConfig { server_errors: 1.0, ..FaultConfig::NONE });
-    let outcomes = c.push(Kind::Client, &ops).await.unwrap_or_default();
+    let outcomes = c.push(Kind::Task, &ops).await.unwrap_or_default();
     sim.kit().faults().set(FaultConfig::NONE);
     assert!(
         outcomes.iter().all(|o| o.result.as_ref().is_err_and(|e| e.kind == WriteErrorKind::Unknown)),
@@ -216,7 +217,7 @@ async fn pushes_go_in_batches_of_one_hundred() {
     let ops: Vec<WriteOp> = (0..250).map(|i| create(&format!("op{i}"), company(&format!("New {i}"), None))).collect();
     let outcomes = c.push(Kind::Client, &ops).await.unwrap_or_default();
     assert_eq!(outcomes.iter().filter(|o| o.result.is_ok()).count(), 250);
-    assert_eq!(sim.kit().log().endpoint("batch create companies").requests, 3);
+    assert_eq!(sim.kit().log().endpoint("batch upsert companies").requests, 3);
     assert_eq!(sim.count(Kind::Client), 251);
 }
 
@@ -234,13 +235,13 @@ async fn archive_ops_archive_and_show_up_as_tombstones() {
 }
 
 #[tokio::test]
-async fn creates_lost_in_transit_fail_with_a_warning_instead_of_being_resent() {
+async fn task_creates_lost_in_transit_fail_with_a_warning_instead_of_being_resent() {
     let clock = clock();
     let sim = sim(&data(2), &clock, |_| {}).await;
     let c = connector(&sim, &clock, |_, _| {});
-    must_drain(&*c, Kind::Client, SyncMode::Full, Cursor::default()).await; // owners cached
+    must_drain(&*c, Kind::Task, SyncMode::Full, Cursor::default()).await; // owners cached
     sim.kit().faults().set(FaultConfig { server_errors: 1.0, ..FaultConfig::NONE });
-    let outcomes = c.push(Kind::Client, &[create("a", company("Acme", None))]).await;
+    let outcomes = c.push(Kind::Task, &[create("a", task("Call Acme", &[], &[]))]).await;
     sim.kit().faults().set(FaultConfig::NONE);
     let outcomes = match outcomes {
         Ok(o) => o,

@@ -286,3 +286,55 @@ async fn launch_describes_a_portal_the_factory_accepts() {
     assert_eq!(page.map(|p| p.records.len()).ok(), Some(12));
     assert!(launched.help.contains("Authorization: Bearer"));
 }
+
+#[tokio::test]
+async fn unique_properties_are_defined_enforced_and_key_upserts_and_reads() {
+    let clock = clock();
+    let sim = sim(&data(2), &clock, |_| {}).await;
+    let http = Http::new(&sim);
+    let (status, _, zveno_id) = http.get("/crm/v3/properties/companies/zveno_id").await;
+    assert_eq!((status, &zveno_id["hasUniqueValue"], &zveno_id["type"]), (200, &json!(true), &json!("string")));
+    let (status, _, missing) = http.get("/crm/v3/properties/companies/nope").await;
+    assert_eq!((status, &missing["category"]), (404, &json!("OBJECT_NOT_FOUND")));
+
+    let create = |name: &str, handle: &str| json!({"inputs": [{"properties": {"name": name, "zveno_id": handle}}]});
+    let (status, _, _) = http.post("/crm/v3/objects/companies/batch/create", create("First", "h-1")).await;
+    assert_eq!(status, 201);
+    // A second record with a value another holds: the whole batch refused, nothing written.
+    let two =
+        json!({"inputs": [{"properties": {"name": "Fine"}}, {"properties": {"name": "Second", "zveno_id": "h-1"}}]});
+    let (status, _, body) = http.post("/crm/v3/objects/companies/batch/create", two).await;
+    assert_eq!((status, &body["category"]), (409, &json!("CONFLICT")), "{body}");
+    assert_eq!(sim.count(Kind::Client), 3);
+
+    // Upsert on the value: the holder is updated, a new value creates; results say which.
+    let upsert = json!({"inputs": [
+        {"idProperty": "zveno_id", "id": "h-1", "properties": {"name": "First, renamed"}, "objectWriteTraceId": "a"},
+        {"idProperty": "zveno_id", "id": "h-2", "properties": {"name": "Made by upsert"}, "objectWriteTraceId": "b"}]});
+    let (status, _, body) = http.post("/crm/v3/objects/companies/batch/upsert", upsert.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let new: Vec<(Value, Value)> = body["results"]
+        .as_array()
+        .map(|r| r.iter().map(|r| (r["objectWriteTraceId"].clone(), r["new"].clone())).collect())
+        .unwrap_or_default();
+    assert!(new.contains(&(json!("a"), json!(false))) && new.contains(&(json!("b"), json!(true))), "{new:?}");
+    let (status, _, _) = http.post("/crm/v3/objects/companies/batch/upsert", upsert).await;
+    assert_eq!((status, sim.count(Kind::Client)), (200, 4), "sent again, nothing is duplicated");
+
+    // Read by the unique property, at once (no index lag); unknown values are a 207.
+    let read = json!({"properties": ["name"], "idProperty": "zveno_id", "inputs": [{"id": "h-2"}, {"id": "h-9"}]});
+    let (status, _, body) = http.post("/crm/v3/objects/companies/batch/read", read).await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(body["results"][0]["properties"]["name"], "Made by upsert");
+    assert_eq!(body["errors"][0]["context"]["ids"], json!(["h-9"]));
+
+    // A property that does not require unique values keys neither.
+    sim.define_property(Kind::Client, "zveno_id", false);
+    let upsert = json!({"inputs": [{"idProperty": "zveno_id", "id": "h-3", "properties": {"name": "X"}}]});
+    let (status, _, body) = http.post("/crm/v3/objects/companies/batch/upsert", upsert).await;
+    assert_eq!((status, &body["category"]), (400, &json!("VALIDATION_ERROR")), "{body}");
+    let read = json!({"idProperty": "zveno_id", "inputs": [{"id": "h-2"}]});
+    let (status, _, _) = http.post("/crm/v3/objects/companies/batch/read", read).await;
+    assert_eq!(status, 400);
+    assert_eq!(sim.count(Kind::Client), 4);
+}
