@@ -5,6 +5,7 @@
 //! vendor = "pipedrive"
 //! token_env = "PIPEDRIVE_TOKEN"        # or token_file = "/etc/zveno/pipedrive.token"
 //! tax_id_field = "5e3a0c7d9b1f2a4c6e8d0b2f4a6c8e0d2f4b6a8c"   # the INN custom field's key
+//! idempotency_field = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"   # text field holding zveno's handle
 //! default_region = "RU"                # phones typed without a country code
 //! company_domain = "acme"              # deep links to acme.pipedrive.com
 //! overlap_secs = 120                   # re-read this much before the watermark
@@ -77,6 +78,13 @@ pub struct PipedriveConfig {
     /// Pipedrive has no standard one.
     #[serde(default)]
     pub tax_id_field: Option<String>,
+    /// The 40-character key of the organization custom field (type Text) every
+    /// organization zveno creates carries its idempotency handle in, so a create whose
+    /// answer was lost is found by searching for it instead of being made twice. The
+    /// operator creates the field; `zveno check` verifies it when a flow creates
+    /// organizations here. Without it, such a create waits for a person.
+    #[serde(default)]
+    pub idempotency_field: Option<String>,
     /// ISO region for phones typed without a country code (none by default: a wrong guess
     /// makes a valid-looking wrong number).
     #[serde(default)]
@@ -158,11 +166,14 @@ impl PipedriveConfig {
         let token = self.token().resolve(&ctx.path("token"), &ctx.env).map_err(|p| problems.push(p)).ok();
         let mut region = None;
         let mut problem = |key: &str, message: String| problems.push(ConfigProblem::new(ctx.path(key), message));
-        if let Some(key) = self.tax_id_field.as_deref().filter(|k| !is_field_key(k)) {
-            problem(
-                "tax_id_field",
-                format!("{key:?} is not a Pipedrive custom-field key (40 lower-case hex characters; see Settings → Data fields → the field's API key)"),
-            );
+        let fields = [("tax_id_field", &self.tax_id_field), ("idempotency_field", &self.idempotency_field)];
+        for (name, key) in fields {
+            if let Some(key) = key.as_deref().filter(|k| !is_field_key(k)) {
+                problem(
+                    name,
+                    format!("{key:?} is not a Pipedrive custom-field key (40 lower-case hex characters; see Settings → Data fields → the field's API key)"),
+                );
+            }
         }
         if let Some(code) = &self.default_region {
             match Phone::region(code) {

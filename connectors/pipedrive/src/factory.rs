@@ -93,7 +93,8 @@ impl ConnectorFactory for PipedriveFactory {
                 ctx.clock.clone(),
             )
             .with_webhook_secret(ctx.webhook_secret.clone())
-            .with_source(source),
+            .with_source(source)
+            .with_handle_field(config.idempotency_field.clone()),
         ))
     }
 }

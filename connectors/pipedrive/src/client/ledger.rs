@@ -41,6 +41,10 @@ pub mod cost {
     pub const USERS: u64 = 20;
     /// `GET /v1/recents`.
     pub const RECENTS: u64 = 20;
+    /// A v2 search (`/api/v2/{entity}/search`).
+    pub const SEARCH: u64 = 20;
+    /// A v2 field schema (`/api/v2/{entity}Fields`).
+    pub const FIELDS: u64 = 10;
 }
 
 /// zveno's spending against the company's daily token budget.

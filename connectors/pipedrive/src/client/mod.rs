@@ -24,7 +24,7 @@ pub use ledger::{cost, TokenLedger};
 pub use limits::{default_rate_limits, PipedriveClassifier, DEFAULT_BUCKET};
 
 use crate::dto::entity::Entity;
-use crate::dto::{ItemResponse, ListResponse, UserDto, UsersResponse};
+use crate::dto::{FieldDto, FieldsResponse, ItemResponse, ListResponse, SearchResponse, UserDto, UsersResponse};
 
 /// The largest page a v2 list serves (and the cheapest way to read: a page costs the same
 /// tokens whatever its size).
@@ -173,6 +173,46 @@ impl PipedriveClient {
                 }
             })
             .collect())
+    }
+
+    /// The ids of `entity` records whose `field` (`custom_fields`, `name`, ...) holds
+    /// exactly `term` (`GET /api/v2/{entity}/search`, `exact_match=true`), at most `limit`.
+    /// Search goes through Pipedrive's index, which lags behind writes. A read, so resending
+    /// is safe.
+    pub async fn search_exact(
+        &self,
+        entity: Entity,
+        field: &str,
+        term: &str,
+        limit: u32,
+    ) -> Result<Vec<u64>, ConnectorError> {
+        let query = [
+            ("term", term.to_string()),
+            ("fields", field.to_string()),
+            ("exact_match", "true".to_string()),
+            ("limit", limit.to_string()),
+        ];
+        let url = self.url(&format!("api/v2/{}/search", entity.path()), &query)?;
+        let answer: SearchResponse = self.send(Call::get(url).idempotent(true), cost::SEARCH).await?.json()?;
+        Ok(answer.ids())
+    }
+
+    /// Every field of `entity`, custom ones included (`GET /api/v2/{entity}Fields`, paged by
+    /// cursor).
+    pub async fn fields(&self, entity: Entity) -> Result<Vec<FieldDto>, ConnectorError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", LIST_LIMIT.to_string())];
+            query.extend(cursor.take().map(|c| ("cursor", c)));
+            let url = self.url(&format!("api/v2/{}Fields", entity.singular()), &query)?;
+            let page: FieldsResponse = self.send(Call::get(url), cost::FIELDS).await?.json()?;
+            out.extend(page.data.unwrap_or_default());
+            match page.additional_data.and_then(|a| a.next_cursor) {
+                Some(next) => cursor = Some(next),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Creates a record (`POST /api/v2/{entity}`); not idempotent.

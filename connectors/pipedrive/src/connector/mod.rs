@@ -11,12 +11,14 @@
 //!   call; see [`fetch`].
 //! - **Pushes** create (`POST`) and update (`PATCH`) organizations and activities one
 //!   request per op (v2 has no batch writes), each with its own outcome; see [`push`].
+//!   Organization creates carry an idempotency handle zveno can look up; see [`handles`].
 //! - The **token ledger** is asked before every request; when zveno's share of the daily
 //!   budget is spent the pull stops at a page boundary with a `RateLimited` status.
 
 mod census;
 pub mod cursor;
 mod fetch;
+mod handles;
 mod pull;
 mod push;
 mod users;
@@ -49,6 +51,8 @@ pub struct PipedriveConnector {
     webhook_credentials: Option<Secret>,
     /// The company this instance reads (see `Connector::source`).
     source: Option<String>,
+    /// The organization custom field creates carry their idempotency handle in ([`handles`]).
+    handle_field: Option<String>,
 }
 
 impl PipedriveConnector {
@@ -71,7 +75,15 @@ impl PipedriveConnector {
             users: users::cache(),
             webhook_credentials: None,
             source: None,
+            handle_field: None,
         }
+    }
+
+    /// The same connector, stamping organization creates with their handle in custom
+    /// field `key` (`None`: they carry none).
+    pub fn with_handle_field(mut self, key: Option<String>) -> Self {
+        self.handle_field = key;
+        self
     }
 
     /// The same connector, naming the company it reads (see `Connector::source`).
@@ -149,6 +161,21 @@ impl Connector for PipedriveConnector {
     async fn fetch(&self, kind: Kind, ids: &[String]) -> Result<Fetched, ConnectorError> {
         let entity = self.entity(kind)?;
         self.fetch_ids(entity, ids).await
+    }
+
+    async fn find_created(
+        &self,
+        kind: Kind,
+        handle: &str,
+        sent: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, ConnectorError> {
+        let entity = self.entity(kind)?;
+        self.find_by_handle(entity, handle, sent).await
+    }
+
+    async fn check_creates(&self, kind: Kind) -> Result<(), ConnectorError> {
+        let entity = self.entity(kind)?;
+        self.check_handle_field(entity).await
     }
 
     async fn webhook(&self, request: &WebhookRequest) -> Result<Vec<ChangeHint>, ConnectorError> {

@@ -6,7 +6,9 @@
 //! whole push later; after a write it fails the remaining ops with a message instead of
 //! hiding the outcomes already known. A create that failed in transit may have been applied
 //! (creates are not idempotent and Pipedrive has no idempotency key), so its op fails with
-//! a message saying so rather than inviting a blind retry.
+//! a message saying so rather than inviting a blind retry: an organization create carries
+//! its op id in the configured custom field (`idempotency_field`), where write-back looks
+//! it up before sending it again ([`super::handles`]).
 
 use serde_json::Value;
 use zveno_connector::{ConnectorError, ErrorKind, WriteAction, WriteError, WriteOp, WriteOutcome};
@@ -37,7 +39,12 @@ impl PipedriveConnector {
                 }
             };
             let body = match self.mapper.write(entity, data, &users, id.is_none()) {
-                Ok(body) => body,
+                Ok(mut body) => {
+                    if id.is_none() {
+                        self.stamp(entity, &mut body.body, &op.op_id);
+                    }
+                    body
+                }
                 Err(why) => {
                     outcomes.push(outcome(Err(WriteError::invalid(why))));
                     continue;

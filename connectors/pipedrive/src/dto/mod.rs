@@ -39,6 +39,64 @@ pub struct NextCursor {
     pub next_cursor: Option<String>,
 }
 
+/// A v2 search answer: `{"data": {"items": [{"result_score": .., "item": {"id": .., ...}}]}}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SearchResponse {
+    /// The hits (`null` when there are none).
+    #[serde(default)]
+    pub data: Option<SearchData>,
+}
+
+/// The `data` of a search answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SearchData {
+    /// The hits, best first.
+    #[serde(default)]
+    pub items: Vec<SearchItem>,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchItem {
+    /// The record found, in the search's own short shape.
+    pub item: Value,
+}
+
+impl SearchResponse {
+    /// The ids of the hits.
+    pub fn ids(&self) -> Vec<u64> {
+        let items = self.data.as_ref().map(|d| d.items.as_slice()).unwrap_or_default();
+        items.iter().filter_map(|i| i.item.get("id").and_then(Value::as_u64)).collect()
+    }
+}
+
+/// A v2 field schema page (`GET /api/v2/{entity}Fields`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FieldsResponse {
+    /// The fields (`null` when there are none).
+    #[serde(default)]
+    pub data: Option<Vec<FieldDto>>,
+    /// Paging.
+    #[serde(default)]
+    pub additional_data: Option<NextCursor>,
+}
+
+/// One field definition: the part zveno checks.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FieldDto {
+    /// The key records carry it under (a 40-character hash for custom fields).
+    pub field_code: String,
+    /// The name people see.
+    #[serde(default)]
+    pub field_name: String,
+    /// `varchar` (Text), `text` (Large text), `double`, `enum`, ...
+    #[serde(default)]
+    pub field_type: String,
+    /// Whether a person (not Pipedrive) made it.
+    #[serde(default)]
+    pub is_custom_field: bool,
+}
+
 /// A single-record answer (`GET`/`POST`/`PATCH /api/v2/{entity}[/{id}]`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ItemResponse {

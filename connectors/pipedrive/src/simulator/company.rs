@@ -34,10 +34,16 @@ pub struct SimOptions {
     /// Pipedrive's maximum `limit`; the conformance harness serves fewer so a small world
     /// still crosses many page boundaries).
     pub max_page: usize,
+    /// The organization custom field (a 40-character key) the operator made for zveno's
+    /// idempotency handles; `None`: not made.
+    pub idempotency_field: Option<String>,
+    /// How long a change stays invisible to search.
+    pub index_lag: Duration,
 }
 
 impl SimOptions {
-    /// A Lite company with 10 seats accepting `token`.
+    /// A Lite company with 10 seats accepting `token`, the idempotency field made, and a
+    /// 2-second search index lag.
     pub fn new(token: &str) -> Self {
         Self {
             token: token.to_string(),
@@ -46,6 +52,8 @@ impl SimOptions {
             burst_limit: 20,
             daily_tokens: 300_000,
             max_page: 500,
+            idempotency_field: Some("5d1c6f0e8a2b4c7d9e0f1a2b3c4d5e6f7a8b9c0d".into()),
+            index_lag: Duration::from_secs(2),
         }
     }
 }

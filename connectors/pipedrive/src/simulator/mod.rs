@@ -15,9 +15,11 @@
 //! [`launch`] is what `zveno demo` calls.
 
 mod company;
+mod fields;
 mod harness;
 mod recorded;
 mod routes;
+mod search;
 mod store;
 
 use std::sync::Arc;
@@ -75,7 +77,8 @@ impl PipedriveSim {
         Self::serve(db, clock, seed, options).await
     }
 
-    async fn serve(db: Db, clock: Arc<dyn Clock>, seed: u64, options: SimOptions) -> std::io::Result<Self> {
+    async fn serve(mut db: Db, clock: Arc<dyn Clock>, seed: u64, options: SimOptions) -> std::io::Result<Self> {
+        db.org_fields = fields::for_company(&options);
         let company = Arc::new(Company::new(Kit::new(clock, seed), options, db));
         let server = SimServer::start(routes::router(company.clone()), company.kit.clone()).await?;
         Ok(Self { server, company })
@@ -98,6 +101,7 @@ impl PipedriveSim {
         json!({
             "token_env": TOKEN_ENV,
             "tax_id_field": options.tax_id_field,
+            "idempotency_field": options.idempotency_field,
             "company_domain": options.company_domain,
             "default_region": "RU",
             "daily_token_budget": options.daily_tokens,
@@ -123,6 +127,20 @@ impl PipedriveSim {
     pub fn record(&self, kind: Kind, id: &str) -> Option<Value> {
         let db = self.company.db();
         db.tables.get(&Entity::of(kind))?.get(&id.parse().ok()?).map(|r| r.render())
+    }
+
+    /// Defines organization custom field `key` of type `field_type` (`varchar` is Text),
+    /// as an operator does in Settings → Data fields.
+    pub fn define_field(&self, key: &str, field_type: &str) {
+        let mut db = self.company.db();
+        db.org_fields.retain(|f| f.code != key);
+        let field = fields::Field { code: key.into(), name: key.into(), field_type: field_type.into(), custom: true };
+        db.org_fields.push(field);
+    }
+
+    /// Deletes organization field `key`.
+    pub fn delete_field(&self, key: &str) {
+        self.company.db().org_fields.retain(|f| f.code != key);
     }
 
     /// Adds `n` records of `kind` now, copies of live ones under new ids (as a person

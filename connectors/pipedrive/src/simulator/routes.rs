@@ -1,6 +1,7 @@
 //! The simulated endpoints: v2 lists (cursor, `limit` ≤ 500, `sort_by`, `sort_direction`,
 //! `updated_since` / `updated_until`, `ids`, `owner_id`), v2 single reads, creates and
-//! `PATCH` updates, and the v1 `users` and `recents` zveno and Pipedrive's own clients use.
+//! `PATCH` updates, search and the organization field schema ([`super::search`],
+//! [`super::fields`]), and the v1 `users` and `recents` zveno and Pipedrive's own clients use.
 //! Paths, parameters and JSON shapes follow the vendor note, so the official Node.js client
 //! can page through the simulator.
 
@@ -29,6 +30,8 @@ pub fn router(company: Arc<Company>) -> Router {
     Router::new()
         .route("/api/v2/{entity}", get(list).post(create))
         .route("/api/v2/{entity}/{id}", get(read_one).patch(update))
+        .route("/api/v2/{entity}/search", get(super::search::search))
+        .route("/api/v2/organizationFields", get(super::fields::organization_fields))
         .route("/v1/users", get(users))
         .route("/v1/users/me", get(me))
         .route("/v1/recents", get(recents))

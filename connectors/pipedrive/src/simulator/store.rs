@@ -63,6 +63,8 @@ pub struct Db {
     pub tables: BTreeMap<Entity, BTreeMap<u64, Row>>,
     /// Users.
     pub users: Vec<SimUser>,
+    /// Organization field definitions (see [`super::fields`]).
+    pub org_fields: Vec<super::fields::Field>,
 }
 
 fn labelled(values: &[String]) -> Value {
@@ -112,7 +114,7 @@ impl Db {
             (Entity::Persons, table(data.contacts.iter().map(person).collect())),
             (Entity::Activities, table(data.tasks.iter().map(activity).collect())),
         ]);
-        Self { tables, users: data.users.clone() }
+        Self { tables, users: data.users.clone(), org_fields: Vec::new() }
     }
 
     /// The rows of `entity`, deleted ones included.

@@ -5,4 +5,5 @@
 compile_error!("the integration tests drive the simulator: build them with the `simulator` feature (on by default)");
 
 mod conformance;
+mod handles;
 mod sync;
