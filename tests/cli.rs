@@ -570,3 +570,40 @@ async fn why_and_review_explain_the_demo_worlds_clients() {
         .any(|d| d.as_str().is_some_and(|d| d.ends_with(".рф")));
     assert!(unicode, "the demo world has .рф sites, shown in Unicode");
 }
+
+#[tokio::test]
+async fn check_verifies_the_handle_property_a_creating_flow_needs() {
+    use zveno_hubspot::simulator::{demo_token, HubSpotSim, SimOptions, SYSTEM};
+    let sandbox = Sandbox::start(5).await;
+    let world = World::generate(&WorldSpec::new(6, 3, &[SYSTEM]));
+    let clock: Arc<dyn zveno_connector::Clock> = Arc::new(SystemClock::new());
+    let portal = HubSpotSim::start(&world.system(SYSTEM), clock, 6, SimOptions::new(&demo_token(6))).await.unwrap();
+    let extra = format!(
+        "\n[connectors.crm]\nvendor = \"hubspot\"\nbase_url = \"{}\"\ntoken_env = \"HS_TOKEN\"\n\
+         entities = [\"client\"]\n\n[[flows]]\nname = \"to-crm\"\nkind = \"client\"\nfrom = [\"tv\"]\n\
+         to = \"crm\"\ncreate = true\nfields = [\"name\"]\n",
+        portal.url()
+    );
+    let config = sandbox.config_with(10, &extra);
+    let check = || {
+        zveno()
+            .arg("--config")
+            .arg(&config)
+            .arg("check")
+            .env("TV_TOKEN", TOKEN)
+            .env("HS_TOKEN", portal.token())
+            .output()
+    };
+    let out = check().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("connector crm (hubspot): ok"), "{stdout}");
+
+    portal.define_property(Kind::Client, "zveno_id", false);
+    let out = check().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "a property without unique values fails the check:\n{stdout}");
+    assert!(stdout.contains("connector crm (hubspot): ✗"), "{stdout}");
+    assert!(stdout.contains("does not require unique values") && stdout.contains("Require unique values"), "{stdout}");
+    assert!(stdout.contains("connector tv (testvendor): ok"), "only the connector written to is blamed:\n{stdout}");
+}

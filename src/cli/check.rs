@@ -1,11 +1,13 @@
 //! `zveno check`: config problems first (all of them), then the store, then each
-//! connector's read-only `check()`.
+//! connector's read-only `check()` and, for every kind a flow creates in it, the setup its
+//! creates need (`check_creates`: the field holding their idempotency handle).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use zveno_connector::SystemClock;
+use zveno_connector::{Connector, ConnectorError, SystemClock};
 
+use crate::flows::Flow;
 use crate::settings::{ConfigErrors, Settings};
 use crate::store::Store;
 
@@ -44,7 +46,7 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
     let accounts = zveno_connector::Accounts::default();
     for spec in settings.connectors.values() {
         let result = match spec.build(&settings.env, clock.clone(), &accounts) {
-            Ok(connector) => connector.check().await,
+            Ok(connector) => check(connector.as_ref(), &settings.flows).await,
             Err(e) => Err(e),
         };
         match result {
@@ -56,4 +58,17 @@ pub(super) async fn run(load: impl FnOnce() -> anyhow::Result<Settings>, offline
         }
     }
     Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The connector's own check, then the create setup of every kind a flow creates in it:
+/// a create without its idempotency handle could not be looked up after a crash.
+async fn check(connector: &dyn Connector, flows: &[Flow]) -> Result<(), ConnectorError> {
+    connector.check().await?;
+    let mut kinds: Vec<_> = flows.iter().filter(|f| f.create && f.to == connector.name()).map(|f| f.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        connector.check_creates(kind).await?;
+    }
+    Ok(())
 }
