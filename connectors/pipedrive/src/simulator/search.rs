@@ -39,7 +39,7 @@ fn hits(row: &Row, field: &str, matches: &dyn Fn(&str) -> bool) -> Vec<String> {
 }
 
 /// The hit as search renders it: a short shape, matched custom values listed.
-fn item(entity: Entity, row: &Row, custom: Vec<String>) -> Value {
+fn item(entity: Entity, row: &Row, custom: &[String]) -> Value {
     json!({"result_score": 1.0, "item": {
         "id": row.id, "type": entity.singular(), "name": row.fields.get("name"),
         "address": row.fields.get("address").and_then(|a| a.get("value")),
@@ -117,7 +117,7 @@ pub async fn search(
                 Vec::new()
             };
             let other = fields.iter().filter(|f| *f != "custom_fields").any(|f| !hits(row, f, &matches).is_empty());
-            (other || !custom.is_empty()).then(|| item(entity, row, custom))
+            (other || !custom.is_empty()).then(|| item(entity, row, &custom))
         })
         .collect();
     let page: Vec<Value> = found.iter().skip(offset).take(limit).cloned().collect();
