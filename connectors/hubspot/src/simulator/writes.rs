@@ -10,7 +10,7 @@
 //! `batch/upsert` inputs name a unique-value property (`idProperty`) and a value of it
 //! (`id`): the live record holding the value is updated, or a record is created with it;
 //! results say which (`new`). An `idProperty` that does not exist or does not require
-//! unique values is a 400. A create or update giving a unique property a value another
+//! unique values is a 400, and so is an update or upsert batch naming one record twice. A create or update giving a unique property a value another
 //! live record holds is refused whole with a **409** `CONFLICT` (see [`super::properties`]).
 //!
 //! At most 100 inputs a call (more is a 400). As HubSpot does, a create or update batch
@@ -162,6 +162,9 @@ pub async fn batch(
     };
     if action == "read" {
         return read(&p, &endpoint, object, &inputs, query.as_deref(), &body);
+    }
+    if let Some(message) = duplicate_key(&action, &inputs) {
+        return p.error(&endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message);
     }
     p.wrote();
     let (now_ms, changed_at) = (p.now_ms(), p.clock().elapsed());
@@ -330,6 +333,20 @@ fn unique_key(db: &Db, object: Object, name: &str) -> Result<(), String> {
         }
         None => Err(format!("Property \"{name}\" does not exist")),
     }
+}
+
+/// HubSpot's refusal of an update or upsert batch naming one record twice (which input
+/// would win is undefined, so the whole batch is refused).
+fn duplicate_key(action: &str, inputs: &[Value]) -> Option<String> {
+    if action != "update" && action != "upsert" {
+        return None;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    inputs
+        .iter()
+        .map(|i| (i.get("idProperty").and_then(Value::as_str), i.get("id").map(Value::to_string)))
+        .find(|key| key.1.is_some() && !seen.insert(key.clone()))
+        .map(|(_, id)| format!("Duplicate IDs found in batch input: [{}]", id.unwrap_or_default()))
 }
 
 /// Updates the live record whose `idProperty` holds `id`, or creates one holding it.

@@ -328,6 +328,13 @@ async fn unique_properties_are_defined_enforced_and_key_upserts_and_reads() {
     assert_eq!(body["results"][0]["properties"]["name"], "Made by upsert");
     assert_eq!(body["errors"][0]["context"]["ids"], json!(["h-9"]));
 
+    // One value twice in a batch: which input wins is undefined, so HubSpot refuses it.
+    let twice = json!({"inputs": [
+        {"idProperty": "zveno_id", "id": "h-5", "properties": {"name": "A"}},
+        {"idProperty": "zveno_id", "id": "h-5", "properties": {"name": "B"}}]});
+    let (status, _, body) = http.post("/crm/v3/objects/companies/batch/upsert", twice).await;
+    assert_eq!(status, 400, "{body}");
+
     // A property that does not require unique values keys neither.
     sim.define_property(Kind::Client, "zveno_id", false);
     let upsert = json!({"inputs": [{"idProperty": "zveno_id", "id": "h-3", "properties": {"name": "X"}}]});

@@ -98,14 +98,18 @@ impl PipedriveSim {
     /// to [`TOKEN_ENV`]; the world types phones in Russian national formats).
     pub fn connector_options(&self) -> Value {
         let options = self.company.options();
-        json!({
+        let mut out = json!({
             "token_env": TOKEN_ENV,
             "tax_id_field": options.tax_id_field,
-            "idempotency_field": options.idempotency_field,
             "company_domain": options.company_domain,
             "default_region": "RU",
             "daily_token_budget": options.daily_tokens,
-        })
+        });
+        // Only when made: the options become TOML (`zveno demo`), which has no null.
+        if let Some(key) = &options.idempotency_field {
+            out["idempotency_field"] = json!(key);
+        }
+        out
     }
 
     /// A connector pointed at this company, built through the factory exactly as the daemon
