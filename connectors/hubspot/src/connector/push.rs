@@ -7,7 +7,7 @@
 //! it instead of making a second one, so upserts are resent like updates. Tasks (HubSpot
 //! offers unique values on contacts, companies, deals, tickets and custom objects, not on
 //! activities) go through `batch/create` with the property set, and a lost answer is
-//! settled by looking the handle up ([`super::HubSpotConnector::find_task`]).
+//! settled by looking the handle up ([`super::handles`]).
 //!
 //! Creates and updates go 100 to a call; each input carries the op id as
 //! `objectWriteTraceId`, which HubSpot echoes on results and names in the `context` of
