@@ -26,7 +26,7 @@ fn host() -> String {
 
 /// Whether `holder` is an instance of this host whose process no longer exists (Linux,
 /// where `/proc` says; elsewhere never).
-pub(super) fn died_here(holder: &str) -> bool {
+pub(crate) fn died_here(holder: &str) -> bool {
     let mut parts = holder.rsplitn(3, ':');
     let (Some(_suffix), Some(pid), Some(host_part)) = (parts.next(), parts.next(), parts.next()) else {
         return false;

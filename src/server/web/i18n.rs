@@ -147,6 +147,23 @@ pub struct Texts {
     pub link_record_hint: &'static str,
     pub admins_only: &'static str,
     pub decision_failed: &'static str,
+    pub write_back: &'static str,
+    pub write_back_intro: &'static str,
+    pub no_flows: &'static str,
+    pub plan_empty: &'static str,
+    pub op_actions: [&'static str; 3],
+    pub new_record: &'static str,
+    pub field_col: &'static str,
+    pub before: &'static str,
+    pub after: &'static str,
+    pub unmapped: &'static str,
+    pub no_user_in: &'static str,
+    pub conflicts: &'static str,
+    pub no_conflicts: &'static str,
+    pub source: &'static str,
+    pub target: &'static str,
+    pub take_source: &'static str,
+    pub take_target: &'static str,
 }
 
 impl Texts {
@@ -269,6 +286,24 @@ static EN: Texts = Texts {
     link_record_hint: "connector:id, e.g. crm:512",
     admins_only: "Only an admin can do this: sign in with the admin token.",
     decision_failed: "The decision was not recorded",
+    write_back: "Write-back",
+    write_back_intro: "What each flow would write now, field by field, and the conflicts waiting for a person. \
+                       A settled conflict is written by the next apply.",
+    no_flows: "No write-back flows are configured ([[flows]] in the config).",
+    plan_empty: "Nothing to write: the systems agree.",
+    op_actions: ["create", "update", "archive"],
+    new_record: "(new record)",
+    field_col: "Field",
+    before: "Now",
+    after: "Will be",
+    unmapped: "People not mapped (left out of the write)",
+    no_user_in: "no such user in",
+    conflicts: "Conflicts",
+    no_conflicts: "No open conflicts.",
+    source: "Source",
+    target: "Target",
+    take_source: "Take source",
+    take_target: "Take target",
 };
 
 static RU: Texts = Texts {
@@ -344,6 +379,24 @@ static RU: Texts = Texts {
     link_record_hint: "коннектор:id, например crm:512",
     admins_only: "Это может только администратор: войдите с токеном администратора.",
     decision_failed: "Решение не сохранено",
+    write_back: "Обратная запись",
+    write_back_intro: "Что каждый поток записал бы сейчас, поле за полем, и конфликты, которые ждут решения \
+                       человека. Решённый конфликт записывается при следующем применении.",
+    no_flows: "Потоки обратной записи не настроены ([[flows]] в конфигурации).",
+    plan_empty: "Записывать нечего: системы согласованы.",
+    op_actions: ["создать", "обновить", "архивировать"],
+    new_record: "(новая запись)",
+    field_col: "Поле",
+    before: "Сейчас",
+    after: "Станет",
+    unmapped: "Не сопоставленные люди (поле не записывается)",
+    no_user_in: "нет такого пользователя в",
+    conflicts: "Конфликты",
+    no_conflicts: "Открытых конфликтов нет.",
+    source: "Источник",
+    target: "Цель",
+    take_source: "Взять из источника",
+    take_target: "Взять из цели",
 };
 
 #[cfg(test)]
