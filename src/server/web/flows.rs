@@ -143,12 +143,12 @@ fn conflict_table(v: &Viewer, conflicts: &[ConflictRow]) -> Markup {
     };
     html! {
         table.stack {
-            thead { tr { th { "#" } th { (t.write_back) } th { (t.field_col) } th { (t.source) } th { (t.target) } th {} } }
+            thead { tr { th { "#" } th { (t.flow) } th { (t.field_col) } th { (t.source) } th { (t.target) } th {} } }
             tbody {
                 @for c in conflicts {
                     tr id={ "conflict-" (c.id) } {
                         td.count { (c.id) }
-                        td { (c.flow) }
+                        td data-label=(t.flow) { (c.flow) }
                         td.mono data-label=(t.field_col) { (c.field) }
                         td data-label=(t.source) { (shown(&c.source_value)) br; span.muted.mono { (c.source.to_string()) } }
                         td data-label=(t.target) { (shown(&c.target_value)) br; span.muted.mono { (c.target.to_string()) } }

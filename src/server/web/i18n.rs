@@ -148,6 +148,7 @@ pub struct Texts {
     pub admins_only: &'static str,
     pub decision_failed: &'static str,
     pub write_back: &'static str,
+    pub flow: &'static str,
     pub write_back_intro: &'static str,
     pub no_flows: &'static str,
     pub plan_empty: &'static str,
@@ -287,6 +288,7 @@ static EN: Texts = Texts {
     admins_only: "Only an admin can do this: sign in with the admin token.",
     decision_failed: "The decision was not recorded",
     write_back: "Write-back",
+    flow: "Flow",
     write_back_intro: "What each flow would write now, field by field, and the conflicts waiting for a person. \
                        A settled conflict is written by the next apply.",
     no_flows: "No write-back flows are configured ([[flows]] in the config).",
@@ -380,6 +382,7 @@ static RU: Texts = Texts {
     admins_only: "Это может только администратор: войдите с токеном администратора.",
     decision_failed: "Решение не сохранено",
     write_back: "Обратная запись",
+    flow: "Поток",
     write_back_intro: "Что каждый поток записал бы сейчас, поле за полем, и конфликты, которые ждут решения \
                        человека. Решённый конфликт записывается при следующем применении.",
     no_flows: "Потоки обратной записи не настроены ([[flows]] в конфигурации).",
