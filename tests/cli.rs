@@ -396,6 +396,7 @@ async fn the_clis_json_items_are_the_apis_items() {
         secure_cookies: false,
         public_url: None,
         webhooks: None,
+        flows: Vec::new(),
     });
     let response = tower::ServiceExt::oneshot(
         zveno::server::router(state),

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use zveno::app::App;
 use zveno::engine::Shutdown;
-use zveno::flows::apply::{apply, ApplyReport};
+use zveno::flows::apply::{apply, apply_as, ApplyError, ApplyReport};
 use zveno::flows::Flow;
 use zveno::store::{NewConflict, OutboxRow, RecordKey, Store, WriteSettled, Written};
 use zveno_connector::{
@@ -40,6 +40,7 @@ const CLIENTS: usize = 24;
 struct Fixture {
     app: App,
     flows: Vec<Flow>,
+    settings: zveno::settings::Settings,
     clock: Arc<ManualClock>,
     crm: TestVendorSim,
     portal: TestVendorSim,
@@ -63,6 +64,12 @@ async fn fixture(direction: &str, on_conflict: &str) -> Fixture {
 /// Two simulators (a CRM holding a generated world of `clients`, an empty portal), both
 /// syncing `kinds`, and `flows` (TOML) between them.
 async fn fixture_with(clients: usize, kinds: &[&str], flows: &str) -> Fixture {
+    fixture_on(None, clients, kinds, flows).await
+}
+
+/// [`fixture_with`] on the store at `store_url` (a SQLite file in the fixture's directory
+/// when `None`).
+async fn fixture_on(store_url: Option<&str>, clients: usize, kinds: &[&str], flows: &str) -> Fixture {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let system = zveno_sim::testvendor::SYSTEM;
     let world = World::generate(&WorldSpec::new(15, clients, &[system]));
@@ -77,9 +84,10 @@ async fn fixture_with(clients: usize, kinds: &[&str], flows: &str) -> Fixture {
              entities = [{entities}]\ndefault_region = \"RU\"\n\n"
         )
     };
+    let sqlite = format!("sqlite://{}", dir.path().join("zveno.db").display());
     let config = format!(
-        "[store]\nurl = \"sqlite://{db}\"\n\n{crm}{portal}{flows}",
-        db = dir.path().join("zveno.db").display(),
+        "[store]\nurl = \"{store}\"\n\n{crm}{portal}{flows}",
+        store = store_url.unwrap_or(&sqlite),
         crm = connector("crm", servers[0].url()),
         portal = connector("portal", servers[1].url()),
     );
@@ -87,7 +95,7 @@ async fn fixture_with(clients: usize, kinds: &[&str], flows: &str) -> Fixture {
     std::fs::write(&path, config).unwrap();
     let settings = zveno::settings::load(Some(&path), &Env::from_pairs([(TOKEN_ENV, TOKEN)])).unwrap();
     let app = App::build(&settings, clock.clone()).await.unwrap();
-    Fixture { app, flows: settings.flows, clock, crm, portal, _servers: servers, _dir: dir }
+    Fixture { app, flows: settings.flows.clone(), settings, clock, crm, portal, _servers: servers, _dir: dir }
 }
 
 impl Fixture {
@@ -114,6 +122,16 @@ impl Fixture {
 
     /// Every flow's report.
     async fn cycle_all(&self, connectors: &BTreeMap<String, Arc<dyn Connector>>) -> Vec<ApplyReport> {
+        self.sync().await;
+        let mut reports = Vec::new();
+        for flow in &self.flows {
+            reports.push(apply(self.store(), flow, connectors).await.unwrap());
+        }
+        reports
+    }
+
+    /// Five minutes later: both connectors synced, identities resolved.
+    async fn sync(&self) {
         self.clock.advance(Duration::from_secs(300));
         for job in &self.app.jobs {
             for result in self.app.engine.sync_job(job, false, &Shutdown::new()).await {
@@ -121,11 +139,6 @@ impl Fixture {
             }
         }
         self.app.engine.resolve().await.unwrap();
-        let mut reports = Vec::new();
-        for flow in &self.flows {
-            reports.push(apply(self.store(), flow, connectors).await.unwrap());
-        }
-        reports
     }
 
     /// A person's edit, through the vendor's API.
@@ -335,8 +348,9 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
             error: None,
             updated_ms: 0,
         };
-        assert!(store.outbox_begin(&row).await.unwrap());
-        assert!(store.outbox_begin(&row).await.unwrap(), "not done yet: sent again counts an attempt");
+        let lease = store.acquire_flow_lease("f", "test", Duration::from_secs(60)).await.unwrap().unwrap();
+        assert!(store.outbox_begin(&row, &lease).await.unwrap());
+        assert!(store.outbox_begin(&row, &lease).await.unwrap(), "not done yet: sent again counts an attempt");
         let state = store.flow_state("f", &["portal".into()]).await.unwrap();
         assert!(state.creating.contains("cl-1"), "an unsettled create blocks its group");
         let unsettled = store.outbox_unsettled("f").await.unwrap();
@@ -349,7 +363,7 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
             pair: Some("cl-1".into()),
         };
         store.outbox_done("f", "op-1", &settled).await.unwrap();
-        assert!(!store.outbox_begin(&row).await.unwrap(), "a done op is never sent again");
+        assert!(!store.outbox_begin(&row, &lease).await.unwrap(), "a done op is never sent again");
         let state = store.flow_state("f", &["portal".into()]).await.unwrap();
         assert_eq!(state.pairs.get("cl-1"), Some(&key("77")));
         let written = state.ledger.get(&(key("77"), "name".into())).unwrap();
@@ -384,6 +398,79 @@ async fn the_write_back_tables_keep_the_outbox_ledger_base_and_conflicts_on_both
     .await;
 }
 
+/// Two instances on one store (a daemon and `zveno apply` in a shell) applying the same
+/// flow at the same moment, after the same sync: every planned op is sent once, by
+/// whichever takes the flow's lease first; the other waits, plans again and finds nothing
+/// left to do. Creates first, then renames.
+async fn concurrent_applies_send_each_op_once(store_url: Option<&str>) {
+    let f = fixture_on(store_url, CLIENTS, &["client"], &client_flow("one-way", "source")).await;
+    let other = App::build(&f.settings, f.clock.clone()).await.unwrap();
+    let theirs: BTreeMap<String, Arc<dyn Connector>> =
+        other.jobs.iter().map(|j| (j.connector.name().to_string(), j.connector.clone())).collect();
+    let flow = &f.flows[0];
+    let ours = f.connectors();
+    let both = || async {
+        let (a, b) = tokio::join!(
+            apply_as(f.store(), flow, &ours, "daemon", true),
+            apply_as(other.engine.store(), flow, &theirs, "shell", true),
+        );
+        [a.unwrap(), b.unwrap()]
+    };
+
+    f.sync().await;
+    let groups = f.store().entity_counts(Kind::Client).await.unwrap().0;
+    let reports = both().await;
+    assert_eq!(reports.iter().map(|r| r.created).sum::<u64>(), groups, "{reports:?}");
+    assert_eq!(reports.iter().map(|r| r.push_calls).sum::<u64>(), 1, "one instance sent, the other found it done");
+    assert_eq!(f.portal.count(Kind::Client) as u64, groups, "no duplicate copy");
+    assert_eq!(f.portal.writes(), groups, "one create request per client (the portal has no batch endpoint)");
+
+    let ids = f.crm.live_ids(Kind::Client);
+    for (n, id) in ids.iter().take(3).enumerate() {
+        f.edit("crm", id, Client { name: format!("Renamed {n}"), ..Client::default() }).await;
+    }
+    f.sync().await;
+    let reports = both().await;
+    assert_eq!(reports.iter().map(|r| r.updated).sum::<u64>(), 3, "{reports:?}");
+    assert!(reports.iter().all(|r| r.failed.is_empty() && r.already_done == 0), "{reports:?}");
+    assert_eq!(f.portal.writes(), groups + 3, "each rename sent once");
+    let outbox = f.store().outbox(&flow.name).await.unwrap();
+    assert_eq!(outbox.len() as u64, groups + 3);
+    assert!(outbox.iter().all(|op| op.state == "done" && op.attempts == 1), "each op sent once: {outbox:?}");
+    for (n, id) in ids.iter().take(3).enumerate() {
+        assert_eq!(f.read("portal", &f.copy_of(id).await).await.name, format!("Renamed {n}"));
+    }
+}
+
+#[tokio::test]
+async fn two_instances_applying_a_flow_at_once_send_each_op_once_on_sqlite() {
+    concurrent_applies_send_each_op_once(None).await;
+}
+
+#[tokio::test]
+async fn two_instances_applying_a_flow_at_once_send_each_op_once_on_postgres() {
+    let pg = postgres::PgSchema::create().await;
+    concurrent_applies_send_each_op_once(Some(pg.url())).await;
+    pg.drop_schema().await;
+}
+
+#[tokio::test]
+async fn an_apply_refused_while_another_instance_holds_the_flow_names_it_and_sends_nothing() {
+    let f = fixture("one-way", "source").await;
+    f.sync().await;
+    let flow = &f.flows[0];
+    let held = f.store().acquire_flow_lease(&flow.name, "host-b:4242:abcdef", Duration::from_secs(60)).await;
+    let held = held.unwrap().unwrap();
+    let err = apply_as(f.store(), flow, &f.connectors(), "shell", false).await.expect_err("held elsewhere");
+    assert!(matches!(err, ApplyError::Held { .. }), "{err}");
+    assert!(err.to_string().contains("host-b:4242:abcdef"), "{err}");
+    assert_eq!(f.portal.writes(), 0, "nothing sent");
+    assert!(f.store().outbox(&flow.name).await.unwrap().is_empty());
+    f.store().release_lease(&held).await.unwrap();
+    let report = apply_as(f.store(), flow, &f.connectors(), "shell", false).await.unwrap();
+    assert!(report.created > 0 && report.failed.is_empty(), "{report:?}");
+}
+
 /// Cycles of random edits in the convergence test (`ZVENO_CONVERGENCE_CYCLES`, default 20).
 fn convergence_cycles() -> usize {
     std::env::var("ZVENO_CONVERGENCE_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
@@ -404,6 +491,7 @@ fn task(title: String, status: TaskStatus) -> Task {
         labels: Vec::new(),
         clients: Vec::new(),
         contact_ids: Vec::new(),
+        labels_removed: Vec::new(),
     }
 }
 
@@ -537,4 +625,141 @@ async fn random_edits_on_both_sides_converge_or_wait_as_conflicts_without_duplic
         );
         assert_eq!(live.len(), distinct.len(), "{}: every copy made once and still there", flow.name);
     }
+}
+
+const READ: &str = "read-token-for-flows";
+const ADMIN: &str = "admin-token-for-flows";
+
+/// The HTTP service over the fixture's store and flows, with a read and an admin token.
+fn web(f: &Fixture) -> axum::Router {
+    use zveno::server::{router, Auth, ServerState, StateParts};
+    router(ServerState::new(StateParts {
+        store: f.store().clone(),
+        resolver: f.app.engine.resolver().cloned(),
+        connectors: Vec::new(),
+        zone: chrono_tz::Europe::Moscow,
+        auth: Auth::new(Some(zveno_connector::Secret::new(READ)), Some(zveno_connector::Secret::new(ADMIN))),
+        metrics: Arc::new(zveno::metrics::Metrics::new()),
+        clock: f.clock.clone(),
+        secure_cookies: false,
+        public_url: None,
+        webhooks: None,
+        flows: f.flows.clone(),
+    }))
+}
+
+/// Status and body of `request`.
+async fn call(app: &axum::Router, request: axum::http::Request<axum::body::Body>) -> (axum::http::StatusCode, String) {
+    use tower::ServiceExt as _;
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The session cookie of signing in with `token`.
+async fn session(app: &axum::Router, token: &str) -> String {
+    use tower::ServiceExt as _;
+    let form = axum::http::Request::post("/signin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(format!("token={token}&next=%2Fflows")))
+        .unwrap();
+    let answer = app.clone().oneshot(form).await.unwrap();
+    let cookie = answer.headers().get("set-cookie").expect("signed in").to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+fn page(uri: &str, cookie: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::get(uri).header("cookie", cookie).body(axum::body::Body::empty()).unwrap()
+}
+
+fn resolve_form(cookie: &str, id: i64, take: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post("/admin/conflicts/resolve")
+        .header("cookie", cookie)
+        .header("host", "127.0.0.1:9470")
+        .header("origin", "http://127.0.0.1:9470")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(format!("id={id}&take={take}&next=%2Fflows%23conflicts")))
+        .unwrap()
+}
+
+fn api(method: &str, uri: &str, token: &str, body: Option<serde_json::Value>) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body.map_or_else(axum::body::Body::empty, |b| axum::body::Body::from(b.to_string())))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn signed_in_admins_see_each_plan_and_settle_conflicts_in_the_web_view_and_readers_do_not() {
+    let f = fixture("two-way", "manual").await;
+    f.cycle().await;
+    let ids = f.crm.live_ids(Kind::Client);
+    let (id, copy) = (ids[5].clone(), f.copy_of(&ids[5]).await);
+    f.edit("crm", &id, Client { name: "Name in CRM".into(), ..Client::default() }).await;
+    f.edit("portal", &copy, Client { name: "Name in portal".into(), ..Client::default() }).await;
+    assert_eq!(f.cycle().await.conflicts_open, 1);
+    let renamed = f.copy_of(&ids[7]).await;
+    let old_name = f.read("portal", &renamed).await.name;
+    f.edit("crm", &ids[7], Client { name: "Pending rename".into(), ..Client::default() }).await;
+    f.sync().await;
+    let conflict = f.store().conflicts(false).await.unwrap().remove(0);
+
+    let app = web(&f);
+    let (admin, reader) = (session(&app, ADMIN).await, session(&app, READ).await);
+    let (status, body) = call(&app, page("/flows", &reader)).await;
+    assert_eq!(status, axum::http::StatusCode::FORBIDDEN);
+    assert!(!body.contains("Pending rename") && !body.contains("Name in CRM"), "readers see neither: {body}");
+    let (_, clients) = call(&app, page("/clients", &reader)).await;
+    assert!(!clients.contains("href=\"/flows\""), "no write-back tab for readers");
+
+    let (status, body) = call(&app, page("/flows", &admin)).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    assert!(body.contains("href=\"/flows\""), "admins have the tab");
+    assert!(body.contains("id=\"flow-clients-to-portal\""), "{body}");
+    assert!(body.contains(&renamed) && body.contains(&old_name) && body.contains("Pending rename"), "before → after");
+    assert!(body.contains(&format!("id=\"conflict-{}\"", conflict.id)), "{body}");
+    assert!(body.contains("Name in CRM") && body.contains("Name in portal"));
+    assert!(body.contains("action=\"/admin/conflicts/resolve\""));
+
+    let (status, _) = call(&app, resolve_form(&reader, conflict.id, "target")).await;
+    assert_eq!(status, axum::http::StatusCode::FORBIDDEN, "readers cannot settle");
+    assert_eq!(f.store().conflicts(false).await.unwrap().len(), 1, "a refused post changes nothing");
+    let (status, body) = call(&app, resolve_form(&admin, conflict.id, "target")).await;
+    assert_eq!(status, axum::http::StatusCode::SEE_OTHER, "{body}");
+    assert!(f.store().conflicts(false).await.unwrap().is_empty());
+    let (status, body) = call(&app, resolve_form(&admin, conflict.id, "target")).await;
+    assert_eq!(status, axum::http::StatusCode::NOT_FOUND, "settled already: {body}");
+    let settled = f.cycle().await;
+    assert_eq!(f.read("crm", &id).await.name, "Name in portal", "the next apply writes the winner: {settled:?}");
+
+    // The same through the API, for admin tokens only.
+    let (status, _) = call(&app, api("GET", "/api/v1/admin/flows/plan", READ, None)).await;
+    assert_eq!(status, axum::http::StatusCode::FORBIDDEN);
+    f.edit("crm", &ids[9], Client { name: "Through the API".into(), ..Client::default() }).await;
+    f.sync().await;
+    let (status, body) = call(&app, api("GET", "/api/v1/admin/flows/plan", ADMIN, None)).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    let plans: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(plans["items"][0]["flow"], json!("clients-to-portal"));
+    let afters: Vec<&serde_json::Value> = plans["items"][0]["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|op| op["changes"].as_array().unwrap())
+        .map(|c| &c["after"])
+        .collect();
+    assert!(afters.contains(&&json!("Through the API")), "{body}");
+    let (status, body) = call(&app, api("GET", "/api/v1/admin/conflicts", ADMIN, None)).await;
+    assert_eq!((status, body.as_str()), (axum::http::StatusCode::OK, r#"{"items":[],"next_cursor":null}"#));
+    let resolve = |take: &str| Some(json!({"id": conflict.id, "take": take}));
+    let (status, body) = call(&app, api("POST", "/api/v1/admin/conflicts/resolve", ADMIN, resolve("both"))).await;
+    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = call(&app, api("POST", "/api/v1/admin/conflicts/resolve", READ, resolve("source"))).await;
+    assert_eq!(status, axum::http::StatusCode::FORBIDDEN);
+    let (status, _) = call(&app, api("POST", "/api/v1/admin/conflicts/resolve", ADMIN, resolve("source"))).await;
+    assert_eq!(status, axum::http::StatusCode::NOT_FOUND, "no open conflict with that id");
 }

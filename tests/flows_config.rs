@@ -165,3 +165,31 @@ fn a_two_way_flow_needs_every_source_to_hold_its_fields() {
         found[0].starts_with("flows[0].fields[1]: \"pipedrive\" (pipedrive) cannot hold the client field \"emails\"")
     );
 }
+
+#[test]
+fn task_labels_are_written_only_when_named_and_only_where_they_can_be_added_and_removed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let flow = |name: &str, to: &str, fields: &str| {
+        format!("[[flows]]\nname = \"{name}\"\nkind = \"task\"\nfrom = [\"bitrix24\"]\nto = \"{to}\"\n{fields}\n")
+    };
+    let settings = load_flows(
+        dir.path(),
+        &format!("{}{}", flow("named", "jira", "fields = [\"title\", \"labels\"]"), flow("default", "jira", "")),
+    )
+    .unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(settings.flows[0].fields, ["title", "labels"]);
+    assert!(
+        !settings.flows[1].fields.iter().any(|f| f == "labels"),
+        "not in the default: {:?}",
+        settings.flows[1].fields
+    );
+
+    let found =
+        load_flows(dir.path(), &flow("to-portal", "bitrix24", "fields = [\"labels\"]")).err().unwrap_or_default();
+    assert!(
+        found.iter().any(|p| p.starts_with("flows[0].fields[0]: \"bitrix24\" (bitrix24) cannot hold the task field \"labels\"")),
+        "{found:#?}"
+    );
+    let found = load_flows(dir.path(), &flow("typo", "jira", "fields = [\"label\"]")).err().unwrap_or_default();
+    assert!(found.iter().any(|p| p.contains("unknown task field \"label\"") && p.contains("labels")), "{found:#?}");
+}

@@ -229,3 +229,31 @@ async fn applies_killed_at_random_points_create_nothing_twice_and_apply_every_op
     );
     store.close().await;
 }
+
+/// `zveno apply` while another instance (a daemon on another host) applies a flow: that flow
+/// is skipped with a message naming the instance, the others are applied, and the exit code
+/// is 75 (EX_TEMPFAIL); once that instance's lease is released, the flow is applied.
+#[tokio::test]
+async fn apply_skips_a_flow_another_instance_is_applying_names_it_and_exits_75() {
+    let s = setup(6).await;
+    sync(&s.config).await;
+    let store = Store::connect(&s.store_url).await.unwrap();
+    let daemon = "host-b:4242:abcdef";
+    let held = store.acquire_flow_lease("clients-to-portal", daemon, Duration::from_secs(60)).await.unwrap().unwrap();
+
+    let out = zveno(&s.config).args(["apply", "--json"]).stdout(Stdio::piped()).stderr(Stdio::piped()).output().await;
+    let out = out.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(stderr.contains("clients-to-portal") && stderr.contains(daemon), "the busy flow and its holder: {stderr}");
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let applied: Vec<&str> = reports.as_array().unwrap().iter().map(|r| r["flow"].as_str().unwrap()).collect();
+    assert_eq!(applied, ["tasks-to-portal"], "the other flow is applied");
+    assert_eq!(s.portal.count(Kind::Client), 0, "nothing of the busy flow sent");
+    assert!(store.outbox("clients-to-portal").await.unwrap().is_empty());
+
+    store.release_lease(&held).await.unwrap();
+    let out = zveno(&s.config).args(["apply", "--wait", "--flow", "clients-to-portal"]).status().await.unwrap();
+    assert!(out.success());
+    assert!(s.portal.count(Kind::Client) > 0, "applied once the lease is free");
+}

@@ -1,7 +1,7 @@
 //! Several instances on one store: leases, fenced page commits, runs closed by whoever
-//! takes a dead holder's lease, the store-wide resolution lock, cursor resets, and the
-//! refusal of a schema newer than the binary, and Pipedrive's token ledger shared through
-//! the store. Every test runs on SQLite and PostgreSQL.
+//! takes a dead holder's lease, the store-wide resolution lock, a flow's apply lease
+//! fencing its outbox, cursor resets, the refusal of a schema newer than the binary, and
+//! Pipedrive's token ledger shared through the store. Every test runs on SQLite and PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use zveno::store::{Backend, Fence, Lease, RunStatus, Store, StoreError, StoreErrorKind};
+use zveno::store::{Backend, Fence, Lease, OutboxRow, RunStatus, Store, StoreError, StoreErrorKind};
 use zveno_connector::{Client, Clock, Cursor, Kind, ManualClock, Page, RecordData, SourceRecord, SyncMode};
 
 use backends::on_both;
@@ -176,6 +176,54 @@ async fn the_resolution_lock_has_one_holder_across_instances() {
         assert_eq!(shell.token, daemon.token + 1, "{b}");
         clock.advance(Duration::from_secs(31));
         assert!(store.acquire_lock("daemon", TTL).await.unwrap().is_ok(), "{b}: a dead holder's lock expires");
+    })
+    .await;
+}
+
+fn outbox_op(flow: &str, op_id: &str) -> OutboxRow {
+    OutboxRow {
+        op_id: op_id.into(),
+        flow: flow.into(),
+        group: "cl-1".into(),
+        connector: "portal".into(),
+        kind: Kind::Client,
+        action: "create".into(),
+        external_id: None,
+        op: json!({"changes": []}),
+        state: "sending".into(),
+        attempts: 0,
+        error: None,
+        updated_ms: 0,
+    }
+}
+
+#[tokio::test]
+async fn a_flow_has_one_applier_and_a_stale_one_cannot_put_an_op_in_the_outbox() {
+    on_both(|store, _| async move {
+        let (store, clock) = pinned(store);
+        let b = store.backend();
+        let daemon = store.acquire_flow_lease("f", "daemon", TTL).await.unwrap().expect("free");
+        let shell = store.acquire_flow_lease("f", "shell", TTL).await.unwrap();
+        assert_eq!(shell.map_err(|h| h.holder), Err("daemon".to_string()), "{b}: the holder is named");
+        assert!(store.acquire_flow_lease("g", "shell", TTL).await.unwrap().is_ok(), "{b}: another flow is free");
+        assert!(store.outbox_begin(&outbox_op("f", "op-1"), &daemon).await.unwrap(), "{b}");
+
+        // The daemon stalls past the lease's time to live; the shell takes the flow over.
+        clock.advance(Duration::from_secs(31));
+        let shell = store.acquire_flow_lease("f", "shell", TTL).await.unwrap().expect("expired");
+        assert_eq!(shell.token, daemon.token + 1, "{b}");
+        let stale = store.outbox_begin(&outbox_op("f", "op-2"), &daemon).await.expect_err("stale holder");
+        assert_eq!(stale.kind(), StoreErrorKind::Fenced, "{b}: {stale}");
+        assert!(stale.to_string().contains("taken over"), "{b}: {stale}");
+        let ops: Vec<String> = store.outbox("f").await.unwrap().into_iter().map(|r| r.op_id).collect();
+        assert_eq!(ops, ["op-1"], "{b}: the stale holder's op never entered the outbox");
+        assert!(store.outbox_begin(&outbox_op("f", "op-2"), &shell).await.unwrap(), "{b}");
+        let other = store.acquire_flow_lease("g2", "x", TTL).await.unwrap().unwrap();
+        let wrong = store.outbox_begin(&outbox_op("f", "op-3"), &other).await.expect_err("another flow's lease");
+        assert_eq!(wrong.kind(), StoreErrorKind::Invalid, "{b}: {wrong}");
+
+        store.release_lease(&shell).await.unwrap();
+        assert!(store.acquire_flow_lease("f", "daemon", TTL).await.unwrap().is_ok(), "{b}: released at once");
     })
     .await;
 }

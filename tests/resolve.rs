@@ -256,6 +256,7 @@ fn task(connector: &str, id: &str, refs: Vec<ClientRef>, status: TaskStatus, due
         labels: Vec::new(),
         clients: refs,
         contact_ids: Vec::new(),
+        labels_removed: Vec::new(),
     };
     record(connector, id, RecordData::Task(task))
 }

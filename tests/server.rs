@@ -74,6 +74,7 @@ fn state(store: &Store, auth: Auth, metrics: Arc<Metrics>) -> ServerState {
         secure_cookies: false,
         public_url: None,
         webhooks: None,
+        flows: Vec::new(),
     })
 }
 

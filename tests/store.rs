@@ -497,6 +497,7 @@ async fn dirty_records_are_cleared_only_at_the_revision_that_was_read() {
                 labels: Vec::new(),
                 clients: Vec::new(),
                 contact_ids: Vec::new(),
+                labels_removed: Vec::new(),
             }),
             json!({"id": "t1"}),
         );

@@ -168,6 +168,7 @@ impl Service {
             secure_cookies: true,
             public_url: settings.server.public_url.clone(),
             webhooks: Some(webhooks),
+            flows: settings.flows.clone(),
         });
         Service {
             clock,

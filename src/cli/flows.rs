@@ -31,8 +31,7 @@ pub(super) async fn plan(settings: &Settings, flow: Option<&str>, json: bool) ->
     let store = super::store_open::open_existing(&settings.store_url).await?;
     let mut plans = Vec::new();
     for flow in flows {
-        let (input, _) = flows::load::input(&store, flow).await?;
-        plans.push(flows::plan(flow, &input));
+        plans.push(flows::load::plan_now(&store, flow).await?);
     }
     if json {
         output::json(&plans)?;
@@ -109,14 +108,29 @@ pub(super) fn print_plan(flow: &Flow, plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `zveno apply [--flow NAME] [--json]`: plans and applies, then prints what was done.
-pub(super) async fn apply(settings: &Settings, flow: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+/// Exit code of an apply that skipped a flow another instance was applying: EX_TEMPFAIL
+/// (sysexits.h), "try again later", so a cron job or a script tells it from a failure.
+const BUSY: u8 = 75;
+
+/// `zveno apply [--flow NAME] [--wait] [--json]`: plans and applies each flow under its
+/// lease, then prints what was done. A flow another instance is applying is skipped (named
+/// on stderr) unless `wait`.
+pub(super) async fn apply(settings: &Settings, flow: Option<&str>, wait: bool, json: bool) -> anyhow::Result<ExitCode> {
     let flows = select(settings, flow)?;
     let app = crate::app::App::build(settings, std::sync::Arc::new(zveno_connector::SystemClock::new())).await?;
     let connectors = app.jobs.iter().map(|j| (j.connector.name().to_string(), j.connector.clone())).collect();
+    let (store, me) = (app.engine.store(), settings.engine.instance.as_str());
     let mut reports = Vec::new();
+    let mut busy = false;
     for flow in flows {
-        reports.push(flows::apply::apply(app.engine.store(), flow, &connectors).await?);
+        match flows::apply::apply_as(store, flow, &connectors, me, wait).await {
+            Ok(report) => reports.push(report),
+            Err(e @ flows::apply::ApplyError::Held { .. }) => {
+                eprintln!("{}: {e} (run again later, or pass --wait)", output::alert("busy"));
+                busy = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let failed = reports.iter().any(|r| !r.failed.is_empty());
     if json {
@@ -148,7 +162,13 @@ pub(super) async fn apply(settings: &Settings, flow: Option<&str>, json: bool) -
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else if busy {
+        ExitCode::from(BUSY)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `zveno conflicts [--json]`: the open conflicts.

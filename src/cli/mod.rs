@@ -213,10 +213,18 @@ pub enum Command {
     },
     /// Apply the write-back flows now: plan, persist each op in the outbox, write through
     /// the connectors, record each answer. Conflicts a flow leaves to a person are queued.
+    ///
+    /// Each flow is applied under its lease in the store, so a daemon and this command never
+    /// send the same op: a flow another instance is applying is skipped with a message
+    /// naming that instance, and the command exits with 75 (EX_TEMPFAIL, "try again later")
+    /// unless an op failed (1). `--wait` waits for that instance's apply to end instead.
     Apply {
         /// Only this flow.
         #[arg(long, value_name = "NAME")]
         flow: Option<String>,
+        /// Wait for another instance's apply of a flow to end instead of skipping it.
+        #[arg(long)]
+        wait: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -407,7 +415,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => demo::run(args, cli.config.as_deref(), &env).await,
         Command::Plan { flow, json } => flows::plan(&load()?, flow.as_deref(), json).await,
-        Command::Apply { flow, json } => flows::apply(&load()?, flow.as_deref(), json).await,
+        Command::Apply { flow, wait, json } => flows::apply(&load()?, flow.as_deref(), wait, json).await,
         Command::Conflicts { action: None, json } => {
             flows::conflicts(&settings::load_read(cli.config.as_deref(), &env)?.store_url, json).await
         }

@@ -41,6 +41,7 @@ pub(super) fn state(app: &App, settings: &Settings, metrics: Arc<Metrics>, clock
         secure_cookies: server.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
         public_url: server.public_url.clone(),
         webhooks: Some(webhooks),
+        flows: settings.flows.clone(),
     })
 }
 

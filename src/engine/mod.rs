@@ -31,6 +31,7 @@ use zveno_connector::{Clock, Connector, ConnectorError, Kind, SyncMode};
 
 pub use census::CensusReport;
 pub use guards::PaginationError;
+pub(crate) use instance::died_here;
 pub use instance::instance_id;
 pub use scheduler::run_daemon;
 pub use shutdown::Shutdown;
@@ -288,7 +289,7 @@ impl Engine {
     /// [`crate::flows::FlowRunner`]); nothing without flows.
     pub async fn after_sync(&self, connector: &str) {
         if let Some(flows) = &self.flows {
-            flows.after_sync(&self.store, connector).await;
+            flows.after_sync(&self.store, connector, &self.options.instance).await;
         }
     }
 

@@ -9,14 +9,18 @@
 //! the same values (harmless), while a create blocks its group from being created again
 //! until it is settled by its idempotency handle ([`super::recover`],
 //! [`ApplyReport::unsettled`]); it is never resent blindly.
+//!
+//! An apply runs under the flow's lease ([`super::lease`]): one instance at a time plans
+//! and sends a flow's ops, and each op enters the outbox fenced by that lease.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 use zveno_connector::{Connector, ErrorKind, WriteAction, WriteOp};
 
-use super::data::record_data;
+use super::data::{labels_in, record_data};
+use super::lease::FlowLease;
 use super::load;
 use super::plan::{plan, Action, PlannedOp};
 use super::recover::recover;
@@ -58,6 +62,26 @@ pub enum ApplyError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another instance is applying the flow now (see [`apply_as`]).
+    #[error(
+        "flow {flow} is being applied by instance {holder} (its lease runs until {until} unless renewed); \
+         nothing sent"
+    )]
+    Held {
+        /// The flow.
+        flow: String,
+        /// The instance holding the flow's lease.
+        holder: String,
+        /// When its lease expires unless renewed.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// This apply lost the flow's lease mid-way (it stalled past the lease's time to live
+    /// and another instance took the flow over): it stopped sending.
+    #[error("flow {flow}: the lease was taken over by another instance mid-apply; this apply stopped sending")]
+    LeaseLost {
+        /// The flow.
+        flow: String,
+    },
     /// The flow names a connector that was not built.
     #[error("flow {flow}: no connector {connector:?}")]
     Missing {
@@ -68,11 +92,45 @@ pub enum ApplyError {
     },
 }
 
-/// Plans `flow` and applies it through `connectors` (by name).
+/// Plans `flow` and applies it through `connectors` (by name), waiting first for another
+/// instance's apply of it to end.
 pub async fn apply(
     store: &Store,
     flow: &Flow,
     connectors: &BTreeMap<String, Arc<dyn Connector>>,
+) -> Result<ApplyReport, ApplyError> {
+    apply_as(store, flow, connectors, &crate::engine::instance_id(), true).await
+}
+
+/// [`apply`] as instance `holder`: while another instance applies the flow, waits for it to
+/// end when `wait`, and is otherwise refused with [`ApplyError::Held`].
+pub async fn apply_as(
+    store: &Store,
+    flow: &Flow,
+    connectors: &BTreeMap<String, Arc<dyn Connector>>,
+    holder: &str,
+    wait: bool,
+) -> Result<ApplyReport, ApplyError> {
+    let lease = if wait {
+        FlowLease::wait(store, &flow.name, holder).await?
+    } else {
+        FlowLease::try_take(store, &flow.name, holder).await?.map_err(|held| ApplyError::Held {
+            flow: flow.name.clone(),
+            holder: held.holder,
+            until: held.expires_at,
+        })?
+    };
+    let report = apply_leased(store, flow, connectors, &lease).await;
+    lease.release().await;
+    report
+}
+
+/// Plans `flow` and applies it under `lease`, the flow's lease.
+async fn apply_leased(
+    store: &Store,
+    flow: &Flow,
+    connectors: &BTreeMap<String, Arc<dyn Connector>>,
+    lease: &FlowLease,
 ) -> Result<ApplyReport, ApplyError> {
     let recovered = recover(store, flow, connectors).await?;
     let (input, _) = load::input(store, flow).await?;
@@ -116,12 +174,18 @@ pub async fn apply(
                 kind: op.kind,
                 external_id: id.clone(),
             });
+            let written = match &key {
+                Some(k) if op.changes.iter().any(|c| c.field == "labels") => {
+                    labels_in(&store.outbox_written(&flow.name, k, "labels").await?)
+                }
+                _ => BTreeSet::new(),
+            };
             let action = match op.action {
-                Action::Create => record_data(op.kind, &op.changes, None, op.client.as_deref())
+                Action::Create => record_data(op.kind, &op.changes, None, op.client.as_deref(), &written)
                     .map(|data| WriteAction::Create { data }),
                 Action::Update => {
                     let held = key.as_ref().and_then(|k| current.get(k).copied());
-                    record_data(op.kind, &op.changes, held, None).map(|data| WriteAction::Update {
+                    record_data(op.kind, &op.changes, held, None, &written).map(|data| WriteAction::Update {
                         external_id: op.external_id.clone().unwrap_or_default(),
                         data,
                     })
@@ -149,7 +213,7 @@ pub async fn apply(
                 error: None,
                 updated_ms: 0,
             };
-            if !store.outbox_begin(&row).await? {
+            if !store.outbox_begin(&row, lease.lease()).await? {
                 report.already_done += 1;
                 continue;
             }
@@ -157,6 +221,12 @@ pub async fn apply(
         }
         if sending.is_empty() {
             continue;
+        }
+        // The fence refused any op of a holder that lost the lease; a renewal right before
+        // sending narrows the window a holder stalled after its last op entered the outbox
+        // to the request itself.
+        if lease.lost() || !store.renew_lease(lease.lease()).await? {
+            return Err(ApplyError::LeaseLost { flow: flow.name.clone() });
         }
         let write_ops: Vec<WriteOp> = sending.iter().map(|(w, _)| w.clone()).collect();
         report.push_calls += 1;

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use zveno_connector::Kind;
 
-use super::plan::{Group, PlanInput, Side};
+use super::plan::{Group, Plan, PlanInput, Side};
 use super::spec::Flow;
 use super::values;
 use crate::store::{FlowState, RecordKey, Store, StoreError, StoredRecord, TaskFilter};
@@ -155,4 +155,10 @@ async fn task_groups(
         });
     }
     Ok(out)
+}
+
+/// `flow`'s plan now, from what the store holds (what `zveno plan` and the web view show).
+pub async fn plan_now(store: &Store, flow: &Flow) -> Result<Plan, StoreError> {
+    let (input, _) = input(store, flow).await?;
+    Ok(super::plan(flow, &input))
 }

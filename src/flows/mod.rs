@@ -13,6 +13,7 @@
 
 pub mod apply;
 pub mod data;
+pub mod lease;
 pub mod load;
 pub mod plan;
 pub mod recover;

@@ -1,14 +1,16 @@
 //! Flows in the daemon: after each sync (and the identity resolution that follows it),
 //! every flow that reads or writes the synced connector is applied when it says
 //! `apply = true`, and otherwise only planned and logged (the plan is what `zveno plan`
-//! shows). One flow at a time: syncs of several connectors finish concurrently.
+//! shows). One flow at a time: syncs of several connectors finish concurrently. A flow
+//! another instance is applying (its lease, see [`super::lease`]) is skipped: that
+//! instance sends its ops, and the next sync here plans again from what the store holds.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use zveno_connector::Connector;
 
-use super::apply::apply;
+use super::apply::{apply_as, ApplyError};
 use super::spec::Flow;
 use super::{load, plan};
 use crate::store::Store;
@@ -32,13 +34,13 @@ impl FlowRunner {
         self.flows.is_empty()
     }
 
-    /// Applies (or plans) the flows touching `connector`. Failures are logged; the next
-    /// sync tries again from what the store holds.
-    pub async fn after_sync(&self, store: &Store, connector: &str) {
+    /// Applies (or plans) the flows touching `connector`, as instance `instance`. Failures
+    /// are logged; the next sync tries again from what the store holds.
+    pub async fn after_sync(&self, store: &Store, connector: &str, instance: &str) {
         let _one_at_a_time = self.lock.lock().await;
         for flow in self.flows.iter().filter(|f| f.reads(connector) || f.to == connector) {
             if flow.apply {
-                match apply(store, flow, &self.connectors).await {
+                match apply_as(store, flow, &self.connectors, instance, false).await {
                     Ok(r) => tracing::info!(
                         flow = %flow.name,
                         created = r.created,
@@ -49,6 +51,7 @@ impl FlowRunner {
                         unmapped = r.unmapped,
                         "flow applied"
                     ),
+                    Err(e @ ApplyError::Held { .. }) => tracing::info!(flow = %flow.name, "{e}; skipped here"),
                     Err(e) => {
                         tracing::warn!(flow = %flow.name, error = %e, "flow not applied; will retry after the next sync")
                     }

@@ -12,7 +12,8 @@ use super::auth::{Admin, Reader};
 use super::error::ApiError;
 use super::ServerState;
 use crate::admin::{self, CensusApproval, Decision};
-use crate::store::RunRow;
+use crate::flows::{self, Plan};
+use crate::store::{ConflictRow, RunRow};
 use crate::view::connectors::{self, ConnectorStatus};
 use crate::view::{self, Card, ClientQuery, ClientView, ListPage, RunQuery, TaskQuery, TaskView};
 
@@ -179,6 +180,73 @@ pub(super) async fn approve_census(
     tracing::info!(connector = %approval.connector, kind = %approval.kind, tombstoned = approval.tombstoned,
         "held census approved through the API");
     Ok(Json(approval))
+}
+
+/// Every configured flow's current plan, in config order (computed from the store now).
+pub(super) async fn plans(state: &ServerState) -> Result<Vec<Plan>, ApiError> {
+    let mut plans = Vec::new();
+    for flow in &state.0.flows {
+        plans.push(flows::load::plan_now(state.store(), flow).await?);
+    }
+    Ok(plans)
+}
+
+/// Settles open conflict `id` for `take` (`source` or `target`).
+pub(super) async fn resolve_conflict(state: &ServerState, id: i64, take: &str) -> Result<ConflictRow, ApiError> {
+    if !matches!(take, "source" | "target") {
+        return Err(ApiError::BadRequest(format!("take must be \"source\" or \"target\", not {take:?}")));
+    }
+    let row = state.store().resolve_conflict(id, take).await?;
+    let row = row.ok_or_else(|| ApiError::NotFound(format!("no open conflict {id}")))?;
+    tracing::info!(conflict = id, flow = %row.flow, field = %row.field, take, "conflict settled");
+    Ok(row)
+}
+
+/// `GET /api/v1/admin/flows/plan`: what `zveno plan --json` prints.
+#[utoipa::path(get, path = "/api/v1/admin/flows/plan", security(("bearer" = [])),
+    responses((status = 200, description = "every configured write-back flow's current plan, as `zveno plan --json` \
+        prints it: {items: [{flow, ops: [{op_id, group, action, connector, kind, external_id, from, \
+        changes: [{field, before, after}], client}], conflicts, unmapped, agreements}], next_cursor: null}"),
+        (status = 403, body = super::error::ErrorBody)))]
+pub(super) async fn flow_plans(_: Admin, State(state): State<ServerState>) -> Result<Json<ListPage<Plan>>, ApiError> {
+    Ok(Json(ListPage { items: plans(&state).await?, next_cursor: None }))
+}
+
+/// `GET /api/v1/admin/conflicts`: the open conflicts, as `zveno conflicts --json` prints them.
+#[utoipa::path(get, path = "/api/v1/admin/conflicts", security(("bearer" = [])),
+    responses((status = 200, description = "the open conflicts: {items: [{id, flow, group, field, source, \
+        source_value, target, target_value, state, taken}], next_cursor: null}"),
+        (status = 403, body = super::error::ErrorBody)))]
+pub(super) async fn conflicts(
+    _: Admin,
+    State(state): State<ServerState>,
+) -> Result<Json<ListPage<ConflictRow>>, ApiError> {
+    Ok(Json(ListPage { items: state.store().conflicts(false).await?, next_cursor: None }))
+}
+
+/// `POST /api/v1/admin/conflicts/resolve` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConflictResolveRequest {
+    /// The conflict's id.
+    id: i64,
+    /// Whose value wins: `source` or `target`.
+    take: String,
+}
+
+/// `POST /api/v1/admin/conflicts/resolve`: a conflict takes one side's value; the next
+/// apply writes it.
+#[utoipa::path(post, path = "/api/v1/admin/conflicts/resolve", request_body = ConflictResolveRequest,
+    security(("bearer" = [])),
+    responses((status = 200, description = "the conflict, now resolved (`state`, `taken`)"),
+        (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody)))]
+pub(super) async fn conflicts_resolve(
+    _: Admin,
+    State(state): State<ServerState>,
+    Body(req): Body<ConflictResolveRequest>,
+) -> Result<Json<ConflictRow>, ApiError> {
+    Ok(Json(resolve_conflict(&state, req.id, &req.take).await?))
 }
 
 /// Any other path.

@@ -13,9 +13,11 @@
 //! | `GET /api/v1/{clients,clients/{id},tasks,runs,connectors}` | read token | the unified view as JSON |
 //! | `POST /api/v1/admin/{link,unlink}` | admin token | an operator's identity decisions |
 //! | `POST /api/v1/admin/census/approve` | admin token | release a held census (a mass deletion that is real) |
+//! | `GET /api/v1/admin/flows/plan`, `/api/v1/admin/conflicts`, `POST /api/v1/admin/conflicts/resolve` | admin token | write-back: each flow's plan, the conflict queue, settling a conflict |
 //! | `GET /api/v1/openapi.json` | anyone | the API's OpenAPI document |
 //! | `GET /`, `/clients`, `/clients/{id}`, `/overdue`, `/health` | signed in | the web view (Russian and English) |
 //! | `GET /review`, `POST /admin/{link,unlink}` | signed-in admin | the review queue and the card's link/unlink forms |
+//! | `GET /flows`, `POST /admin/conflicts/resolve` | signed-in admin | write-back plans and the conflict queue |
 //! | `POST /webhooks/{connector}` | vendors | deliveries, verified by the vendor's signature or token ([`crate::webhooks`]) |
 
 mod api;
@@ -43,6 +45,7 @@ pub use auth::{Auth, Role};
 pub use error::ApiError;
 
 use crate::engine::Shutdown;
+use crate::flows::Flow;
 use crate::metrics::Metrics;
 use crate::resolve::Resolver;
 use crate::store::Store;
@@ -66,6 +69,7 @@ struct Inner {
     secure_cookies: bool,
     public_url: Option<url::Url>,
     webhooks: Option<Webhooks>,
+    flows: Vec<Flow>,
 }
 
 /// How to build a [`ServerState`].
@@ -91,6 +95,8 @@ pub struct StateParts {
     pub public_url: Option<url::Url>,
     /// Where webhook deliveries go (absent: `/webhooks/…` answers 404).
     pub webhooks: Option<Webhooks>,
+    /// The write-back flows (`[[flows]]`), whose plans and conflicts admins see.
+    pub flows: Vec<Flow>,
 }
 
 impl ServerState {
@@ -107,6 +113,7 @@ impl ServerState {
             secure_cookies,
             public_url,
             webhooks,
+            flows,
         } = parts;
         Self(Arc::new(Inner {
             store,
@@ -119,6 +126,7 @@ impl ServerState {
             secure_cookies,
             public_url,
             webhooks,
+            flows,
         }))
     }
 
@@ -150,6 +158,9 @@ pub fn router(state: ServerState) -> Router {
         .route("/api/v1/admin/link", post(api::link))
         .route("/api/v1/admin/unlink", post(api::unlink))
         .route("/api/v1/admin/census/approve", post(api::approve_census))
+        .route("/api/v1/admin/flows/plan", get(api::flow_plans))
+        .route("/api/v1/admin/conflicts", get(api::conflicts))
+        .route("/api/v1/admin/conflicts/resolve", post(api::conflicts_resolve))
         .route("/webhooks/{connector}", post(webhooks::receive))
         .merge(web::routes())
         .fallback(api::not_found)

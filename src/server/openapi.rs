@@ -16,11 +16,11 @@ use crate::view::{AttachedBy, Card, CardSource, ClientView, FieldView, SourceVie
 #[openapi(
     info(title = "zveno", description = "One picture of every client across CRMs and trackers: the unified view as JSON."),
     paths(api::clients, api::client, api::tasks, api::runs, api::connectors, api::link, api::unlink,
-        api::approve_census),
+        api::approve_census, api::flow_plans, api::conflicts, api::conflicts_resolve),
     components(schemas(
         ClientView, SourceView, Card, CardSource, FieldView, TaskView, AttachedBy, ConnectorStatus, KindStatus,
         ConnectorState, Decision, ErrorBody, ErrorDetail, api::LinkRequest, api::UnlinkRequest,
-        api::CensusApproveRequest, CensusApproval, CensusHold
+        api::CensusApproveRequest, CensusApproval, CensusHold, api::ConflictResolveRequest
     )),
     modifiers(&BearerAuth)
 )]

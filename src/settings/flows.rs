@@ -15,7 +15,8 @@
 //! ```
 //!
 //! `fields` left out means every field of the kind the target (and, two-way, each source)
-//! can hold. A field a connector cannot hold (Pipedrive organizations keep no phones) is a
+//! can hold, except task `labels`, written only when named (people add labels on the
+//! target too; a flow adds its own and removes only labels it wrote). A field a connector cannot hold (Pipedrive organizations keep no phones) is a
 //! problem with its path, not a flow that silently never converges.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -146,6 +147,7 @@ fn validate_one(
     }
     let kind = kind?;
     let model = zveno_connector::writable_model_fields(kind);
+    let opt_in = zveno_connector::opt_in_model_fields(kind);
     let target_fields = match target {
         Some(Some(entry)) => {
             let fields = (entry.writable_fields)(kind);
@@ -176,10 +178,11 @@ fn validate_one(
             let mut seen = BTreeSet::new();
             for (i, field) in listed.iter().enumerate() {
                 let key = format!("{}[{i}]", at("fields"));
-                if !model.contains(&field.as_str()) {
+                if !model.contains(&field.as_str()) && !opt_in.contains(&field.as_str()) {
+                    let known: Vec<&str> = model.iter().chain(opt_in).copied().collect();
                     problems.push(ConfigProblem::new(
                         key,
-                        format!("unknown {kind} field {field:?} (expected one of {})", model.join(", ")),
+                        format!("unknown {kind} field {field:?} (expected one of {})", known.join(", ")),
                     ));
                     continue;
                 }

@@ -14,6 +14,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use zveno_connector::Kind;
 
+use super::leases::{renew_in, Lease, FLOW_LEASE};
 use super::records::RecordKey;
 use super::sql::{parse_kind, placeholders};
 use super::{Store, StoreError};
@@ -193,11 +194,28 @@ impl Store {
             .map_err(|e| StoreError::corrupt(table, value, e))
     }
 
-    /// Persists `row` in state `sending` before it is sent (counting the attempt). An op
+    /// Persists `row` in state `sending` before it is sent (counting the attempt), fenced by
+    /// `lease`, the flow's apply lease: the lease is renewed in the same transaction, and an
+    /// op of a holder that lost it (it stalled past its time to live and another instance
+    /// took the flow over) is refused with [`StoreError::Fenced`], so it is never sent. An op
     /// already `done` is not sent again: returns `false`.
-    pub async fn outbox_begin(&self, row: &OutboxRow) -> Result<bool, StoreError> {
+    pub async fn outbox_begin(&self, row: &OutboxRow, lease: &Lease) -> Result<bool, StoreError> {
         const OP: &str = "outbox_begin";
         let now = self.now_ms();
+        let mut tx = self.begin_write().await.map_err(StoreError::query(OP, &row.op_id))?;
+        if lease.connector != FLOW_LEASE || lease.kind != row.flow {
+            return Err(StoreError::invalid(OP, &row.op_id, format!("not under flow {:?}'s lease", row.flow)));
+        }
+        if !renew_in(&mut tx, lease, now).await.map_err(StoreError::query(OP, &row.op_id))? {
+            return Err(StoreError::Fenced {
+                op: OP,
+                target: row.op_id.clone(),
+                reason: format!(
+                    "flow {:?}'s lease (token {}) was taken over by another instance; this apply stops",
+                    row.flow, lease.token
+                ),
+            });
+        }
         let done = sqlx::query(
             "INSERT INTO flow_outbox (op_id, flow, grp, connector, kind, action, external_id, op, state, attempts, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sending', 1, $9, $9) \
@@ -214,9 +232,10 @@ impl Store {
         .bind(&row.external_id)
         .bind(row.op.to_string())
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::query(OP, &row.op_id))?;
+        tx.commit().await.map_err(StoreError::query(OP, &row.op_id))?;
         Ok(done.is_some())
     }
 
@@ -261,6 +280,41 @@ impl Store {
                 decode().map_err(|e| StoreError::corrupt(OP, flow, e))
             })
             .collect()
+    }
+
+    /// Every value of `field` that done ops of `flow` wrote to `record`, oldest first (read
+    /// from the ops the outbox keeps): what of a set-valued field (task labels) is zveno's
+    /// to take off again, as opposed to what people added.
+    pub async fn outbox_written(
+        &self,
+        flow: &str,
+        record: &RecordKey,
+        field: &str,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        const OP: &str = "outbox_written";
+        let rows = sqlx::query(
+            "SELECT op FROM flow_outbox WHERE flow = $1 AND connector = $2 AND kind = $3 AND external_id = $4 \
+             AND state = 'done' ORDER BY created_at, op_id",
+        )
+        .bind(flow)
+        .bind(&record.connector)
+        .bind(record.kind.as_str())
+        .bind(&record.external_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(OP, record))?;
+        let mut written = Vec::new();
+        for row in &rows {
+            let op: String = row.try_get("op").map_err(StoreError::query(OP, record))?;
+            let op: serde_json::Value = serde_json::from_str(&op).map_err(|e| StoreError::corrupt(OP, record, e))?;
+            let changes = op.get("changes").and_then(serde_json::Value::as_array).into_iter().flatten();
+            written.extend(
+                changes
+                    .filter(|c| c.get("field").and_then(|f| f.as_str()) == Some(field))
+                    .filter_map(|c| c.get("after").cloned()),
+            );
+        }
+        Ok(written)
     }
 
     /// Records the vendor's success for `op_id` with everything it settles, at once.

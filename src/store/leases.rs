@@ -29,6 +29,9 @@ use super::{Store, StoreError};
 
 /// The row of the store-wide identity-resolution lock (see [`Store::acquire_lock`]).
 const RESOLVE_LOCK: (&str, &str) = ("*resolve*", "*");
+/// The connector column of a flow's apply lease; its kind column is the flow's name (see
+/// [`Store::acquire_flow_lease`]).
+pub(crate) const FLOW_LEASE: &str = "*flow*";
 
 /// A lease held: the fencing token every commit under it presents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,12 +247,50 @@ impl Store {
     /// the holder while another has it.
     pub async fn acquire_lock(&self, holder: &str, ttl: Duration) -> Result<Result<Lease, LeaseHolder>, StoreError> {
         let (connector, kind) = RESOLVE_LOCK;
-        let mut tx = self.begin_write().await.map_err(StoreError::query("acquire_lock", connector))?;
-        let taken = take(&mut tx, connector, kind, holder, ttl, self.now_ms(), None)
+        self.acquire_row(connector, kind, holder, ttl, None).await
+    }
+
+    /// Takes the lease under which flow `flow` is applied, so two instances (a daemon and a
+    /// `zveno apply` in a shell, or two daemons) never send its ops at once. Every op enters
+    /// the outbox fenced by it (see `Store::outbox_begin`). `Err` names the holder while
+    /// another has it.
+    pub async fn acquire_flow_lease(
+        &self,
+        flow: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Result<Lease, LeaseHolder>, StoreError> {
+        self.acquire_row(FLOW_LEASE, flow, holder, ttl, None).await
+    }
+
+    /// [`Store::acquire_flow_lease`], also taking it from `dead`, a holder the caller knows
+    /// has died (see [`Store::take_over_lease`]).
+    pub async fn take_over_flow_lease(
+        &self,
+        flow: &str,
+        holder: &str,
+        ttl: Duration,
+        dead: &str,
+    ) -> Result<Result<Lease, LeaseHolder>, StoreError> {
+        self.acquire_row(FLOW_LEASE, flow, holder, ttl, Some(dead)).await
+    }
+
+    /// A lease on a row no run is tied to (a lock, a flow).
+    async fn acquire_row(
+        &self,
+        connector: &str,
+        kind: &str,
+        holder: &str,
+        ttl: Duration,
+        dead: Option<&str>,
+    ) -> Result<Result<Lease, LeaseHolder>, StoreError> {
+        let target = format!("{connector}/{kind}");
+        let mut tx = self.begin_write().await.map_err(StoreError::query("acquire_lock", &target))?;
+        let taken = take(&mut tx, connector, kind, holder, ttl, self.now_ms(), dead)
             .await
-            .map_err(StoreError::query("acquire_lock", connector))?;
+            .map_err(StoreError::query("acquire_lock", &target))?;
         if taken.is_ok() {
-            tx.commit().await.map_err(StoreError::query("acquire_lock", connector))?;
+            tx.commit().await.map_err(StoreError::query("acquire_lock", &target))?;
         }
         Ok(taken)
     }

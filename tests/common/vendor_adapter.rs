@@ -151,6 +151,7 @@ impl Cx<'_> {
             labels: t.labels.clone(),
             clients,
             contact_ids: t.contact_id.map(|id| id.to_string()).into_iter().collect(),
+            labels_removed: Vec::new(),
         };
         self.record(Kind::Task, t.id, RecordData::Task(task), t.created_at, t.updated_at)
     }

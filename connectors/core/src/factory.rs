@@ -256,6 +256,18 @@ pub fn writable_model_fields(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+/// Fields a write-back flow writes only when its `fields` names them (left out of the
+/// default "every field"), and only to connectors whose
+/// [`ConnectorFactory::writable_fields`] list them: task labels, a set people add to on the
+/// target as well. A flow adds its labels and removes only labels it wrote
+/// ([`crate::Task::labels_removed`]), never a person's.
+pub fn opt_in_model_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Task => &["labels"],
+        Kind::Client | Kind::Contact => &[],
+    }
+}
+
 /// A reference read as a numeric record id (`" 512 "` → `512`), for vendors whose ids are
 /// numbers; anything else names none of their records.
 pub fn numeric_id(reference: &str) -> Option<String> {

@@ -39,7 +39,8 @@ pub use connector::{
 pub use directory::Directory;
 pub use error::{ConnectorError, ErrorKind};
 pub use factory::{
-    numeric_id, one_or_many, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory, Env, SecretRef,
+    numeric_id, one_or_many, opt_in_model_fields, writable_model_fields, BuildContext, ConfigProblem, ConnectorFactory,
+    Env, SecretRef,
 };
 pub use model::{
     Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,

@@ -23,10 +23,11 @@ impl ConnectorFactory for JiraFactory {
         default_rate_limits()
     }
 
-    /// Jira holds issues only: tasks, every task field (status through a transition).
+    /// Jira holds issues only: tasks, every task field (status through a transition), and
+    /// labels when a flow names them (added and removed one by one, see `push`).
     fn writable_fields(kind: Kind) -> &'static [&'static str] {
         match kind {
-            Kind::Task => zveno_connector::writable_model_fields(Kind::Task),
+            Kind::Task => &["title", "description", "status", "priority", "due", "assignee", "labels"],
             Kind::Client | Kind::Contact => &[],
         }
     }

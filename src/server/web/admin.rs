@@ -103,7 +103,7 @@ pub(super) async fn link(
 ) -> Response {
     decide(&v, &state, &headers, f.next.as_deref(), async {
         let resolver = resolver(&state)?;
-        admin::link(resolver, &f.a, &f.b).await.map_err(ApiError::from)
+        admin::link(resolver, &f.a, &f.b).await.map(|d| described(&d)).map_err(ApiError::from)
     })
     .await
 }
@@ -117,15 +117,27 @@ pub(super) async fn unlink(
 ) -> Response {
     decide(&v, &state, &headers, f.next.as_deref(), async {
         let resolver = resolver(&state)?;
-        admin::unlink(resolver, &f.source).await.map_err(ApiError::from)
+        admin::unlink(resolver, &f.source).await.map(|d| described(&d)).map_err(ApiError::from)
     })
     .await
 }
 
-/// Checks the caller, runs `decision`, and goes back to `next`, or shows why it failed.
-async fn decide<F>(v: &Viewer, state: &ServerState, headers: &HeaderMap, next: Option<&str>, decision: F) -> Response
+/// An identity decision, for the log.
+fn described(d: &admin::Decision) -> String {
+    format!("{} {}", d.action, d.records.join(" "))
+}
+
+/// Checks the caller (an admin, on this site's own page), runs `decision` (which says what
+/// it did, for the log), and goes back to `next`, or shows why it failed.
+pub(super) async fn decide<F>(
+    v: &Viewer,
+    state: &ServerState,
+    headers: &HeaderMap,
+    next: Option<&str>,
+    decision: F,
+) -> Response
 where
-    F: std::future::Future<Output = Result<admin::Decision, ApiError>>,
+    F: std::future::Future<Output = Result<String, ApiError>>,
 {
     let t = v.lang.t();
     let refused = if v.role != Role::Admin {
@@ -140,8 +152,8 @@ where
         None => decision.await,
     };
     match result {
-        Ok(d) => {
-            tracing::info!(action = d.action, records = ?d.records, "decided in the web view");
+        Ok(what) => {
+            tracing::info!(decision = %what, "decided in the web view");
             Redirect::to(&super::safe_next(next)).into_response()
         }
         Err(e) => {

@@ -6,9 +6,11 @@
 //! - [`ops`]: overdue tasks per owner and the sync health page;
 //! - [`signin`]: signing in with a token (when the server has tokens) and the language switch;
 //! - [`admin`]: the review queue and the link/unlink forms, for signed-in admins;
+//! - [`flows`]: write-back plans and the conflict queue, for signed-in admins;
 //! - [`i18n`]: Russian and English.
 
 mod admin;
+mod flows;
 mod i18n;
 mod ops;
 mod pages;
@@ -39,6 +41,8 @@ pub(super) fn routes() -> Router<ServerState> {
         .route("/review", get(admin::queue))
         .route("/admin/link", axum::routing::post(admin::link))
         .route("/admin/unlink", axum::routing::post(admin::unlink))
+        .route("/flows", get(flows::flows))
+        .route("/admin/conflicts/resolve", axum::routing::post(flows::resolve))
         .route("/signin", get(signin::form).post(signin::submit))
         .route("/signout", axum::routing::post(signin::signout))
         .route("/lang/{code}", get(signin::switch_language))
@@ -102,6 +106,7 @@ enum Nav {
     Overdue,
     Health,
     Review,
+    Flows,
     None,
 }
 
@@ -130,7 +135,10 @@ fn page(v: &Viewer, time: &ViewTime, title: &str, nav: Nav, body: &Markup) -> Re
                         (tab(Nav::Clients, "/clients", t.clients))
                         (tab(Nav::Overdue, "/overdue", t.overdue))
                         (tab(Nav::Health, "/health", t.health))
-                        @if v.role == Role::Admin { (tab(Nav::Review, "/review", t.review)) }
+                        @if v.role == Role::Admin {
+                            (tab(Nav::Review, "/review", t.review))
+                            (tab(Nav::Flows, "/flows", t.write_back))
+                        }
                     }
                     div.right {
                         span title=(time.zone.name()) { (t.times_in) " " (time.now.with_timezone(&time.zone).format("%Z")) }

@@ -59,6 +59,7 @@ fn task(title: &str) -> Task {
         labels: vec![],
         clients: vec![ClientRef::External("4".into())],
         contact_ids: vec!["4".into()],
+        labels_removed: Vec::new(),
     }
 }
 

@@ -200,6 +200,12 @@ pub struct Task {
     pub clients: Vec<ClientRef>,
     /// External ids of contacts (same connector) it concerns.
     pub contact_ids: Vec<String>,
+    /// Labels to take off, in an update only: labels a write-back flow wrote earlier and no
+    /// longer has. Never read from a vendor (always empty in records read), so a push
+    /// removes no label a person added; `labels` are added, never set (setting the list
+    /// would wipe people's labels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels_removed: Vec<String>,
 }
 
 /// The normalised content of a record.

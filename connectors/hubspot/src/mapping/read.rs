@@ -203,6 +203,7 @@ impl Mapper {
             labels: Vec::new(),
             clients: associated(f.dto, Object::Companies).into_iter().map(ClientRef::External).collect(),
             contact_ids: associated(f.dto, Object::Contacts),
+            labels_removed: Vec::new(),
         }
     }
 }

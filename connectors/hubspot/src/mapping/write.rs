@@ -162,6 +162,7 @@ mod tests {
             labels: vec![],
             clients: vec![ClientRef::External("512".into()), ClientRef::Hint("acme".into())],
             contact_ids: vec!["104901".into()],
+            labels_removed: Vec::new(),
         }
     }
 

@@ -32,6 +32,7 @@ fn task(title: &str, companies: &[&str], contacts: &[&str]) -> RecordData {
         labels: vec![],
         clients: companies.iter().map(|c| ClientRef::External(c.to_string())).collect(),
         contact_ids: contacts.iter().map(|c| c.to_string()).collect(),
+        labels_removed: Vec::new(),
     })
 }
 

@@ -6,9 +6,10 @@
 //!   Every create carries the label `zveno-<op id>`, its idempotency handle: a create
 //!   whose answer was lost is found by JQL (`labels = "zveno-…"`) instead of resent.
 //! - **Update**: `PUT /rest/api/3/issue/{id}` with the fields that are set (empty ones are
-//!   not touched), asking for the issue back with its transitions. Labels are added
-//!   through `update.labels` (`{"add": …}`): setting `fields.labels` would wipe labels
-//!   people added. Only fields on the issue's edit screen (`editmeta`) are sent — Jira
+//!   not touched), asking for the issue back with its transitions. Labels change through
+//!   `update.labels` operations: `{"add": …}` for the task's labels, `{"remove": …}` for its
+//!   `labels_removed` (labels a flow wrote and no longer has); setting `fields.labels`
+//!   would wipe labels people added. Only fields on the issue's edit screen (`editmeta`) are sent — Jira
 //!   refuses the whole edit for one field that is not; the others are left out with a
 //!   warning, and an edit with nothing left to send fails.
 //! - **Status**: status is not a field in Jira. When the issue's current status maps to a
@@ -170,6 +171,7 @@ impl Writer<'_> {
             .unwrap_or_default()
             .into_iter()
             .map(|label| json!({ "add": label }))
+            .chain(task.labels_removed.iter().map(|label| json!({ "remove": label })))
             .collect();
         let screen = self
             .c

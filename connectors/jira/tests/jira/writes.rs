@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use zveno_connector::http::Call;
 use zveno_connector::{ClientRef, Kind, Priority, RecordData, Task, TaskStatus, WriteAction, WriteErrorKind, WriteOp};
+use zveno_jira::simulator::harness::JiraHarness;
 use zveno_jira::SimOptions;
 
 fn task(title: &str, status: TaskStatus) -> Task {
@@ -21,6 +22,7 @@ fn task(title: &str, status: TaskStatus) -> Task {
         labels: vec!["zveno".into()],
         clients: vec![ClientRef::Hint("romashka.ru".into()), ClientRef::External("17".into())],
         contact_ids: Vec::new(),
+        labels_removed: Vec::new(),
     }
 }
 
@@ -209,6 +211,50 @@ async fn labels_are_added_through_update_never_set_over_what_people_added() {
     let labels = h.sim.issue(&id).unwrap_or(Value::Null)["fields"]["labels"].clone();
     let labels: Vec<&str> = labels.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     assert!(labels.contains(&"vip") && labels.contains(&"zveno"), "the person's label kept: {labels:?}");
+}
+
+fn labels_of(h: &JiraHarness, id: &str) -> Vec<String> {
+    let labels = h.sim.issue(id).unwrap_or(Value::Null)["fields"]["labels"].clone();
+    labels.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn a_label_a_flow_no_longer_has_is_removed_and_a_person_s_own_label_survives() {
+    let (h, _) = harness(5, SimOptions::default()).await;
+    let c = h.connector();
+    let id = h.sim.ids()[0].to_string();
+    let mut written = task("Call client", TaskStatus::Todo);
+    written.labels = vec!["renewal".into(), "q3".into()];
+    written.clients.clear();
+    c.push(Kind::Task, &[update("zveno-1", &id, written)]).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut person = task("Call client", TaskStatus::Todo);
+    person.labels = vec!["vip".into()];
+    person.clients.clear();
+    c.push(Kind::Task, &[update("person", &id, person)]).await.unwrap_or_else(|e| panic!("{e}"));
+    let before = labels_of(&h, &id);
+    assert!(["renewal", "q3", "vip"].iter().all(|l| before.contains(&l.to_string())), "{before:?}");
+
+    // The flow's value lost "renewal": it is taken off; "vip", never written by zveno, is
+    // not named and stays, as does every other label.
+    let mut edit = task("Call client", TaskStatus::Todo);
+    edit.labels = vec!["q3".into()];
+    edit.labels_removed = vec!["renewal".into()];
+    edit.clients.clear();
+    let outcomes = c.push(Kind::Task, &[update("zveno-2", &id, edit)]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcomes[0].result, Ok(id.clone()));
+    let after = labels_of(&h, &id);
+    assert!(!after.contains(&"renewal".to_string()), "the removed label is gone: {after:?}");
+    let kept: Vec<String> = before.into_iter().filter(|l| l != "renewal").collect();
+    assert_eq!(after, kept, "every other label kept, in place");
+
+    // Removing a label the issue no longer has is no error (another edit took it off).
+    let mut again = task("Call client", TaskStatus::Todo);
+    again.labels.clear();
+    again.labels_removed = vec!["renewal".into()];
+    again.clients.clear();
+    let outcomes = c.push(Kind::Task, &[update("zveno-3", &id, again)]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcomes[0].result, Ok(id.clone()));
+    assert_eq!(labels_of(&h, &id), kept);
 }
 
 #[tokio::test]

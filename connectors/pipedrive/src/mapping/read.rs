@@ -219,6 +219,7 @@ impl Mapper {
             labels: text(a.activity_type.as_deref()).map(str::to_string).into_iter().collect(),
             clients: a.org_id.map(|id| ClientRef::External(id.to_string())).into_iter().collect(),
             contact_ids: a.person_id.map(|id| id.to_string()).into_iter().collect(),
+            labels_removed: Vec::new(),
         }
     }
 }

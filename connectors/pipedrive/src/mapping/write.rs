@@ -161,6 +161,7 @@ mod tests {
             labels: Vec::new(),
             clients: vec![ClientRef::External("7".into()), ClientRef::Hint("romashka.ru".into())],
             contact_ids: vec!["6".into()],
+            labels_removed: Vec::new(),
         }
     }
 

@@ -171,6 +171,7 @@ async fn writes_create_and_update_organizations_and_activities_one_outcome_per_o
         labels: vec!["call".into()],
         clients: vec![ClientRef::External(new_id.clone())],
         contact_ids: Vec::new(),
+        labels_removed: Vec::new(),
     };
     let done = Task { status: TaskStatus::Done, ..task.clone() };
     let outcomes = c

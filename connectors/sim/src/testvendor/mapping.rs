@@ -349,6 +349,7 @@ fn task(f: &mut Fields<'_>) -> Result<Task, String> {
         labels: f.strings("labels").into_iter().map(str::to_string).collect(),
         clients,
         contact_ids: f.u64("contact_id").map(|id| id.to_string()).into_iter().collect(),
+        labels_removed: Vec::new(),
     })
 }
 

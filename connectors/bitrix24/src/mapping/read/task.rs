@@ -96,6 +96,7 @@ pub fn task(row: &Value, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordErr
         labels: tags(record.get("tags"), &mut warnings),
         clients,
         contact_ids,
+        labels_removed: Vec::new(),
     };
     let created = datetime(record, "createdDate", &mut warnings);
     let updated = datetime(record, "changedDate", &mut warnings);

@@ -167,6 +167,7 @@ impl Mapper {
             labels,
             clients: client_hint::to_refs(hints),
             contact_ids: Vec::new(),
+            labels_removed: Vec::new(),
         };
         let url = self
             .site
