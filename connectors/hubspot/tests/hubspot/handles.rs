@@ -31,6 +31,7 @@ fn task(title: &str) -> RecordData {
         due: None,
         resolved_at: None,
         labels: vec![],
+        labels_removed: vec![],
         clients: vec![],
         contact_ids: vec![],
     })
