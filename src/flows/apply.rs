@@ -121,7 +121,7 @@ pub async fn apply(
                     .map(|data| WriteAction::Create { data }),
                 Action::Update => {
                     let held = key.as_ref().and_then(|k| current.get(k).copied());
-                    record_data(op.kind, &op.changes, held, None).map(|data| WriteAction::Update {
+                    record_data(op.kind, &op.changes, held, op.client.as_deref()).map(|data| WriteAction::Update {
                         external_id: op.external_id.clone().unwrap_or_default(),
                         data,
                     })

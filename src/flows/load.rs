@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use zveno_connector::Kind;
+use zveno_connector::{ClientRef, Kind, RecordData};
 
 use super::plan::{Group, PlanInput, Side};
 use super::spec::Flow;
@@ -82,6 +82,7 @@ async fn client_groups(
             targets: Vec::new(),
             created: false,
             target_client: None,
+            attached: false,
         });
         if flow.reads(&link.key.connector) {
             group.sources.push(side(flow, record));
@@ -128,13 +129,18 @@ async fn task_groups(
     let tasks = store.tasks(&TaskFilter::default()).await?;
     let client_of: BTreeMap<(String, String), String> =
         tasks.into_iter().filter_map(|t| t.client_id.map(|c| ((t.connector, t.external_id), c))).collect();
-    let target_clients: BTreeMap<String, String> = store
+    let mut target_clients: BTreeMap<String, String> = store
         .all_links(Kind::Client)
         .await?
         .into_iter()
         .filter(|l| l.key.connector == flow.to)
         .map(|l| (l.entity_id, l.key.external_id))
         .collect();
+    // A client copy made in this same cycle is not linked yet (no sync has read it back):
+    // without it, tasks created now would never be attached to their client.
+    for (client, copy) in store.flow_copies(&flow.to, Kind::Client).await? {
+        target_clients.entry(client).or_insert(copy);
+    }
     let mut out = Vec::new();
     for (key, record) in records.iter().filter(|(k, _)| flow.reads(&k.connector)) {
         let id = key.to_string();
@@ -145,6 +151,10 @@ async fn task_groups(
             .get(&(key.connector.clone(), key.external_id.clone()))
             .and_then(|client| target_clients.get(client))
             .cloned();
+        let attached = match (pair.and_then(|p| records.get(p)), &target_client) {
+            (Some(copy), Some(client)) => holds_client(copy, client),
+            _ => false,
+        };
         out.push(Group {
             label: label(&source),
             id: id.clone(),
@@ -152,7 +162,14 @@ async fn task_groups(
             targets,
             created: pair.is_some() || state.creating.contains(&id),
             target_client,
+            attached,
         });
     }
     Ok(out)
+}
+
+/// Whether a stored task is attached to client `client` of its own connector.
+fn holds_client(task: &StoredRecord, client: &str) -> bool {
+    matches!(&task.record.data, Some(RecordData::Task(t))
+        if t.clients.iter().any(|c| matches!(c, ClientRef::External(id) if id == client)))
 }

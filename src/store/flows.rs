@@ -169,6 +169,23 @@ impl Store {
         Ok(state)
     }
 
+    /// The copies every flow made of `kind` in `connector`: group → external id. A task
+    /// flow attaches its copies to the client copy a client flow made, even before a sync
+    /// has read that copy back and resolution linked it to its client.
+    pub async fn flow_copies(&self, connector: &str, kind: Kind) -> Result<BTreeMap<String, String>, StoreError> {
+        const OP: &str = "flow_copies";
+        let rows = sqlx::query("SELECT grp, external_id FROM flow_pairs WHERE connector = $1 AND kind = $2")
+            .bind(connector)
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(OP, connector))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("grp")?, row.try_get("external_id")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::query(OP, connector))
+    }
+
     /// The (record, field) → (hash, sent) rows of `table` (`flow_agreed`, `write_ledger`)
     /// whose `column` is `value` (`sent` only in the ledger).
     async fn field_hashes(

@@ -22,6 +22,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
+use zveno_sim::kit::Batch;
 
 use super::portal::{Bucket, Portal};
 use super::render;
@@ -159,6 +160,13 @@ pub async fn batch(
     if action == "read" {
         return read(&p, &endpoint, object, &inputs, query.as_deref(), &body);
     }
+    let mut response = write(&p, &endpoint, object, &action, &inputs);
+    response.extensions_mut().insert(Batch(inputs.len() as u64));
+    response
+}
+
+/// `batch/create`, `batch/update`, `batch/archive`: all inputs or (a validation error) none.
+fn write(p: &Portal, endpoint: &str, object: Object, action: &str, inputs: &[Value]) -> Response {
     p.wrote();
     let (now_ms, changed_at) = (p.now_ms(), p.clock().elapsed());
     let tax = p.options().tax_id_property.clone();
@@ -166,9 +174,9 @@ pub async fn batch(
     // Written to a copy: kept only when no input fails validation.
     let mut db = held.clone();
     let (mut results, mut failures) = (Vec::new(), Vec::new());
-    for input in &inputs {
+    for input in inputs {
         let trace = input.get("objectWriteTraceId").and_then(Value::as_str).map(str::to_string);
-        let outcome = match action.as_str() {
+        let outcome = match action {
             "create" => create(&mut db, object, input, &tax, now_ms),
             "update" => update(&mut db, object, input, &tax, now_ms),
             "archive" => archive(&mut db, object, input, now_ms),
@@ -194,15 +202,15 @@ pub async fn batch(
     if let Some(invalid) = failures.iter().find(|f| f.category == "VALIDATION_ERROR") {
         let message = invalid.message.clone();
         drop(held);
-        return p.error(&endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message);
+        return p.error(endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message);
     }
     *held = db;
     drop(held);
     results.reverse();
-    match action.as_str() {
-        "archive" => p.reply(&endpoint, Bucket::Default, StatusCode::NO_CONTENT, None),
-        "create" => answer(&p, &endpoint, StatusCode::CREATED, &results, &failures),
-        _ => answer(&p, &endpoint, StatusCode::OK, &results, &failures),
+    match action {
+        "archive" => p.reply(endpoint, Bucket::Default, StatusCode::NO_CONTENT, None),
+        "create" => answer(p, endpoint, StatusCode::CREATED, &results, &failures),
+        _ => answer(p, endpoint, StatusCode::OK, &results, &failures),
     }
 }
 
