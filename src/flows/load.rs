@@ -39,10 +39,13 @@ pub async fn input(store: &Store, flow: &Flow) -> Result<(PlanInput, FlowState),
             }
         }
     }
-    let groups = match flow.kind {
+    let mut groups = match flow.kind {
         Kind::Task => task_groups(store, flow, &state, &records).await?,
         _ => client_groups(store, flow, &state, &records).await?,
     };
+    for target in groups.iter_mut().flat_map(|g| g.targets.iter_mut()) {
+        target.closed |= state.archived.contains(&target.key);
+    }
     let input =
         PlanInput { groups, agreed: state.agreed.clone(), ledger: state.ledger.clone(), users: BTreeMap::new() };
     Ok((input, state))
@@ -54,6 +57,7 @@ fn side(flow: &Flow, record: &StoredRecord) -> Side {
         key: record.key(),
         updated_at: record.record.updated_at.map(|t| t.timestamp_millis()),
         deleted: record.record.deleted,
+        closed: matches!(&record.record.data, Some(RecordData::Task(t)) if !t.status.is_open()),
         values: values::read(flow.kind, &data, &flow.fields),
     }
 }
@@ -107,6 +111,7 @@ async fn client_groups(
                 key: RecordKey { connector: flow.from[0].clone(), kind: flow.kind, external_id: String::new() },
                 updated_at: None,
                 deleted: true,
+                closed: false,
                 values: BTreeMap::new(),
             };
             group.label = label(copy);

@@ -31,6 +31,10 @@ pub struct Side {
     pub updated_at: Option<i64>,
     /// Deleted or archived in the vendor.
     pub deleted: bool,
+    /// Nothing left to archive: a task already done or cancelled (archiving a task closes
+    /// it; a vendor without task archives keeps the closed copy live), or a record the flow
+    /// archived before (reopened since by a person, whose decision that is).
+    pub closed: bool,
     /// Canonical values of the flow's fields.
     pub values: Values,
 }
@@ -210,7 +214,7 @@ fn plan_group(flow: &Flow, input: &PlanInput, group: &Group, out: &mut Plan) {
     let targets: Vec<&Side> = group.targets.iter().filter(|t| !t.deleted).collect();
     if live.is_empty() {
         if flow.on_delete == OnDelete::Archive && !group.sources.is_empty() {
-            for target in &targets {
+            for target in targets.iter().filter(|t| !t.closed) {
                 let from = group.sources[0].key.clone();
                 out.ops.push(op(flow, group, Action::Archive, &target.key, from, Vec::new(), None));
             }

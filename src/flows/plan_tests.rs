@@ -33,6 +33,7 @@ fn side(connector: &str, id: &str, updated_at: i64, data: &Value) -> Side {
         key: key(connector, id),
         updated_at: Some(updated_at),
         deleted: false,
+        closed: false,
         values: values::read(Kind::Client, data, &fields),
     }
 }
@@ -318,6 +319,13 @@ fn a_deleted_source_archives_its_copy_only_when_the_flow_says_so() {
         assert_eq!(plan.ops.iter().filter(|op| op.action == Action::Archive).count(), archived, "{on_delete}");
         assert_eq!(plan.ops.len(), archived);
     }
+    let mut gone = side("crm", "1", 100, &json!({}));
+    gone.deleted = true;
+    let mut closed = side("portal", "9", 100, &json!({"name": "X"}));
+    closed.closed = true;
+    let mut f = flow(Direction::OneWay, OnConflict::Manual);
+    f.on_delete = OnDelete::Archive;
+    assert!(plan(&f, &input(vec![gone], vec![closed], None)).ops.is_empty(), "a closed copy is archived already");
 }
 
 #[test]

@@ -25,6 +25,9 @@ pub struct FlowState {
     pub pairs: BTreeMap<String, RecordKey>,
     /// Groups with a create in the outbox that is not failed.
     pub creating: BTreeSet<String>,
+    /// Records this flow archived (a done archive op): a person may have reopened one since,
+    /// and that is theirs to decide.
+    pub archived: BTreeSet<RecordKey>,
     /// Last agreed hash per (target record, field).
     pub agreed: BTreeMap<(RecordKey, String), String>,
     /// zveno's last write per (record, field), for the flow's connectors.
@@ -155,6 +158,18 @@ impl Store {
                 .map_err(StoreError::query(OP, flow))?;
         for row in &rows {
             state.creating.insert(row.try_get("grp").map_err(StoreError::query(OP, flow))?);
+        }
+        let rows = sqlx::query(
+            "SELECT connector, kind, external_id FROM flow_outbox \
+             WHERE flow = $1 AND action = 'archive' AND state = 'done' AND external_id IS NOT NULL",
+        )
+        .bind(flow)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(OP, flow))?;
+        for row in &rows {
+            let key = key_of(row, "connector", "kind", "external_id").map_err(|e| StoreError::corrupt(OP, flow, e))?;
+            state.archived.insert(key);
         }
         state.agreed = self
             .field_hashes("flow_agreed", "flow", flow)
