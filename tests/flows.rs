@@ -9,6 +9,8 @@
 
 #[path = "common/backends.rs"]
 mod backends;
+#[path = "common/flows.rs"]
+mod flows;
 #[path = "common/postgres.rs"]
 mod postgres;
 
@@ -25,7 +27,7 @@ use zveno::flows::Flow;
 use zveno::store::{NewConflict, OutboxRow, RecordKey, Store, WriteSettled, Written};
 use zveno_connector::{
     Capabilities, Client, Connector, ConnectorError, Cursor, Env, Fetched, Kind, ManualClock, Page, Phone, RecordData,
-    SyncMode, Task, TaskStatus, WriteAction, WriteOp, WriteOutcome,
+    SyncMode, TaskStatus, WriteAction, WriteOp, WriteOutcome,
 };
 use zveno_sim::conformance::SimControls as _;
 use zveno_sim::kit::{Kit, SimServer};
@@ -33,6 +35,7 @@ use zveno_sim::testvendor::{TestVendorSim, TOKEN_ENV};
 use zveno_sim::world::{SystemData, World, WorldSpec};
 
 use backends::on_both;
+use flows::{assert_converged, convergence_cycles, nothing_written, task};
 
 const TOKEN: &str = "tv-flows";
 const CLIENTS: usize = 24;
@@ -168,10 +171,6 @@ impl Fixture {
         let copy = state.pairs.get(&entity).unwrap_or_else(|| panic!("no copy of {entity}: {:?}", state.pairs));
         copy.external_id.clone()
     }
-}
-
-fn nothing_written(report: &ApplyReport) -> bool {
-    report.created == 0 && report.updated == 0 && report.archived == 0 && report.failed.is_empty()
 }
 
 #[tokio::test]
@@ -471,30 +470,6 @@ async fn an_apply_refused_while_another_instance_holds_the_flow_names_it_and_sen
     assert!(report.created > 0 && report.failed.is_empty(), "{report:?}");
 }
 
-/// Cycles of random edits in the convergence test (`ZVENO_CONVERGENCE_CYCLES`, default 20).
-fn convergence_cycles() -> usize {
-    std::env::var("ZVENO_CONVERGENCE_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
-}
-
-/// A task as a person creates or edits it: `title` (empty: unchanged) and `status`.
-fn task(title: String, status: TaskStatus) -> Task {
-    Task {
-        title,
-        description: None,
-        status,
-        status_name: None,
-        priority: None,
-        assignee: None,
-        reporter: None,
-        due: None,
-        resolved_at: None,
-        labels: Vec::new(),
-        clients: Vec::new(),
-        contact_ids: Vec::new(),
-        labels_removed: Vec::new(),
-    }
-}
-
 impl Fixture {
     /// One random edit by a person: on either side a rename or a new phone of a client, a
     /// task's status change; in the CRM also a new client, a deleted client, a new task or
@@ -566,7 +541,7 @@ async fn random_edits_on_both_sides_converge_or_wait_as_conflicts_without_duplic
     let first = f.cycle_all(&connectors).await;
     assert!(first.iter().all(|r| r.failed.is_empty() && r.created > 0), "{first:?}");
     let (mut created, mut updated) = (0, 0);
-    let cycles = convergence_cycles();
+    let cycles = convergence_cycles(20);
     for cycle in 0..cycles {
         for edit in 0..4 {
             f.random_edit(&mut rng, cycle * 10 + edit).await;
@@ -589,41 +564,11 @@ async fn random_edits_on_both_sides_converge_or_wait_as_conflicts_without_duplic
 
     let open = f.store().conflicts(false).await.unwrap();
     eprintln!("convergence: {} conflicts left open for a person", open.len());
-    for flow in &f.flows {
-        let (input, state) = zveno::flows::load::input(f.store(), flow).await.unwrap();
-        let plan = zveno::flows::plan(flow, &input);
-        assert!(plan.ops.is_empty(), "{}: {:?}", flow.name, plan.ops);
-        // Every field that differs between a source and its copy has a conflict queued.
-        for group in input.groups.iter().filter(|g| g.sources.iter().any(|s| !s.deleted)) {
-            for target in group.targets.iter().filter(|t| !t.deleted) {
-                for source in group.sources.iter().filter(|s| !s.deleted) {
-                    for field in &flow.fields {
-                        let (s, t) = (source.values.get(field), target.values.get(field));
-                        let empty = |v: Option<&serde_json::Value>| v.is_none_or(serde_json::Value::is_null);
-                        if s == t || empty(s) || empty(t) {
-                            continue;
-                        }
-                        assert!(
-                            open.iter().any(|c| c.flow == flow.name && c.target == target.key && &c.field == field),
-                            "{}: {} {field} differs ({s:?} ≠ {t:?}) with no conflict queued",
-                            flow.name,
-                            target.key
-                        );
-                    }
-                }
-            }
-        }
-        // No duplicates: every portal record is exactly one group's copy.
-        let copies: Vec<&RecordKey> = state.pairs.values().collect();
-        let distinct: std::collections::BTreeSet<&RecordKey> = copies.iter().copied().collect();
-        assert_eq!(copies.len(), distinct.len(), "{}: one copy per group", flow.name);
-        let live = f.portal.live_ids(flow.kind);
-        assert!(
-            live.iter().all(|id| distinct.iter().any(|k| &k.external_id == id)),
-            "{}: a portal record no flow made",
-            flow.name
-        );
-        assert_eq!(live.len(), distinct.len(), "{}: every copy made once and still there", flow.name);
+    let copies = assert_converged(f.store(), &f.flows, |_, _, _| false).await;
+    for (flow, copies) in f.flows.iter().zip(copies) {
+        // No duplicates: every portal record is exactly one group's copy, made once.
+        let live: std::collections::BTreeSet<String> = f.portal.live_ids(flow.kind).into_iter().collect();
+        assert_eq!(live, copies, "{}: every copy made once and still there, nothing else", flow.name);
     }
 }
 

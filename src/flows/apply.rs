@@ -185,9 +185,8 @@ async fn apply_leased(
                     .map(|data| WriteAction::Create { data }),
                 Action::Update => {
                     let held = key.as_ref().and_then(|k| current.get(k).copied());
-                    record_data(op.kind, &op.changes, held, None, &written).map(|data| WriteAction::Update {
-                        external_id: op.external_id.clone().unwrap_or_default(),
-                        data,
+                    record_data(op.kind, &op.changes, held, op.client.as_deref(), &written).map(|data| {
+                        WriteAction::Update { external_id: op.external_id.clone().unwrap_or_default(), data }
                     })
                 }
                 Action::Archive => Ok(WriteAction::Archive { external_id: op.external_id.clone().unwrap_or_default() }),

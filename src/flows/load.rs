@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use zveno_connector::Kind;
+use zveno_connector::{ClientRef, Kind, RecordData};
 
 use super::plan::{Group, Plan, PlanInput, Side};
 use super::spec::Flow;
@@ -39,10 +39,13 @@ pub async fn input(store: &Store, flow: &Flow) -> Result<(PlanInput, FlowState),
             }
         }
     }
-    let groups = match flow.kind {
+    let mut groups = match flow.kind {
         Kind::Task => task_groups(store, flow, &state, &records).await?,
         _ => client_groups(store, flow, &state, &records).await?,
     };
+    for target in groups.iter_mut().flat_map(|g| g.targets.iter_mut()) {
+        target.closed |= state.archived.contains(&target.key);
+    }
     let input =
         PlanInput { groups, agreed: state.agreed.clone(), ledger: state.ledger.clone(), users: BTreeMap::new() };
     Ok((input, state))
@@ -54,6 +57,7 @@ fn side(flow: &Flow, record: &StoredRecord) -> Side {
         key: record.key(),
         updated_at: record.record.updated_at.map(|t| t.timestamp_millis()),
         deleted: record.record.deleted,
+        closed: matches!(&record.record.data, Some(RecordData::Task(t)) if !t.status.is_open()),
         values: values::read(flow.kind, &data, &flow.fields),
     }
 }
@@ -82,6 +86,7 @@ async fn client_groups(
             targets: Vec::new(),
             created: false,
             target_client: None,
+            attached: false,
         });
         if flow.reads(&link.key.connector) {
             group.sources.push(side(flow, record));
@@ -106,6 +111,7 @@ async fn client_groups(
                 key: RecordKey { connector: flow.from[0].clone(), kind: flow.kind, external_id: String::new() },
                 updated_at: None,
                 deleted: true,
+                closed: false,
                 values: BTreeMap::new(),
             };
             group.label = label(copy);
@@ -128,13 +134,18 @@ async fn task_groups(
     let tasks = store.tasks(&TaskFilter::default()).await?;
     let client_of: BTreeMap<(String, String), String> =
         tasks.into_iter().filter_map(|t| t.client_id.map(|c| ((t.connector, t.external_id), c))).collect();
-    let target_clients: BTreeMap<String, String> = store
+    let mut target_clients: BTreeMap<String, String> = store
         .all_links(Kind::Client)
         .await?
         .into_iter()
         .filter(|l| l.key.connector == flow.to)
         .map(|l| (l.entity_id, l.key.external_id))
         .collect();
+    // A client copy made in this same cycle is not linked yet (no sync has read it back):
+    // without it, tasks created now would never be attached to their client.
+    for (client, copy) in store.flow_copies(&flow.to, Kind::Client).await? {
+        target_clients.entry(client).or_insert(copy);
+    }
     let mut out = Vec::new();
     for (key, record) in records.iter().filter(|(k, _)| flow.reads(&k.connector)) {
         let id = key.to_string();
@@ -145,6 +156,10 @@ async fn task_groups(
             .get(&(key.connector.clone(), key.external_id.clone()))
             .and_then(|client| target_clients.get(client))
             .cloned();
+        let attached = match (pair.and_then(|p| records.get(p)), &target_client) {
+            (Some(copy), Some(client)) => holds_client(copy, client),
+            _ => false,
+        };
         out.push(Group {
             label: label(&source),
             id: id.clone(),
@@ -152,6 +167,7 @@ async fn task_groups(
             targets,
             created: pair.is_some() || state.creating.contains(&id),
             target_client,
+            attached,
         });
     }
     Ok(out)
@@ -161,4 +177,10 @@ async fn task_groups(
 pub async fn plan_now(store: &Store, flow: &Flow) -> Result<Plan, StoreError> {
     let (input, _) = input(store, flow).await?;
     Ok(super::plan(flow, &input))
+}
+
+/// Whether a stored task is attached to client `client` of its own connector.
+fn holds_client(task: &StoredRecord, client: &str) -> bool {
+    matches!(&task.record.data, Some(RecordData::Task(t))
+        if t.clients.iter().any(|c| matches!(c, ClientRef::External(id) if id == client)))
 }

@@ -31,6 +31,10 @@ pub struct Side {
     pub updated_at: Option<i64>,
     /// Deleted or archived in the vendor.
     pub deleted: bool,
+    /// Nothing left to archive: a task already done or cancelled (archiving a task closes
+    /// it; a vendor without task archives keeps the closed copy live), or a record the flow
+    /// archived before (reopened since by a person, whose decision that is).
+    pub closed: bool,
     /// Canonical values of the flow's fields.
     pub values: Values,
 }
@@ -52,6 +56,9 @@ pub struct Group {
     /// Tasks: the id, in the target, of the client the task concerns (so the copy is
     /// attached to the same client), when that client exists there.
     pub target_client: Option<String>,
+    /// Tasks: the copy already holds `target_client` among its clients. A copy made before
+    /// its client's copy existed is attached later, by an update.
+    pub attached: bool,
 }
 
 /// Everything the plan depends on; nothing else is read.
@@ -112,7 +119,8 @@ pub struct PlannedOp {
     pub from: RecordKey,
     /// Field by field.
     pub changes: Vec<FieldChange>,
-    /// Tasks: the client to attach a created copy to, in the written connector.
+    /// Tasks: the client to attach the copy to, in the written connector (on create, or
+    /// when the client's copy appeared after the task's).
     pub client: Option<String>,
 }
 
@@ -206,9 +214,9 @@ fn plan_group(flow: &Flow, input: &PlanInput, group: &Group, out: &mut Plan) {
     let targets: Vec<&Side> = group.targets.iter().filter(|t| !t.deleted).collect();
     if live.is_empty() {
         if flow.on_delete == OnDelete::Archive && !group.sources.is_empty() {
-            for target in &targets {
+            for target in targets.iter().filter(|t| !t.closed) {
                 let from = group.sources[0].key.clone();
-                out.ops.push(op(flow, group, Action::Archive, &target.key, from, Vec::new()));
+                out.ops.push(op(flow, group, Action::Archive, &target.key, from, Vec::new(), None));
             }
         }
         return;
@@ -304,8 +312,15 @@ fn plan_group(flow: &Flow, input: &PlanInput, group: &Group, out: &mut Plan) {
             }
         }
     }
+    let attach = group.target_client.as_ref().filter(|_| !group.attached);
+    if attach.is_some() {
+        for target in &targets {
+            writes.entry(target.key.clone()).or_insert_with(|| (target.key.clone(), Vec::new()));
+        }
+    }
     for (record, (from, changes)) in writes {
-        out.ops.push(op(flow, group, Action::Update, &record, from, changes));
+        let client = attach.filter(|_| record.connector == flow.to).cloned();
+        out.ops.push(op(flow, group, Action::Update, &record, from, changes, client));
     }
 }
 
@@ -334,9 +349,8 @@ fn plan_create(
         };
         changes.extend(change);
     }
-    let mut planned = op(flow, group, Action::Create, &target, from, changes);
+    let mut planned = op(flow, group, Action::Create, &target, from, changes, group.target_client.clone());
     planned.external_id = None;
-    planned.client = group.target_client.clone();
     out.ops.push(planned);
 }
 
@@ -390,12 +404,14 @@ fn op(
     record: &RecordKey,
     from: RecordKey,
     changes: Vec<FieldChange>,
+    client: Option<String>,
 ) -> PlannedOp {
     let action_name =
         serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     // Creates are keyed by the group (one copy per group, ever); updates by what they
-    // write, so the same update planned again is the same op and a new value a new one.
-    let identity = match action {
+    // write (the client they attach to included), so the same update planned again is the
+    // same op and a new value a new one.
+    let mut identity = match action {
         Action::Create => format!("{}|create|{}|{}", flow.name, group.id, record.connector),
         _ => format!(
             "{}|{action_name}|{record}|{}",
@@ -403,6 +419,9 @@ fn op(
             hash(&serde_json::to_value(&changes).unwrap_or_default())
         ),
     };
+    if let Some(client) = client.as_ref().filter(|_| action == Action::Update) {
+        identity.push_str(&format!("|client {client}"));
+    }
     PlannedOp {
         op_id: hash(&Value::String(identity)),
         group: group.id.clone(),
@@ -412,7 +431,7 @@ fn op(
         external_id: Some(record.external_id.clone()),
         from,
         changes,
-        client: None,
+        client,
     }
 }
 

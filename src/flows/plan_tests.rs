@@ -33,12 +33,21 @@ fn side(connector: &str, id: &str, updated_at: i64, data: &Value) -> Side {
         key: key(connector, id),
         updated_at: Some(updated_at),
         deleted: false,
+        closed: false,
         values: values::read(Kind::Client, data, &fields),
     }
 }
 
 fn group(sources: Vec<Side>, targets: Vec<Side>) -> Group {
-    Group { id: "cl-1".into(), label: "Romashka".into(), sources, targets, created: false, target_client: None }
+    Group {
+        id: "cl-1".into(),
+        label: "Romashka".into(),
+        sources,
+        targets,
+        created: false,
+        target_client: None,
+        attached: false,
+    }
 }
 
 /// One group, with `name` agreed at `base` between the target `portal/9` and the sources.
@@ -310,6 +319,13 @@ fn a_deleted_source_archives_its_copy_only_when_the_flow_says_so() {
         assert_eq!(plan.ops.iter().filter(|op| op.action == Action::Archive).count(), archived, "{on_delete}");
         assert_eq!(plan.ops.len(), archived);
     }
+    let mut gone = side("crm", "1", 100, &json!({}));
+    gone.deleted = true;
+    let mut closed = side("portal", "9", 100, &json!({"name": "X"}));
+    closed.closed = true;
+    let mut f = flow(Direction::OneWay, OnConflict::Manual);
+    f.on_delete = OnDelete::Archive;
+    assert!(plan(&f, &input(vec![gone], vec![closed], None)).ops.is_empty(), "a closed copy is archived already");
 }
 
 #[test]
@@ -338,4 +354,25 @@ fn the_same_input_plans_the_same_op_ids() {
     assert_ne!(a.ops[0].op_id, c.ops[0].op_id, "a different value is a different op");
     let create = |name: &str| plan(&f, &input(vec![side("crm", "1", 200, &json!({"name": name}))], Vec::new(), None));
     assert_eq!(create("A").ops[0].op_id, create("B").ops[0].op_id, "one create per group, whatever it carries");
+}
+
+#[test]
+fn a_copy_made_before_its_clients_copy_is_attached_once_by_an_update_of_its_own() {
+    let data = json!({"name": "Ромашка"});
+    let f = flow(Direction::TwoWay, OnConflict::Manual);
+    let mut input = input(vec![side("crm", "1", 100, &data)], vec![side("portal", "9", 100, &data)], None);
+    input.groups[0].target_client = Some("CO_7".into());
+    let plan = plan(&f, &input);
+    assert_eq!(writes(&plan), [("portal/9".to_string(), "update", String::new(), Value::Null, Value::Null)]);
+    assert_eq!(plan.ops[0].client.as_deref(), Some("CO_7"));
+    let again = super::plan(&f, &input);
+    assert_eq!(again.ops[0].op_id, plan.ops[0].op_id, "planned again: the same op");
+    input.groups[0].target_client = Some("CO_8".into());
+    assert_ne!(super::plan(&f, &input).ops[0].op_id, plan.ops[0].op_id, "another client: another op");
+
+    input.groups[0].attached = true;
+    assert!(super::plan(&f, &input).ops.is_empty(), "attached: nothing to write");
+    input.groups[0].attached = false;
+    input.groups[0].target_client = None;
+    assert!(super::plan(&f, &input).ops.is_empty(), "no client copy: nothing to attach");
 }

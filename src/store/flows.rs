@@ -26,6 +26,9 @@ pub struct FlowState {
     pub pairs: BTreeMap<String, RecordKey>,
     /// Groups with a create in the outbox that is not failed.
     pub creating: BTreeSet<String>,
+    /// Records this flow archived (a done archive op): a person may have reopened one since,
+    /// and that is theirs to decide.
+    pub archived: BTreeSet<RecordKey>,
     /// Last agreed hash per (target record, field).
     pub agreed: BTreeMap<(RecordKey, String), String>,
     /// zveno's last write per (record, field), for the flow's connectors.
@@ -157,6 +160,18 @@ impl Store {
         for row in &rows {
             state.creating.insert(row.try_get("grp").map_err(StoreError::query(OP, flow))?);
         }
+        let rows = sqlx::query(
+            "SELECT connector, kind, external_id FROM flow_outbox \
+             WHERE flow = $1 AND action = 'archive' AND state = 'done' AND external_id IS NOT NULL",
+        )
+        .bind(flow)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query(OP, flow))?;
+        for row in &rows {
+            let key = key_of(row, "connector", "kind", "external_id").map_err(|e| StoreError::corrupt(OP, flow, e))?;
+            state.archived.insert(key);
+        }
         state.agreed = self
             .field_hashes("flow_agreed", "flow", flow)
             .await?
@@ -168,6 +183,23 @@ impl Store {
             state.ledger.extend(rows.into_iter().map(|(key, (hash, sent))| (key, Written { hash, sent })));
         }
         Ok(state)
+    }
+
+    /// The copies every flow made of `kind` in `connector`: group → external id. A task
+    /// flow attaches its copies to the client copy a client flow made, even before a sync
+    /// has read that copy back and resolution linked it to its client.
+    pub async fn flow_copies(&self, connector: &str, kind: Kind) -> Result<BTreeMap<String, String>, StoreError> {
+        const OP: &str = "flow_copies";
+        let rows = sqlx::query("SELECT grp, external_id FROM flow_pairs WHERE connector = $1 AND kind = $2")
+            .bind(connector)
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query(OP, connector))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("grp")?, row.try_get("external_id")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::query(OP, connector))
     }
 
     /// The (record, field) → (hash, sent) rows of `table` (`flow_agreed`, `write_ledger`)

@@ -17,8 +17,10 @@
 //! - **Task CRM links.** `UF_CRM_TASK` is replaced whole on update, so deal and lead links
 //!   are read and written back alongside the client and contact links.
 //!
-//! Not written: contacts, archiving, and tax ids held in requisites (creating a requisite
-//! needs a portal-specific preset); with `tax_id_field` the tax id is written there.
+//! Archiving a task completes it (the `done` status's code); companies have no archive in
+//! Bitrix24 and are not archived. Not written: contacts, and tax ids held in requisites
+//! (creating a requisite needs a portal-specific preset); with `tax_id_field` the tax id is
+//! written there.
 
 use std::collections::HashMap;
 
@@ -69,7 +71,14 @@ fn failed(op_id: &str, error: WriteError) -> WriteOutcome {
     WriteOutcome::failed(op_id, error)
 }
 
-fn split<'a, T>(ops: &'a [WriteOp], pick: impl Fn(&'a RecordData) -> Option<&'a T>, what: &str) -> Split<'a, T> {
+/// Splits `ops`. An archive becomes an update writing `archived` (a task is closed); without
+/// it (companies: Bitrix24 has no archive) the op fails.
+fn split<'a, T>(
+    ops: &'a [WriteOp],
+    pick: impl Fn(&'a RecordData) -> Option<&'a T>,
+    archived: Option<&'a T>,
+    what: &str,
+) -> Split<'a, T> {
     let mut out = Split { creates: Vec::new(), updates: Vec::new(), decided: Vec::new() };
     for op in ops {
         match &op.action {
@@ -86,12 +95,20 @@ fn split<'a, T>(ops: &'a [WriteOp], pick: impl Fn(&'a RecordData) -> Option<&'a 
                     (_, None) => out.decided.push(failed(&op.op_id, WriteError::invalid(format!("not {what} data")))),
                 }
             }
-            WriteAction::Archive { external_id } => out.decided.push(failed(
-                &op.op_id,
-                WriteError::unsupported(format!(
-                    "archiving Bitrix24 {what} {external_id} is not supported; delete it in Bitrix24"
-                )),
-            )),
+            WriteAction::Archive { external_id } => {
+                match (external_id.trim().parse::<u64>().ok().filter(|n| *n > 0), archived) {
+                    (Some(id), Some(data)) => out.updates.push(Planned { op_id: &op.op_id, id: Some(id), data }),
+                    (None, Some(_)) => out
+                        .decided
+                        .push(failed(&op.op_id, WriteError::invalid(format!("{external_id:?} is not a Bitrix24 id")))),
+                    (_, None) => out.decided.push(failed(
+                        &op.op_id,
+                        WriteError::unsupported(format!(
+                            "archiving Bitrix24 {what} {external_id} is not supported; delete it in Bitrix24"
+                        )),
+                    )),
+                }
+            }
         }
     }
     out
@@ -188,7 +205,7 @@ impl Bitrix24Connector {
     }
 
     async fn push_company_chunk(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let Split { creates, updates, mut decided } = split(ops, client_data, "company");
+        let Split { creates, updates, mut decided } = split(ops, client_data, None, "company");
         let people = self.people().await?;
         let mut reads = Vec::new();
         let update_ids: Vec<String> = updates.iter().filter_map(|u| u.id).map(|id| id.to_string()).collect();
@@ -354,7 +371,8 @@ impl Bitrix24Connector {
     }
 
     async fn push_task_chunk(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, ConnectorError> {
-        let Split { creates, updates, mut decided } = split(ops, task_data, "task");
+        let closed = closed_task();
+        let Split { creates, updates, mut decided } = split(ops, task_data, Some(&closed), "task");
         let people = self.people().await?;
         let relinked: Vec<String> =
             updates.iter().filter(|u| has_links(u.data)).filter_map(|u| u.id).map(|id| id.to_string()).collect();
@@ -481,6 +499,26 @@ impl Bitrix24Connector {
             cmd = cmd.list("fields[TAGS]", &task.labels);
         }
         Ok(cmd)
+    }
+}
+
+/// What archiving a task writes: it is completed (the status `done` maps to), nothing else
+/// changes. Bitrix24 has no task archive, and deleting one cannot be undone.
+fn closed_task() -> Task {
+    Task {
+        title: String::new(),
+        description: None,
+        status: zveno_connector::TaskStatus::Done,
+        status_name: None,
+        priority: None,
+        assignee: None,
+        reporter: None,
+        due: None,
+        resolved_at: None,
+        labels: Vec::new(),
+        labels_removed: Vec::new(),
+        clients: Vec::new(),
+        contact_ids: Vec::new(),
     }
 }
 

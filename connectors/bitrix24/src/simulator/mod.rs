@@ -39,8 +39,8 @@ use axum::Router;
 use chrono::{DurationRound as _, FixedOffset, Offset as _, TimeDelta};
 use serde_json::{json, Value};
 use zveno_connector::Kind;
+use zveno_sim::kit::{Batch, Endpoint, Kit, LeakyBucket, SimServer, Throttled};
 use zveno_sim::kit::{BenchSim, LaunchedSim, SimulatorEntry};
-use zveno_sim::kit::{Endpoint, Kit, LeakyBucket, SimServer, Throttled};
 use zveno_sim::world::{System, SystemData, SystemProfile};
 
 pub use harness::{launch, launch_recorded, launch_with_handle, Bitrix24Harness, HARNESS_CALLS_PER_BATCH, WEBHOOK_ENV};
@@ -164,7 +164,8 @@ impl Bitrix24Sim {
         self.inner.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn ids(&self, kind: Kind) -> Vec<u64> {
+    /// Ids of the records of `kind`, ascending.
+    pub fn ids(&self, kind: Kind) -> Vec<u64> {
         let store = self.store();
         match kind {
             Kind::Client => store.companies.keys().copied().collect(),
@@ -367,7 +368,11 @@ async fn handle(
             response.extensions_mut().insert(Endpoint(method));
             return response;
         }
-        return json_response(StatusCode::OK, &json!({"result": result, "time": ctx.time(None)}), &method);
+        let mut response = json_response(StatusCode::OK, &json!({"result": result, "time": ctx.time(None)}), &method);
+        if sim.writes() > writes {
+            response.extensions_mut().insert(Batch(request.commands.len() as u64));
+        }
+        return response;
     }
     let params = match wire::params(uri.query(), kind, &body) {
         Ok(params) => params,

@@ -239,3 +239,23 @@ async fn writes_go_fifty_to_a_batch_request() {
     let batches = h.sim().kit().log().endpoint("batch").requests;
     assert_eq!((requests, batches), (7, 7), "requests for 120 creates, all of them batches");
 }
+
+#[tokio::test]
+async fn archiving_a_task_completes_it_and_changes_nothing_else() {
+    let h = portal(&world(5)).await;
+    let c = fast(&h);
+    let before = h.sim().task(2).unwrap_or_default();
+    assert_ne!(before["status"], "5", "{before}");
+    let ops = [
+        WriteOp { op_id: "close".into(), action: WriteAction::Archive { external_id: "2".into() } },
+        WriteOp { op_id: "bad".into(), action: WriteAction::Archive { external_id: "T-2".into() } },
+    ];
+    let out = c.push(Kind::Task, &ops).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out[0].result, Ok("2".to_string()));
+    assert!(out[1].result.as_ref().is_err_and(|e| e.message.contains("T-2")), "{out:?}");
+    let after = h.sim().task(2).unwrap_or_default();
+    assert_eq!(after["status"], "5", "completed: {after}");
+    for field in ["title", "responsibleId", "deadline", "ufCrmTask"] {
+        assert_eq!(after[field], before[field], "{field} untouched");
+    }
+}

@@ -30,6 +30,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
+use zveno_sim::kit::Batch;
 
 use super::portal::{Bucket, Portal};
 use super::render;
@@ -163,8 +164,16 @@ pub async fn batch(
     if action == "read" {
         return read(&p, &endpoint, object, &inputs, query.as_deref(), &body);
     }
-    if let Some(message) = duplicate_key(&action, &inputs) {
-        return p.error(&endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message);
+    let mut response = write(&p, &endpoint, object, &action, &inputs);
+    response.extensions_mut().insert(Batch(inputs.len() as u64));
+    response
+}
+
+/// `batch/create`, `batch/update`, `batch/upsert`, `batch/archive`: all inputs or (a
+/// validation error or a unique-value conflict) none.
+fn write(p: &Portal, endpoint: &str, object: Object, action: &str, inputs: &[Value]) -> Response {
+    if let Some(message) = duplicate_key(action, inputs) {
+        return p.error(endpoint, Bucket::Default, StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message);
     }
     p.wrote();
     let (now_ms, changed_at) = (p.now_ms(), p.clock().elapsed());
@@ -172,9 +181,9 @@ pub async fn batch(
     // Written to a copy: kept only when no input fails validation.
     let mut db = held.clone();
     let (mut results, mut failures) = (Vec::new(), Vec::new());
-    for input in &inputs {
+    for input in inputs {
         let trace = input.get("objectWriteTraceId").and_then(Value::as_str).map(str::to_string);
-        let outcome = match action.as_str() {
+        let outcome = match action {
             "create" => create(&mut db, object, input, now_ms),
             "update" => update(&mut db, object, input, now_ms),
             "upsert" => upsert(&mut db, object, input, now_ms),
@@ -206,16 +215,16 @@ pub async fn batch(
         if let Some(failure) = failures.iter().find(|f| f.category == category) {
             let message = failure.message.clone();
             drop(held);
-            return p.error(&endpoint, Bucket::Default, status, category, &message);
+            return p.error(endpoint, Bucket::Default, status, category, &message);
         }
     }
     *held = db;
     drop(held);
     results.reverse();
-    match action.as_str() {
-        "archive" => p.reply(&endpoint, Bucket::Default, StatusCode::NO_CONTENT, None),
-        "create" => answer(&p, &endpoint, StatusCode::CREATED, &results, &failures),
-        _ => answer(&p, &endpoint, StatusCode::OK, &results, &failures),
+    match action {
+        "archive" => p.reply(endpoint, Bucket::Default, StatusCode::NO_CONTENT, None),
+        "create" => answer(p, endpoint, StatusCode::CREATED, &results, &failures),
+        _ => answer(p, endpoint, StatusCode::OK, &results, &failures),
     }
 }
 

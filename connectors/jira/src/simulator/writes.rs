@@ -13,6 +13,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde_json::{json, Map, Value};
+use zveno_sim::kit::Batch;
 
 use super::render::{
     issue_json, priority_by_index, resolution_json, status_json, transitions_json, user_json, FieldSelection,
@@ -68,7 +69,9 @@ pub async fn create_bulk(State(shared): State<Shared>, body: Bytes) -> Response 
         }
     }
     let status = if issues.is_empty() && !errors.is_empty() { StatusCode::BAD_REQUEST } else { StatusCode::CREATED };
-    reply::json(status, json!({"issues": issues, "errors": errors}))
+    let mut response = reply::json(status, json!({"issues": issues, "errors": errors}));
+    response.extensions_mut().insert(Batch(updates.len() as u64));
+    response
 }
 
 fn create(site: &mut Site, body: &Value, now: DateTime<Utc>) -> Result<(u64, String), FieldErrors> {

@@ -14,6 +14,9 @@ pub struct EndpointStats {
     pub throttled: u64,
     /// Requests answered with a 5xx (injected or not) or a dropped connection.
     pub errors: u64,
+    /// Records (or commands) the largest batch write request carried: what a test checks
+    /// against the vendor's batch limit.
+    pub largest_batch: u64,
 }
 
 /// Per-endpoint counters. Endpoints are named by the vendor simulator (`search companies`)
@@ -32,6 +35,12 @@ impl RequestLog {
         e.errors += u64::from(error);
     }
 
+    pub(crate) fn record_batch(&self, endpoint: &str, items: u64) {
+        let mut map = self.endpoints.lock().unwrap_or_else(PoisonError::into_inner);
+        let e = map.entry(endpoint.to_string()).or_default();
+        e.largest_batch = e.largest_batch.max(items);
+    }
+
     /// Counts by endpoint.
     pub fn by_endpoint(&self) -> BTreeMap<String, EndpointStats> {
         self.endpoints.lock().unwrap_or_else(PoisonError::into_inner).clone()
@@ -48,6 +57,7 @@ impl RequestLog {
             requests: acc.requests + e.requests,
             throttled: acc.throttled + e.throttled,
             errors: acc.errors + e.errors,
+            largest_batch: acc.largest_batch.max(e.largest_batch),
         })
     }
 

@@ -3,8 +3,9 @@
 //! - [`SimServer`]: an axum server on `127.0.0.1:0`, wrapped in the kit middleware, which
 //!   also stamps every answer with an HTTP `Date` from the simulator's clock, as a vendor's
 //!   servers do from theirs (connectors take window bounds from it);
-//! - [`RequestLog`]: per-endpoint request, throttle and error counts, so tests and benchmarks
-//!   compare API calls with the floor;
+//! - [`RequestLog`]: per-endpoint request, throttle and error counts and the largest batch
+//!   write ([`Batch`]), so tests and benchmarks compare API calls with the floor and
+//!   batches with the vendor's limit;
 //! - [`RollingWindow`] and [`LeakyBucket`]: vendor rate limits on the injected clock; the
 //!   vendor simulator decides which requests they guard and answers with the vendor's own
 //!   throttling body (HubSpot 429 `policyName`, Bitrix24 503 `QUERY_LIMIT_EXCEEDED`);
@@ -25,5 +26,5 @@ pub use connect::Connect;
 pub use faults::{Fault, FaultConfig, Faults};
 pub use limits::{LeakyBucket, RollingWindow};
 pub use log::{EndpointStats, RequestLog};
-pub use server::{Endpoint, Kit, LaunchedSim, SimServer, Throttled};
+pub use server::{Batch, Endpoint, Kit, LaunchedSim, SimServer, Throttled};
 pub use vendor::{BenchLaunchFn, BenchLaunching, BenchSim, LaunchFn, Launching, SimulatorEntry};

@@ -22,6 +22,11 @@ pub struct Endpoint(pub String);
 #[derive(Debug, Clone, Copy)]
 pub struct Throttled;
 
+/// Response extension of a batch write request: how many records (or commands) it carried,
+/// kept by the request log as the endpoint's largest batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch(pub u64);
+
 /// Shared state of one simulator: its request log, faults and clock.
 #[derive(Debug, Clone)]
 pub struct Kit {
@@ -149,6 +154,9 @@ async fn faults_and_log(kit: &Kit, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let endpoint = response.extensions().get::<Endpoint>().map_or(fallback, |e| e.0.clone());
     let throttled = response.extensions().get::<Throttled>().is_some();
+    if let Some(Batch(items)) = response.extensions().get::<Batch>() {
+        kit.log().record_batch(&endpoint, *items);
+    }
     let success = response.status().is_success();
     let error = response.status().is_server_error() && !throttled;
     match fault {
