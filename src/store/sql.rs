@@ -100,7 +100,7 @@ pub(crate) fn statement(
     rows: usize,
     build: impl FnOnce() -> String,
 ) -> Arc<str> {
-    static TEXTS: LazyLock<Mutex<HashMap<(&'static str, usize, bool), Arc<str>>>> = LazyLock::new(Mutex::default);
+    static TEXTS: LazyLock<Mutex<Texts>> = LazyLock::new(Mutex::default);
     let sqlite = conn.backend_name() == "SQLite";
     let key = (name, rows, sqlite);
     if let Some(text) = TEXTS.lock().ok().and_then(|t| t.get(&key).cloned()) {
@@ -115,6 +115,9 @@ pub(crate) fn statement(
     }
     text
 }
+
+/// [`statement`]'s texts by name, rows and whether they are for SQLite.
+type Texts = HashMap<(&'static str, usize, bool), Arc<str>>;
 
 /// How many statement texts [`statement`] keeps (a few MiB at most).
 const STATEMENT_TEXTS: usize = 128;

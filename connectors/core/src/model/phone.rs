@@ -66,6 +66,9 @@ impl Phone {
 /// How many inputs [`Parsed`] remembers before it starts over: about 1 MiB.
 const PARSED_LIMIT: usize = 8192;
 
+/// [`Phone::parse`]'s answers in one region, by input text.
+type Answers = HashMap<Box<str>, Result<Phone, ParseError>>;
+
 static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(|| Mutex::new(Parsed::default()));
 
 /// What [`Phone::parse`] answered, per default region and input text.
@@ -79,7 +82,7 @@ static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(|| Mutex::new(Parsed::def
 /// entries.
 #[derive(Default)]
 struct Parsed {
-    by_region: Vec<(Option<Region>, HashMap<Box<str>, Result<Phone, ParseError>>)>,
+    by_region: Vec<(Option<Region>, Answers)>,
     len: usize,
 }
 
