@@ -23,7 +23,7 @@
 //! `CASE WHEN excluded.data IS NULL` arms of the upsert keep the stored payload columns.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::AddAssign;
+use std::ops::{AddAssign, Range};
 
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -33,7 +33,9 @@ use super::census::{settle, Settled};
 use super::cursors::{self, CursorRow};
 use super::leases::{self, Fence};
 use super::records::DeletedBy;
-use super::sql::{for_conn, keyed_update_sql, lookup_sql, ms, placeholders, LOOKUPS_PER_STATEMENT, ROWS_PER_STATEMENT};
+use super::sql::{
+    keyed_update_sql, lookup_sql, ms, placeholders, statement, LOOKUPS_PER_STATEMENT, ROWS_PER_STATEMENT,
+};
 use super::verdict::{judge, later, Incoming, Stored, Verdict};
 use super::{Store, StoreError};
 
@@ -317,8 +319,9 @@ async fn load_stored(
 ) -> Result<HashMap<String, Stored>, sqlx::Error> {
     let mut stored = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(LOOKUPS_PER_STATEMENT) {
-        let sql = lookup_sql("external_id, updated_at, payload_hash, deleted, deleted_by", chunk.len());
-        let sql = for_conn(conn, &sql);
+        let sql = statement(conn, "load_stored", chunk.len(), || {
+            lookup_sql("external_id, updated_at, payload_hash, deleted, deleted_by", chunk.len())
+        });
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(connector).bind(kind.as_str()).bind(*id);
@@ -341,7 +344,8 @@ async fn load_stored(
     Ok(stored)
 }
 
-/// The bound values of one upserted row.
+/// The bound values of one upserted row; the JSON columns are ranges of the chunk's
+/// shared text (see [`upsert`]).
 struct RowValues<'a> {
     external_id: &'a str,
     created_at: Option<i64>,
@@ -350,24 +354,32 @@ struct RowValues<'a> {
     deleted_by: Option<&'static str>,
     url: Option<&'a str>,
     payload_hash: &'a str,
-    raw: String,
-    data: Option<String>,
-    warnings: String,
+    raw: Range<usize>,
+    data: Option<Range<usize>>,
+    warnings: Range<usize>,
 }
 
-fn row_values<'a>(write: &Write<'a>, target: &str) -> Result<RowValues<'a>, StoreError> {
+/// Writes `value` as JSON at the end of `out`, returning where it is.
+fn json_into(out: &mut Vec<u8>, value: &impl Serialize) -> Result<Range<usize>, serde_json::Error> {
+    let start = out.len();
+    serde_json::to_writer(&mut *out, value)?;
+    Ok(start..out.len())
+}
+
+fn row_values<'a>(write: &Write<'a>, text: &mut Vec<u8>, target: &str) -> Result<RowValues<'a>, StoreError> {
     let envelope = write.envelope;
     let source = write.payload.unwrap_or(envelope);
-    let data = write.payload.and_then(|p| p.data.as_ref()).map(serde_json::to_string).transpose().map_err(|e| {
-        StoreError::invalid(OP, target, format_args!("record {:?} data does not serialise: {e}", envelope.external_id))
-    })?;
-    let warnings = serde_json::to_string(&source.warnings).map_err(|e| {
+    let bad = |what: &str, e: serde_json::Error| {
         StoreError::invalid(
             OP,
             target,
-            format_args!("record {:?} warnings do not serialise: {e}", envelope.external_id),
+            format_args!("record {:?} {what} does not serialise: {e}", envelope.external_id),
         )
-    })?;
+    };
+    let raw = json_into(text, &source.raw).map_err(|e| bad("raw payload", e))?;
+    let data = write.payload.and_then(|p| p.data.as_ref()).map(|d| json_into(text, d)).transpose();
+    let data = data.map_err(|e| bad("data", e))?;
+    let warnings = json_into(text, &source.warnings).map_err(|e| bad("warnings", e))?;
     Ok(RowValues {
         external_id: &envelope.external_id,
         created_at: envelope.created_at.or(source.created_at).map(ms),
@@ -376,13 +388,16 @@ fn row_values<'a>(write: &Write<'a>, target: &str) -> Result<RowValues<'a>, Stor
         deleted_by: envelope.deleted.then_some(DeletedBy::Vendor.as_str()),
         url: envelope.url.as_deref().or(source.url.as_deref()),
         payload_hash: &source.payload_hash,
-        raw: source.raw.to_string(),
+        raw,
         data,
         warnings,
     })
 }
 
-/// Inserts or updates the planned rows.
+/// Inserts or updates the planned rows, [`ROWS_PER_STATEMENT`] per statement.
+///
+/// The JSON columns of a chunk are written into one buffer that every chunk of the page
+/// reuses, instead of a `String` (grown by doubling) per column and row.
 async fn upsert(
     conn: &mut AnyConnection,
     connector: &str,
@@ -392,12 +407,16 @@ async fn upsert(
     writes: &BTreeMap<&str, Write<'_>>,
     target: &str,
 ) -> Result<(), StoreError> {
-    let rows = writes.values().map(|w| row_values(w, target)).collect::<Result<Vec<_>, _>>()?;
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = upsert_sql(chunk.len());
-        let sql = for_conn(conn, &sql);
+    let writes: Vec<&Write<'_>> = writes.values().collect();
+    let mut buffer = Vec::new();
+    for chunk in writes.chunks(ROWS_PER_STATEMENT) {
+        buffer.clear();
+        let rows = chunk.iter().map(|w| row_values(w, &mut buffer, target)).collect::<Result<Vec<_>, _>>()?;
+        // serde_json writes UTF-8; checked once per chunk rather than trusted.
+        let text = String::from_utf8(buffer).map_err(|e| StoreError::invalid(OP, target, e))?;
+        let sql = statement(conn, "upsert", chunk.len(), || upsert_sql(chunk.len()));
         let mut query = sqlx::query(&sql);
-        for r in chunk {
+        for r in &rows {
             query = query
                 .bind(connector)
                 .bind(kind.as_str())
@@ -408,14 +427,15 @@ async fn upsert(
                 .bind(r.deleted_by)
                 .bind(r.url)
                 .bind(r.payload_hash)
-                .bind(r.raw.as_str())
-                .bind(r.data.as_deref())
-                .bind(r.warnings.as_str())
+                .bind(&text[r.raw.clone()])
+                .bind(r.data.clone().map(|d| &text[d]))
+                .bind(&text[r.warnings.clone()])
                 .bind(now)
                 .bind(now)
                 .bind(scan_id);
         }
         query.execute(&mut *conn).await.map_err(StoreError::query(OP, target))?;
+        buffer = text.into_bytes();
     }
     Ok(())
 }
@@ -467,14 +487,15 @@ async fn mark_seen(
     ids: &[&str],
 ) -> Result<(), sqlx::Error> {
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-        let sql = keyed_update_sql(
-            chunk.len(),
-            "last_scan_id = excluded.last_scan_id, missed_scans = 0",
-            "source_records.last_scan_id IS NULL \
-             OR source_records.last_scan_id <> excluded.last_scan_id \
-             OR source_records.missed_scans <> 0",
-        );
-        let sql = for_conn(conn, &sql);
+        let sql = statement(conn, "mark_seen", chunk.len(), || {
+            keyed_update_sql(
+                chunk.len(),
+                "last_scan_id = excluded.last_scan_id, missed_scans = 0",
+                "source_records.last_scan_id IS NULL \
+                 OR source_records.last_scan_id <> excluded.last_scan_id \
+                 OR source_records.missed_scans <> 0",
+            )
+        });
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(connector).bind(kind.as_str()).bind(*id).bind(scan_id).bind(0_i64);

@@ -3,6 +3,8 @@
 //! integers for timestamps, 0/1 for booleans, text for JSON and enums).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
@@ -82,6 +84,43 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 pub(crate) fn row_placeholders(rows: usize, width: usize) -> String {
     (0..rows).map(|r| format!("({})", placeholders(r * width + 1, width))).collect::<Vec<_>>().join(", ")
 }
+
+/// The text of a generated statement for `conn`'s database (see [`for_conn`]): built by
+/// `build` the first time a `(name, rows)` pair is asked for, then shared.
+///
+/// Why: the store's batch statements are a few hundred rows of placeholders, and writing
+/// one out (a `format!` and a number-to-text per placeholder, then the rewrite to `?`) cost
+/// more allocations than the rows they carry. A page commit asks for the same few shapes
+/// over and over (full chunks of 100 or 250 rows, and the remainder), so they are built
+/// once per process. At most [`STATEMENT_TEXTS`] texts are kept; past that (an
+/// incremental workload with every remainder size) a text is built and not kept.
+pub(crate) fn statement(
+    conn: &AnyConnection,
+    name: &'static str,
+    rows: usize,
+    build: impl FnOnce() -> String,
+) -> Arc<str> {
+    static TEXTS: LazyLock<Mutex<Texts>> = LazyLock::new(Mutex::default);
+    let sqlite = conn.backend_name() == "SQLite";
+    let key = (name, rows, sqlite);
+    if let Some(text) = TEXTS.lock().ok().and_then(|t| t.get(&key).cloned()) {
+        return text;
+    }
+    let built = build();
+    let text: Arc<str> = positional(sqlite, &built).into();
+    if let Ok(mut texts) = TEXTS.lock() {
+        if texts.len() < STATEMENT_TEXTS {
+            texts.insert(key, Arc::clone(&text));
+        }
+    }
+    text
+}
+
+/// [`statement`]'s texts by name, rows and whether they are for SQLite.
+type Texts = HashMap<(&'static str, usize, bool), Arc<str>>;
+
+/// How many statement texts [`statement`] keeps (a few MiB at most).
+const STATEMENT_TEXTS: usize = 128;
 
 /// `sql` as `conn`'s database runs it best (see [`positional`]).
 pub(crate) fn for_conn<'a>(conn: &AnyConnection, sql: &'a str) -> Cow<'a, str> {

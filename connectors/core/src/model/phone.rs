@@ -1,7 +1,9 @@
 //! Phone numbers in E.164, parsed with the `phonenumber` crate (libphonenumber's metadata).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{LazyLock, Mutex};
 
 use phonenumber::country::Id as Region;
 use serde::{Deserialize, Serialize};
@@ -18,7 +20,20 @@ pub struct Phone(String);
 
 impl Phone {
     /// Parses `raw`, reading national formats in `default_region` when given.
+    ///
+    /// Results are remembered per distinct input (see [`Parsed`]).
     pub fn parse(raw: &str, default_region: Option<Region>) -> Result<Self, ParseError> {
+        if let Some(known) = PARSED.lock().ok().and_then(|p| p.get(raw, default_region)) {
+            return known;
+        }
+        let parsed = Self::parse_uncached(raw, default_region);
+        if let Ok(mut p) = PARSED.lock() {
+            p.insert(raw, default_region, &parsed);
+        }
+        parsed
+    }
+
+    fn parse_uncached(raw: &str, default_region: Option<Region>) -> Result<Self, ParseError> {
         let cleaned = raw.trim();
         if cleaned.is_empty() {
             return Err(ParseError::new("phone", raw, "empty"));
@@ -45,6 +60,51 @@ impl Phone {
     /// The E.164 text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// How many inputs [`Parsed`] remembers before it starts over: about 1 MiB.
+const PARSED_LIMIT: usize = 8192;
+
+/// [`Phone::parse`]'s answers in one region, by input text.
+type Answers = HashMap<Box<str>, Result<Phone, ParseError>>;
+
+static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(|| Mutex::new(Parsed::default()));
+
+/// What [`Phone::parse`] answered, per default region and input text.
+///
+/// Why: parsing runs libphonenumber's metadata patterns, a few microseconds a number and
+/// the dearest step of mapping a contact, while the same texts recur — a company's
+/// switchboard on each of its people, one number on every vendor that holds it, and every
+/// stored E.164 value read back (`TryFrom<String>`). Parsing is a pure function of the
+/// text and the region, so a remembered answer is the answer. Bounded: when full it is
+/// cleared rather than grown, so a long-running daemon holds at most [`PARSED_LIMIT`]
+/// entries.
+#[derive(Default)]
+struct Parsed {
+    by_region: Vec<(Option<Region>, Answers)>,
+    len: usize,
+}
+
+impl Parsed {
+    fn get(&self, raw: &str, region: Option<Region>) -> Option<Result<Phone, ParseError>> {
+        self.by_region.iter().find(|(r, _)| *r == region).and_then(|(_, m)| m.get(raw)).cloned()
+    }
+
+    fn insert(&mut self, raw: &str, region: Option<Region>, parsed: &Result<Phone, ParseError>) {
+        if self.len >= PARSED_LIMIT {
+            *self = Self::default();
+        }
+        let at = match self.by_region.iter().position(|(r, _)| *r == region) {
+            Some(at) => at,
+            None => {
+                self.by_region.push((region, HashMap::new()));
+                self.by_region.len() - 1
+            }
+        };
+        if self.by_region[at].1.insert(raw.into(), parsed.clone()).is_none() {
+            self.len += 1;
+        }
     }
 }
 
@@ -149,6 +209,34 @@ mod tests {
         // Still refused: too few digits once the prefix is gone, or no such area.
         assert!(Phone::parse("8 (812) 466-69", ru).is_err());
         assert!(Phone::parse("8 (100) 466-69-81", ru).is_err());
+    }
+
+    #[test]
+    fn a_remembered_answer_is_the_region_s_own() {
+        // The same text reads differently with and without a default region; asking in
+        // one must not answer for the other.
+        let ru = Phone::region("RU").ok();
+        let us = Phone::region("US").ok();
+        assert_eq!(Phone::parse("495 123-45-67", ru).map(|p| p.to_string()), Ok("+74951234567".into()));
+        assert!(Phone::parse("495 123-45-67", None).is_err());
+        assert_eq!(Phone::parse("(415) 555-2671", us).map(|p| p.to_string()), Ok("+14155552671".into()));
+        assert_ne!(Phone::parse("(415) 555-2671", ru), Phone::parse("(415) 555-2671", us));
+        // Asked again: the same answers.
+        assert_eq!(Phone::parse("495 123-45-67", ru).map(|p| p.to_string()), Ok("+74951234567".into()));
+        assert!(Phone::parse("495 123-45-67", None).is_err());
+    }
+
+    #[test]
+    fn a_full_memory_starts_over() {
+        let mut parsed = Parsed::default();
+        let ru = Phone::region("RU").ok();
+        for i in 0..PARSED_LIMIT {
+            parsed.insert(&i.to_string(), ru, &Err(ParseError::new("phone", "x", "test")));
+        }
+        assert!(parsed.get("0", ru).is_some());
+        parsed.insert("one more", ru, &Err(ParseError::new("phone", "x", "test")));
+        assert_eq!((parsed.len, parsed.get("0", ru)), (1, None));
+        assert!(parsed.get("one more", ru).is_some());
     }
 
     #[test]
