@@ -53,6 +53,11 @@ pub fn blocks(keys: &[Vec<String>], excluded: &[bool], overfull: &HashSet<String
 
 const NAME_ORDER: u8 = 9;
 
+/// Whether `key` groups records at all (record refs and staff domains only find them).
+pub fn groups(key: &str) -> bool {
+    order(key).is_some()
+}
+
 /// Where a key's group is applied; `None` for keys that group nothing (record refs).
 fn order(key: &str) -> Option<u8> {
     let (prefix, _) = key.split_once(':')?;

@@ -1,41 +1,52 @@
-//! A full pass: every record of the store re-resolved.
+//! A full pass: every record of the store re-resolved, block by block.
 //!
-//! Contacts are read first (what they say about their clients is evidence, `staff.rs`),
-//! then clients are clustered (all of them in memory: clustering needs every record that
-//! might share a key), then contacts (clustered, then attached through the client index), then tasks,
-//! streamed page by page — the largest kind never has to fit in memory. Results replace
-//! the stored ones in place, in transactions of [`WRITE_CHUNK`] rows, so a sync running
-//! alongside never waits long for the store; the dirty queue is cleared last, so a pass
-//! cut short by a crash is simply run again.
+//! Contacts are scanned first (what they say about their clients is evidence, `staff.rs`),
+//! then clients; each scan writes the records' index keys and splits the kind into closed
+//! blocks (`plan.rs`). Clients are then resolved a block at a time — read back, clustered,
+//! merged, written in one transaction — then contacts (attached through the client index),
+//! then tasks, streamed page by page. So the pass holds one block's records, the client
+//! index tasks are attached through, and a few dozen bytes per record, never the store.
+//! The dirty queue is cleared last, so a pass cut short by a crash is simply run again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use zveno_connector::Kind;
 
-use crate::store::{RecordKey, RecordVersion, ResolutionWrite, Store, StoreError, TaskLinkRow};
+use crate::store::{RecordKey, ResolutionWrite, Store, StoreError, TaskLinkRow};
 
 use super::batch::{cluster_client_sources, cluster_contact_sources, id_prefix, rows};
 use super::ids::assign_checked;
-use super::load::Loaded;
-use super::model::{ClientFields, ContactFields, Fields, TaskFields};
+use super::keys::contact_keys;
+use super::load::{read, Loaded, Read};
+use super::model::{ClientFields, ContactFields, Fields, Source, TaskFields};
+use super::plan::{Plan, Scan};
 use super::staff::Staff;
 use super::tasks::{attach_contact, attach_task, task_keys, AttachRule, ClientIndex};
 use super::{Mode, ResolveError, ResolveReport, Resolver};
 
 /// Rows read per page.
 const PAGE: u32 = 5_000;
-/// Clusters (or tasks) written per transaction.
+/// Dirty versions cleared per transaction.
 const WRITE_CHUNK: usize = 2_000;
 
 pub(super) async fn resolve(r: &Resolver) -> Result<ResolveReport, ResolveError> {
+    let store = r.store();
     let mut report = ResolveReport::new(Mode::Full);
     // Contacts first: what they say about their clients is evidence for clustering them.
-    let contacts_loaded = load_all::<ContactFields>(r.store()).await?;
-    let staff = Staff::from_contacts(&contacts_loaded.live);
-    let index = clients(r, &staff, &mut report).await?;
+    let mut staff = Staff::default();
+    let contacts = scan::<ContactFields>(store, &mut report, |s| {
+        staff.add(s);
+        contact_keys(&s.key.connector, &s.fields)
+    })
+    .await?;
+    let staff = staff.finish();
+    let clients = scan::<ClientFields>(store, &mut report, |s| staff.keys(s).index_keys()).await?;
+    let index = resolve_clients(r, &clients, &staff, &mut report).await?;
     drop(staff);
-    contacts(r, contacts_loaded, &index, &mut report).await?;
+    resolve_contacts(r, &contacts, &index, &mut report).await?;
     tasks(r, &index, &mut report).await?;
+    finish(store, &clients).await?;
+    finish(store, &contacts).await?;
     Ok(report)
 }
 
@@ -58,96 +69,140 @@ pub(super) async fn load_all<T: Fields>(store: &Store) -> Result<Loaded<T>, Stor
     Ok(loaded)
 }
 
-/// The entity each record had, and the set of those ids.
-async fn old_links(store: &Store, kind: Kind) -> Result<(HashMap<RecordKey, String>, HashSet<String>), StoreError> {
-    let old: HashMap<RecordKey, String> = store.link_entities(kind).await?.into_iter().collect();
-    let ids = old.values().cloned().collect();
-    Ok((old, ids))
-}
-
-async fn clients(r: &Resolver, staff: &Staff, report: &mut ResolveReport) -> Result<ClientIndex, ResolveError> {
-    let store = r.store();
-    let loaded = load_all::<ClientFields>(store).await?;
-    let decisions = store.overrides(Kind::Client).await?;
-    let (keys, clustering) = cluster_client_sources(&loaded.live, staff, &decisions, &HashSet::new());
-    let (old, old_ids) = old_links(store, Kind::Client).await?;
-    let refs: Vec<&RecordKey> = loaded.live.iter().map(|s| &s.key).collect();
-    let ids =
-        assign_checked(store, id_prefix(Kind::Client), &clustering.sets, &refs, &|k| old.get(k).cloned(), &old_ids)
-            .await?;
-
-    let mut index = ClientIndex::default();
-    let mut index_keys = Vec::with_capacity(loaded.live.len());
-    for (set, id) in clustering.sets.iter().zip(&ids) {
-        for &m in set {
-            let s = &loaded.live[m];
-            let k = keys[m].index_keys();
-            index.insert(&s.key.connector, &s.key.external_id, &k, &keys[m].name, id);
-            index_keys.push((s.key.clone(), k));
+/// Reads every row of `T`'s kind page by page into a [`Plan`]; `keys_of` gives a live
+/// record's index keys. Each page's keys are written as it goes, and the links of records
+/// that are gone deleted.
+async fn scan<T: Fields>(
+    store: &Store,
+    report: &mut ResolveReport,
+    mut keys_of: impl FnMut(&Source<T>) -> Vec<String>,
+) -> Result<Plan, StoreError> {
+    let mut scan = Scan::new(T::KIND, &store.overrides(T::KIND).await?);
+    for connector in store.connectors_with(T::KIND).await? {
+        let mut after = String::new();
+        loop {
+            let page = store.resolution_page(&connector, T::KIND, &after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.version.key.external_id.clone();
+            let full = page.len() == PAGE as usize;
+            let mut w = ResolutionWrite::default();
+            for row in page {
+                let keys = match read::<T>(&row) {
+                    Read::Live(fields) => {
+                        let s = Source { key: row.version.key.clone(), updated_at: None, url: None, fields };
+                        Some(keys_of(&s))
+                    }
+                    Read::Gone => None,
+                    Read::Unreadable => {
+                        report.unreadable += 1;
+                        None
+                    }
+                };
+                scan.push(&row.version, row.dirty, row.entity.as_deref(), keys.as_deref());
+                if keys.is_none() {
+                    w.delete_links.push(row.version.key.clone());
+                }
+                w.keys.push((row.version.key, keys.unwrap_or_default()));
+            }
+            store.write_resolution(&w).await?;
+            if !full {
+                break;
+            }
         }
     }
+    let plan = scan.plan();
+    report.changed += plan.processed_count() as u64;
+    Ok(plan)
+}
+
+/// One block's records, read back, with the ids of their former entities.
+async fn block<T: Fields>(store: &Store, plan: &Plan, block: &[u32]) -> Result<Loaded<T>, StoreError> {
+    Ok(Loaded::from_rows(store.resolution_rows(&plan.keys(block)).await?))
+}
+
+/// Ids for `sets` of `loaded`'s records: their former entities' where they can, checked
+/// against the store. Returns the ids and the former entities no cluster kept.
+async fn entity_ids<T: Sync>(
+    store: &Store,
+    kind: Kind,
+    loaded: &Loaded<T>,
+    sets: &[Vec<usize>],
+) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let old_ids: HashSet<String> = loaded.entities.values().cloned().collect();
+    let refs: Vec<&RecordKey> = loaded.live.iter().map(|s| &s.key).collect();
+    let ids =
+        assign_checked(store, id_prefix(kind), sets, &refs, &|k| loaded.entities.get(k).cloned(), &old_ids).await?;
     let kept: HashSet<&String> = ids.iter().collect();
-    let mut first = ResolutionWrite {
-        delete_entities: old_ids.iter().filter(|id| !kept.contains(id)).cloned().collect(),
-        delete_links: loaded.gone.clone(),
-        keys: loaded.gone.iter().map(|k| (k.clone(), Vec::new())).collect(),
-        ..ResolutionWrite::default()
-    };
-    for (sets, chunk_ids) in clustering.sets.chunks(WRITE_CHUNK).zip(ids.chunks(WRITE_CHUNK)) {
+    let dropped = old_ids.iter().filter(|id| !kept.contains(id)).cloned().collect();
+    Ok((ids, dropped))
+}
+
+async fn resolve_clients(
+    r: &Resolver,
+    plan: &Plan,
+    staff: &Staff,
+    report: &mut ResolveReport,
+) -> Result<ClientIndex, ResolveError> {
+    let store = r.store();
+    let decisions = store.overrides(Kind::Client).await?;
+    let mut index = ClientIndex::default();
+    for members in &plan.blocks {
+        let loaded = block::<ClientFields>(store, plan, members).await?;
+        let (keys, clustering) = cluster_client_sources(&loaded.live, staff, &decisions, &plan.overfull);
+        let (ids, dropped) = entity_ids(store, Kind::Client, &loaded, &clustering.sets).await?;
+        for (set, id) in clustering.sets.iter().zip(&ids) {
+            for &m in set {
+                let s = &loaded.live[m];
+                index.insert(&s.key.connector, &s.key.external_id, &keys[m].index_keys(), &keys[m].name, id);
+            }
+        }
         let (entities, links) =
-            rows(Kind::Client, &loaded.live, &clustering, (sets, chunk_ids), &|_| None, r.context());
-        let mut w = std::mem::take(&mut first);
-        w.entities = entities;
-        w.links = links;
-        store.write_resolution(&w).await?;
+            rows(Kind::Client, &loaded.live, &clustering, (&clustering.sets, &ids), &|_| None, r.context());
+        store
+            .write_resolution(&ResolutionWrite {
+                delete_entities: dropped,
+                entities,
+                links,
+                ..ResolutionWrite::default()
+            })
+            .await?;
+        report.clients += loaded.live.len() as u64;
+        report.entities += ids.len() as u64;
     }
-    report.clients += loaded.live.len() as u64;
-    report.entities += ids.len() as u64;
-    report.unreadable += loaded.unreadable;
-    report.changed += loaded.processed.len() as u64;
-    finish(store, first, index_keys, loaded.processed).await?;
+    store.delete_orphan_entities(Kind::Client).await?;
     Ok(index)
 }
 
-async fn contacts(
+async fn resolve_contacts(
     r: &Resolver,
-    loaded: Loaded<ContactFields>,
+    plan: &Plan,
     index: &ClientIndex,
     report: &mut ResolveReport,
 ) -> Result<(), ResolveError> {
     let store = r.store();
     let decisions = store.overrides(Kind::Contact).await?;
-    let (keys, clustering) = cluster_contact_sources(&loaded.live, &decisions, &HashSet::new());
-    let (old, old_ids) = old_links(store, Kind::Contact).await?;
-    let refs: Vec<&RecordKey> = loaded.live.iter().map(|s| &s.key).collect();
-    let ids =
-        assign_checked(store, id_prefix(Kind::Contact), &clustering.sets, &refs, &|k| old.get(k).cloned(), &old_ids)
-            .await?;
-    let client_of = |i: usize| {
-        let s = &loaded.live[i];
-        attach_contact(&s.key.connector, &s.fields.client_ids, index).client
-    };
-    let kept: HashSet<&String> = ids.iter().collect();
-    let mut first = ResolutionWrite {
-        delete_entities: old_ids.iter().filter(|id| !kept.contains(id)).cloned().collect(),
-        delete_links: loaded.gone.clone(),
-        keys: loaded.gone.iter().map(|k| (k.clone(), Vec::new())).collect(),
-        ..ResolutionWrite::default()
-    };
-    for (sets, chunk_ids) in clustering.sets.chunks(WRITE_CHUNK).zip(ids.chunks(WRITE_CHUNK)) {
+    for members in &plan.blocks {
+        let loaded = block::<ContactFields>(store, plan, members).await?;
+        let (_, clustering) = cluster_contact_sources(&loaded.live, &decisions, &plan.overfull);
+        let (ids, dropped) = entity_ids(store, Kind::Contact, &loaded, &clustering.sets).await?;
+        let client_of = |i: usize| {
+            let s = &loaded.live[i];
+            attach_contact(&s.key.connector, &s.fields.client_ids, index).client
+        };
         let (entities, links) =
-            rows(Kind::Contact, &loaded.live, &clustering, (sets, chunk_ids), &client_of, r.context());
-        let mut w = std::mem::take(&mut first);
-        w.entities = entities;
-        w.links = links;
-        store.write_resolution(&w).await?;
+            rows(Kind::Contact, &loaded.live, &clustering, (&clustering.sets, &ids), &client_of, r.context());
+        store
+            .write_resolution(&ResolutionWrite {
+                delete_entities: dropped,
+                entities,
+                links,
+                ..ResolutionWrite::default()
+            })
+            .await?;
+        report.contacts += loaded.live.len() as u64;
+        report.entities += ids.len() as u64;
     }
-    let index_keys = loaded.live.iter().zip(keys).map(|(s, k)| (s.key.clone(), k)).collect();
-    report.contacts += loaded.live.len() as u64;
-    report.entities += ids.len() as u64;
-    report.unreadable += loaded.unreadable;
-    report.changed += loaded.processed.len() as u64;
-    finish(store, first, index_keys, loaded.processed).await?;
+    store.delete_orphan_entities(Kind::Contact).await?;
     Ok(())
 }
 
@@ -214,22 +269,12 @@ pub(super) fn attach_all(
     (rows, keys)
 }
 
-/// The closing writes of a kind: leftover deletions, the index keys, then the dirty queue,
-/// each in chunks.
-async fn finish(
-    store: &Store,
-    leftover: ResolutionWrite,
-    keys: Vec<(RecordKey, Vec<String>)>,
-    processed: Vec<RecordVersion>,
-) -> Result<(), StoreError> {
-    if !leftover.delete_entities.is_empty() || !leftover.delete_links.is_empty() || !leftover.keys.is_empty() {
-        store.write_resolution(&leftover).await?;
-    }
-    for chunk in keys.chunks(WRITE_CHUNK) {
-        store.write_resolution(&ResolutionWrite { keys: chunk.to_vec(), ..ResolutionWrite::default() }).await?;
-    }
-    for chunk in processed.chunks(WRITE_CHUNK) {
-        store.write_resolution(&ResolutionWrite { processed: chunk.to_vec(), ..ResolutionWrite::default() }).await?;
+/// Clears the dirty versions a scan read, once every result of the pass is stored.
+async fn finish(store: &Store, plan: &Plan) -> Result<(), StoreError> {
+    let mut processed = plan.processed().peekable();
+    while processed.peek().is_some() {
+        let chunk: Vec<_> = processed.by_ref().take(WRITE_CHUNK).collect();
+        store.write_resolution(&ResolutionWrite { processed: chunk, ..ResolutionWrite::default() }).await?;
     }
     Ok(())
 }

@@ -228,12 +228,24 @@ pub fn merge<T: Offers>(
             .unwrap_or(survivorship.source_priority.len())
     };
     let mut golden = Golden::default();
+    // Each record's rank, computed once (a single record needs no order).
+    let ranks: Vec<usize> = if members.len() > 1 { members.iter().map(|s| rank(&s.key)).collect() } else { Vec::new() };
     for &field in T::FIELDS {
         let rule = survivorship.rule(field);
-        let form = Form::of(field, members);
         // Best first under this rule.
-        let mut order: Vec<&Source<T>> = members.to_vec();
-        order.sort_by(|a, b| compare(rule, field, a, b, &rank, &form));
+        let order: Vec<&Source<T>> = if members.len() > 1 {
+            let form = Form::of(field, members);
+            let facts: Vec<Facts> = members
+                .iter()
+                .zip(&ranks)
+                .map(|(s, &rank)| Facts::of(rule, s.fields.offer(field), rank, &form))
+                .collect();
+            let mut by: Vec<usize> = (0..members.len()).collect();
+            by.sort_by(|&a, &b| compare(rule, (members[a], &facts[a]), (members[b], &facts[b])));
+            by.into_iter().map(|i| members[i]).collect()
+        } else {
+            members.to_vec()
+        };
         let (value, won) = if field.is_list() && rule == Survival::MostComplete {
             union(field, &order)
         } else {
@@ -245,25 +257,37 @@ pub fn merge<T: Offers>(
     golden
 }
 
-/// Orders two candidates for `field` under `rule`: the better one first.
-fn compare<T: Offers>(
-    rule: Survival,
-    field: Field,
-    a: &Source<T>,
-    b: &Source<T>,
-    rank: &dyn Fn(&RecordKey) -> usize,
-    form: &Form,
-) -> Ordering {
+/// What ordering a record's offer for a field needs, computed once per record (scoring a
+/// name analyses it, and a sort would do that at every comparison).
+struct Facts {
+    /// How well-formed the value is (`WellFormed` only).
+    form: u8,
+    /// The connector's place in `source_priority`.
+    rank: usize,
+    /// How much the value holds (`MostComplete` only).
+    size: usize,
+}
+
+impl Facts {
+    fn of(rule: Survival, offer: Offer<'_>, rank: usize, form: &Form) -> Self {
+        Self {
+            form: if rule == Survival::WellFormed { form.score(offer) } else { 0 },
+            rank,
+            size: if rule == Survival::MostComplete { size(offer) } else { 0 },
+        }
+    }
+}
+
+/// Orders two candidates under `rule`: the better one first.
+fn compare<T>(rule: Survival, (a, fa): (&Source<T>, &Facts), (b, fb): (&Source<T>, &Facts)) -> Ordering {
     // Newer first; a record without a remote time is older than any with one.
     let recent = b.updated_at.cmp(&a.updated_at);
-    let priority = rank(&a.key).cmp(&rank(&b.key));
+    let priority = fa.rank.cmp(&fb.rank);
     let primary = match rule {
-        Survival::WellFormed => {
-            form.score(b.fields.offer(field)).cmp(&form.score(a.fields.offer(field))).then(priority).then(recent)
-        }
+        Survival::WellFormed => fb.form.cmp(&fa.form).then(priority).then(recent),
         Survival::SourcePriority => priority.then(recent),
         Survival::MostRecent => recent.then(priority),
-        Survival::MostComplete => size(b.fields.offer(field)).cmp(&size(a.fields.offer(field))).then(recent),
+        Survival::MostComplete => fb.size.cmp(&fa.size).then(recent),
     };
     primary.then_with(|| a.key.cmp(&b.key))
 }

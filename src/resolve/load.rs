@@ -5,6 +5,8 @@
 //! cannot be read is left out with a warning and still counts as processed — resolving it
 //! again would fail the same way, and the rest of the store is worth resolving.
 
+use std::collections::HashMap;
+
 use crate::store::{RecordKey, RecordVersion, ResolutionRow};
 
 use super::model::{Fields, Source};
@@ -20,11 +22,38 @@ pub struct Loaded<T> {
     pub processed: Vec<RecordVersion>,
     /// Rows left out because their data could not be read.
     pub unreadable: u64,
+    /// The entity each live record was last resolved into.
+    pub entities: HashMap<RecordKey, String>,
 }
 
 impl<T> Default for Loaded<T> {
     fn default() -> Self {
-        Self { live: Vec::new(), gone: Vec::new(), processed: Vec::new(), unreadable: 0 }
+        Self { live: Vec::new(), gone: Vec::new(), processed: Vec::new(), unreadable: 0, entities: HashMap::new() }
+    }
+}
+
+/// What a row holds for resolution.
+pub enum Read<T> {
+    /// A live record's fields.
+    Live(T),
+    /// Deleted in the vendor, or a tombstone without data.
+    Gone,
+    /// Data that does not parse (warned about here).
+    Unreadable,
+}
+
+/// Reads `row`'s data as `T`.
+pub fn read<T: Fields>(row: &ResolutionRow) -> Read<T> {
+    match row.data.as_deref().filter(|_| !row.deleted) {
+        None => Read::Gone,
+        Some(text) => match serde_json::from_str::<T>(text) {
+            Ok(fields) => Read::Live(fields),
+            Err(e) => {
+                let record = &row.version.key;
+                tracing::warn!(record = %record, error = %e, "record data unreadable; left out of resolution");
+                Read::Unreadable
+            }
+        },
     }
 }
 
@@ -39,17 +68,20 @@ impl<T: Fields> Loaded<T> {
             if row.dirty {
                 out.processed.push(row.version.clone());
             }
+            let outcome = read::<T>(&row);
             let key = row.version.key;
-            match row.data.as_deref().filter(|_| !row.deleted) {
-                None => out.gone.push(key),
-                Some(text) => match serde_json::from_str::<T>(text) {
-                    Ok(fields) => out.live.push(Source { key, updated_at: row.updated_at, url: row.url, fields }),
-                    Err(e) => {
-                        tracing::warn!(record = %key, error = %e, "record data unreadable; left out of resolution");
-                        out.unreadable += 1;
-                        out.gone.push(key);
+            match outcome {
+                Read::Live(fields) => {
+                    if let Some(entity) = row.entity {
+                        out.entities.insert(key.clone(), entity);
                     }
-                },
+                    out.live.push(Source { key, updated_at: row.updated_at, url: row.url, fields });
+                }
+                Read::Gone => out.gone.push(key),
+                Read::Unreadable => {
+                    out.unreadable += 1;
+                    out.gone.push(key);
+                }
             }
         }
         out.live.sort_by(|a, b| a.key.cmp(&b.key));
@@ -63,6 +95,7 @@ impl<T: Fields> Loaded<T> {
         self.gone.extend(more.gone);
         self.processed.extend(more.processed);
         self.unreadable += more.unreadable;
+        self.entities.extend(more.entities);
     }
 }
 
@@ -83,6 +116,7 @@ mod tests {
                 revision: 3,
             },
             dirty,
+            entity: None,
         }
     }
 

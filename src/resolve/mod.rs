@@ -12,8 +12,9 @@
 //! - [`golden`] merges each cluster under the configured survivorship; [`ids`] keeps
 //!   entity ids stable; [`batch`] turns a clustered batch into store rows;
 //! - [`hints`] and [`tasks`] attach tasks (and contacts) to client entities;
-//! - [`full`] resolves the whole store; [`incremental`] resolves only what changed, with
-//!   [`scope`] finding the clusters a change touches; [`load`] reads rows for both;
+//! - [`full`] resolves the whole store, block by block as [`plan`] splits it;
+//!   [`incremental`] resolves only what changed, with [`scope`] finding the clusters a
+//!   change touches; [`load`] reads rows for both;
 //! - [`explain`] says why two records are or are not one client (`zveno why`); [`review`]
 //!   lists borderline pairs for a person to settle (`zveno review`);
 //! - [`bench`] measures it (`zveno bench resolve`); [`eval`] scores it against a labelled
@@ -45,6 +46,7 @@ mod lock;
 mod model;
 mod names;
 mod owners;
+mod plan;
 mod rules;
 mod scope;
 mod score;

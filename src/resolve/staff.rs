@@ -54,28 +54,39 @@ impl Staff {
     pub fn from_contacts<'a>(contacts: impl IntoIterator<Item = &'a Source<ContactFields>>) -> Self {
         let mut staff = Self::default();
         for c in contacts {
-            if let Some(person) = Person::of(&c.fields) {
-                for client in client_records(&c.key.connector, &c.fields) {
-                    staff.people.entry(client).or_default().push(person.clone());
-                }
-            }
-            let domains = corporate_domains(&c.fields.emails);
-            if domains.is_empty() {
-                continue;
-            }
+            staff.add(c);
+        }
+        staff.finish()
+    }
+
+    /// Adds what contact `c` says about the client records it is filed under (then
+    /// [`Staff::finish`], once every contact is in).
+    pub fn add(&mut self, c: &Source<ContactFields>) {
+        if let Some(person) = Person::of(&c.fields) {
             for client in client_records(&c.key.connector, &c.fields) {
-                let list = staff.domains.entry(client).or_default();
-                for d in &domains {
-                    if !list.contains(d) {
-                        list.push(d.clone());
-                    }
+                self.people.entry(client).or_default().push(person.clone());
+            }
+        }
+        let domains = corporate_domains(&c.fields.emails);
+        if domains.is_empty() {
+            return;
+        }
+        for client in client_records(&c.key.connector, &c.fields) {
+            let list = self.domains.entry(client).or_default();
+            for d in &domains {
+                if !list.contains(d) {
+                    list.push(d.clone());
                 }
             }
         }
-        for list in staff.domains.values_mut() {
+    }
+
+    /// The staff once every contact was added: each client's domains in order.
+    pub fn finish(mut self) -> Self {
+        for list in self.domains.values_mut() {
             list.sort();
         }
-        staff
+        self
     }
 
     /// Reads from the store the contacts filed under `clients` (found by their `r:` keys).

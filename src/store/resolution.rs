@@ -15,7 +15,11 @@ use super::records::{RecordKey, RecordVersion};
 use super::sql::{self, lookup_sql, LOOKUPS_PER_STATEMENT};
 use super::{Backend, Store, StoreError};
 
-const COLUMNS: &str = "connector, kind, external_id, updated_at, deleted, url, data, revision, dirty";
+/// The row, and the entity its link names (`NULL` for tasks and unresolved records): a full
+/// pass groups records by their former entities, so ids survive (`resolve::plan`).
+const COLUMNS: &str = "connector, kind, external_id, updated_at, deleted, url, data, revision, dirty, \
+     (SELECT l.entity_id FROM links l WHERE l.connector = source_records.connector \
+      AND l.kind = source_records.kind AND l.external_id = source_records.external_id) AS entity_id";
 
 /// A source record as resolution reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +36,8 @@ pub struct ResolutionRow {
     pub version: RecordVersion,
     /// Whether the row is in the dirty queue.
     pub dirty: bool,
+    /// The entity the record was last resolved into.
+    pub entity: Option<String>,
 }
 
 impl Store {
@@ -123,6 +129,24 @@ impl Store {
             .map_err(|e| StoreError::corrupt(OP, "source_records", e))
     }
 
+    /// Deletes the entities of `kind` no record links to any more: a full pass rewrites
+    /// entities block by block (`resolve::full`), and an entity whose records all went
+    /// (deleted in the vendor) belongs to no block.
+    pub async fn delete_orphan_entities(&self, kind: Kind) -> Result<u64, StoreError> {
+        const OP: &str = "delete_orphan_entities";
+        let mut tx = self.begin_write().await.map_err(StoreError::query(OP, kind))?;
+        let done = sqlx::query(
+            "DELETE FROM entities WHERE kind = $1 \
+             AND NOT EXISTS (SELECT 1 FROM links WHERE links.entity_id = entities.id)",
+        )
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query(OP, kind))?;
+        tx.commit().await.map_err(StoreError::query(OP, kind))?;
+        Ok(done.rows_affected())
+    }
+
     /// How many records wait in the dirty queue.
     pub async fn count_dirty(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM source_records WHERE dirty = 1")
@@ -148,6 +172,7 @@ fn decode(row: &AnyRow) -> Result<ResolutionRow, String> {
         url: row.try_get("url").map_err(get_err)?,
         data: row.try_get("data").map_err(get_err)?,
         dirty: row.try_get::<i32, _>("dirty").map_err(get_err)? != 0,
+        entity: row.try_get("entity_id").map_err(get_err)?,
         version: RecordVersion { key, revision },
     })
 }
