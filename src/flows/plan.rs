@@ -409,12 +409,15 @@ fn op(
     let action_name =
         serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     // Creates are keyed by the group (one copy per group, ever); updates by what they
-    // write (the client they attach to included), so the same update planned again is the
-    // same op and a new value a new one.
+    // write (the client they attach to included) and by the version of the record the value
+    // comes from, so the same update planned again (after a crash, or by a second instance)
+    // is the same op, while the same change made again by a person later (a status set
+    // back and forth) is a new op and is sent, not taken for one already done.
+    let seen = group.sources.iter().chain(&group.targets).find(|s| s.key == from).and_then(|s| s.updated_at);
     let mut identity = match action {
         Action::Create => format!("{}|create|{}|{}", flow.name, group.id, record.connector),
         _ => format!(
-            "{}|{action_name}|{record}|{}",
+            "{}|{action_name}|{record}|{}|seen {seen:?}",
             flow.name,
             hash(&serde_json::to_value(&changes).unwrap_or_default())
         ),

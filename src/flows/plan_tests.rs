@@ -356,6 +356,24 @@ fn the_same_input_plans_the_same_op_ids() {
     assert_eq!(create("A").ops[0].op_id, create("B").ops[0].op_id, "one create per group, whatever it carries");
 }
 
+/// A person making the same change again later (a status set back and forth between two
+/// applies) plans the same values from a newer version of the source: a new op, sent again,
+/// never skipped as one already done; the same version planned again stays the same op.
+#[test]
+fn the_same_change_made_again_later_is_a_new_op() {
+    let at = |updated_at: i64| {
+        input(
+            vec![side("crm", "1", updated_at, &json!({"name": "new"}))],
+            vec![side("portal", "9", 100, &json!({"name": "old"}))],
+            Some("old"),
+        )
+    };
+    let f = flow(Direction::OneWay, OnConflict::Manual);
+    let (first, again, later) = (plan(&f, &at(200)), plan(&f, &at(200)), plan(&f, &at(300)));
+    assert_eq!(first.ops[0].op_id, again.ops[0].op_id, "a retry of the same version is the same op");
+    assert_ne!(first.ops[0].op_id, later.ops[0].op_id, "the change made again is a new op");
+}
+
 #[test]
 fn a_copy_made_before_its_clients_copy_is_attached_once_by_an_update_of_its_own() {
     let data = json!({"name": "Ромашка"});
