@@ -22,7 +22,9 @@ pub struct App {
 impl App {
     /// Connects the store (migrating it), builds every connector and the resolver.
     pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let store = Store::connect(&settings.store_url).await?;
+        // The store stamps times (first seen, census, leases) on the engine's clock: the
+        // census compares the two, and a store on another clock misses every deletion.
+        let store = Store::connect(&settings.store_url).await?.with_clock(clock.clone());
         store.migrate().await?;
         let mut jobs = Vec::new();
         // One registry for the process: connectors on one vendor account share its budget,

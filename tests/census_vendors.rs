@@ -129,7 +129,10 @@ fn assert_shown(shown: &HashSet<Shown>, expected: &[Shown], yes: bool) {
 }
 
 async fn start_world(seed: u64, systems: &[System]) -> (Arc<ManualClock>, World) {
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    // The start of today (UTC), not now: Pipedrive's token budget is per day, and a test
+    // that moves the clock six hours on from 18:00 would see the budget reset midway.
+    let today = chrono::Utc::now().date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    let clock = Arc::new(ManualClock::new(today));
     let mut spec = WorldSpec::new(seed, world_clients(), systems);
     spec.now = clock.now() - chrono::Duration::days(1);
     (clock, World::generate(&spec))
