@@ -16,7 +16,7 @@ use zveno_connector::{Kind, Priority, TaskStatus};
 
 use super::records::{clear_dirty_in, RecordKey, RecordVersion};
 use super::resolve_keys::replace_keys;
-use super::sql::{for_conn, placeholders, row_placeholders};
+use super::sql::{placeholders, row_placeholders, statement};
 use super::{Store, StoreError};
 
 const OP: &str = "write_resolution";
@@ -163,10 +163,16 @@ impl Store {
     }
 }
 
-async fn delete_by_ids(conn: &mut AnyConnection, table: &str, column: &str, ids: &[String]) -> Result<(), StoreError> {
+async fn delete_by_ids(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    column: &str,
+    ids: &[String],
+) -> Result<(), StoreError> {
     for chunk in ids.chunks(rows_per_statement(1)) {
-        let sql = format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders(1, chunk.len()));
-        let sql = for_conn(conn, &sql);
+        let sql = statement(conn, table, chunk.len(), || {
+            format!("DELETE FROM {table} WHERE {column} IN ({})", placeholders(1, chunk.len()))
+        });
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(id);
@@ -176,10 +182,11 @@ async fn delete_by_ids(conn: &mut AnyConnection, table: &str, column: &str, ids:
     Ok(())
 }
 
-/// Deletes rows of `table` keyed by record; `with_kind` when the table has a kind column.
+/// Deletes rows of `table` keyed by record; `with_kind` when the table has a kind column
+/// (always the same for one table: its statement texts are kept by table name).
 pub(super) async fn delete_records(
     conn: &mut AnyConnection,
-    table: &str,
+    table: &'static str,
     with_kind: bool,
     keys: &[RecordKey],
 ) -> Result<(), StoreError> {
@@ -189,12 +196,13 @@ pub(super) async fn delete_records(
     }
     for ((connector, kind), ids) in groups {
         for chunk in ids.chunks(rows_per_statement(1)) {
-            let (kind_clause, first) = if with_kind { (" AND kind = $2", 3) } else { ("", 2) };
-            let sql = format!(
-                "DELETE FROM {table} WHERE connector = $1{kind_clause} AND external_id IN ({})",
-                placeholders(first, chunk.len())
-            );
-            let sql = for_conn(conn, &sql);
+            let sql = statement(conn, table, chunk.len(), || {
+                let (kind_clause, first) = if with_kind { (" AND kind = $2", 3) } else { ("", 2) };
+                format!(
+                    "DELETE FROM {table} WHERE connector = $1{kind_clause} AND external_id IN ({})",
+                    placeholders(first, chunk.len())
+                )
+            });
             let mut query = sqlx::query(&sql).bind(connector);
             if with_kind {
                 query = query.bind(kind.as_str());
@@ -209,15 +217,17 @@ pub(super) async fn delete_records(
 }
 
 async fn upsert_entities(conn: &mut AnyConnection, rows: &[EntityRow], now: i64) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO entities (id, kind, name, owner, search, golden, provenance, sources, updated_at, resolved_at) \
-         VALUES {} ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
-         owner = excluded.owner, search = excluded.search, golden = excluded.golden, \
-         provenance = excluded.provenance, sources = excluded.sources, updated_at = excluded.updated_at, \
-         resolved_at = excluded.resolved_at",
-        row_placeholders(rows.len(), 10)
-    );
-    let sql = for_conn(conn, &sql);
+    let sql = statement(conn, "upsert_entities", rows.len(), || {
+        format!(
+            "INSERT INTO entities (id, kind, name, owner, search, golden, provenance, sources, updated_at, \
+               resolved_at) \
+             VALUES {} ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+             owner = excluded.owner, search = excluded.search, golden = excluded.golden, \
+             provenance = excluded.provenance, sources = excluded.sources, updated_at = excluded.updated_at, \
+             resolved_at = excluded.resolved_at",
+            row_placeholders(rows.len(), 10)
+        )
+    });
     let mut query = sqlx::query(&sql);
     for r in rows {
         query = query
@@ -237,15 +247,16 @@ async fn upsert_entities(conn: &mut AnyConnection, rows: &[EntityRow], now: i64)
 }
 
 async fn upsert_links(conn: &mut AnyConnection, rows: &[LinkRow], now: i64) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO links (connector, kind, external_id, entity_id, rule, score, evidence, via, url, \
-           client_id, linked_at) \
-         VALUES {} ON CONFLICT (connector, kind, external_id) DO UPDATE SET entity_id = excluded.entity_id, \
-         rule = excluded.rule, score = excluded.score, evidence = excluded.evidence, via = excluded.via, \
-         url = excluded.url, client_id = excluded.client_id, linked_at = excluded.linked_at",
-        row_placeholders(rows.len(), 11)
-    );
-    let sql = for_conn(conn, &sql);
+    let sql = statement(conn, "upsert_links", rows.len(), || {
+        format!(
+            "INSERT INTO links (connector, kind, external_id, entity_id, rule, score, evidence, via, url, \
+               client_id, linked_at) \
+             VALUES {} ON CONFLICT (connector, kind, external_id) DO UPDATE SET entity_id = excluded.entity_id, \
+             rule = excluded.rule, score = excluded.score, evidence = excluded.evidence, via = excluded.via, \
+             url = excluded.url, client_id = excluded.client_id, linked_at = excluded.linked_at",
+            row_placeholders(rows.len(), 11)
+        )
+    });
     let mut query = sqlx::query(&sql);
     for r in rows {
         query = query
@@ -266,16 +277,17 @@ async fn upsert_links(conn: &mut AnyConnection, rows: &[LinkRow], now: i64) -> R
 }
 
 async fn upsert_tasks(conn: &mut AnyConnection, rows: &[TaskLinkRow]) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO task_links (connector, external_id, client_id, rule, detail, title, status, priority, \
-           assignee, due, url, updated_at) \
-         VALUES {} ON CONFLICT (connector, external_id) DO UPDATE SET client_id = excluded.client_id, \
-         rule = excluded.rule, detail = excluded.detail, title = excluded.title, status = excluded.status, \
-         priority = excluded.priority, assignee = excluded.assignee, due = excluded.due, url = excluded.url, \
-         updated_at = excluded.updated_at",
-        row_placeholders(rows.len(), 12)
-    );
-    let sql = for_conn(conn, &sql);
+    let sql = statement(conn, "upsert_tasks", rows.len(), || {
+        format!(
+            "INSERT INTO task_links (connector, external_id, client_id, rule, detail, title, status, priority, \
+               assignee, due, url, updated_at) \
+             VALUES {} ON CONFLICT (connector, external_id) DO UPDATE SET client_id = excluded.client_id, \
+             rule = excluded.rule, detail = excluded.detail, title = excluded.title, status = excluded.status, \
+             priority = excluded.priority, assignee = excluded.assignee, due = excluded.due, url = excluded.url, \
+             updated_at = excluded.updated_at",
+            row_placeholders(rows.len(), 12)
+        )
+    });
     let mut query = sqlx::query(&sql);
     for r in rows {
         query = query

@@ -260,8 +260,9 @@ pub(super) async fn clear_dirty_in(tx: &mut AnyConnection, versions: &[RecordVer
             // Only rows that exist, are dirty and are still at the revision read are
             // cleared; looking them up first keeps the keyed update's insert arm
             // unreachable whatever keys the caller passes.
-            let sql = lookup_sql("external_id, revision, dirty", chunk.len());
-            let sql = sql::for_conn(tx, &sql);
+            let sql = sql::statement(tx, "dirty_versions", chunk.len(), || {
+                lookup_sql("external_id, revision, dirty", chunk.len())
+            });
             let mut query = sqlx::query(&sql);
             for (id, _) in chunk {
                 query = query.bind(*connector).bind(kind.as_str()).bind(*id);

@@ -107,12 +107,13 @@ pub(super) async fn replace_keys(
     let rows: Vec<(&RecordKey, &String)> =
         keys.iter().flat_map(|(k, list)| list.iter().map(move |key| (k, key))).collect();
     for chunk in rows.chunks(rows_per_statement(4)) {
-        let sql = format!(
-            "INSERT INTO resolve_keys (connector, kind, external_id, key) VALUES {} \
-             ON CONFLICT (connector, kind, external_id, key) DO NOTHING",
-            sql::row_placeholders(chunk.len(), 4)
-        );
-        let sql = sql::for_conn(conn, &sql);
+        let sql = sql::statement(conn, "insert_keys", chunk.len(), || {
+            format!(
+                "INSERT INTO resolve_keys (connector, kind, external_id, key) VALUES {} \
+                 ON CONFLICT (connector, kind, external_id, key) DO NOTHING",
+                sql::row_placeholders(chunk.len(), 4)
+            )
+        });
         let mut query = sqlx::query(&sql);
         for (record, key) in chunk {
             query = query.bind(&record.connector).bind(record.kind.as_str()).bind(&record.external_id).bind(*key);

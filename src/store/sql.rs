@@ -100,8 +100,13 @@ pub(crate) fn statement(
     rows: usize,
     build: impl FnOnce() -> String,
 ) -> Arc<str> {
+    statement_for(conn.backend_name() == "SQLite", name, rows, build)
+}
+
+/// [`statement`] for a query run on a pool rather than a connection: `sqlite` says which
+/// database it is for.
+pub(crate) fn statement_for(sqlite: bool, name: &'static str, rows: usize, build: impl FnOnce() -> String) -> Arc<str> {
     static TEXTS: LazyLock<Mutex<Texts>> = LazyLock::new(Mutex::default);
-    let sqlite = conn.backend_name() == "SQLite";
     let key = (name, rows, sqlite);
     if let Some(text) = TEXTS.lock().ok().and_then(|t| t.get(&key).cloned()) {
         return text;
