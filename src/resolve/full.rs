@@ -15,6 +15,8 @@ use zveno_connector::Kind;
 use crate::store::{RecordKey, ResolutionWrite, Store, StoreError, TaskLinkRow};
 
 use super::batch::{cluster_client_sources, cluster_contact_sources, id_prefix, rows};
+use super::cluster::Clustering;
+use super::golden::Offers;
 use super::ids::assign_checked;
 use super::keys::contact_keys;
 use super::load::{read, Loaded, Read};
@@ -137,6 +139,22 @@ async fn entity_ids<T: Sync>(
     Ok((ids, dropped))
 }
 
+/// Writes a block's clusters in one transaction: their entities (ids `ids`) and links,
+/// and the deletion of the former entities no cluster kept (`dropped`). `client_of` names
+/// the client entity a record follows (contacts; `None` for clients).
+async fn write_block<T: Fields + Offers>(
+    r: &Resolver,
+    loaded: &Loaded<T>,
+    clustering: &Clustering,
+    ids: &[String],
+    dropped: Vec<String>,
+    client_of: &(dyn Fn(usize) -> Option<String> + Sync),
+) -> Result<(), StoreError> {
+    let (entities, links) = rows(T::KIND, &loaded.live, clustering, (&clustering.sets, ids), client_of, r.context());
+    let write = ResolutionWrite { delete_entities: dropped, entities, links, ..ResolutionWrite::default() };
+    r.store().write_resolution(&write).await
+}
+
 async fn resolve_clients(
     r: &Resolver,
     plan: &Plan,
@@ -156,16 +174,7 @@ async fn resolve_clients(
                 index.insert(&s.key.connector, &s.key.external_id, &keys[m].index_keys(), &keys[m].name, id);
             }
         }
-        let (entities, links) =
-            rows(Kind::Client, &loaded.live, &clustering, (&clustering.sets, &ids), &|_| None, r.context());
-        store
-            .write_resolution(&ResolutionWrite {
-                delete_entities: dropped,
-                entities,
-                links,
-                ..ResolutionWrite::default()
-            })
-            .await?;
+        write_block(r, &loaded, &clustering, &ids, dropped, &|_| None).await?;
         report.clients += loaded.live.len() as u64;
         report.entities += ids.len() as u64;
     }
@@ -189,16 +198,7 @@ async fn resolve_contacts(
             let s = &loaded.live[i];
             attach_contact(&s.key.connector, &s.fields.client_ids, index).client
         };
-        let (entities, links) =
-            rows(Kind::Contact, &loaded.live, &clustering, (&clustering.sets, &ids), &client_of, r.context());
-        store
-            .write_resolution(&ResolutionWrite {
-                delete_entities: dropped,
-                entities,
-                links,
-                ..ResolutionWrite::default()
-            })
-            .await?;
+        write_block(r, &loaded, &clustering, &ids, dropped, &client_of).await?;
         report.contacts += loaded.live.len() as u64;
         report.entities += ids.len() as u64;
     }
