@@ -484,21 +484,7 @@ async fn dirty_records_are_cleared_only_at_the_revision_that_was_read() {
         let task = SourceRecord::new(
             CRM,
             "t1",
-            RecordData::Task(zveno_connector::Task {
-                title: "Call".to_string(),
-                description: None,
-                status: zveno_connector::TaskStatus::Todo,
-                status_name: None,
-                priority: None,
-                assignee: None,
-                reporter: None,
-                due: None,
-                resolved_at: None,
-                labels: Vec::new(),
-                clients: Vec::new(),
-                contact_ids: Vec::new(),
-                labels_removed: Vec::new(),
-            }),
+            RecordData::Task(zveno_connector::Task::new("Call", zveno_connector::TaskStatus::Todo)),
             json!({"id": "t1"}),
         );
         store.commit_page(CRM, Kind::Task, SyncMode::Incremental, &page(vec![task], json!(null), false)).await.unwrap();

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use zveno_connector::Kind;
 
-use crate::store::{RecordKey, ResolutionWrite, Store, StoreError, TaskLinkRow};
+use crate::store::{RecordKey, ResolutionRow, ResolutionWrite, Store, StoreError, TaskLinkRow};
 
 use super::batch::{cluster_client_sources, cluster_contact_sources, id_prefix, rows};
 use super::cluster::Clustering;
@@ -52,21 +52,45 @@ pub(super) async fn resolve(r: &Resolver) -> Result<ResolveReport, ResolveError>
     Ok(report)
 }
 
+/// A kind's rows page by page, connector by connector, each connector's in key order.
+struct Pages<'a> {
+    store: &'a Store,
+    kind: Kind,
+    connectors: std::vec::IntoIter<String>,
+    /// The connector being read, and the last id read of it.
+    current: Option<(String, String)>,
+}
+
+impl<'a> Pages<'a> {
+    async fn new(store: &'a Store, kind: Kind) -> Result<Self, StoreError> {
+        let connectors = store.connectors_with(kind).await?.into_iter();
+        Ok(Self { store, kind, connectors, current: None })
+    }
+
+    /// The next non-empty page, `None` after the last.
+    async fn next(&mut self) -> Result<Option<Vec<ResolutionRow>>, StoreError> {
+        loop {
+            let Some((connector, after)) =
+                self.current.take().or_else(|| Some((self.connectors.next()?, String::new())))
+            else {
+                return Ok(None);
+            };
+            let page = self.store.resolution_page(&connector, self.kind, &after, PAGE).await?;
+            let Some(last) = page.last() else { continue };
+            if page.len() == PAGE as usize {
+                self.current = Some((connector, last.version.key.external_id.clone()));
+            }
+            return Ok(Some(page));
+        }
+    }
+}
+
 /// Every row of `T`'s kind, connector by connector.
 pub(super) async fn load_all<T: Fields>(store: &Store) -> Result<Loaded<T>, StoreError> {
     let mut loaded = Loaded::default();
-    for connector in store.connectors_with(T::KIND).await? {
-        let mut after = String::new();
-        loop {
-            let page = store.resolution_page(&connector, T::KIND, &after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.version.key.external_id.clone();
-            let full = page.len() == PAGE as usize;
-            loaded.extend(Loaded::from_rows(page));
-            if !full {
-                break;
-            }
-        }
+    let mut pages = Pages::new(store, T::KIND).await?;
+    while let Some(page) = pages.next().await? {
+        loaded.extend(Loaded::from_rows(page));
     }
     Ok(loaded)
 }
@@ -80,37 +104,28 @@ async fn scan<T: Fields>(
     mut keys_of: impl FnMut(&Source<T>) -> Vec<String>,
 ) -> Result<Plan, StoreError> {
     let mut scan = Scan::new(T::KIND, &store.overrides(T::KIND).await?);
-    for connector in store.connectors_with(T::KIND).await? {
-        let mut after = String::new();
-        loop {
-            let page = store.resolution_page(&connector, T::KIND, &after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.version.key.external_id.clone();
-            let full = page.len() == PAGE as usize;
-            let mut w = ResolutionWrite::default();
-            for row in page {
-                let keys = match read::<T>(&row) {
-                    Read::Live(fields) => {
-                        let s = Source { key: row.version.key.clone(), updated_at: None, url: None, fields };
-                        Some(keys_of(&s))
-                    }
-                    Read::Gone => None,
-                    Read::Unreadable => {
-                        report.unreadable += 1;
-                        None
-                    }
-                };
-                scan.push(&row.version, row.dirty, row.entity.as_deref(), keys.as_deref());
-                if keys.is_none() {
-                    w.delete_links.push(row.version.key.clone());
+    let mut pages = Pages::new(store, T::KIND).await?;
+    while let Some(page) = pages.next().await? {
+        let mut w = ResolutionWrite::default();
+        for row in page {
+            let keys = match read::<T>(&row) {
+                Read::Live(fields) => {
+                    let s = Source { key: row.version.key.clone(), updated_at: None, url: None, fields };
+                    Some(keys_of(&s))
                 }
-                w.keys.push((row.version.key, keys.unwrap_or_default()));
+                Read::Gone => None,
+                Read::Unreadable => {
+                    report.unreadable += 1;
+                    None
+                }
+            };
+            scan.push(&row.version, row.dirty, row.entity.as_deref(), keys.as_deref());
+            if keys.is_none() {
+                w.delete_links.push(row.version.key.clone());
             }
-            store.write_resolution(&w).await?;
-            if !full {
-                break;
-            }
+            w.keys.push((row.version.key, keys.unwrap_or_default()));
         }
+        store.write_resolution(&w).await?;
     }
     let plan = scan.plan();
     report.changed += plan.processed_count() as u64;
@@ -208,34 +223,25 @@ async fn resolve_contacts(
 
 async fn tasks(r: &Resolver, index: &ClientIndex, report: &mut ResolveReport) -> Result<(), ResolveError> {
     let store = r.store();
-    for connector in store.connectors_with(Kind::Task).await? {
-        let mut after = String::new();
-        loop {
-            let page = store.resolution_page(&connector, Kind::Task, &after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.version.key.external_id.clone();
-            let full = page.len() == PAGE as usize;
-            let loaded = Loaded::<TaskFields>::from_rows(page);
-            let (tasks, keys) = attach_all(r, &loaded, index);
-            report.tasks += tasks.len() as u64;
-            report.unattached += tasks.iter().filter(|t| t.client_id.is_none()).count() as u64;
-            report.unreadable += loaded.unreadable;
-            report.changed += loaded.processed.len() as u64;
-            let mut keys = keys;
-            keys.extend(loaded.gone.iter().map(|k| (k.clone(), Vec::new())));
-            store
-                .write_resolution(&ResolutionWrite {
-                    delete_tasks: loaded.gone,
-                    tasks,
-                    keys,
-                    processed: loaded.processed,
-                    ..ResolutionWrite::default()
-                })
-                .await?;
-            if !full {
-                break;
-            }
-        }
+    let mut pages = Pages::new(store, Kind::Task).await?;
+    while let Some(page) = pages.next().await? {
+        let loaded = Loaded::<TaskFields>::from_rows(page);
+        let (tasks, keys) = attach_all(r, &loaded, index);
+        report.tasks += tasks.len() as u64;
+        report.unattached += tasks.iter().filter(|t| t.client_id.is_none()).count() as u64;
+        report.unreadable += loaded.unreadable;
+        report.changed += loaded.processed.len() as u64;
+        let mut keys = keys;
+        keys.extend(loaded.gone.iter().map(|k| (k.clone(), Vec::new())));
+        store
+            .write_resolution(&ResolutionWrite {
+                delete_tasks: loaded.gone,
+                tasks,
+                keys,
+                processed: loaded.processed,
+                ..ResolutionWrite::default()
+            })
+            .await?;
     }
     Ok(())
 }

@@ -21,21 +21,7 @@ pub fn nothing_written(report: &ApplyReport) -> bool {
 
 /// A task as a person creates or edits it: `title` (empty: unchanged) and `status`.
 pub fn task(title: String, status: TaskStatus) -> Task {
-    Task {
-        title,
-        description: None,
-        status,
-        status_name: None,
-        priority: None,
-        assignee: None,
-        reporter: None,
-        due: None,
-        resolved_at: None,
-        labels: Vec::new(),
-        labels_removed: Vec::new(),
-        clients: Vec::new(),
-        contact_ids: Vec::new(),
-    }
+    Task::new(title, status)
 }
 
 /// The end of a convergence run, for every flow: nothing left to plan; every field that

@@ -505,21 +505,7 @@ impl Bitrix24Connector {
 /// What archiving a task writes: it is completed (the status `done` maps to), nothing else
 /// changes. Bitrix24 has no task archive, and deleting one cannot be undone.
 fn closed_task() -> Task {
-    Task {
-        title: String::new(),
-        description: None,
-        status: zveno_connector::TaskStatus::Done,
-        status_name: None,
-        priority: None,
-        assignee: None,
-        reporter: None,
-        due: None,
-        resolved_at: None,
-        labels: Vec::new(),
-        labels_removed: Vec::new(),
-        clients: Vec::new(),
-        contact_ids: Vec::new(),
-    }
+    Task::new(String::new(), zveno_connector::TaskStatus::Done)
 }
 
 /// Values as the text Bitrix24 stores.

@@ -208,6 +208,29 @@ pub struct Task {
     pub labels_removed: Vec<String>,
 }
 
+impl Task {
+    /// A task with `title` and `status` and nothing else: what a write names when it
+    /// changes only those (closing a task), and the base of a literal that sets a few
+    /// more fields with `..Task::new(title, status)`.
+    pub fn new(title: impl Into<String>, status: TaskStatus) -> Task {
+        Task {
+            title: title.into(),
+            description: None,
+            status,
+            status_name: None,
+            priority: None,
+            assignee: None,
+            reporter: None,
+            due: None,
+            resolved_at: None,
+            labels: Vec::new(),
+            clients: Vec::new(),
+            contact_ids: Vec::new(),
+            labels_removed: Vec::new(),
+        }
+    }
+}
+
 /// The normalised content of a record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]

@@ -20,21 +20,7 @@ fn company(name: &str) -> RecordData {
 }
 
 fn task(title: &str) -> RecordData {
-    RecordData::Task(Task {
-        title: title.into(),
-        description: None,
-        status: TaskStatus::Todo,
-        status_name: None,
-        priority: None,
-        assignee: None,
-        reporter: None,
-        due: None,
-        resolved_at: None,
-        labels: vec![],
-        labels_removed: vec![],
-        clients: vec![],
-        contact_ids: vec![],
-    })
+    RecordData::Task(Task::new(title, TaskStatus::Todo))
 }
 
 /// Pushes `ops` with every answer dropped mid-body after the portal applied the write.

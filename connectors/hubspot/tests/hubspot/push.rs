@@ -20,19 +20,10 @@ fn company(name: &str, tax: Option<&str>) -> RecordData {
 
 fn task(title: &str, companies: &[&str], contacts: &[&str]) -> RecordData {
     RecordData::Task(Task {
-        title: title.into(),
         description: Some("From zveno".into()),
-        status: TaskStatus::InProgress,
-        status_name: None,
-        priority: None,
-        assignee: None,
-        reporter: None,
-        due: None,
-        resolved_at: None,
-        labels: vec![],
         clients: companies.iter().map(|c| ClientRef::External(c.to_string())).collect(),
         contact_ids: contacts.iter().map(|c| c.to_string()).collect(),
-        labels_removed: Vec::new(),
+        ..Task::new(title, TaskStatus::InProgress)
     })
 }
 

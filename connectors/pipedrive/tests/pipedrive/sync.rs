@@ -159,19 +159,9 @@ async fn writes_create_and_update_organizations_and_activities_one_outcome_per_o
     assert_eq!(sim.writes(), 3, "the create, the update and the refused update reached Pipedrive");
 
     let task = Task {
-        title: "Позвонить по продлению".into(),
-        description: None,
-        status: TaskStatus::Todo,
-        status_name: None,
-        priority: None,
-        assignee: None,
-        reporter: None,
-        due: None,
-        resolved_at: None,
         labels: vec!["call".into()],
         clients: vec![ClientRef::External(new_id.clone())],
-        contact_ids: Vec::new(),
-        labels_removed: Vec::new(),
+        ..Task::new("Позвонить по продлению", TaskStatus::Todo)
     };
     let done = Task { status: TaskStatus::Done, ..task.clone() };
     let outcomes = c
