@@ -319,8 +319,9 @@ async fn load_stored(
 ) -> Result<HashMap<String, Stored>, sqlx::Error> {
     let mut stored = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(LOOKUPS_PER_STATEMENT) {
+        let sqlite = conn.backend_name() == "SQLite";
         let sql = statement(conn, "load_stored", chunk.len(), || {
-            lookup_sql("external_id, updated_at, payload_hash, deleted, deleted_by", chunk.len())
+            lookup_sql(sqlite, "external_id, updated_at, payload_hash, deleted, deleted_by", chunk.len())
         });
         let mut query = sqlx::query(&sql);
         for id in chunk {

@@ -6,7 +6,7 @@
 //! at that revision, so a page committed while the engine was resolving (which sets the
 //! flag again) is never lost.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Decode, Row, Type};
 use zveno_connector::{Kind, RecordData, SourceRecord};
 
-use super::sql::{self, from_ms, from_ms_opt, keyed_update_sql, lookup_sql, LOOKUPS_PER_STATEMENT};
+use super::sql::{self, from_ms, from_ms_opt, keyed_update_sql, row_placeholders, LOOKUPS_PER_STATEMENT};
 use super::{Store, StoreError};
 
 /// Every column of `source_records`, in the order [`decode`] reads them.
@@ -257,35 +257,43 @@ pub(super) async fn clear_dirty_in(tx: &mut AnyConnection, versions: &[RecordVer
     for ((connector, kind), items) in &groups {
         let target = format!("{connector}/{kind}");
         for chunk in items.chunks(LOOKUPS_PER_STATEMENT) {
-            // Only rows that exist, are dirty and are still at the revision read are
-            // cleared; looking them up first keeps the keyed update's insert arm
-            // unreachable whatever keys the caller passes.
-            let sql = sql::statement(tx, "dirty_versions", chunk.len(), || {
-                lookup_sql("external_id, revision, dirty", chunk.len())
-            });
-            let mut query = sqlx::query(&sql);
-            for (id, _) in chunk {
-                query = query.bind(*connector).bind(kind.as_str()).bind(*id);
+            if tx.backend_name() == "SQLite" {
+                let sql = sql::statement(tx, CLEAR_DIRTY, chunk.len(), || clear_dirty_sql(chunk.len()));
+                let mut query = sqlx::query(&sql);
+                for (id, revision) in chunk {
+                    query = query.bind(*connector).bind(kind.as_str()).bind(*id).bind(*revision);
+                }
+                cleared += query.execute(&mut *tx).await.map_err(StoreError::query(OP, &target))?.rows_affected();
+                continue;
             }
-            let current: HashMap<String, (i64, i32)> = query
-                .fetch_all(&mut *tx)
+            // PostgreSQL: only rows that exist, are dirty and are still at the revision
+            // read are cleared; looking them up first keeps the keyed update's insert arm
+            // unreachable whatever keys the caller passes.
+            let sql = sql::statement(tx, "dirty_due", chunk.len(), || due_sql(chunk.len()));
+            let mut query = sqlx::query(&sql);
+            for (id, revision) in chunk {
+                query = query.bind(*connector).bind(kind.as_str()).bind(*id).bind(*revision);
+            }
+            let text: String = query
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::query(OP, &target))?
-                .iter()
-                .map(|row| Ok((row.try_get("external_id")?, (row.try_get("revision")?, row.try_get("dirty")?))))
-                .collect::<Result<_, sqlx::Error>>()
+                .try_get(0)
                 .map_err(|e| StoreError::corrupt(OP, &target, e))?;
+            let due: HashSet<(String, i64)> =
+                serde_json::from_str(&text).map_err(|e| StoreError::corrupt(OP, &target, e))?;
             let due: Vec<&(&str, i64)> =
-                chunk.iter().filter(|(id, rev)| current.get(*id) == Some(&(*rev, 1))).collect();
+                chunk.iter().filter(|(id, revision)| due.contains(&((*id).to_string(), *revision))).collect();
             if due.is_empty() {
                 continue;
             }
-            let sql = keyed_update_sql(
-                due.len(),
-                "dirty = 0",
-                "source_records.dirty = 1 AND source_records.revision = excluded.revision",
-            );
-            let sql = sql::for_conn(tx, &sql);
+            let sql = sql::statement(tx, "clear_dirty_keyed", due.len(), || {
+                keyed_update_sql(
+                    due.len(),
+                    "dirty = 0",
+                    "source_records.dirty = 1 AND source_records.revision = excluded.revision",
+                )
+            });
             let mut query = sqlx::query(&sql);
             for (id, revision) in due {
                 query = query.bind(*connector).bind(kind.as_str()).bind(*id).bind(None::<i64>).bind(*revision);
@@ -294,6 +302,41 @@ pub(super) async fn clear_dirty_in(tx: &mut AnyConnection, versions: &[RecordVer
         }
     }
     Ok(cleared)
+}
+
+/// On SQLite, clears the dirty flag of `count` records, each only while it is still at
+/// the revision read (one written again since stays queued); bind connector, kind, id and
+/// revision per record. The row-value `IN` list is one primary-key probe per record on one
+/// cursor (SQLite plans it so; an `UPDATE ... FROM (VALUES ...)` was planned as a walk of
+/// the whole dirty queue per statement), and nothing is read back first.
+fn clear_dirty_sql(count: usize) -> String {
+    format!(
+        "UPDATE source_records SET dirty = 0 \
+         WHERE (connector, kind, external_id, revision) IN (VALUES {}) AND dirty = 1",
+        row_placeholders(count, 4)
+    )
+}
+
+/// On PostgreSQL, the `[id, revision]` pairs, as one JSON array, of `count` records that
+/// exist, are dirty and are still at the given revision; bind connector, kind, id and
+/// revision per record. One primary-key probe per record (see `sql::lookup_sql` for why),
+/// packed into one value.
+fn due_sql(count: usize) -> String {
+    let branches = (0..count)
+        .map(|i| {
+            let p = 4 * i;
+            format!(
+                "SELECT external_id, revision FROM source_records WHERE connector = ${} AND kind = ${} \
+                 AND external_id = ${} AND revision = ${} AND dirty = 1",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    format!("SELECT COALESCE(json_agg(json_build_array(external_id, revision)), '[]')::text FROM ({branches}) AS due")
 }
 
 /// Reads one column, reporting an undecodable value as corrupt data of `target`.

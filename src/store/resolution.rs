@@ -55,7 +55,7 @@ impl Store {
             for chunk in ids.chunks(LOOKUPS_PER_STATEMENT) {
                 let sqlite = self.backend == Backend::Sqlite;
                 let sql = sql::statement_for(sqlite, "resolution_rows", chunk.len(), || {
-                    let lookups = lookup_sql(COLUMNS, chunk.len());
+                    let lookups = lookup_sql(sqlite, COLUMNS, chunk.len());
                     if sqlite {
                         packed_sql(&lookups)
                     } else {

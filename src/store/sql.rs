@@ -18,17 +18,28 @@ pub(crate) const ROWS_PER_STATEMENT: usize = 250;
 /// Primary-key lookups per `UNION ALL` statement (SQLite allows 500 compound terms).
 pub(crate) const LOOKUPS_PER_STATEMENT: usize = 100;
 
-/// `SELECT {columns}` of `count` records of one connector and kind, as one primary-key
-/// lookup per id joined with `UNION ALL`; bind connector, kind and id for each (the
-/// placeholders run in order, see [`positional`]).
+/// `SELECT {columns}` of `count` records of one connector and kind, each found by its
+/// primary key; bind connector, kind and id for each (the placeholders run in order, see
+/// [`positional`]).
 ///
-/// Why not `external_id IN (...)`: PostgreSQL's estimate for `connector = $1 AND kind =
-/// $2` comes from table statistics, which a fresh table (a new database, or a new
-/// connector on an old one, until autovacuum re-analyses) does not have; it then plans a
-/// scan of the whole connector-and-kind key range with the id list as a filter, so every
-/// lookup costs as much as everything already stored. A branch naming the full primary
-/// key is a unique-index probe whatever the statistics say, on both backends.
-pub(crate) fn lookup_sql(columns: &str, count: usize) -> String {
+/// On PostgreSQL, one lookup per id joined with `UNION ALL`. Why not `external_id IN
+/// (...)`: PostgreSQL's estimate for `connector = $1 AND kind = $2` comes from table
+/// statistics, which a fresh table (a new database, or a new connector on an old one, until
+/// autovacuum re-analyses) does not have; it then plans a scan of the whole
+/// connector-and-kind key range with the id list as a filter, so every lookup costs as
+/// much as everything already stored. A branch naming the full primary key is a
+/// unique-index probe whatever the statistics say.
+///
+/// On SQLite, one row-value `IN` list of the whole keys, which SQLite plans as a probe of
+/// the primary key per list entry on a single cursor: a `UNION ALL` branch opens and
+/// closes a cursor of its own, which was most of a lookup's cost there.
+pub(crate) fn lookup_sql(sqlite: bool, columns: &str, count: usize) -> String {
+    if sqlite {
+        return format!(
+            "SELECT {columns} FROM source_records WHERE (connector, kind, external_id) IN (VALUES {})",
+            row_placeholders(count, 3)
+        );
+    }
     (0..count)
         .map(|i| {
             let p = 3 * i;
@@ -85,7 +96,7 @@ pub(crate) fn row_placeholders(rows: usize, width: usize) -> String {
     (0..rows).map(|r| format!("({})", placeholders(r * width + 1, width))).collect::<Vec<_>>().join(", ")
 }
 
-/// The text of a generated statement for `conn`'s database (see [`for_conn`]): built by
+/// The text of a generated statement for `conn`'s database (see [`positional`]): built by
 /// `build` the first time a `(name, rows)` pair is asked for, then shared.
 ///
 /// Why: the store's batch statements are a few hundred rows of placeholders, and writing
@@ -126,11 +137,6 @@ type Texts = HashMap<(&'static str, usize, bool), Arc<str>>;
 
 /// How many statement texts [`statement`] keeps (a few MiB at most).
 const STATEMENT_TEXTS: usize = 128;
-
-/// `sql` as `conn`'s database runs it best (see [`positional`]).
-pub(crate) fn for_conn<'a>(conn: &AnyConnection, sql: &'a str) -> Cow<'a, str> {
-    positional(conn.backend_name() == "SQLite", sql)
-}
 
 /// On SQLite, a statement whose placeholders run `$1, $2, $3, ...` in the order they
 /// appear, each once, with every `$N` turned into an anonymous `?` (for PostgreSQL, or
