@@ -12,10 +12,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's options that keep resident memory down, with the values zveno runs with:
 /// arenas committed as they are used rather than up front, and freed memory returned to
-/// the OS at once rather than after a second. With mimalloc's defaults a full sync of
+/// the OS after 50 ms rather than after a second. With mimalloc's defaults a full sync of
 /// 50,000 records peaked at 201 MiB and the incremental one after it at 132 MiB (glibc:
-/// 166 and 72); with these, 136 and 73, for the same CPU (`zveno bench cost`, README).
-const ALLOCATOR_OPTIONS: [(&str, &str); 2] = [("MIMALLOC_ARENA_EAGER_COMMIT", "0"), ("MIMALLOC_PURGE_DELAY", "0")];
+/// 166 and 72); returning memory at once (a delay of 0), 136 and 73. A delay of 0 made the
+/// kernel unmap and fault in the same pages over and over (page faults and `madvise` were
+/// about 6% of a full sync's CPU in `.ci/profile`); 50 ms, measured side by side with 0 and
+/// 10 (`zveno bench cost`, 50,611 records, two runs each): 71–74 ms of CPU per 1k records
+/// against 78–79, peak 116–118 MiB against 109–111.
+const ALLOCATOR_OPTIONS: [(&str, &str); 2] = [("MIMALLOC_ARENA_EAGER_COMMIT", "0"), ("MIMALLOC_PURGE_DELAY", "50")];
 
 fn main() -> std::process::ExitCode {
     reexec_with_allocator_options();
