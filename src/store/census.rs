@@ -237,7 +237,7 @@ async fn tombstone(
     let mut tombstoned = 0;
     for chunk in ids.chunks(LOOKUPS_PER_STATEMENT) {
         let sql = format!(
-            "UPDATE source_records SET deleted = 1, deleted_by = 'census', dirty = 1, \
+            "UPDATE source_records SET deleted = 1, deleted_by = 'census', \
              revision = revision + 1, synced_at = $3 \
              WHERE connector = $1 AND kind = $2 AND deleted = 0 AND synced_at <= $4 AND external_id IN ({})",
             placeholders(5, chunk.len())

@@ -80,6 +80,7 @@ const SQLITE: &[Embedded] = &[
     },
     Embedded { version: 14, description: "spend ledger", sql: include_str!("migrations/sqlite/0014_spend_ledger.sql") },
     Embedded { version: 15, description: "ledger sent", sql: include_str!("migrations/sqlite/0015_ledger_sent.sql") },
+    Embedded { version: 16, description: "dirty queue", sql: include_str!("migrations/sqlite/0016_dirty_queue.sql") },
 ];
 
 const POSTGRES: &[Embedded] = &[
@@ -136,6 +137,7 @@ const POSTGRES: &[Embedded] = &[
         sql: include_str!("migrations/postgres/0014_spend_ledger.sql"),
     },
     Embedded { version: 15, description: "ledger sent", sql: include_str!("migrations/postgres/0015_ledger_sent.sql") },
+    Embedded { version: 16, description: "dirty queue", sql: include_str!("migrations/postgres/0016_dirty_queue.sql") },
 ];
 
 #[derive(Debug)]

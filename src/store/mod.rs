@@ -36,6 +36,17 @@
 //! page fetch, which zveno never reads and never shares: about 3% of a full sync's CPU in
 //! `.ci/profile`, and a full resolution of 50,611 records took 2.0 s of CPU against 2.15 s.
 
+/// The `dirty` column of a `source_records` query: 1 while the row is in the dirty queue,
+/// which is a table of its own (`dirty_records`, migration 0016), else 0. A macro so the
+/// column lists that need it stay `const` text (`concat!`).
+macro_rules! dirty_column {
+    () => {
+        "CASE WHEN EXISTS (SELECT 1 FROM dirty_records q WHERE q.kind = source_records.kind \
+         AND q.connector = source_records.connector AND q.external_id = source_records.external_id) \
+         THEN 1 ELSE 0 END AS dirty"
+    };
+}
+
 mod census;
 mod connector_state;
 mod cursors;

@@ -26,7 +26,7 @@ impl Store {
         for id in ids {
             erased += sqlx::query(
                 "UPDATE source_records SET deleted = 1, deleted_by = 'vendor', data = NULL, raw = '{}', \
-                   warnings = '[]', url = NULL, dirty = 1, revision = revision + 1, synced_at = $4 \
+                   warnings = '[]', url = NULL, revision = revision + 1, synced_at = $4 \
                  WHERE connector = $1 AND kind = $2 AND external_id = $3",
             )
             .bind(connector)

@@ -1,12 +1,13 @@
 //! Reading source records back: one by key, a keyset-paged listing, counts, and the
 //! dirty queue identity resolution drains.
 //!
-//! The dirty queue is a flag on the row plus a `revision` that every write bumps.
-//! [`Store::clear_dirty`] takes the revisions the engine read and clears only rows still
-//! at that revision, so a page committed while the engine was resolving (which sets the
-//! flag again) is never lost.
+//! The dirty queue is the table `dirty_records`: a row per queued record, holding the
+//! `revision` it was queued at. Every write bumps a record's revision, and the schema's
+//! triggers queue it at the new one (migration 0016). [`Store::clear_dirty`] takes the
+//! revisions the engine read and removes only entries still at that revision, so a page
+//! committed while the engine was resolving (which queues the record again) is never lost.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -15,13 +16,16 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Decode, Row, Type};
 use zveno_connector::{Kind, RecordData, SourceRecord};
 
-use super::sql::{self, from_ms, from_ms_opt, keyed_update_sql, row_placeholders, LOOKUPS_PER_STATEMENT};
+use super::sql::{self, from_ms, from_ms_opt, row_placeholders, LOOKUPS_PER_STATEMENT};
 use super::{Store, StoreError};
 
 /// Every column of `source_records`, in the order [`decode`] reads them.
-pub(super) const COLUMNS: &str = "connector, kind, external_id, created_at, updated_at, \
+pub(super) const COLUMNS: &str = concat!(
+    "connector, kind, external_id, created_at, updated_at, \
      deleted, deleted_by, url, payload_hash, raw, data, warnings, first_seen_at, synced_at, \
-     last_scan_id, missed_scans, dirty, revision";
+     last_scan_id, missed_scans, revision, ",
+    dirty_column!()
+);
 
 /// The identity of a source record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -216,8 +220,10 @@ impl Store {
     pub async fn dirty_records(&self, limit: u32) -> Result<Vec<StoredRecord>, StoreError> {
         const OP: &str = "dirty_records";
         let sql = format!(
-            "SELECT {COLUMNS} FROM source_records WHERE dirty = 1 \
-             ORDER BY kind, connector, external_id LIMIT $1"
+            "SELECT {COLUMNS} FROM source_records WHERE (kind, connector, external_id) IN \
+               (SELECT kind, connector, external_id FROM dirty_records \
+                ORDER BY kind, connector, external_id LIMIT $1) \
+             ORDER BY kind, connector, external_id"
         );
         let rows = sqlx::query(&sql)
             .bind(i64::from(limit))
@@ -228,7 +234,7 @@ impl Store {
     }
 
     /// Marks records processed. A record written again since `versions` were read keeps
-    /// its dirty flag. Returns how many rows were cleared.
+    /// its place in the queue. Returns how many entries were cleared.
     pub async fn clear_dirty(&self, versions: &[RecordVersion]) -> Result<u64, StoreError> {
         if versions.is_empty() {
             return Ok(0);
@@ -253,50 +259,15 @@ pub(super) async fn clear_dirty_in(tx: &mut AnyConnection, versions: &[RecordVer
             .or_default()
             .push((v.key.external_id.as_str(), v.revision));
     }
+    let sqlite = tx.backend_name() == "SQLite";
     let mut cleared = 0;
     for ((connector, kind), items) in &groups {
         let target = format!("{connector}/{kind}");
         for chunk in items.chunks(LOOKUPS_PER_STATEMENT) {
-            if tx.backend_name() == "SQLite" {
-                let sql = sql::statement(tx, CLEAR_DIRTY, chunk.len(), || clear_dirty_sql(chunk.len()));
-                let mut query = sqlx::query(&sql);
-                for (id, revision) in chunk {
-                    query = query.bind(*connector).bind(kind.as_str()).bind(*id).bind(*revision);
-                }
-                cleared += query.execute(&mut *tx).await.map_err(StoreError::query(OP, &target))?.rows_affected();
-                continue;
-            }
-            // PostgreSQL: only rows that exist, are dirty and are still at the revision
-            // read are cleared; looking them up first keeps the keyed update's insert arm
-            // unreachable whatever keys the caller passes.
-            let sql = sql::statement(tx, "dirty_due", chunk.len(), || due_sql(chunk.len()));
+            let sql = sql::statement(tx, CLEAR_DIRTY, chunk.len(), || clear_dirty_sql(sqlite, chunk.len()));
             let mut query = sqlx::query(&sql);
             for (id, revision) in chunk {
-                query = query.bind(*connector).bind(kind.as_str()).bind(*id).bind(*revision);
-            }
-            let text: String = query
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::query(OP, &target))?
-                .try_get(0)
-                .map_err(|e| StoreError::corrupt(OP, &target, e))?;
-            let due: HashSet<(String, i64)> =
-                serde_json::from_str(&text).map_err(|e| StoreError::corrupt(OP, &target, e))?;
-            let due: Vec<&(&str, i64)> =
-                chunk.iter().filter(|(id, revision)| due.contains(&((*id).to_string(), *revision))).collect();
-            if due.is_empty() {
-                continue;
-            }
-            let sql = sql::statement(tx, "clear_dirty_keyed", due.len(), || {
-                keyed_update_sql(
-                    due.len(),
-                    "dirty = 0",
-                    "source_records.dirty = 1 AND source_records.revision = excluded.revision",
-                )
-            });
-            let mut query = sqlx::query(&sql);
-            for (id, revision) in due {
-                query = query.bind(*connector).bind(kind.as_str()).bind(*id).bind(None::<i64>).bind(*revision);
+                query = query.bind(kind.as_str()).bind(*connector).bind(*id).bind(*revision);
             }
             cleared += query.execute(&mut *tx).await.map_err(StoreError::query(OP, &target))?.rows_affected();
         }
@@ -304,39 +275,24 @@ pub(super) async fn clear_dirty_in(tx: &mut AnyConnection, versions: &[RecordVer
     Ok(cleared)
 }
 
-/// On SQLite, clears the dirty flag of `count` records, each only while it is still at
-/// the revision read (one written again since stays queued); bind connector, kind, id and
-/// revision per record. The row-value `IN` list is one primary-key probe per record on one
-/// cursor (SQLite plans it so; an `UPDATE ... FROM (VALUES ...)` was planned as a walk of
-/// the whole dirty queue per statement), and nothing is read back first.
-fn clear_dirty_sql(count: usize) -> String {
+/// Removes `count` records from the dirty queue, each only while its entry still holds
+/// the revision read (one written again since stays queued); bind kind, connector, id and
+/// revision per record. Each backend's form is the one it plans as a primary-key probe per
+/// record: SQLite the row-value `IN` list (an `UPDATE ... FROM (VALUES ...)` was planned
+/// as a walk of the whole queue), PostgreSQL a join with the `VALUES` list (an `OR` of
+/// keys is planned as a scan of the connector's whole range of the queue).
+fn clear_dirty_sql(sqlite: bool, count: usize) -> String {
+    let values = row_placeholders(count, 4);
+    if sqlite {
+        return format!(
+            "DELETE FROM dirty_records WHERE (kind, connector, external_id, revision) IN (VALUES {values})"
+        );
+    }
     format!(
-        "UPDATE source_records SET dirty = 0 \
-         WHERE (connector, kind, external_id, revision) IN (VALUES {}) AND dirty = 1",
-        row_placeholders(count, 4)
+        "DELETE FROM dirty_records d USING (VALUES {values}) AS v (kind, connector, external_id, revision) \
+         WHERE d.kind = v.kind AND d.connector = v.connector AND d.external_id = v.external_id \
+         AND d.revision = v.revision"
     )
-}
-
-/// On PostgreSQL, the `[id, revision]` pairs, as one JSON array, of `count` records that
-/// exist, are dirty and are still at the given revision; bind connector, kind, id and
-/// revision per record. One primary-key probe per record (see `sql::lookup_sql` for why),
-/// packed into one value.
-fn due_sql(count: usize) -> String {
-    let branches = (0..count)
-        .map(|i| {
-            let p = 4 * i;
-            format!(
-                "SELECT external_id, revision FROM source_records WHERE connector = ${} AND kind = ${} \
-                 AND external_id = ${} AND revision = ${} AND dirty = 1",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    format!("SELECT COALESCE(json_agg(json_build_array(external_id, revision)), '[]')::text FROM ({branches}) AS due")
 }
 
 /// Reads one column, reporting an undecodable value as corrupt data of `target`.

@@ -18,9 +18,12 @@ use super::{Backend, Store, StoreError};
 
 /// The row, and the entity its link names (`NULL` for tasks and unresolved records): a full
 /// pass groups records by their former entities, so ids survive (`resolve::plan`).
-const COLUMNS: &str = "connector, kind, external_id, updated_at, deleted, url, data, revision, dirty, \
-     (SELECT l.entity_id FROM links l WHERE l.connector = source_records.connector \
-      AND l.kind = source_records.kind AND l.external_id = source_records.external_id) AS entity_id";
+const COLUMNS: &str = concat!(
+    "connector, kind, external_id, updated_at, deleted, url, data, revision, ",
+    dirty_column!(),
+    ", (SELECT l.entity_id FROM links l WHERE l.connector = source_records.connector \
+      AND l.kind = source_records.kind AND l.external_id = source_records.external_id) AS entity_id"
+);
 
 /// A source record as resolution reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +152,7 @@ impl Store {
     pub async fn dirty_versions(&self, limit: u32) -> Result<Vec<RecordVersion>, StoreError> {
         const OP: &str = "dirty_versions";
         let rows = sqlx::query(
-            "SELECT connector, kind, external_id, revision FROM source_records WHERE dirty = 1 \
+            "SELECT connector, kind, external_id, revision FROM dirty_records \
              ORDER BY kind, connector, external_id LIMIT $1",
         )
         .bind(i64::from(limit))
@@ -192,7 +195,7 @@ impl Store {
 
     /// How many records wait in the dirty queue.
     pub async fn count_dirty(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM source_records WHERE dirty = 1")
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dirty_records")
             .fetch_one(&self.pool)
             .await
             .map_err(StoreError::query("count_dirty", "all connectors"))?;

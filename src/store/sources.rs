@@ -148,7 +148,7 @@ async fn set_aside(
     sqlx::query(
         "UPDATE source_records SET deleted = 1, deleted_by = NULL, data = NULL, raw = '{}', \
            warnings = '[]', url = NULL, updated_at = NULL, last_scan_id = NULL, missed_scans = 0, \
-           dirty = 1, revision = revision + 1, synced_at = $2 \
+           revision = revision + 1, synced_at = $2 \
          WHERE connector = $1 AND (data IS NOT NULL OR updated_at IS NOT NULL OR deleted = 0)",
     )
     .bind(connector)

@@ -67,13 +67,13 @@ pub(crate) fn keyed_update_sql(count: usize, set: &str, condition: &str) -> Stri
     let values = (0..count)
         .map(|i| {
             let p = 5 * i;
-            format!("(${}, ${}, ${}, 'none', 'null', 0, 0, ${}, 0, 0, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+            format!("(${}, ${}, ${}, 'none', 'null', 0, 0, ${}, 0, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
         })
         .collect::<Vec<_>>()
         .join(", ");
     format!(
         "INSERT INTO source_records (connector, kind, external_id, payload_hash, raw, \
-           first_seen_at, synced_at, last_scan_id, missed_scans, dirty, revision) \
+           first_seen_at, synced_at, last_scan_id, missed_scans, revision) \
          VALUES {values} \
          ON CONFLICT (connector, kind, external_id) DO UPDATE SET {set} WHERE {condition}"
     )
