@@ -105,8 +105,8 @@ pub fn rows<T: Offers>(
             search: search_text(&golden.values),
             owner: golden.text(Field::Owner).map(str::to_lowercase),
             name,
-            golden: serde_json::to_value(&golden.values).unwrap_or_default(),
-            provenance: serde_json::to_value(&golden.provenance).unwrap_or_default(),
+            golden: json_text(&golden.values),
+            provenance: json_text(&golden.provenance),
             sources: i64::try_from(members.len()).unwrap_or(i64::MAX),
             updated_at: records.iter().filter_map(|s| s.updated_at).max(),
         });
@@ -125,6 +125,12 @@ pub fn rows<T: Offers>(
         }
     }
     (entities, links)
+}
+
+/// `value`, a map with text keys, as JSON text; such a map always serialises, and `{}`
+/// stands in for the failure the type cannot rule out.
+fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
 }
 
 /// A record as `zveno link` takes it: `connector:kind:external_id`.

@@ -140,18 +140,14 @@ pub(super) fn decode_link(row: &AnyRow) -> Result<LinkRow, String> {
 pub(super) fn decode_entity(row: &AnyRow) -> Result<EntityRow, String> {
     let e = |e: sqlx::Error| e.to_string();
     let kind: String = row.try_get("kind").map_err(e)?;
-    let json = |column: &str| -> Result<serde_json::Value, String> {
-        let text: String = row.try_get(column).map_err(e)?;
-        serde_json::from_str(&text).map_err(|err| format!("{column}: {err}"))
-    };
     Ok(EntityRow {
         id: row.try_get("id").map_err(e)?,
         kind: sql::parse_kind(&kind)?,
         name: row.try_get("name").map_err(e)?,
         owner: row.try_get("owner").map_err(e)?,
         search: row.try_get("search").map_err(e)?,
-        golden: json("golden")?,
-        provenance: json("provenance")?,
+        golden: row.try_get("golden").map_err(e)?,
+        provenance: row.try_get("provenance").map_err(e)?,
         sources: row.try_get("sources").map_err(e)?,
         updated_at: row.try_get("updated_at").map_err(e)?,
     })

@@ -545,6 +545,12 @@ async fn mark_seen(
 /// A scan that saw *nothing* is not evidence of mass deletion: an expired permission or a
 /// narrowed JQL makes a vendor return an empty list just as cleanly. Such a scan skips the
 /// census (with a warning) rather than start tombstoning every record.
+///
+/// Two passes over the kind's rows rather than four: the counts of seen and live records
+/// share one, and the update returns what it counted up (a record this scan saw has no
+/// missed scans, so the records at two are exactly those among the returned). Each pass
+/// reads every row of the kind, 1 to 1.5 KiB apiece; the four took about 4% of a
+/// full sync's SQL time.
 async fn census(
     conn: &mut AnyConnection,
     connector: &str,
@@ -552,14 +558,17 @@ async fn census(
     scan_id: i64,
     now: i64,
 ) -> Result<Settled, sqlx::Error> {
-    let seen: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM source_records WHERE connector = $1 AND kind = $2 AND last_scan_id = $3",
+    let counts = sqlx::query(
+        "SELECT COALESCE(SUM(CASE WHEN last_scan_id = $3 THEN 1 ELSE 0 END), 0) AS seen, \
+                COALESCE(SUM(CASE WHEN deleted = 0 THEN 1 ELSE 0 END), 0) AS live \
+         FROM source_records WHERE connector = $1 AND kind = $2",
     )
     .bind(connector)
     .bind(kind.as_str())
     .bind(scan_id)
     .fetch_one(&mut *conn)
     .await?;
+    let (seen, live): (i64, i64) = (counts.try_get("seen")?, counts.try_get("live")?);
     if seen == 0 {
         tracing::warn!(
             connector,
@@ -569,30 +578,24 @@ async fn census(
         );
         return Ok(Settled::Tombstoned(0));
     }
-    sqlx::query(
+    let missed = sqlx::query(
         "UPDATE source_records SET missed_scans = missed_scans + 1 \
          WHERE connector = $1 AND kind = $2 AND deleted = 0 \
-         AND (last_scan_id IS NULL OR last_scan_id <> $3)",
+         AND (last_scan_id IS NULL OR last_scan_id <> $3) \
+         RETURNING external_id, missed_scans",
     )
     .bind(connector)
     .bind(kind.as_str())
     .bind(scan_id)
-    .execute(&mut *conn)
-    .await?;
-    let live: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM source_records WHERE connector = $1 AND kind = $2 AND deleted = 0")
-            .bind(connector)
-            .bind(kind.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
-    let gone: Vec<String> = sqlx::query_scalar(
-        "SELECT external_id FROM source_records \
-         WHERE connector = $1 AND kind = $2 AND deleted = 0 AND missed_scans >= 2 ORDER BY external_id",
-    )
-    .bind(connector)
-    .bind(kind.as_str())
     .fetch_all(&mut *conn)
     .await?;
+    let mut gone = Vec::new();
+    for row in missed {
+        if row.try_get::<i64, _>("missed_scans")? >= 2 {
+            gone.push(row.try_get::<String, _>("external_id")?);
+        }
+    }
+    gone.sort_unstable();
     settle(conn, connector, kind, &gone, u64::try_from(live).unwrap_or(0), now).await
 }
 

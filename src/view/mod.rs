@@ -85,8 +85,8 @@ impl ClientView {
 /// An entity's golden values and provenance, read back.
 pub fn golden(entity: &EntityRow) -> Golden {
     Golden {
-        values: serde_json::from_value(entity.golden.clone()).unwrap_or_default(),
-        provenance: serde_json::from_value(entity.provenance.clone()).unwrap_or_default(),
+        values: serde_json::from_str(&entity.golden).unwrap_or_default(),
+        provenance: serde_json::from_str(&entity.provenance).unwrap_or_default(),
     }
 }
 
