@@ -9,6 +9,7 @@
 mod domain;
 mod email;
 mod phone;
+mod phone_rules;
 mod record;
 mod tax_id;
 

@@ -8,7 +8,7 @@ use std::sync::{LazyLock, Mutex};
 use phonenumber::country::Id as Region;
 use serde::{Deserialize, Serialize};
 
-use super::ParseError;
+use super::{phone_rules, ParseError};
 
 /// A valid phone number formatted as E.164 (`+74951234567`).
 ///
@@ -45,7 +45,7 @@ impl Phone {
         };
         let number =
             phonenumber::parse(default_region, &cleaned).map_err(|e| ParseError::new("phone", raw, e.to_string()))?;
-        if phonenumber::is_valid(&number) {
+        if phone_rules::code(number.code().value()).is_valid(&number.national().to_string()) {
             return Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()));
         }
         reread(&cleaned, &number).map(Self).ok_or_else(|| ParseError::new("phone", raw, "not a valid number"))
@@ -133,16 +133,8 @@ fn reread(cleaned: &str, parsed: &phonenumber::PhoneNumber) -> Option<String> {
         let prefixes = metas.iter().filter_map(|m| m.national_prefix());
         prefixes.filter_map(|p| digits.strip_prefix(p)).chain([digits.as_str()]).chain(international).collect()
     };
-    let valid = |national: &str| {
-        metas.iter().any(|meta| {
-            let d = meta.descriptors();
-            d.general().is_match(national)
-                && [d.fixed_line(), d.mobile(), d.toll_free(), d.premium_rate(), d.shared_cost(), d.voip()]
-                    .into_iter()
-                    .flatten()
-                    .any(|kind| kind.is_match(national))
-        })
-    };
+    let rules = phone_rules::code(code);
+    let valid = |national: &str| rules.regions().iter().any(|r| r.fits(national, &phone_rules::REREAD_TYPES));
     candidates.into_iter().find(|n| valid(n)).map(|national| format!("+{code}{national}"))
 }
 
