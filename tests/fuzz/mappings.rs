@@ -120,7 +120,7 @@ fn jira_mapping_never_panics_on_mutated_search_pages() {
         |(zone, body)| {
             let Ok(page) = serde_json::from_slice::<SearchResponse>(&body.0) else { return false };
             let records: Vec<SourceRecord> =
-                page.issues.iter().filter_map(|issue| mapper.map(issue, zones[*zone]).ok()).collect();
+                page.issues.iter().filter_map(|issue| mapper.map(issue.clone(), zones[*zone]).ok()).collect();
             accepted(&records)
         },
     );
@@ -171,12 +171,12 @@ fn bitrix24_mapping_never_panics_on_mutated_lists() {
                         .filter_map(|row| {
                             let own: Vec<Value> =
                                 requisites.iter().filter(|r| r.get("ENTITY_ID") == row.get("ID")).cloned().collect();
-                            company(row, Some(own.as_slice()), &ctx).ok()
+                            company(row.clone(), Some(own.as_slice()), &ctx).ok()
                         })
                         .collect()
                 }
-                "contacts" => rows(&answer, false).iter().filter_map(|row| contact(row, &ctx).ok()).collect(),
-                _ => rows(&answer, true).iter().filter_map(|row| task(row, &ctx).ok()).collect(),
+                "contacts" => rows(&answer, false).iter().filter_map(|row| contact(row.clone(), &ctx).ok()).collect(),
+                _ => rows(&answer, true).iter().filter_map(|row| task(row.clone(), &ctx).ok()).collect(),
             };
             accepted(&records)
         },

@@ -65,7 +65,7 @@ impl Bitrix24Connector {
                     }),
                 }
             }
-            let (records, errors) = self.map_rows(kind, &spec, &rows).await?;
+            let (records, errors) = self.map_rows(kind, &spec, rows).await?;
             fetched.records.extend(records);
             fetched.errors.extend(errors);
         }

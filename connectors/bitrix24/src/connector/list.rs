@@ -225,10 +225,17 @@ impl ListSpec {
         cmd.param("start", "-1")
     }
 
-    fn rows<'a>(&self, result: &'a Value) -> Option<&'a Vec<Value>> {
-        match self.rows_under() {
-            Some(under) => result.get(under)?.as_array(),
-            None => result.as_array(),
+    /// The rows of one call's result, taken out of it: a page's rows move into the records
+    /// mapped from them rather than being copied.
+    fn rows(&self, result: Value) -> Option<Vec<Value>> {
+        let list = match (self.rows_under(), result) {
+            (Some(under), Value::Object(mut object)) => object.remove(under)?,
+            (Some(_), _) => return None,
+            (None, list) => list,
+        };
+        match list {
+            Value::Array(rows) => Some(rows),
+            _ => None,
         }
     }
 
@@ -298,17 +305,18 @@ pub async fn chain(
     // Fewer calls only while the portal's `time` blocks show one of its limits coming near.
     let length = client.batch_limit(spec.method, length.clamp(1, MAX_COMMANDS));
     let commands: Vec<Command> = (0..length).map(|k| spec.command(k, after_id, window)).collect();
-    let reply = client.batch(&commands, true).await?;
+    let mut reply = client.batch(&commands, true).await?;
     let mut out = Chain::default();
     let mut last = after_id;
     for (k, cmd) in commands.iter().enumerate() {
-        let failure = match (reply.result_error.get(&cmd.key), reply.result.get(&cmd.key)) {
+        let failure = match (reply.result_error.get(&cmd.key), reply.result.remove(&cmd.key)) {
             (Some(error), _) => Some(client.command_error(spec.method, error)),
             (None, Some(result)) => match spec.rows(result) {
-                Some(rows) if continues(spec, rows, last) => {
-                    out.rows.extend(rows.iter().cloned());
+                Some(rows) if continues(spec, &rows, last) => {
                     last = rows.iter().filter_map(|r| spec.row_id(r)).fold(last, u64::max);
-                    if rows.len() < PAGE_ROWS {
+                    let complete = rows.len() < PAGE_ROWS;
+                    out.rows.extend(rows);
+                    if complete {
                         out.complete = true;
                         break;
                     }
@@ -359,15 +367,15 @@ pub async fn by_ids(client: &BitrixClient, spec: &ListSpec, ids: &[u64]) -> Resu
                 cmd.param("start", "-1")
             })
             .collect();
-        let reply = client.batch(&commands, true).await?;
+        let mut reply = client.batch(&commands, true).await?;
         for cmd in &commands {
             if let Some(error) = reply.result_error.get(&cmd.key) {
                 return Err(client.command_error(spec.method, error));
             }
-            let found = reply.result.get(&cmd.key).and_then(|r| spec.rows(r)).ok_or_else(|| {
+            let found = reply.result.remove(&cmd.key).and_then(|r| spec.rows(r)).ok_or_else(|| {
                 ConnectorError::invalid_data(format!("{}: call {} returned no list of rows", spec.method, cmd.key))
             })?;
-            rows.extend(found.iter().cloned());
+            rows.extend(found);
         }
     }
     Ok(rows)

@@ -46,9 +46,9 @@ impl Bitrix24Connector {
         let (records, errors) = if requisite_phase {
             let companies: BTreeSet<u64> = page.rows.iter().filter_map(|r| id_of(r.get("ENTITY_ID"))).collect();
             let rows = by_ids(&self.client, &spec, &companies.into_iter().collect::<Vec<_>>()).await?;
-            self.map_rows(kind, &spec, &rows).await?
+            self.map_rows(kind, &spec, rows).await?
         } else {
-            self.map_rows(kind, &spec, &page.rows).await?
+            self.map_rows(kind, &spec, page.rows).await?
         };
         let mut more = !page.complete;
         if more {
@@ -84,7 +84,7 @@ impl Bitrix24Connector {
         &self,
         kind: Kind,
         spec: &ListSpec,
-        rows: &[Value],
+        rows: Vec<Value>,
     ) -> Result<(Vec<SourceRecord>, Vec<RecordError>), ConnectorError> {
         let person_keys: &[&str] = match kind {
             Kind::Task => &["responsibleId", "createdBy"],
@@ -114,11 +114,12 @@ impl Bitrix24Connector {
         let mut records = Vec::with_capacity(rows.len());
         let mut errors = Vec::new();
         for row in rows {
+            let row_id = spec.row_id(&row);
             let mapped = match kind {
                 Kind::Client => {
-                    let found = requisites.as_ref().map(|by_company| {
-                        spec.row_id(row).and_then(|id| by_company.get(&id)).map_or(&[][..], Vec::as_slice)
-                    });
+                    let found = requisites
+                        .as_ref()
+                        .map(|by_company| row_id.and_then(|id| by_company.get(&id)).map_or(&[][..], Vec::as_slice));
                     mapping::company(row, found, &ctx)
                 }
                 Kind::Contact => mapping::contact(row, &ctx),
@@ -127,7 +128,7 @@ impl Bitrix24Connector {
             match mapped {
                 Ok(record) => records.push(record),
                 Err(mut error) => {
-                    error.external_id = error.external_id.or_else(|| spec.row_id(row).map(|id| id.to_string()));
+                    error.external_id = error.external_id.or_else(|| row_id.map(|id| id.to_string()));
                     errors.push(error);
                 }
             }

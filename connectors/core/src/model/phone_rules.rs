@@ -78,14 +78,12 @@ struct Pattern {
 
 impl Pattern {
     fn new(descriptor: &Descriptor) -> Self {
-        Self {
-            lengths: descriptor.possible_length().to_vec(),
-            regex: anchored(descriptor.national_number().as_str()),
-        }
+        Self { lengths: descriptor.possible_length().to_vec(), regex: anchored(descriptor.national_number().as_str()) }
     }
 
     fn is_match(&self, national: &str) -> bool {
-        let length_ok = self.lengths.is_empty() || u16::try_from(national.len()).is_ok_and(|n| self.lengths.contains(&n));
+        let length_ok =
+            self.lengths.is_empty() || u16::try_from(national.len()).is_ok_and(|n| self.lengths.contains(&n));
         length_ok && self.regex.as_ref().is_some_and(|r| r.is_match(national))
     }
 }
@@ -110,8 +108,7 @@ impl Rules {
 
     /// Whether `national` fits the region's general pattern and one of `types`'.
     pub(super) fn fits(&self, national: &str, types: &[Type]) -> bool {
-        self.general.is_match(national)
-            && self.types.iter().any(|(t, p)| types.contains(t) && p.is_match(national))
+        self.general.is_match(national) && self.types.iter().any(|(t, p)| types.contains(t) && p.is_match(national))
     }
 
     /// `number_type(meta, national) != Unknown`.

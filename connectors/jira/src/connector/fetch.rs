@@ -33,7 +33,7 @@ impl JiraConnector {
                 tracing::debug!(connector = %self.name, issue = %error.id, message = %error.error_message, "bulk fetch did not return an issue");
             }
             let mut answered = BTreeSet::new();
-            for issue in &response.issues {
+            for issue in response.issues {
                 for name in ["id", "key"] {
                     if let Some(value) = issue.get(name).and_then(Value::as_str) {
                         answered.insert(value.to_ascii_uppercase());

@@ -120,7 +120,7 @@ impl JiraConnector {
             served_last
         };
         state.run = Some(run);
-        for issue in &response.issues {
+        for issue in response.issues {
             let record = match self.mapper.map(issue, zone) {
                 Ok(record) => record,
                 Err(error) => {

@@ -17,8 +17,8 @@ use crate::dto::id_of;
 
 /// Maps one company row. `requisites` are the company's requisite rows when they were read
 /// (`None` when they were not); they are kept in the raw payload under `REQUISITES`.
-pub fn company(row: &Value, requisites: Option<&[Value]>, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordError> {
-    let record = object(row)?;
+pub fn company(row: Value, requisites: Option<&[Value]>, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordError> {
+    let record = object(&row)?;
     let id = record_id(record, "ID")?;
     let name = identity_text(record, "TITLE", id)?;
     let mut warnings = Vec::new();
@@ -44,7 +44,7 @@ pub fn company(row: &Value, requisites: Option<&[Value]>, ctx: &MapContext<'_>) 
     };
     let created = datetime(record, "DATE_CREATE", &mut warnings);
     let updated = datetime(record, "DATE_MODIFY", &mut warnings);
-    let mut raw = row.clone();
+    let mut raw = row;
     if let (Some(requisites), Some(map)) = (requisites, raw.as_object_mut()) {
         map.insert("REQUISITES".into(), Value::Array(requisites.to_vec()));
     }
@@ -96,7 +96,7 @@ mod tests {
 
     fn map(row: &Value, requisites: Option<&[Value]>) -> Result<SourceRecord, RecordError> {
         let (portal, people, statuses) = (portal(), people(), StatusTable::default());
-        company(row, requisites, &context(&portal, &people, &statuses))
+        company(row.clone(), requisites, &context(&portal, &people, &statuses))
     }
 
     fn row() -> Value {
@@ -184,10 +184,10 @@ mod tests {
         let ctx = MapContext { tax_id_fields: &fields, ..context(&portal, &people, &statuses) };
         let mut r = row();
         r["UF_CRM_INN"] = json!("500100732259");
-        let record = company(&r, Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let record = company(r.clone(), Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(client(&record).tax_id.map(|t| t.to_string()), Some("500100732259".into()));
         r["UF_CRM_INN"] = json!("500100732258");
-        let record = company(&r, Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let record = company(r.clone(), Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(client(&record).tax_id, None);
         assert!(record.warnings.iter().any(|w| w.starts_with("UF_CRM_INN")));
     }
@@ -200,11 +200,11 @@ mod tests {
         let mut r = row();
         r["UF_CRM_INN"] = json!("");
         r["UF_CRM_TAX"] = json!("500100732259");
-        let only_field = company(&r, Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let only_field = company(r.clone(), Some(&[]), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(client(&only_field).tax_id.map(|t| t.to_string()), Some("500100732259".into()));
         assert!(!only_field.warnings.iter().any(|w| w.contains("different")), "{:?}", only_field.warnings);
         let requisites = [json!({"ID": "4", "RQ_INN": "7707083893"})];
-        let both = company(&r, Some(&requisites), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let both = company(r.clone(), Some(&requisites), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(client(&both).tax_id.map(|t| t.to_string()), Some("7707083893".into()), "requisites first");
         let conflict = both.warnings.iter().find(|w| w.contains("different tax ids"));
         assert_eq!(
@@ -212,7 +212,7 @@ mod tests {
             Some("different tax ids: 500100732259 in UF_CRM_TAX; using 7707083893 of requisite 4")
         );
         r["UF_CRM_TAX"] = json!("7707083893");
-        let agreeing = company(&r, Some(&requisites), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let agreeing = company(r.clone(), Some(&requisites), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!agreeing.warnings.iter().any(|w| w.contains("different")), "{:?}", agreeing.warnings);
     }
 

@@ -11,8 +11,8 @@ use super::{datetime, identity_text, object, record_id, show, MapContext};
 use crate::dto::{field, id_of, number_of, Field};
 
 /// Maps one contact row.
-pub fn contact(row: &Value, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordError> {
-    let record = object(row)?;
+pub fn contact(row: Value, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordError> {
+    let record = object(&row)?;
     let id = record_id(record, "ID")?;
     let parts = [
         identity_text(record, "NAME", id)?,
@@ -41,7 +41,7 @@ pub fn contact(row: &Value, ctx: &MapContext<'_>) -> Result<SourceRecord, Record
     };
     let created = datetime(record, "DATE_CREATE", &mut warnings);
     let updated = datetime(record, "DATE_MODIFY", &mut warnings);
-    let mut source = SourceRecord::new(ctx.connector, id.to_string(), RecordData::Contact(contact), row.clone())
+    let mut source = SourceRecord::new(ctx.connector, id.to_string(), RecordData::Contact(contact), row)
         .with_times(created, updated)
         .with_url(ctx.link(&format!("/crm/contact/details/{id}/")));
     source.warnings = warnings;
@@ -57,7 +57,7 @@ mod tests {
 
     fn map(row: &Value) -> Result<SourceRecord, RecordError> {
         let (portal, people, statuses) = (portal(), people(), StatusTable::default());
-        contact(row, &context(&portal, &people, &statuses))
+        contact(row.clone(), &context(&portal, &people, &statuses))
     }
 
     fn data(record: &SourceRecord) -> Contact {

@@ -52,8 +52,8 @@ impl CrmLink {
 }
 
 /// Maps one task row.
-pub fn task(row: &Value, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordError> {
-    let record = object(row)?;
+pub fn task(row: Value, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordError> {
+    let record = object(&row)?;
     let id = record_id(record, "id")?;
     let title = identity_text(record, "title", id)?;
     let mut warnings = Vec::new();
@@ -100,7 +100,7 @@ pub fn task(row: &Value, ctx: &MapContext<'_>) -> Result<SourceRecord, RecordErr
     };
     let created = datetime(record, "createdDate", &mut warnings);
     let updated = datetime(record, "changedDate", &mut warnings);
-    let mut source = SourceRecord::new(ctx.connector, id.to_string(), RecordData::Task(task), row.clone())
+    let mut source = SourceRecord::new(ctx.connector, id.to_string(), RecordData::Task(task), row)
         .with_times(created, updated)
         .with_url(ctx.link(&format!("/company/personal/user/{responsible}/tasks/task/view/{id}/")));
     source.warnings = warnings;
@@ -181,7 +181,7 @@ mod tests {
 
     fn map_with(row: &Value, statuses: &StatusTable) -> SourceRecord {
         let (portal, people) = (portal(), people());
-        task(row, &context(&portal, &people, statuses)).unwrap_or_else(|e| panic!("{e:?}"))
+        task(row.clone(), &context(&portal, &people, statuses)).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     fn data(record: &SourceRecord) -> Task {
@@ -272,7 +272,7 @@ mod tests {
         let (portal, people, statuses) = (portal(), people(), StatusTable::default());
         let mut r = row();
         r["title"] = json!({"ru": "x"});
-        let err = task(&r, &context(&portal, &people, &statuses)).err();
+        let err = task(r.clone(), &context(&portal, &people, &statuses)).err();
         assert_eq!(err.and_then(|e| e.external_id), Some("8017".into()));
     }
 }

@@ -92,10 +92,10 @@ impl Mapper {
     }
 
     /// Maps one issue. `zone` is the account's time zone, for due dates.
-    pub fn map(&self, issue: &Value, zone: Option<Tz>) -> Result<SourceRecord, RecordError> {
+    pub fn map(&self, issue: Value, zone: Option<Tz>) -> Result<SourceRecord, RecordError> {
         let id = issue.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| RecordError {
             external_id: None,
-            message: format!("issue without an id: {}", snippet(issue)),
+            message: format!("issue without an id: {}", snippet(&issue)),
         })?;
         let fail = |message: String| RecordError {
             external_id: Some(id.to_string()),
@@ -174,10 +174,11 @@ impl Mapper {
             .join(&format!("browse/{key}"))
             .map(|u| u.to_string())
             .unwrap_or_else(|_| format!("{}browse/{key}", self.site));
-        let mut record = SourceRecord::new(&self.connector, id, RecordData::Task(task), issue.clone())
+        let (id, warnings) = (id.to_string(), r.warnings);
+        let mut record = SourceRecord::new(&self.connector, id, RecordData::Task(task), issue)
             .with_times(created, Some(updated))
             .with_url(url);
-        record.warnings = r.warnings;
+        record.warnings = warnings;
         Ok(record)
     }
 }
@@ -192,7 +193,7 @@ impl Reader<'_> {
     /// A field of type `T`; absent or null is `None` without a warning.
     fn typed<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
         let value = self.fields.get(name).filter(|v| !v.is_null())?;
-        serde_json::from_value(value.clone())
+        T::deserialize(value)
             .map_err(|e| {
                 self.warnings.push(format!("{name}: unexpected shape {} ({e})", snippet(value)));
             })

@@ -34,7 +34,7 @@ fn issue(fields: &Value) -> Value {
 }
 
 fn task(issue: &Value) -> (Task, Vec<String>) {
-    match mapper().map(issue, Some(chrono_tz::Europe::Moscow)) {
+    match mapper().map(issue.clone(), Some(chrono_tz::Europe::Moscow)) {
         Ok(record) => match record.data {
             Some(RecordData::Task(t)) => (t, record.warnings),
             other => panic!("not a task: {other:?}"),
@@ -64,7 +64,7 @@ fn a_full_issue_maps_every_field() {
         "resolution": null,
         "resolutiondate": null,
     }));
-    let record = mapper().map(&raw, Some(chrono_tz::Europe::Moscow)).unwrap_or_else(|e| panic!("{e:?}"));
+    let record = mapper().map(raw.clone(), Some(chrono_tz::Europe::Moscow)).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(record.external_id, "10002");
     assert_eq!(record.url.as_deref(), Some("https://acme.atlassian.net/browse/OPS-3"));
     assert_eq!(record.created_at, Some(utc("2026-01-02T07:00:00Z")));
@@ -178,13 +178,13 @@ fn a_plain_string_description_is_kept() {
 fn issues_without_summary_id_or_updated_are_record_errors() {
     let m = mapper();
     let no_summary = issue(&json!({"summary": 42}));
-    let err = m.map(&no_summary, None).err();
+    let err = m.map(no_summary, None).err();
     assert_eq!(err.as_ref().and_then(|e| e.external_id.as_deref()), Some("10002"));
     assert!(err.is_some_and(|e| e.message.contains("summary")));
     let bad_updated = issue(&json!({"updated": "2026-01-02"}));
-    assert!(m.map(&bad_updated, None).is_err());
+    assert!(m.map(bad_updated, None).is_err());
     let no_id = json!({"key": "OPS-1", "fields": {}});
-    assert_eq!(m.map(&no_id, None).err().map(|e| e.external_id), Some(None));
+    assert_eq!(m.map(no_id, None).err().map(|e| e.external_id), Some(None));
 }
 
 #[test]
