@@ -377,7 +377,14 @@ fn row_values<'a>(write: &Write<'a>, text: &mut Vec<u8>, target: &str) -> Result
             format_args!("record {:?} {what} does not serialise: {e}", envelope.external_id),
         )
     };
-    let raw = json_into(text, &source.raw).map_err(|e| bad("raw payload", e))?;
+    let raw = match source.raw_text.get() {
+        Some(kept) => {
+            let start = text.len();
+            text.extend_from_slice(kept.as_bytes());
+            start..text.len()
+        }
+        None => json_into(text, &source.raw).map_err(|e| bad("raw payload", e))?,
+    };
     let data = write.payload.and_then(|p| p.data.as_ref()).map(|d| json_into(text, d)).transpose();
     let data = data.map_err(|e| bad("data", e))?;
     let warnings = json_into(text, &source.warnings).map_err(|e| bad("warnings", e))?;

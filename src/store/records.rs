@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Decode, Row, Type};
-use zveno_connector::{Kind, RecordData, SourceRecord};
+use zveno_connector::{Kind, RawText, RecordData, SourceRecord};
 
 use super::sql::{self, from_ms, from_ms_opt, row_placeholders, LOOKUPS_PER_STATEMENT};
 use super::{Store, StoreError};
@@ -331,6 +331,7 @@ pub(super) fn decode(row: &AnyRow, op: &'static str) -> Result<StoredRecord, Sto
         url: col(row, "url", op, t)?,
         payload_hash: col(row, "payload_hash", op, t)?,
         raw,
+        raw_text: RawText::default(),
         data,
         warnings,
     };

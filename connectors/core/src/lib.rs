@@ -43,7 +43,8 @@ pub use factory::{
     Env, SecretRef,
 };
 pub use model::{
-    Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RecordData, SourceRecord, Task, TaskStatus, TaxId,
+    Client, ClientRef, Contact, Domain, Email, Kind, Phone, Priority, RawText, RecordData, SourceRecord, Task,
+    TaskStatus, TaxId,
 };
 pub use options::{Overlap, OverrideTable, Renamed};
 pub use redact::redact_text;

@@ -16,7 +16,7 @@ mod tax_id;
 pub use domain::Domain;
 pub use email::Email;
 pub use phone::Phone;
-pub use record::{Client, ClientRef, Contact, Kind, Priority, RecordData, SourceRecord, Task, TaskStatus};
+pub use record::{Client, ClientRef, Contact, Kind, Priority, RawText, RecordData, SourceRecord, Task, TaskStatus};
 pub use tax_id::{TaxId, TaxScheme};
 
 /// Why a raw value could not be parsed into a model newtype.

@@ -45,8 +45,12 @@ impl Phone {
         };
         let number =
             phonenumber::parse(default_region, &cleaned).map_err(|e| ParseError::new("phone", raw, e.to_string()))?;
-        if phone_rules::code(number.code().value()).is_valid(&number.national().to_string()) {
-            return Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()));
+        let code = number.code().value();
+        let national = number.national().to_string();
+        if phone_rules::code(code).is_valid(&national) {
+            // What the crate's E.164 formatter writes, without the national format it looks
+            // up (by pattern) first and E.164 does not use.
+            return Ok(Self(format!("+{code}{national}")));
         }
         reread(&cleaned, &number).map(Self).ok_or_else(|| ParseError::new("phone", raw, "not a valid number"))
     }

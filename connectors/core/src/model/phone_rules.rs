@@ -215,6 +215,11 @@ mod tests {
             let expected = phonenumber::is_valid(&number);
             let ours = super::code(number.code().value()).is_valid(&number.national().to_string());
             assert_eq!(ours, expected, "+{code} {national} (parsed as {})", number.national());
+            if expected {
+                // `Phone::parse` writes E.164 itself; it must be what the crate writes.
+                let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+                assert_eq!(format!("+{}{}", number.code().value(), number.national()), e164);
+            }
             valid += usize::from(expected);
         }
         // Both answers occur: the comparison is not between two constant functions.

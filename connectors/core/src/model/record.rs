@@ -276,6 +276,11 @@ pub struct SourceRecord {
     pub payload_hash: String,
     /// The raw vendor payload, kept for custom fields.
     pub raw: serde_json::Value,
+    /// `raw` as the compact JSON text that was hashed, when the record was built from its
+    /// payload: the store keeps this text, so a pulled payload is serialised once, not once
+    /// for the hash and again for the row.
+    #[serde(skip)]
+    pub raw_text: RawText,
     /// The normalised data; `None` for tombstones that carry no payload.
     pub data: Option<RecordData>,
     /// Field-level problems: a bad field is dropped with a warning, never the record.
@@ -285,6 +290,7 @@ pub struct SourceRecord {
 impl SourceRecord {
     /// A live record built from its normalised data and raw payload.
     pub fn new(connector: &str, external_id: impl Into<String>, data: RecordData, raw: serde_json::Value) -> Self {
+        let raw_text = RawText::of(&raw);
         Self {
             connector: connector.to_string(),
             kind: data.kind(),
@@ -293,8 +299,9 @@ impl SourceRecord {
             updated_at: None,
             deleted: false,
             url: None,
-            payload_hash: payload_hash(&raw),
+            payload_hash: raw_text.get().map_or_else(|| payload_hash(&raw), text_hash),
             raw,
+            raw_text,
             data: Some(data),
             warnings: Vec::new(),
         }
@@ -313,6 +320,7 @@ impl SourceRecord {
             url: None,
             payload_hash: payload_hash(&raw),
             raw,
+            raw_text: RawText::default(),
             data: None,
             warnings: Vec::new(),
         }
@@ -330,6 +338,43 @@ impl SourceRecord {
         self.url = Some(url.into());
         self
     }
+}
+
+/// The compact JSON text of a record's raw payload, kept beside it (see
+/// [`SourceRecord::raw_text`]).
+///
+/// A cache, not part of the record's value: two records are equal whether or not either
+/// kept its text (a record read back from the store has none), so it always compares equal
+/// and is left out of `Debug`.
+#[derive(Clone, Default)]
+pub struct RawText(Option<Box<str>>);
+
+impl RawText {
+    fn of(raw: &serde_json::Value) -> Self {
+        // Cannot fail: a `Value`'s keys are strings.
+        Self(serde_json::to_string(raw).ok().map(String::into_boxed_str))
+    }
+
+    /// The text, when it was kept.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl PartialEq for RawText {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for RawText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "RawText(kept)" } else { "RawText(none)" })
+    }
+}
+
+fn text_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// SHA-256 of the canonical JSON text. `serde_json` maps are sorted (no `preserve_order`),
@@ -363,6 +408,17 @@ mod tests {
         let raw = serde_json::json!({"NAME": "Ромашка \"ООО\"", "PHONE": [{"VALUE": "+7 495 123-45-67"}], "n": 1.5});
         let expected = hex::encode(Sha256::digest(raw.to_string().as_bytes()));
         assert_eq!(payload_hash(&raw), expected);
+    }
+
+    #[test]
+    fn a_record_keeps_the_text_it_hashed() {
+        let raw = serde_json::json!({"b": [1, 2], "a": "Ромашка"});
+        let record = SourceRecord::new("c", "1", RecordData::Client(Client::default()), raw.clone());
+        assert_eq!(record.raw_text.get(), Some(r#"{"a":"Ромашка","b":[1,2]}"#));
+        assert_eq!(record.payload_hash, payload_hash(&raw));
+        // Equal to the same record without its text, as one read back from a store is.
+        let read_back = SourceRecord { raw_text: RawText::default(), ..record.clone() };
+        assert_eq!(read_back, record);
     }
 
     #[test]
