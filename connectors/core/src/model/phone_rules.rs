@@ -1,16 +1,16 @@
-//! libphonenumber's validity rules, compiled once per country code.
+//! libphonenumber's validity rules, each pattern compiled once, when first needed.
 //!
 //! Why not `phonenumber::is_valid`: the crate keeps its patterns in one process-wide,
 //! mutex-guarded LRU keyed by the pattern's text, so every test of a number locks that
 //! mutex, hashes and compares pattern texts of up to a few KiB, and then runs an
 //! unanchored search; a number of a code that several regions share (`+7`: Russia and
 //! Kazakhstan) is typed twice. In a full sync of 50,611 records that was a tenth of the
-//! process's CPU. Here each code's patterns are compiled once, anchored, and read without
-//! a lock once built; the answers are the crate's (`tests` compare both on every example
+//! process's CPU. Here each pattern is compiled once, anchored, and a code's rules are
+//! read without a lock once built; the answers are the crate's (`tests` compare both on every example
 //! number in the metadata and variants of each).
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 
 use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use regex::{Regex, RegexBuilder};
@@ -63,28 +63,48 @@ const TYPES: [Type; 10] = [
 ];
 
 /// A metadata pattern that must match at the start of the text, as the crate tests them
-/// (`find` whose match begins at 0; not a whole-text match).
-fn anchored(pattern: &str) -> Option<Regex> {
-    // The crate compiles metadata patterns with whitespace ignored; so must we.
-    RegexBuilder::new(&format!("^(?:{pattern})")).ignore_whitespace(true).build().ok()
+/// (`find` whose match begins at 0; not a whole-text match), compiled when first tested:
+/// a code such as `+1` lists two dozen regions and hundreds of patterns, of which a sync
+/// meets a few.
+#[derive(Debug)]
+struct Anchored {
+    source: String,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl Anchored {
+    fn new(pattern: &str) -> Self {
+        Self { source: pattern.to_string(), regex: OnceLock::new() }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        let regex = self.regex.get_or_init(|| {
+            // The crate compiles metadata patterns with whitespace ignored; so must we.
+            RegexBuilder::new(&format!("^(?:{})", self.source)).ignore_whitespace(true).build().ok()
+        });
+        regex.as_ref().is_some_and(|r| r.is_match(text))
+    }
 }
 
 /// One descriptor: the lengths it allows (none listed: any) and its pattern.
 #[derive(Debug)]
 struct Pattern {
     lengths: Vec<u16>,
-    regex: Option<Regex>,
+    regex: Anchored,
 }
 
 impl Pattern {
     fn new(descriptor: &Descriptor) -> Self {
-        Self { lengths: descriptor.possible_length().to_vec(), regex: anchored(descriptor.national_number().as_str()) }
+        Self {
+            lengths: descriptor.possible_length().to_vec(),
+            regex: Anchored::new(descriptor.national_number().as_str()),
+        }
     }
 
     fn is_match(&self, national: &str) -> bool {
         let length_ok =
             self.lengths.is_empty() || u16::try_from(national.len()).is_ok_and(|n| self.lengths.contains(&n));
-        length_ok && self.regex.as_ref().is_some_and(|r| r.is_match(national))
+        length_ok && self.regex.is_match(national)
     }
 }
 
@@ -92,7 +112,7 @@ impl Pattern {
 #[derive(Debug)]
 pub(super) struct Rules {
     /// The leading digits that pick this region among those sharing its code.
-    leading: Option<Regex>,
+    leading: Option<Anchored>,
     general: Pattern,
     types: Vec<(Type, Pattern)>,
 }
@@ -100,7 +120,7 @@ pub(super) struct Rules {
 impl Rules {
     fn new(meta: &Metadata) -> Self {
         Self {
-            leading: meta.leading_digits().and_then(|l| anchored(l.as_str())),
+            leading: meta.leading_digits().map(|l| Anchored::new(l.as_str())),
             general: Pattern::new(meta.descriptors().general()),
             types: TYPES.iter().filter_map(|t| t.descriptor(meta).map(|d| (*t, Pattern::new(d)))).collect(),
         }
@@ -163,7 +183,7 @@ impl Code {
 
 static CODES: LazyLock<RwLock<HashMap<u16, Arc<Code>>>> = LazyLock::new(|| RwLock::new(HashMap::new()));
 
-/// The rules of `code`, compiled on first use (a few dozen codes at most in practice).
+/// The rules of `code`, read from the metadata on first use (a few dozen codes at most in practice).
 pub(super) fn code(code: u16) -> Arc<Code> {
     if let Some(known) = CODES.read().ok().and_then(|c| c.get(&code).cloned()) {
         return known;
